@@ -1,0 +1,288 @@
+//! Dispatcher settings, validated against the service's limits when a dispatcher is built.
+
+use std::time::Duration;
+
+use crate::backend::{Backend, Limits};
+use crate::error::ConfigError;
+
+/// What a dispatcher does with a second pending entry under the same dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DedupPolicy {
+    /// No dedup: every entry is sent. Only sensible where the service has no key.
+    #[default]
+    Off,
+    /// The first entry stays; later ones are dropped (logged at WARN and counted).
+    KeepFirst,
+    /// The latest entry replaces the earlier one, which is dropped (logged and counted). For
+    /// blind writes such as DynamoDB puts and deletes this leaves the same final state as
+    /// applying every write in order.
+    KeepLast,
+}
+
+/// How failed entries and requests are retried.
+///
+/// Only what a later attempt can fix is retried: entries the service refused for throttling or
+/// its own faults, and requests that failed as a whole for the same reasons. Each retry waits a
+/// random time between zero and `min(max_backoff, initial_backoff * 2^(attempt - 1))` ("full
+/// jitter"), so clients that failed together do not retry together.
+///
+/// ```
+/// use std::time::Duration;
+/// use batch_core::RetryConfig;
+///
+/// let retry = RetryConfig::default()
+///     .max_attempts(8)
+///     .initial_backoff(Duration::from_millis(50))
+///     .deadline(Duration::from_secs(30));
+/// assert_eq!(retry.get_max_attempts(), 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    deadline: Option<Duration>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            deadline: None,
+        }
+    }
+}
+
+impl RetryConfig {
+    /// No retries: every failure is final after one attempt.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self::default().max_attempts(1)
+    }
+
+    /// Attempts per entry, the first included. Default 5; at least 1.
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Upper bound of the first retry's wait. Default 100 ms.
+    #[must_use]
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Upper bound of any one wait. Default 10 s; not below `initial_backoff`.
+    #[must_use]
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Time after a batch's first attempt past which no retry starts. Default none.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Attempts per entry, the first included.
+    #[must_use]
+    pub fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The upper bound of the wait before attempt `attempt + 1`, after `attempt` failed ones.
+    #[must_use]
+    pub fn backoff_cap(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
+    }
+
+    /// A wait drawn uniformly from `0..=backoff_cap(attempt)`.
+    pub(crate) fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+        self.backoff_cap(attempt).mul_f64(rng.f64())
+    }
+
+    pub(crate) fn deadline_limit(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(ConfigError::Zero {
+                field: "max_attempts",
+            });
+        }
+        if self.max_backoff < self.initial_backoff {
+            return Err(ConfigError::Invalid {
+                field: "max_backoff",
+                reason: format!(
+                    "{:?} is below initial_backoff {:?}",
+                    self.max_backoff, self.initial_backoff
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Settings of one dispatcher. Every field has a default; limits default to the service's.
+///
+/// ```
+/// use std::time::Duration;
+/// use batch_core::{DedupPolicy, DispatcherConfig, RetryConfig};
+///
+/// let config = DispatcherConfig::default()
+///     .max_entries(5)
+///     .max_in_flight(8)
+///     .linger(Duration::from_millis(200))
+///     .dedup(DedupPolicy::KeepLast)
+///     .retry(RetryConfig::default().max_attempts(3));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatcherConfig {
+    max_entries: Option<usize>,
+    max_request_bytes: Option<usize>,
+    max_entry_bytes: Option<usize>,
+    max_in_flight: Option<usize>,
+    linger: Option<Duration>,
+    dedup: Option<DedupPolicy>,
+    retry: RetryConfig,
+}
+
+/// Requests in flight at once unless configured.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+
+impl DispatcherConfig {
+    /// Entries per request. Default and ceiling: the service's.
+    #[must_use]
+    pub fn max_entries(mut self, n: usize) -> Self {
+        self.max_entries = Some(n);
+        self
+    }
+
+    /// Bytes per request, as the service counts them. Default and ceiling: the service's.
+    #[must_use]
+    pub fn max_request_bytes(mut self, n: usize) -> Self {
+        self.max_request_bytes = Some(n);
+        self
+    }
+
+    /// Bytes per entry, as the service counts them. Default and ceiling: the service's. Lower
+    /// it to a queue's `MaximumMessageSize` or a stream's record limit.
+    #[must_use]
+    pub fn max_entry_bytes(mut self, n: usize) -> Self {
+        self.max_entry_bytes = Some(n);
+        self
+    }
+
+    /// Requests in flight at once. When they are all busy and the pending batch is full,
+    /// `submit` waits (backpressure). Default 4.
+    #[must_use]
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
+    /// Sends a partial batch once its oldest entry has waited this long. Default: off, so a
+    /// partial batch waits for the next flush (as in a Lambda handler that flushes at the end).
+    #[must_use]
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = Some(linger);
+        self
+    }
+
+    /// What to do with duplicates in the pending batch. Default: the service's.
+    #[must_use]
+    pub fn dedup(mut self, policy: DedupPolicy) -> Self {
+        self.dedup = Some(policy);
+        self
+    }
+
+    /// How failures are retried.
+    #[must_use]
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Checks every setting against `B`'s ceilings and fills in the defaults.
+    pub(crate) fn resolve<B: Backend>(&self) -> Result<Resolved, ConfigError> {
+        let hard = B::HARD_LIMITS;
+        let default = B::DEFAULT_LIMITS;
+        let limit = |field, value: Option<usize>, default: usize, ceiling: usize| {
+            let value = value.unwrap_or(default);
+            if value == 0 {
+                Err(ConfigError::Zero { field })
+            } else if value > ceiling {
+                Err(ConfigError::AboveLimit {
+                    field,
+                    value: value as u64,
+                    limit: ceiling as u64,
+                    service: B::NAME,
+                })
+            } else {
+                Ok(value)
+            }
+        };
+        let limits = Limits::new(
+            limit(
+                "max_entries",
+                self.max_entries,
+                default.max_entries,
+                hard.max_entries,
+            )?,
+            limit(
+                "max_request_bytes",
+                self.max_request_bytes,
+                default.max_request_bytes,
+                hard.max_request_bytes,
+            )?,
+            limit(
+                "max_entry_bytes",
+                self.max_entry_bytes,
+                default.max_entry_bytes,
+                hard.max_entry_bytes,
+            )?,
+        );
+        let max_in_flight = self.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+        if max_in_flight == 0 {
+            return Err(ConfigError::Zero {
+                field: "max_in_flight",
+            });
+        }
+        if self.linger == Some(Duration::ZERO) {
+            return Err(ConfigError::Invalid {
+                field: "linger",
+                reason: "must be above zero; leave it unset to turn it off".into(),
+            });
+        }
+        self.retry.validate()?;
+        Ok(Resolved {
+            limits,
+            max_in_flight,
+            linger: self.linger,
+            dedup: self.dedup.unwrap_or(B::DEFAULT_DEDUP),
+            retry: self.retry.clone(),
+        })
+    }
+}
+
+/// Settings after validation, with every default filled in.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub(crate) limits: Limits,
+    pub(crate) max_in_flight: usize,
+    pub(crate) linger: Option<Duration>,
+    pub(crate) dedup: DedupPolicy,
+    pub(crate) retry: RetryConfig,
+}
