@@ -1,0 +1,930 @@
+//! Behaviour of the dispatcher against the scripted in-memory backend, on paused time.
+#![cfg(feature = "test-util")]
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use batch_core::testing::{InMemoryBackend, TestPayload};
+use batch_core::{
+    ConfigError, DedupPolicy, Dispatcher, DispatcherConfig, Failure, RetryConfig, SubmitErrorKind,
+    UnprocessedReason,
+};
+use tokio::time::{Instant, sleep};
+
+fn dispatcher(config: DispatcherConfig) -> (InMemoryBackend, Dispatcher<InMemoryBackend>) {
+    let backend = InMemoryBackend::new();
+    let dispatcher = Dispatcher::new(backend.clone(), config).unwrap();
+    (backend, dispatcher)
+}
+
+fn throttled() -> Failure {
+    Failure::retryable("ThrottlingException", "rate exceeded")
+}
+
+fn invalid() -> Failure {
+    Failure::permanent("InvalidParameterValue", "entry is invalid")
+}
+
+async fn submit_all(dispatcher: &Dispatcher<InMemoryBackend>, payloads: Vec<TestPayload>) {
+    for payload in payloads {
+        dispatcher.submit(payload).await.unwrap();
+    }
+}
+
+fn request_ids(backend: &InMemoryBackend) -> Vec<Vec<u64>> {
+    backend.requests().into_iter().map(|r| r.ids).collect()
+}
+
+// ---- packing -------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn full_batches_by_count_then_the_rest_on_flush() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(10));
+    submit_all(
+        &dispatcher,
+        (0..25).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    tokio::task::yield_now().await;
+    assert_eq!(
+        backend.requests().len(),
+        2,
+        "two full batches go out before the flush"
+    );
+    assert!(dispatcher.flush().await.is_empty());
+    let sizes: Vec<usize> = request_ids(&backend).iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+    assert_eq!(backend.delivered_ids(), (0..25).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_by_bytes_when_the_next_entry_would_not_fit() {
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(100)
+            .max_request_bytes(1_000),
+    );
+    let sizes = [400, 400, 300, 600, 1_000, 1];
+    let payloads = sizes
+        .iter()
+        .enumerate()
+        .map(|(id, &size)| TestPayload::new(id as u64, size))
+        .collect();
+    submit_all(&dispatcher, payloads).await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(
+        request_ids(&backend),
+        vec![vec![0, 1], vec![2, 3], vec![4], vec![5]]
+    );
+    assert!(backend.requests().iter().all(|r| r.bytes <= 1_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_exactly_at_the_limit_is_accepted() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entry_bytes(500));
+    dispatcher.submit(TestPayload::new(1, 500)).await.unwrap();
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![1]);
+}
+
+// ---- bad input -----------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn an_oversized_entry_is_handed_back_naming_the_limit() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entry_bytes(500));
+    let err = dispatcher
+        .submit(TestPayload::new(7, 501))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &SubmitErrorKind::TooLarge {
+            field: "size".into(),
+            size: 501,
+            limit: 500
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "payload rejected: size is 501 bytes, above the limit of 500 bytes"
+    );
+    assert_eq!(err.into_payload(), TestPayload::new(7, 501));
+    // The dispatcher goes on working.
+    dispatcher.submit(TestPayload::new(8, 10)).await.unwrap();
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![8]);
+    let stats = dispatcher.stats();
+    assert_eq!(
+        (stats.rejected, stats.submitted, stats.delivered),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_larger_than_a_whole_request_is_refused() {
+    let (_, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_request_bytes(300)
+            .max_entry_bytes(1_000),
+    );
+    let err = dispatcher
+        .submit(TestPayload::new(1, 301))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        SubmitErrorKind::TooLarge { limit: 300, .. }
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_payload_the_backend_refuses_is_handed_back() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    let err = dispatcher.submit(TestPayload::new(3, 0)).await.unwrap_err();
+    assert_eq!(err.kind().field(), "size");
+    assert!(
+        err.to_string()
+            .contains("outside the allowed range 1 or more")
+    );
+    assert_eq!(err.payload().id, 3);
+    assert!(format!("{err:?}").starts_with("SubmitError"));
+    assert!(dispatcher.flush().await.is_empty());
+    assert!(backend.requests().is_empty());
+}
+
+#[test]
+fn zero_limits_are_rejected() {
+    for (config, field) in [
+        (DispatcherConfig::default().max_entries(0), "max_entries"),
+        (
+            DispatcherConfig::default().max_request_bytes(0),
+            "max_request_bytes",
+        ),
+        (
+            DispatcherConfig::default().max_entry_bytes(0),
+            "max_entry_bytes",
+        ),
+        (
+            DispatcherConfig::default().max_in_flight(0),
+            "max_in_flight",
+        ),
+        (
+            DispatcherConfig::default().retry(RetryConfig::default().max_attempts(0)),
+            "max_attempts",
+        ),
+    ] {
+        let err = Dispatcher::new(InMemoryBackend::new(), config).unwrap_err();
+        assert_eq!(err, ConfigError::Zero { field });
+    }
+}
+
+#[test]
+fn limits_above_the_service_ceiling_are_rejected_not_clamped() {
+    let err = Dispatcher::new(
+        InMemoryBackend::new(),
+        DispatcherConfig::default().max_entries(1_001),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::AboveLimit {
+            field: "max_entries",
+            value: 1_001,
+            limit: 1_000,
+            service: "in-memory"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "`max_entries` is 1001, above the in-memory limit of 1000"
+    );
+    // The ceiling itself is fine, and above the default.
+    let ok = Dispatcher::new(
+        InMemoryBackend::new(),
+        DispatcherConfig::default().max_entries(1_000),
+    )
+    .unwrap();
+    assert_eq!(ok.limits().max_entries, 1_000);
+}
+
+#[test]
+fn inconsistent_retry_and_linger_settings_are_rejected() {
+    let backoff = RetryConfig::default()
+        .initial_backoff(Duration::from_secs(2))
+        .max_backoff(Duration::from_secs(1));
+    let err = Dispatcher::new(
+        InMemoryBackend::new(),
+        DispatcherConfig::default().retry(backoff),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            field: "max_backoff",
+            ..
+        }
+    ));
+    let err = Dispatcher::new(
+        InMemoryBackend::new(),
+        DispatcherConfig::default().linger(Duration::ZERO),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            field: "linger",
+            ..
+        }
+    ));
+}
+
+// ---- dedup ---------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn keep_first_drops_later_duplicates() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().dedup(DedupPolicy::KeepFirst));
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 5).dedup("a"),
+            TestPayload::new(2, 5).dedup("b"),
+            TestPayload::new(3, 5).dedup("a"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![1, 2]);
+    let stats = dispatcher.stats();
+    assert_eq!(
+        (stats.submitted, stats.duplicates_dropped, stats.delivered),
+        (3, 1, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_last_replaces_the_earlier_duplicate() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().dedup(DedupPolicy::KeepLast));
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 5).dedup("a"),
+            TestPayload::new(2, 5).dedup("b"),
+            TestPayload::new(3, 5).dedup("a"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    let mut delivered = backend.delivered_ids();
+    delivered.sort_unstable();
+    assert_eq!(delivered, vec![2, 3]);
+    assert_eq!(dispatcher.stats().duplicates_dropped, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_last_with_a_larger_replacement_moves_it_to_the_next_batch() {
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_request_bytes(100)
+            .dedup(DedupPolicy::KeepLast),
+    );
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 30).dedup("a"),
+            TestPayload::new(2, 60).dedup("b"),
+            TestPayload::new(3, 50).dedup("a"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(request_ids(&backend), vec![vec![2], vec![3]]);
+    assert!(backend.requests().iter().all(|r| r.bytes <= 100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dedup_off_sends_every_duplicate() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().dedup(DedupPolicy::Off));
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 5).dedup("a"),
+            TestPayload::new(2, 5).dedup("a"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![1, 2]);
+    assert_eq!(dispatcher.stats().duplicates_dropped, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dedup_never_reaches_across_sealed_batches() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(2));
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 5).dedup("a"),
+            TestPayload::new(2, 5).dedup("b"),
+            TestPayload::new(3, 5).dedup("a"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(request_ids(&backend), vec![vec![1, 2], vec![3]]);
+}
+
+// ---- retries -------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn only_the_failed_entries_are_retried_then_delivered() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_entry(2, 1, throttled());
+    backend.fail_entry(4, 1, throttled());
+    submit_all(
+        &dispatcher,
+        (0..6).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(
+        request_ids(&backend),
+        vec![vec![0, 1, 2, 3, 4, 5], vec![2, 4]]
+    );
+    let stats = dispatcher.stats();
+    assert_eq!(
+        (stats.delivered, stats.retries, stats.requests_sent),
+        (6, 2, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_is_not_retried() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_entry_always(1, invalid());
+    submit_all(
+        &dispatcher,
+        (0..3).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush().await;
+    assert_eq!(unprocessed.len(), 1);
+    let (payload, error) = unprocessed.into_iter().next().unwrap().into_parts();
+    assert_eq!(payload, TestPayload::new(1, 1));
+    assert_eq!(error.reason, UnprocessedReason::Rejected);
+    assert_eq!(
+        (error.code(), error.message()),
+        ("InvalidParameterValue", "entry is invalid")
+    );
+    assert_eq!(error.attempts, 1);
+    assert!(!error.is_retryable());
+    assert_eq!(backend.attempts_of(1), 1);
+    assert_eq!(backend.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_max_attempts() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().retry(RetryConfig::default().max_attempts(3)));
+    backend.fail_entry_always(9, throttled());
+    dispatcher.submit(TestPayload::new(9, 1)).await.unwrap();
+    let unprocessed = dispatcher.flush().await;
+    assert_eq!(unprocessed.len(), 1);
+    let error = &unprocessed[0].error;
+    assert_eq!(error.reason, UnprocessedReason::RetriesExhausted);
+    assert_eq!(error.attempts, 3);
+    assert_eq!(error.code(), "ThrottlingException");
+    assert!(error.is_retryable());
+    assert_eq!(backend.attempts_of(9), 3);
+    assert_eq!(
+        error.to_string(),
+        "retries exhausted after 3 attempts (ThrottlingException: rate exceeded)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retryable_request_failure_is_retried_whole() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_request(1, Failure::retryable("ServiceUnavailable", "503"));
+    submit_all(
+        &dispatcher,
+        (0..4).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(
+        request_ids(&backend),
+        vec![vec![0, 1, 2, 3], vec![0, 1, 2, 3]]
+    );
+    assert_eq!(backend.delivered_ids(), vec![0, 1, 2, 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_request_failure_returns_every_entry_with_its_source() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_every_request(Failure::permanent(
+        "ResourceNotFoundException",
+        "no such queue",
+    ));
+    submit_all(
+        &dispatcher,
+        (0..4).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush().await;
+    let ids: Vec<u64> = unprocessed.iter().map(|u| u.payload.id).collect();
+    assert_eq!(ids, vec![0, 1, 2, 3]);
+    for item in &unprocessed {
+        assert_eq!(item.error.code(), "ResourceNotFoundException");
+        assert!(std::error::Error::source(&item.error).is_some());
+    }
+    assert_eq!(backend.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_ends_retries_before_max_attempts() {
+    let retry = RetryConfig::default()
+        .max_attempts(100)
+        .initial_backoff(Duration::from_secs(1))
+        .max_backoff(Duration::from_secs(1))
+        .deadline(Duration::from_secs(5));
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().retry(retry));
+    backend.fail_entry_always(1, throttled());
+    let start = Instant::now();
+    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+    let unprocessed = dispatcher.flush().await;
+    assert_eq!(
+        unprocessed[0].error.reason,
+        UnprocessedReason::DeadlineExceeded
+    );
+    assert!(start.elapsed() <= Duration::from_secs(5));
+    assert!(
+        backend.attempts_of(1) >= 5,
+        "waits of at most 1 s fit 5 tries in 5 s"
+    );
+    assert!(backend.attempts_of(1) < 100);
+}
+
+#[test]
+fn backoff_cap_doubles_up_to_the_maximum() {
+    let retry = RetryConfig::default()
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(1));
+    let caps: Vec<u128> = (1..=6).map(|a| retry.backoff_cap(a).as_millis()).collect();
+    assert_eq!(caps, vec![100, 200, 400, 800, 1_000, 1_000]);
+    assert_eq!(retry.backoff_cap(u32::MAX), Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_between_attempts_grows_and_is_jittered() {
+    let retry = RetryConfig::default()
+        .max_attempts(6)
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(60));
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(1)
+            .max_in_flight(64)
+            .retry(retry.clone()),
+    );
+    let entries = 64;
+    for id in 0..entries {
+        backend.fail_entry_always(id, throttled());
+    }
+    submit_all(
+        &dispatcher,
+        (0..entries).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert_eq!(dispatcher.flush().await.len(), entries as usize);
+    // Per entry, the start times of its 6 requests.
+    let mut times = vec![Vec::new(); entries as usize];
+    for request in backend.requests() {
+        times[request.ids[0] as usize].push(request.at);
+    }
+    let mut mean_wait = vec![0.0_f64; 5];
+    let mut distinct_first_waits = BTreeSet::new();
+    for starts in &times {
+        assert_eq!(starts.len(), 6);
+        for (attempt, pair) in starts.windows(2).enumerate() {
+            let wait = pair[1] - pair[0];
+            assert!(
+                wait <= retry.backoff_cap(attempt as u32 + 1),
+                "wait above its cap"
+            );
+            mean_wait[attempt] += wait.as_secs_f64() / entries as f64;
+        }
+        distinct_first_waits.insert(starts[1] - starts[0]);
+    }
+    assert!(
+        distinct_first_waits.len() > 32,
+        "waits are jittered, not all equal"
+    );
+    for pair in mean_wait.windows(2) {
+        assert!(pair[1] > pair[0] * 1.3, "mean waits grow: {mean_wait:?}");
+    }
+}
+
+// ---- concurrency and backpressure ----------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn requests_in_flight_never_exceed_max_in_flight() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(2).max_in_flight(3));
+    backend.delay(Duration::from_millis(100));
+    submit_all(
+        &dispatcher,
+        (0..40).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.max_in_flight_seen(), 3);
+    assert_eq!(backend.requests().len(), 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_waits_while_the_buffer_and_the_window_are_full() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(1).max_in_flight(1));
+    backend.delay(Duration::from_secs(10));
+    let dispatcher = Arc::new(dispatcher);
+    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap(); // sealed, in flight
+    dispatcher.submit(TestPayload::new(2, 1)).await.unwrap(); // pending, window full
+    let blocked = {
+        let dispatcher = Arc::clone(&dispatcher);
+        tokio::spawn(async move { dispatcher.submit(TestPayload::new(3, 1)).await })
+    };
+    sleep(Duration::from_secs(9)).await;
+    assert!(
+        !blocked.is_finished(),
+        "submit must wait for a free request slot"
+    );
+    assert_eq!(dispatcher.pending(), 1);
+    sleep(Duration::from_secs(2)).await;
+    assert!(blocked.is_finished());
+    blocked.await.unwrap().unwrap();
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![1, 2, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_tasks_share_one_dispatcher() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(10).max_in_flight(4));
+    let dispatcher = Arc::new(dispatcher);
+    let tasks: Vec<_> = (0..16_u64)
+        .map(|task| {
+            let dispatcher = Arc::clone(&dispatcher);
+            tokio::spawn(async move {
+                for n in 0..100 {
+                    dispatcher
+                        .submit(TestPayload::new(task * 1_000 + n, 8))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(dispatcher.flush().await.is_empty());
+    let delivered: BTreeSet<u64> = backend.delivered_ids().into_iter().collect();
+    let expected: BTreeSet<u64> = (0..16)
+        .flat_map(|t| (0..100).map(move |n| t * 1_000 + n))
+        .collect();
+    assert_eq!(delivered, expected);
+    assert_eq!(
+        backend.delivered_ids().len(),
+        1_600,
+        "each payload sent once"
+    );
+    assert_eq!(backend.requests().len(), 160, "every request full");
+    assert!(backend.max_in_flight_seen() <= 4);
+}
+
+// ---- flush ---------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn flush_waits_for_requests_in_flight() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(5));
+    backend.delay(Duration::from_secs(3));
+    submit_all(
+        &dispatcher,
+        (0..12).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let start = Instant::now();
+    assert!(dispatcher.flush().await.is_empty());
+    assert!(start.elapsed() >= Duration::from_secs(3));
+    assert_eq!(backend.delivered_ids().len(), 12);
+    assert_eq!(backend.in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_drains_and_later_flushes_return_only_later_failures() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_entry_always(1, invalid());
+    backend.fail_entry_always(5, invalid());
+    submit_all(
+        &dispatcher,
+        vec![TestPayload::new(1, 1), TestPayload::new(2, 1)],
+    )
+    .await;
+    let first: Vec<u64> = dispatcher
+        .flush()
+        .await
+        .iter()
+        .map(|u| u.payload.id)
+        .collect();
+    assert_eq!(first, vec![1]);
+    assert!(dispatcher.flush().await.is_empty(), "the list drained");
+    submit_all(
+        &dispatcher,
+        vec![TestPayload::new(5, 1), TestPayload::new(6, 1)],
+    )
+    .await;
+    let third: Vec<u64> = dispatcher
+        .flush()
+        .await
+        .iter()
+        .map(|u| u.payload.id)
+        .collect();
+    assert_eq!(third, vec![5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_flush_loses_nothing() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.delay(Duration::from_secs(5));
+    backend.fail_entry_always(3, invalid());
+    submit_all(
+        &dispatcher,
+        (0..6).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let cut_short = tokio::time::timeout(Duration::from_secs(1), dispatcher.flush()).await;
+    assert!(cut_short.is_err(), "the flush was dropped midway");
+    let unprocessed = dispatcher.flush().await;
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(unprocessed[0].payload.id, 3);
+    assert_eq!(backend.delivered_ids(), vec![0, 1, 2, 4, 5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_timeout_gives_up_and_the_next_flush_returns_the_rest() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.delay(Duration::from_secs(10));
+    backend.fail_entry_always(0, invalid());
+    dispatcher.submit(TestPayload::new(0, 1)).await.unwrap();
+    let early = dispatcher.flush_timeout(Duration::from_secs(1)).await;
+    assert!(early.unwrap_err().is_empty(), "nothing had failed yet");
+    let late = dispatcher
+        .flush_timeout(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(late.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stats_account_for_every_payload() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(4));
+    backend.fail_entry_always(4, invalid());
+    backend.fail_entry(5, 1, throttled());
+    let mut payloads: Vec<_> = (0..8).map(|id| TestPayload::new(id, 1)).collect();
+    payloads.push(TestPayload::new(99, 1).dedup("dup"));
+    payloads.push(TestPayload::new(100, 1).dedup("dup"));
+    submit_all(&dispatcher, payloads).await;
+    let unprocessed = dispatcher.flush().await;
+    let stats = dispatcher.stats();
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(stats.submitted, 10);
+    assert_eq!(
+        stats.submitted,
+        stats.delivered + stats.duplicates_dropped + stats.unprocessed
+    );
+    assert_eq!(
+        (stats.delivered, stats.duplicates_dropped, stats.unprocessed),
+        (8, 1, 1)
+    );
+    assert_eq!(stats.retries, 1);
+    assert_eq!(stats.requests_sent, backend.requests().len() as u64);
+}
+
+// ---- linger --------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn linger_sends_a_partial_batch_after_the_oldest_entry_waited() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().linger(Duration::from_millis(200)));
+    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+    sleep(Duration::from_millis(150)).await;
+    dispatcher.submit(TestPayload::new(2, 1)).await.unwrap();
+    sleep(Duration::from_millis(49)).await;
+    assert!(backend.requests().is_empty(), "not yet: 199 ms");
+    sleep(Duration::from_millis(2)).await;
+    assert_eq!(request_ids(&backend), vec![vec![1, 2]]);
+    assert_eq!(dispatcher.pending(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_linger_a_partial_batch_waits_for_the_flush() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+    sleep(Duration::from_secs(3_600)).await;
+    assert!(backend.requests().is_empty());
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![1]);
+}
+
+// ---- ordering ------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_retried_entry_is_not_overtaken_by_a_later_one_of_its_key() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(1).max_in_flight(4));
+    backend.fail_entry(1, 1, throttled());
+    backend.fail_entry(1, 2, throttled());
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 1).ordered_by("g"),
+            TestPayload::new(2, 1).ordered_by("g"),
+            TestPayload::new(3, 1).ordered_by("other"),
+        ],
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    let delivered = backend.delivered_ids();
+    let position = |id| delivered.iter().position(|&d| d == id).unwrap();
+    assert!(
+        position(1) < position(2),
+        "order within the key kept: {delivered:?}"
+    );
+    assert!(
+        position(3) < position(1),
+        "another key is not held up: {delivered:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undelivered_entry_holds_back_the_rest_of_its_key_until_the_flush() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(2));
+    backend.fail_entry_always(1, invalid());
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 1).ordered_by("g"),
+            TestPayload::new(2, 1).ordered_by("h"),
+            TestPayload::new(3, 1).ordered_by("g"),
+            TestPayload::new(4, 1).ordered_by("h"),
+        ],
+    )
+    .await;
+    let unprocessed = dispatcher.flush().await;
+    let reasons: Vec<(u64, UnprocessedReason)> = unprocessed
+        .iter()
+        .map(|u| (u.payload.id, u.error.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (1, UnprocessedReason::Rejected),
+            (3, UnprocessedReason::HeldBack)
+        ]
+    );
+    assert_eq!(unprocessed[1].error.code(), "InvalidParameterValue");
+    assert!(unprocessed[1].error.is_retryable());
+    assert_eq!(backend.attempts_of(3), 0, "never sent");
+    assert_eq!(backend.delivered_ids(), vec![2, 4]);
+    // After the flush handed the failure over, the key is free again.
+    dispatcher
+        .submit(TestPayload::new(5, 1).ordered_by("g"))
+        .await
+        .unwrap();
+    assert!(dispatcher.flush().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![2, 4, 5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_inside_one_request_keep_later_entries_of_a_failed_key_back() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_entry_always(1, invalid());
+    backend.fail_entry(2, 1, throttled());
+    submit_all(
+        &dispatcher,
+        vec![
+            TestPayload::new(1, 1).ordered_by("g"),
+            TestPayload::new(2, 1).ordered_by("g"),
+        ],
+    )
+    .await;
+    let unprocessed = dispatcher.flush().await;
+    assert_eq!(unprocessed[1].payload.id, 2);
+    assert_eq!(unprocessed[1].error.reason, UnprocessedReason::HeldBack);
+    assert_eq!(backend.attempts_of(2), 1, "not retried past entry 1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_sharing_an_ordering_key_never_overlap() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(3).max_in_flight(4));
+    let delay = Duration::from_millis(100);
+    backend.delay(delay);
+    let keys = ["a", "b", "c", "d"];
+    submit_all(
+        &dispatcher,
+        (0..48)
+            .map(|id| TestPayload::new(id, 1).ordered_by(keys[(id / 6) as usize % 4]))
+            .collect(),
+    )
+    .await;
+    assert!(dispatcher.flush().await.is_empty());
+    let requests = backend.requests();
+    assert!(
+        backend.max_in_flight_seen() > 1,
+        "unrelated keys still run in parallel"
+    );
+    for (i, a) in requests.iter().enumerate() {
+        for b in &requests[i + 1..] {
+            let share = a
+                .ids
+                .iter()
+                .any(|x| b.ids.iter().any(|y| x / 6 % 4 == y / 6 % 4));
+            if share {
+                let gap = if b.at > a.at {
+                    b.at - a.at
+                } else {
+                    a.at - b.at
+                };
+                assert!(
+                    gap >= delay,
+                    "requests {:?} and {:?} overlapped",
+                    a.ids,
+                    b.ids
+                );
+            }
+        }
+    }
+    assert_eq!(backend.delivered_ids().len(), 48);
+}
+
+// ---- drop and auto traits ------------------------------------------------------------------
+
+#[test]
+fn dropping_a_dispatcher_with_pending_payloads_logs_an_error() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    struct CountErrors(Arc<AtomicUsize>);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountErrors {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() == tracing::Level::ERROR {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    let errors = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(CountErrors(Arc::clone(&errors)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let (_, flushed) = dispatcher(DispatcherConfig::default());
+            flushed.submit(TestPayload::new(1, 1)).await.unwrap();
+            flushed.flush().await;
+            drop(flushed);
+        });
+        assert_eq!(
+            errors.load(Ordering::SeqCst),
+            0,
+            "a flushed dispatcher drops quietly"
+        );
+        runtime.block_on(async {
+            let (_, dispatcher) = dispatcher(DispatcherConfig::default());
+            dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+            drop(dispatcher);
+        });
+    });
+    assert_eq!(errors.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Dispatcher<InMemoryBackend>>();
+    send_sync::<batch_core::SubmitError<TestPayload>>();
+    send_sync::<batch_core::Unprocessed<TestPayload>>();
+    send_sync::<ConfigError>();
+    send_sync::<batch_core::Stats>();
+}
