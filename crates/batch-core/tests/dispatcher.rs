@@ -1,6 +1,6 @@
 //! Behaviour of the dispatcher against the scripted in-memory backend, on paused time.
 #![cfg(feature = "test-util")]
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

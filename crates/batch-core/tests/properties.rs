@@ -1,6 +1,6 @@
 //! Property tests: random entry sizes, limits and failures.
 #![cfg(feature = "test-util")]
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::collections::HashMap;
 
