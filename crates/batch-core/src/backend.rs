@@ -165,9 +165,11 @@ pub trait Backend: Send + Sync + 'static {
     /// service's own count: the engine packs requests by this number.
     fn entry_size(&self, entry: &Self::Entry) -> usize;
 
-    /// Key under which two pending entries count as duplicates, if the service has one.
-    fn dedup_key(&self, _entry: &Self::Entry) -> Option<String> {
-        None
+    /// Keys under which two pending entries count as duplicates (none if the service has
+    /// no such key). Two entries are duplicates when they share any key; keys of different
+    /// kinds should carry a prefix so they never collide (`id:7`, `dedup:abc`).
+    fn dedup_keys(&self, _entry: &Self::Entry) -> Vec<String> {
+        Vec::new()
     }
 
     /// Key whose entries must reach the service in submission order (an SQS FIFO message

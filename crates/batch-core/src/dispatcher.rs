@@ -60,7 +60,7 @@ struct Item<B: Backend> {
     payload: B::Payload,
     entry: B::Entry,
     size: usize,
-    dedup_key: Option<String>,
+    dedup_keys: Vec<String>,
     ordering_key: Option<String>,
 }
 
@@ -340,7 +340,7 @@ impl<B: Backend> Shared<B> {
             return Err(SubmitError::new(payload, kind));
         }
         Ok(Item {
-            dedup_key: self.backend.dedup_key(&entry),
+            dedup_keys: self.backend.dedup_keys(&entry),
             ordering_key: self.backend.ordering_key(&entry),
             payload,
             entry,
@@ -351,44 +351,59 @@ impl<B: Backend> Shared<B> {
     /// Adds `item` to the pending batch unless the batch has no room for it. Applies dedup.
     fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Added<B> {
         let policy = self.config.dedup;
-        let existing = match (&item.dedup_key, policy) {
-            (Some(key), DedupPolicy::KeepFirst | DedupPolicy::KeepLast) => {
-                state.pending_keys.get(key).copied()
-            }
-            _ => None,
+        let mut duplicates: Vec<usize> = match policy {
+            DedupPolicy::Off => Vec::new(),
+            DedupPolicy::KeepFirst | DedupPolicy::KeepLast => item
+                .dedup_keys
+                .iter()
+                .filter_map(|key| state.pending_keys.get(key).copied())
+                .collect(),
         };
-        if let Some(index) = existing {
-            Counters::add(&self.counters.duplicates_dropped, 1);
+        duplicates.sort_unstable();
+        duplicates.dedup();
+        if !duplicates.is_empty() {
             if policy == DedupPolicy::KeepFirst {
+                Counters::add(&self.counters.duplicates_dropped, 1);
                 tracing::warn!(
                     backend = B::NAME,
-                    key = item.dedup_key.as_deref(),
+                    keys = ?item.dedup_keys,
                     "duplicate of a pending payload dropped (the first one is kept)"
                 );
                 return Added::Done;
             }
+            Counters::add(&self.counters.duplicates_dropped, duplicates.len());
             tracing::warn!(
                 backend = B::NAME,
-                key = item.dedup_key.as_deref(),
+                keys = ?item.dedup_keys,
+                replaced = duplicates.len(),
                 "pending payload replaced by a later one with the same key"
             );
-            let fits_in_place = state.pending_bytes - state.pending[index].size + item.size
-                <= self.config.limits.max_request_bytes;
-            if fits_in_place {
-                state.pending_bytes = state.pending_bytes - state.pending[index].size + item.size;
-                state.pending[index] = item;
-                return Added::Done;
-            }
-            let removed = state.pending.remove(index);
-            state.pending_bytes -= removed.size;
-            state
-                .pending_keys
-                .remove(item.dedup_key.as_deref().unwrap_or_default());
-            for slot in state.pending_keys.values_mut() {
-                if *slot > index {
-                    *slot -= 1;
+            if let [index] = duplicates[..] {
+                let bytes = state.pending_bytes - state.pending[index].size + item.size;
+                if bytes <= self.config.limits.max_request_bytes {
+                    state.pending_bytes = bytes;
+                    let old = std::mem::replace(&mut state.pending[index], item);
+                    for key in &old.dedup_keys {
+                        state.pending_keys.remove(key);
+                    }
+                    for key in &state.pending[index].dedup_keys {
+                        state.pending_keys.insert(key.clone(), index);
+                    }
+                    return Added::Done;
                 }
             }
+            for &index in duplicates.iter().rev() {
+                let removed = state.pending.remove(index);
+                state.pending_bytes -= removed.size;
+            }
+            state.pending_keys = state
+                .pending
+                .iter()
+                .enumerate()
+                .flat_map(|(index, item)| {
+                    item.dedup_keys.iter().map(move |key| (key.clone(), index))
+                })
+                .collect();
         }
         let limits = self.config.limits;
         let room = state.pending.len() < limits.max_entries
@@ -396,10 +411,10 @@ impl<B: Backend> Shared<B> {
         if !room {
             return Added::NoRoom(item);
         }
-        if let Some(key) = &item.dedup_key
-            && policy != DedupPolicy::Off
-        {
-            state.pending_keys.insert(key.clone(), state.pending.len());
+        if policy != DedupPolicy::Off {
+            for key in &item.dedup_keys {
+                state.pending_keys.insert(key.clone(), state.pending.len());
+            }
         }
         state.pending_bytes += item.size;
         state.pending.push(item);

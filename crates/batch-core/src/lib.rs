@@ -38,6 +38,7 @@
 //! - `test-util`: [`testing::InMemoryBackend`], a backend whose outcomes a test scripts.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod aws;
 mod backend;
 mod config;
 mod dispatcher;
@@ -49,6 +50,7 @@ mod unprocessed;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
+pub use aws::{THROTTLING_CODES, TRANSIENT_CODES, classify_sdk_error, is_retryable_code};
 pub use backend::{Backend, EntryOutcome, Failure, FieldName, Limits};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DedupPolicy, DispatcherConfig, RetryConfig};
 pub use dispatcher::Dispatcher;

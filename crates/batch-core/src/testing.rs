@@ -227,8 +227,8 @@ impl Backend for InMemoryBackend {
         entry.size
     }
 
-    fn dedup_key(&self, entry: &TestPayload) -> Option<String> {
-        entry.dedup_key.clone()
+    fn dedup_keys(&self, entry: &TestPayload) -> Vec<String> {
+        entry.dedup_key.iter().cloned().collect()
     }
 
     fn ordering_key(&self, entry: &TestPayload) -> Option<String> {
