@@ -30,9 +30,9 @@ use crate::unprocessed::{Unprocessed, UnprocessedReason};
 /// let dispatcher = Dispatcher::new(backend.clone(), DispatcherConfig::default().max_entries(10))
 ///     .expect("valid config");
 /// for id in 0..25 {
-///     dispatcher.submit(TestPayload::new(id, 100)).await.expect("valid payload");
+///     dispatcher.submit_payload(TestPayload::new(id, 100)).await.expect("valid payload");
 /// }
-/// let unprocessed = dispatcher.flush().await;
+/// let unprocessed = dispatcher.flush_payloads().await;
 /// assert!(unprocessed.is_empty());
 /// assert_eq!(backend.requests().len(), 3); // 10 + 10 + 5
 /// # }
@@ -145,9 +145,12 @@ impl<B: Backend> Dispatcher<B> {
     /// # Cancel safety
     ///
     /// If the future is dropped before it completes, the payload was not accepted.
-    pub async fn submit(&self, payload: B::Payload) -> Result<(), SubmitError<B::Payload>> {
+    pub async fn submit_payload(
+        &self,
+        payload: impl Into<B::Payload>,
+    ) -> Result<(), SubmitError<B::Payload>> {
         let shared = &self.shared;
-        let item = match shared.prepare(payload) {
+        let item = match shared.prepare(payload.into()) {
             Ok(item) => item,
             Err(err) => {
                 Counters::add(&shared.counters.rejected, 1);
@@ -204,7 +207,7 @@ impl<B: Backend> Dispatcher<B> {
     ///
     /// Dropping the future loses nothing: requests already sealed run to completion and what
     /// fails is returned by the next flush.
-    pub async fn flush(&self) -> Vec<Unprocessed<B::Payload>> {
+    pub async fn flush_payloads(&self) -> Vec<Unprocessed<B::Payload>> {
         let shared = &self.shared;
         let target = loop {
             let has_pending = !shared.lock().pending.is_empty();
@@ -246,14 +249,14 @@ impl<B: Backend> Dispatcher<B> {
         }
     }
 
-    /// Like [`flush`](Self::flush), but gives up waiting after `timeout`. Returns `Err` with
+    /// Like [`flush_payloads`](Self::flush_payloads), but gives up waiting after `timeout`. Returns `Err` with
     /// what had failed so far; requests still in flight go on, and the next flush returns
     /// what they could not deliver.
-    pub async fn flush_timeout(
+    pub async fn flush_payloads_timeout(
         &self,
         timeout: Duration,
     ) -> Result<Vec<Unprocessed<B::Payload>>, Vec<Unprocessed<B::Payload>>> {
-        match tokio::time::timeout(timeout, self.flush()).await {
+        match tokio::time::timeout(timeout, self.flush_payloads()).await {
             Ok(unprocessed) => Ok(unprocessed),
             Err(_) => Err(std::mem::take(&mut self.shared.lock().unprocessed)),
         }

@@ -6,7 +6,7 @@
 //!
 //! - **Packing.** Payloads are added to a pending batch in submission order. The batch is sent
 //!   as soon as the next payload would break the entry-count or byte limit (next-fit packing),
-//!   on [`Dispatcher::flush`], or after an optional linger time.
+//!   on [`Dispatcher::flush_payloads`], or after an optional linger time.
 //! - **Dedup.** Within the pending batch, a payload whose dedup key is already pending is
 //!   dropped ([`DedupPolicy::KeepFirst`]) or replaces the earlier one
 //!   ([`DedupPolicy::KeepLast`]). Every drop is logged at WARN and counted. Dedup never
@@ -24,10 +24,10 @@
 //!   partition key in ordered mode, a DynamoDB item key) are never in two requests in flight
 //!   at once, and one that ends undelivered holds back the later ones of its key
 //!   ([`UnprocessedReason::HeldBack`]) until the next flush hands the failure to the user.
-//! - **Nothing lost.** [`Dispatcher::flush`] returns every payload accepted before it that
+//! - **Nothing lost.** [`Dispatcher::flush_payloads`] returns every payload accepted before it that
 //!   was not delivered, as submitted, with the AWS error code, message, attempts and whether
 //!   a later try may help. Payloads that can never be sent are refused by
-//!   [`Dispatcher::submit`] with a [`SubmitError`] that names the field and the limit and
+//!   [`Dispatcher::submit_payload`] with a [`SubmitError`] that names the field and the limit and
 //!   hands the payload back.
 //!
 //! All time goes through tokio's clock, so tests can run on paused time. Logging goes

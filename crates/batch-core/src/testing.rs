@@ -13,9 +13,9 @@
 //!
 //! let dispatcher = Dispatcher::new(backend.clone(), DispatcherConfig::default()).unwrap();
 //! for id in 0..6 {
-//!     dispatcher.submit(TestPayload::new(id, 10)).await.unwrap();
+//!     dispatcher.submit_payload(TestPayload::new(id, 10)).await.unwrap();
 //! }
-//! let unprocessed = dispatcher.flush().await;
+//! let unprocessed = dispatcher.flush_payloads().await;
 //! assert_eq!(unprocessed.len(), 1);
 //! assert_eq!(unprocessed[0].payload.id, 4);
 //! assert_eq!(unprocessed[0].error.reason, UnprocessedReason::Rejected);

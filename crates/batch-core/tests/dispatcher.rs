@@ -30,7 +30,7 @@ fn invalid() -> Failure {
 
 async fn submit_all(dispatcher: &Dispatcher<InMemoryBackend>, payloads: Vec<TestPayload>) {
     for payload in payloads {
-        dispatcher.submit(payload).await.unwrap();
+        dispatcher.submit_payload(payload).await.unwrap();
     }
 }
 
@@ -54,7 +54,7 @@ async fn full_batches_by_count_then_the_rest_on_flush() {
         2,
         "two full batches go out before the flush"
     );
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     let sizes: Vec<usize> = request_ids(&backend).iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![10, 10, 5]);
     assert_eq!(backend.delivered_ids(), (0..25).collect::<Vec<_>>());
@@ -74,7 +74,7 @@ async fn batches_by_bytes_when_the_next_entry_would_not_fit() {
         .map(|(id, &size)| TestPayload::new(id as u64, size))
         .collect();
     submit_all(&dispatcher, payloads).await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(
         request_ids(&backend),
         vec![vec![0, 1], vec![2, 3], vec![4], vec![5]]
@@ -85,8 +85,11 @@ async fn batches_by_bytes_when_the_next_entry_would_not_fit() {
 #[tokio::test(start_paused = true)]
 async fn an_entry_exactly_at_the_limit_is_accepted() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entry_bytes(500));
-    dispatcher.submit(TestPayload::new(1, 500)).await.unwrap();
-    assert!(dispatcher.flush().await.is_empty());
+    dispatcher
+        .submit_payload(TestPayload::new(1, 500))
+        .await
+        .unwrap();
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![1]);
 }
 
@@ -96,7 +99,7 @@ async fn an_entry_exactly_at_the_limit_is_accepted() {
 async fn an_oversized_entry_is_handed_back_naming_the_limit() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entry_bytes(500));
     let err = dispatcher
-        .submit(TestPayload::new(7, 501))
+        .submit_payload(TestPayload::new(7, 501))
         .await
         .unwrap_err();
     assert_eq!(
@@ -113,8 +116,11 @@ async fn an_oversized_entry_is_handed_back_naming_the_limit() {
     );
     assert_eq!(err.into_payload(), TestPayload::new(7, 501));
     // The dispatcher goes on working.
-    dispatcher.submit(TestPayload::new(8, 10)).await.unwrap();
-    assert!(dispatcher.flush().await.is_empty());
+    dispatcher
+        .submit_payload(TestPayload::new(8, 10))
+        .await
+        .unwrap();
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![8]);
     let stats = dispatcher.stats();
     assert_eq!(
@@ -131,7 +137,7 @@ async fn an_entry_larger_than_a_whole_request_is_refused() {
             .max_entry_bytes(1_000),
     );
     let err = dispatcher
-        .submit(TestPayload::new(1, 301))
+        .submit_payload(TestPayload::new(1, 301))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -143,7 +149,10 @@ async fn an_entry_larger_than_a_whole_request_is_refused() {
 #[tokio::test(start_paused = true)]
 async fn a_payload_the_backend_refuses_is_handed_back() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
-    let err = dispatcher.submit(TestPayload::new(3, 0)).await.unwrap_err();
+    let err = dispatcher
+        .submit_payload(TestPayload::new(3, 0))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind().field(), "size");
     assert!(
         err.to_string()
@@ -151,7 +160,7 @@ async fn a_payload_the_backend_refuses_is_handed_back() {
     );
     assert_eq!(err.payload().id, 3);
     assert!(format!("{err:?}").starts_with("SubmitError"));
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert!(backend.requests().is_empty());
 }
 
@@ -256,7 +265,7 @@ async fn keep_first_drops_later_duplicates() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![1, 2]);
     let stats = dispatcher.stats();
     assert_eq!(
@@ -278,7 +287,7 @@ async fn keep_last_replaces_the_earlier_duplicate() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     let mut delivered = backend.delivered_ids();
     delivered.sort_unstable();
     assert_eq!(delivered, vec![2, 3]);
@@ -301,7 +310,7 @@ async fn keep_last_with_a_larger_replacement_moves_it_to_the_next_batch() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(request_ids(&backend), vec![vec![2], vec![3]]);
     assert!(backend.requests().iter().all(|r| r.bytes <= 100));
 }
@@ -317,7 +326,7 @@ async fn dedup_off_sends_every_duplicate() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![1, 2]);
     assert_eq!(dispatcher.stats().duplicates_dropped, 0);
 }
@@ -334,7 +343,7 @@ async fn dedup_never_reaches_across_sealed_batches() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(request_ids(&backend), vec![vec![1, 2], vec![3]]);
 }
 
@@ -350,7 +359,7 @@ async fn only_the_failed_entries_are_retried_then_delivered() {
         (0..6).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(
         request_ids(&backend),
         vec![vec![0, 1, 2, 3, 4, 5], vec![2, 4]]
@@ -371,7 +380,7 @@ async fn a_permanent_failure_is_not_retried() {
         (0..3).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     assert_eq!(unprocessed.len(), 1);
     let (payload, error) = unprocessed.into_iter().next().unwrap().into_parts();
     assert_eq!(payload, TestPayload::new(1, 1));
@@ -391,8 +400,11 @@ async fn retries_stop_at_max_attempts() {
     let (backend, dispatcher) =
         dispatcher(DispatcherConfig::default().retry(RetryConfig::default().max_attempts(3)));
     backend.fail_entry_always(9, throttled());
-    dispatcher.submit(TestPayload::new(9, 1)).await.unwrap();
-    let unprocessed = dispatcher.flush().await;
+    dispatcher
+        .submit_payload(TestPayload::new(9, 1))
+        .await
+        .unwrap();
+    let unprocessed = dispatcher.flush_payloads().await;
     assert_eq!(unprocessed.len(), 1);
     let error = &unprocessed[0].error;
     assert_eq!(error.reason, UnprocessedReason::RetriesExhausted);
@@ -415,7 +427,7 @@ async fn a_retryable_request_failure_is_retried_whole() {
         (0..4).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(
         request_ids(&backend),
         vec![vec![0, 1, 2, 3], vec![0, 1, 2, 3]]
@@ -435,7 +447,7 @@ async fn a_permanent_request_failure_returns_every_entry_with_its_source() {
         (0..4).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     let ids: Vec<u64> = unprocessed.iter().map(|u| u.payload.id).collect();
     assert_eq!(ids, vec![0, 1, 2, 3]);
     for item in &unprocessed {
@@ -455,8 +467,11 @@ async fn the_deadline_ends_retries_before_max_attempts() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default().retry(retry));
     backend.fail_entry_always(1, throttled());
     let start = Instant::now();
-    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
-    let unprocessed = dispatcher.flush().await;
+    dispatcher
+        .submit_payload(TestPayload::new(1, 1))
+        .await
+        .unwrap();
+    let unprocessed = dispatcher.flush_payloads().await;
     assert_eq!(
         unprocessed[0].error.reason,
         UnprocessedReason::DeadlineExceeded
@@ -500,7 +515,7 @@ async fn backoff_between_attempts_grows_and_is_jittered() {
         (0..entries).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    assert_eq!(dispatcher.flush().await.len(), entries as usize);
+    assert_eq!(dispatcher.flush_payloads().await.len(), entries as usize);
     // Per entry, the start times of its 6 requests.
     let mut times = vec![Vec::new(); entries as usize];
     for request in backend.requests() {
@@ -541,7 +556,7 @@ async fn requests_in_flight_never_exceed_max_in_flight() {
         (0..40).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.max_in_flight_seen(), 3);
     assert_eq!(backend.requests().len(), 20);
 }
@@ -552,11 +567,17 @@ async fn submit_waits_while_the_buffer_and_the_window_are_full() {
         dispatcher(DispatcherConfig::default().max_entries(1).max_in_flight(1));
     backend.delay(Duration::from_secs(10));
     let dispatcher = Arc::new(dispatcher);
-    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap(); // sealed, in flight
-    dispatcher.submit(TestPayload::new(2, 1)).await.unwrap(); // pending, window full
+    dispatcher
+        .submit_payload(TestPayload::new(1, 1))
+        .await
+        .unwrap(); // sealed, in flight
+    dispatcher
+        .submit_payload(TestPayload::new(2, 1))
+        .await
+        .unwrap(); // pending, window full
     let blocked = {
         let dispatcher = Arc::clone(&dispatcher);
-        tokio::spawn(async move { dispatcher.submit(TestPayload::new(3, 1)).await })
+        tokio::spawn(async move { dispatcher.submit_payload(TestPayload::new(3, 1)).await })
     };
     sleep(Duration::from_secs(9)).await;
     assert!(
@@ -567,7 +588,7 @@ async fn submit_waits_while_the_buffer_and_the_window_are_full() {
     sleep(Duration::from_secs(2)).await;
     assert!(blocked.is_finished());
     blocked.await.unwrap().unwrap();
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![1, 2, 3]);
 }
 
@@ -582,7 +603,7 @@ async fn sixteen_tasks_share_one_dispatcher() {
             tokio::spawn(async move {
                 for n in 0..100 {
                     dispatcher
-                        .submit(TestPayload::new(task * 1_000 + n, 8))
+                        .submit_payload(TestPayload::new(task * 1_000 + n, 8))
                         .await
                         .unwrap();
                 }
@@ -592,7 +613,7 @@ async fn sixteen_tasks_share_one_dispatcher() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     let delivered: BTreeSet<u64> = backend.delivered_ids().into_iter().collect();
     let expected: BTreeSet<u64> = (0..16)
         .flat_map(|t| (0..100).map(move |n| t * 1_000 + n))
@@ -619,7 +640,7 @@ async fn flush_waits_for_requests_in_flight() {
     )
     .await;
     let start = Instant::now();
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert!(start.elapsed() >= Duration::from_secs(3));
     assert_eq!(backend.delivered_ids().len(), 12);
     assert_eq!(backend.in_flight(), 0);
@@ -636,20 +657,23 @@ async fn flush_drains_and_later_flushes_return_only_later_failures() {
     )
     .await;
     let first: Vec<u64> = dispatcher
-        .flush()
+        .flush_payloads()
         .await
         .iter()
         .map(|u| u.payload.id)
         .collect();
     assert_eq!(first, vec![1]);
-    assert!(dispatcher.flush().await.is_empty(), "the list drained");
+    assert!(
+        dispatcher.flush_payloads().await.is_empty(),
+        "the list drained"
+    );
     submit_all(
         &dispatcher,
         vec![TestPayload::new(5, 1), TestPayload::new(6, 1)],
     )
     .await;
     let third: Vec<u64> = dispatcher
-        .flush()
+        .flush_payloads()
         .await
         .iter()
         .map(|u| u.payload.id)
@@ -667,24 +691,29 @@ async fn a_dropped_flush_loses_nothing() {
         (0..6).map(|id| TestPayload::new(id, 1)).collect(),
     )
     .await;
-    let cut_short = tokio::time::timeout(Duration::from_secs(1), dispatcher.flush()).await;
+    let cut_short = tokio::time::timeout(Duration::from_secs(1), dispatcher.flush_payloads()).await;
     assert!(cut_short.is_err(), "the flush was dropped midway");
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     assert_eq!(unprocessed.len(), 1);
     assert_eq!(unprocessed[0].payload.id, 3);
     assert_eq!(backend.delivered_ids(), vec![0, 1, 2, 4, 5]);
 }
 
 #[tokio::test(start_paused = true)]
-async fn flush_timeout_gives_up_and_the_next_flush_returns_the_rest() {
+async fn flush_payloads_timeout_gives_up_and_the_next_flush_returns_the_rest() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
     backend.delay(Duration::from_secs(10));
     backend.fail_entry_always(0, invalid());
-    dispatcher.submit(TestPayload::new(0, 1)).await.unwrap();
-    let early = dispatcher.flush_timeout(Duration::from_secs(1)).await;
+    dispatcher
+        .submit_payload(TestPayload::new(0, 1))
+        .await
+        .unwrap();
+    let early = dispatcher
+        .flush_payloads_timeout(Duration::from_secs(1))
+        .await;
     assert!(early.unwrap_err().is_empty(), "nothing had failed yet");
     let late = dispatcher
-        .flush_timeout(Duration::from_secs(60))
+        .flush_payloads_timeout(Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(late.len(), 1);
@@ -699,7 +728,7 @@ async fn stats_account_for_every_payload() {
     payloads.push(TestPayload::new(99, 1).dedup("dup"));
     payloads.push(TestPayload::new(100, 1).dedup("dup"));
     submit_all(&dispatcher, payloads).await;
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     let stats = dispatcher.stats();
     assert_eq!(unprocessed.len(), 1);
     assert_eq!(stats.submitted, 10);
@@ -721,9 +750,15 @@ async fn stats_account_for_every_payload() {
 async fn linger_sends_a_partial_batch_after_the_oldest_entry_waited() {
     let (backend, dispatcher) =
         dispatcher(DispatcherConfig::default().linger(Duration::from_millis(200)));
-    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+    dispatcher
+        .submit_payload(TestPayload::new(1, 1))
+        .await
+        .unwrap();
     sleep(Duration::from_millis(150)).await;
-    dispatcher.submit(TestPayload::new(2, 1)).await.unwrap();
+    dispatcher
+        .submit_payload(TestPayload::new(2, 1))
+        .await
+        .unwrap();
     sleep(Duration::from_millis(49)).await;
     assert!(backend.requests().is_empty(), "not yet: 199 ms");
     sleep(Duration::from_millis(2)).await;
@@ -734,10 +769,13 @@ async fn linger_sends_a_partial_batch_after_the_oldest_entry_waited() {
 #[tokio::test(start_paused = true)]
 async fn without_linger_a_partial_batch_waits_for_the_flush() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
-    dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+    dispatcher
+        .submit_payload(TestPayload::new(1, 1))
+        .await
+        .unwrap();
     sleep(Duration::from_secs(3_600)).await;
     assert!(backend.requests().is_empty());
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![1]);
 }
 
@@ -758,7 +796,7 @@ async fn a_retried_entry_is_not_overtaken_by_a_later_one_of_its_key() {
         ],
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     let delivered = backend.delivered_ids();
     let position = |id| delivered.iter().position(|&d| d == id).unwrap();
     assert!(
@@ -785,7 +823,7 @@ async fn an_undelivered_entry_holds_back_the_rest_of_its_key_until_the_flush() {
         ],
     )
     .await;
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     let reasons: Vec<(u64, UnprocessedReason)> = unprocessed
         .iter()
         .map(|u| (u.payload.id, u.error.reason))
@@ -803,10 +841,10 @@ async fn an_undelivered_entry_holds_back_the_rest_of_its_key_until_the_flush() {
     assert_eq!(backend.delivered_ids(), vec![2, 4]);
     // After the flush handed the failure over, the key is free again.
     dispatcher
-        .submit(TestPayload::new(5, 1).ordered_by("g"))
+        .submit_payload(TestPayload::new(5, 1).ordered_by("g"))
         .await
         .unwrap();
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![2, 4, 5]);
 }
 
@@ -823,7 +861,7 @@ async fn retries_inside_one_request_keep_later_entries_of_a_failed_key_back() {
         ],
     )
     .await;
-    let unprocessed = dispatcher.flush().await;
+    let unprocessed = dispatcher.flush_payloads().await;
     assert_eq!(unprocessed[1].payload.id, 2);
     assert_eq!(unprocessed[1].error.reason, UnprocessedReason::HeldBack);
     assert_eq!(backend.attempts_of(2), 1, "not retried past entry 1");
@@ -843,7 +881,7 @@ async fn requests_sharing_an_ordering_key_never_overlap() {
             .collect(),
     )
     .await;
-    assert!(dispatcher.flush().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
     let requests = backend.requests();
     assert!(
         backend.max_in_flight_seen() > 1,
@@ -901,8 +939,11 @@ fn dropping_a_dispatcher_with_pending_payloads_logs_an_error() {
     tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
             let (_, flushed) = dispatcher(DispatcherConfig::default());
-            flushed.submit(TestPayload::new(1, 1)).await.unwrap();
-            flushed.flush().await;
+            flushed
+                .submit_payload(TestPayload::new(1, 1))
+                .await
+                .unwrap();
+            flushed.flush_payloads().await;
             drop(flushed);
         });
         assert_eq!(
@@ -912,7 +953,10 @@ fn dropping_a_dispatcher_with_pending_payloads_logs_an_error() {
         );
         runtime.block_on(async {
             let (_, dispatcher) = dispatcher(DispatcherConfig::default());
-            dispatcher.submit(TestPayload::new(1, 1)).await.unwrap();
+            dispatcher
+                .submit_payload(TestPayload::new(1, 1))
+                .await
+                .unwrap();
             drop(dispatcher);
         });
     });

@@ -67,9 +67,9 @@ proptest! {
         let dispatcher = Dispatcher::new(backend.clone(), config(&case)).unwrap();
         let unprocessed = runtime().block_on(async {
             for (id, &size) in case.sizes.iter().enumerate() {
-                dispatcher.submit(TestPayload::new(id as u64, size)).await.unwrap();
+                dispatcher.submit_payload(TestPayload::new(id as u64, size)).await.unwrap();
             }
-            dispatcher.flush().await
+            dispatcher.flush_payloads().await
         });
         prop_assert!(unprocessed.is_empty());
         let requests = backend.requests();
@@ -106,9 +106,9 @@ proptest! {
         let dispatcher = Dispatcher::new(backend.clone(), config).unwrap();
         let unprocessed = runtime().block_on(async {
             for (id, &size) in case.sizes.iter().enumerate() {
-                dispatcher.submit(TestPayload::new(id as u64, size)).await.unwrap();
+                dispatcher.submit_payload(TestPayload::new(id as u64, size)).await.unwrap();
             }
-            dispatcher.flush().await
+            dispatcher.flush_payloads().await
         });
         let mut seen: HashMap<u64, usize> = HashMap::new();
         for id in backend.delivered_ids() {
