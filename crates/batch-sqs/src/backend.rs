@@ -1,0 +1,371 @@
+//! SendMessageBatch as a [`Backend`]: validation, sizing, keys, the request and its outcomes.
+
+use std::collections::HashMap;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::SdkError;
+use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
+use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchOutput};
+use aws_sdk_sqs::primitives::Blob;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use batch_core::{
+    Backend, DedupPolicy, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::message::{
+    MAX_DELAY_SECONDS, MessageAttribute, MessageBody, SqsMessage, check_attributes,
+    check_body_chars, check_group_or_dedup_id, check_id,
+};
+
+/// SendMessageBatch limits: 10 entries; 1 MiB for the sum of the messages and for one
+/// message (body and attributes).
+///
+/// Source: Amazon SQS API reference, SendMessageBatch, and the SQS developer guide, "Amazon
+/// SQS message quotas" (the maximum message size was raised from 256 KiB to 1 MiB in
+/// August 2025); checked 2026-11-23.
+pub const SQS_LIMITS: Limits = Limits::new(10, 1_048_576, 1_048_576);
+
+/// How a FIFO dispatcher gets each message's deduplication id when the message has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FifoDeduplication {
+    /// Every message must carry its own id; one without is refused at submit.
+    #[default]
+    Explicit,
+    /// The queue has content-based deduplication: no id is sent, SQS hashes the body.
+    ContentBased,
+    /// The dispatcher sends the hex SHA-256 of the body as the id.
+    ContentHash,
+}
+
+/// Standard or FIFO, with the FIFO settings.
+#[derive(Debug, Clone)]
+pub(crate) enum QueueKind {
+    Standard,
+    Fifo {
+        default_group: Option<String>,
+        deduplication: FifoDeduplication,
+    },
+}
+
+/// A queue given by name (resolved with GetQueueUrl once, when first needed) or by URL.
+#[derive(Debug)]
+struct Queue {
+    target: String,
+    url: OnceCell<String>,
+}
+
+impl Queue {
+    fn new(target: String) -> Self {
+        let url = OnceCell::new();
+        if target.starts_with("https://") || target.starts_with("http://") {
+            let _ = url.set(target.clone());
+        }
+        Self { target, url }
+    }
+}
+
+/// The SendMessageBatch backend of one queue.
+#[derive(Debug)]
+pub struct SqsBackend {
+    client: Client,
+    queue: Queue,
+    kind: QueueKind,
+}
+
+/// A prepared message: its SDK entry (the id is set per request) and what the engine needs.
+#[derive(Debug)]
+pub struct SqsEntry {
+    entry: SendMessageBatchRequestEntry,
+    size: usize,
+    user_id: Option<String>,
+}
+
+/// A request that failed as a whole.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqsRequestError {
+    /// The queue name could not be resolved to a URL.
+    #[error("GetQueueUrl failed")]
+    GetQueueUrl(#[source] SdkError<GetQueueUrlError, HttpResponse>),
+    /// SendMessageBatch failed as a whole.
+    #[error("SendMessageBatch failed")]
+    SendMessageBatch(#[source] SdkError<SendMessageBatchError, HttpResponse>),
+}
+
+impl SqsBackend {
+    pub(crate) fn new(client: Client, queue: String, kind: QueueKind) -> Self {
+        Self {
+            client,
+            queue: Queue::new(queue),
+            kind,
+        }
+    }
+
+    /// The queue name or URL the dispatcher was given.
+    #[must_use]
+    pub fn queue(&self) -> &str {
+        &self.queue.target
+    }
+
+    async fn queue_url(&self) -> Result<&str, SqsRequestError> {
+        let url = self
+            .queue
+            .url
+            .get_or_try_init(|| async {
+                let output = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(&self.queue.target)
+                    .send()
+                    .await
+                    .map_err(SqsRequestError::GetQueueUrl)?;
+                tracing::debug!(queue = %self.queue.target, url = ?output.queue_url(), "queue URL resolved");
+                Ok(output.queue_url().unwrap_or_default().to_owned())
+            })
+            .await?;
+        Ok(url)
+    }
+
+    fn is_fifo(&self) -> bool {
+        matches!(self.kind, QueueKind::Fifo { .. })
+    }
+}
+
+fn body_text(body: &MessageBody) -> Result<String, SubmitErrorKind> {
+    let text = match body {
+        MessageBody::Json(value) => serde_json::to_string(value).map_err(|e| SubmitErrorKind::Invalid {
+            field: "MessageBody".into(),
+            reason: format!("cannot be written as JSON: {e}"),
+        })?,
+        MessageBody::Text(text) => {
+            check_body_chars("MessageBody", text)?;
+            text.clone()
+        }
+    };
+    if text.is_empty() {
+        return Err(SubmitErrorKind::Invalid {
+            field: "MessageBody".into(),
+            reason: "must be at least 1 character".into(),
+        });
+    }
+    Ok(text)
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
+    let builder = MessageAttributeValue::builder().data_type(value.data_type());
+    let builder = match value {
+        MessageAttribute::String(text) | MessageAttribute::Number(text) => builder.string_value(text),
+        MessageAttribute::Binary(bytes) => builder.binary_value(Blob::new(bytes.clone())),
+    };
+    builder.build().map_err(|e| SubmitErrorKind::Invalid {
+        field: "MessageAttributes".into(),
+        reason: e.to_string(),
+    })
+}
+
+impl Backend for SqsBackend {
+    type Payload = SqsMessage;
+    type Entry = SqsEntry;
+    type Error = SqsRequestError;
+
+    const NAME: &'static str = "sqs";
+    const HARD_LIMITS: Limits = SQS_LIMITS;
+    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::KeepFirst;
+    const ENTRY_SIZE_FIELD: &'static str = "message (body and attributes)";
+
+    fn prepare(&self, message: &SqsMessage) -> Result<SqsEntry, SubmitErrorKind> {
+        if let Some(id) = &message.id {
+            check_id(id)?;
+        }
+        let body = body_text(&message.body)?;
+        check_attributes(&message.attributes)?;
+        let (group, dedup_id) = match &self.kind {
+            QueueKind::Standard => {
+                if message.deduplication_id.is_some() {
+                    return Err(SubmitErrorKind::Invalid {
+                        field: "MessageDeduplicationId".into(),
+                        reason: "only FIFO queues take a deduplication id".into(),
+                    });
+                }
+                if let Some(delay) = message.delay_seconds.filter(|&d| d > MAX_DELAY_SECONDS) {
+                    return Err(SubmitErrorKind::OutOfRange {
+                        field: "DelaySeconds".into(),
+                        value: delay.to_string(),
+                        allowed: format!("0 to {MAX_DELAY_SECONDS}"),
+                    });
+                }
+                (message.message_group_id.clone(), None)
+            }
+            QueueKind::Fifo {
+                default_group,
+                deduplication,
+            } => {
+                if message.delay_seconds.is_some() {
+                    return Err(SubmitErrorKind::Invalid {
+                        field: "DelaySeconds".into(),
+                        reason: "FIFO queues take no per-message delay; set the queue's delay instead"
+                            .into(),
+                    });
+                }
+                let group = message
+                    .message_group_id
+                    .clone()
+                    .or_else(|| default_group.clone())
+                    .ok_or_else(|| SubmitErrorKind::Missing {
+                        field: "MessageGroupId".into(),
+                    })?;
+                let dedup_id = match (&message.deduplication_id, deduplication) {
+                    (Some(id), _) => Some(id.clone()),
+                    (None, FifoDeduplication::ContentHash) => Some(sha256_hex(&body)),
+                    (None, FifoDeduplication::ContentBased) => None,
+                    (None, FifoDeduplication::Explicit) => {
+                        return Err(SubmitErrorKind::Invalid {
+                            field: "MessageDeduplicationId".into(),
+                            reason: "is required: set one on the message, or build the dispatcher \
+                                     with FifoDeduplication::ContentBased or ContentHash"
+                                .into(),
+                        });
+                    }
+                };
+                (Some(group), dedup_id)
+            }
+        };
+        if let Some(group) = &group {
+            check_group_or_dedup_id("MessageGroupId", group)?;
+        }
+        if let Some(dedup_id) = &dedup_id {
+            check_group_or_dedup_id("MessageDeduplicationId", dedup_id)?;
+        }
+        let attributes_size: usize = message
+            .attributes
+            .iter()
+            .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
+            .sum();
+        let size = body.len() + attributes_size;
+        let attributes = if message.attributes.is_empty() {
+            None
+        } else {
+            Some(
+                message
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), attribute_value(value)?)))
+                    .collect::<Result<HashMap<_, _>, SubmitErrorKind>>()?,
+            )
+        };
+        let delay = message
+            .delay_seconds
+            .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+        let entry = SendMessageBatchRequestEntry::builder()
+            .id("")
+            .message_body(body)
+            .set_delay_seconds(delay)
+            .set_message_attributes(attributes)
+            .set_message_group_id(group)
+            .set_message_deduplication_id(dedup_id)
+            .build()
+            .map_err(|e| SubmitErrorKind::Invalid {
+                field: "message".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(SqsEntry {
+            entry,
+            size,
+            user_id: message.id.clone(),
+        })
+    }
+
+    fn entry_size(&self, entry: &SqsEntry) -> usize {
+        entry.size
+    }
+
+    fn dedup_keys(&self, entry: &SqsEntry) -> Vec<String> {
+        let mut keys: Vec<String> = entry.user_id.iter().map(|id| format!("id:{id}")).collect();
+        if self.is_fifo() {
+            let content = entry.entry.message_deduplication_id.as_ref().map_or_else(
+                || sha256_hex(&entry.entry.message_body),
+                Clone::clone,
+            );
+            keys.push(format!("dedup:{content}"));
+        }
+        keys
+    }
+
+    fn ordering_key(&self, entry: &SqsEntry) -> Option<String> {
+        if self.is_fifo() {
+            entry.entry.message_group_id.clone()
+        } else {
+            None
+        }
+    }
+
+    async fn send_batch(&self, entries: &[&SqsEntry]) -> Result<Vec<EntryOutcome>, SqsRequestError> {
+        let url = self.queue_url().await?;
+        // Ids only need to be unique within one request, so each entry gets its index.
+        let request: Vec<SendMessageBatchRequestEntry> = entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let mut entry = entry.entry.clone();
+                entry.id = index.to_string();
+                entry
+            })
+            .collect();
+        let output = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(request))
+            .send()
+            .await
+            .map_err(SqsRequestError::SendMessageBatch)?;
+        Ok(outcomes(entries.len(), &output))
+    }
+
+    fn classify(&self, error: &SqsRequestError) -> Failure {
+        match error {
+            SqsRequestError::GetQueueUrl(e) => classify_sdk_error(e),
+            SqsRequestError::SendMessageBatch(e) => classify_sdk_error(e),
+        }
+    }
+}
+
+/// Maps a SendMessageBatch response onto the request's entries (ids are their indices). An
+/// entry with `SenderFault` cannot succeed as sent; others may on a later attempt. An entry
+/// the response does not mention counts as a retryable failure.
+pub(crate) fn outcomes(count: usize, output: &SendMessageBatchOutput) -> Vec<EntryOutcome> {
+    let missing = Failure::retryable(
+        "MissingFromResponse",
+        "the SendMessageBatch response did not mention this entry",
+    );
+    let mut outcomes = vec![EntryOutcome::Failed(missing); count];
+    let index = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
+    for ok in output.successful() {
+        if let Some(i) = index(ok.id()) {
+            outcomes[i] = EntryOutcome::Delivered;
+        }
+    }
+    for failed in output.failed() {
+        if let Some(i) = index(failed.id()) {
+            let message = failed.message().unwrap_or_default();
+            let failure = if failed.sender_fault() {
+                Failure::permanent(failed.code(), message)
+            } else {
+                Failure::retryable(failed.code(), message)
+            };
+            outcomes[i] = EntryOutcome::Failed(failure);
+        }
+    }
+    outcomes
+}
