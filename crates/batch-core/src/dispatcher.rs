@@ -2,7 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
@@ -538,9 +542,16 @@ impl<B: Backend> Shared<B> {
                 Counters::add(&self.counters.retries, todo.len());
             }
             tracing::debug!(attempt, entries = entries.len(), "sending batch");
-            let result = self.backend.send_batch(&entries).await;
+            let result = CatchUnwind(Box::pin(self.backend.send_batch(&entries))).await;
             drop(entries);
-            let outcomes = self.outcomes(todo.len(), result);
+            let outcomes = match result {
+                Ok(result) => self.outcomes(todo.len(), result),
+                Err(panic) => {
+                    tracing::error!(%panic, "the backend panicked while sending a batch");
+                    let failure = Failure::permanent("BackendPanicked", panic);
+                    vec![EntryOutcome::Failed(failure); todo.len()]
+                }
+            };
             let mut again = Vec::new();
             for (item, outcome) in todo.into_iter().zip(outcomes) {
                 match outcome {
@@ -708,5 +719,29 @@ impl<B: Backend> Undelivered<B> {
     fn blocker(&self, item: &Item<B>) -> Option<Failure> {
         let key = item.ordering_key.as_ref()?;
         self.failed_keys.get(key).cloned()
+    }
+}
+
+/// Turns a panic inside the wrapped future into `Err` with the panic message, so a faulty
+/// backend cannot leave a batch unaccounted for (and a flush waiting for it forever).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic without a message".to_owned());
+                Poll::Ready(Err(message))
+            }
+        }
     }
 }

@@ -100,6 +100,7 @@ struct Script {
     entry_always: HashMap<u64, Failure>,
     request_failures: HashMap<usize, Failure>,
     request_always: Option<Failure>,
+    panic_requests: Vec<usize>,
     delay: Duration,
 }
 
@@ -125,6 +126,10 @@ impl fmt::Debug for InMemoryBackend {
             .field("requests", &lock(&self.inner.requests).len())
             .finish_non_exhaustive()
     }
+}
+
+fn script_delay(script: &Mutex<Script>) -> Duration {
+    lock(script).delay
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,6 +165,11 @@ impl InMemoryBackend {
     /// Fails every request as a whole.
     pub fn fail_every_request(&self, failure: Failure) {
         lock(&self.inner.script).request_always = Some(failure);
+    }
+
+    /// Makes the `n`-th request (1-based) panic, as a faulty backend would.
+    pub fn panic_on_request(&self, n: usize) {
+        lock(&self.inner.script).panic_requests.push(n);
     }
 
     /// Makes every request take `delay` (tokio clock).
@@ -258,7 +268,14 @@ impl Backend for InMemoryBackend {
                 .get(&n)
                 .or(script.request_always.as_ref())
                 .cloned();
-            (script.delay, failure, n - 1)
+            let panics = script.panic_requests.contains(&n);
+            drop(requests);
+            drop(script);
+            if panics {
+                inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+                panic!("scripted panic in request {n}");
+            }
+            (script_delay(&inner.script), failure, n - 1)
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;

@@ -544,6 +544,23 @@ async fn backoff_between_attempts_grows_and_is_jittered() {
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_panicking_backend_fails_its_batch_instead_of_hanging_the_flush() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(2));
+    backend.panic_on_request(1);
+    submit_all(
+        &dispatcher,
+        (0..4).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush_payloads().await;
+    let ids: Vec<u64> = unprocessed.iter().map(|u| u.payload.id).collect();
+    assert_eq!(ids, vec![0, 1]);
+    assert_eq!(unprocessed[0].error.code(), "BackendPanicked");
+    assert!(unprocessed[0].error.message().contains("scripted panic"));
+    assert_eq!(backend.delivered_ids(), vec![2, 3]);
+}
+
 // ---- concurrency and backpressure ----------------------------------------------------------
 
 #[tokio::test(start_paused = true)]

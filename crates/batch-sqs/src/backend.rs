@@ -137,10 +137,12 @@ impl SqsBackend {
 
 fn body_text(body: &MessageBody) -> Result<String, SubmitErrorKind> {
     let text = match body {
-        MessageBody::Json(value) => serde_json::to_string(value).map_err(|e| SubmitErrorKind::Invalid {
-            field: "MessageBody".into(),
-            reason: format!("cannot be written as JSON: {e}"),
-        })?,
+        MessageBody::Json(value) => {
+            serde_json::to_string(value).map_err(|e| SubmitErrorKind::Invalid {
+                field: "MessageBody".into(),
+                reason: format!("cannot be written as JSON: {e}"),
+            })?
+        }
         MessageBody::Text(text) => {
             check_body_chars("MessageBody", text)?;
             text.clone()
@@ -165,7 +167,9 @@ fn sha256_hex(text: &str) -> String {
 fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
     let builder = MessageAttributeValue::builder().data_type(value.data_type());
     let builder = match value {
-        MessageAttribute::String(text) | MessageAttribute::Number(text) => builder.string_value(text),
+        MessageAttribute::String(text) | MessageAttribute::Number(text) => {
+            builder.string_value(text)
+        }
         MessageAttribute::Binary(bytes) => builder.binary_value(Blob::new(bytes.clone())),
     };
     builder.build().map_err(|e| SubmitErrorKind::Invalid {
@@ -214,8 +218,9 @@ impl Backend for SqsBackend {
                 if message.delay_seconds.is_some() {
                     return Err(SubmitErrorKind::Invalid {
                         field: "DelaySeconds".into(),
-                        reason: "FIFO queues take no per-message delay; set the queue's delay instead"
-                            .into(),
+                        reason:
+                            "FIFO queues take no per-message delay; set the queue's delay instead"
+                                .into(),
                     });
                 }
                 let group = message
@@ -293,10 +298,11 @@ impl Backend for SqsBackend {
     fn dedup_keys(&self, entry: &SqsEntry) -> Vec<String> {
         let mut keys: Vec<String> = entry.user_id.iter().map(|id| format!("id:{id}")).collect();
         if self.is_fifo() {
-            let content = entry.entry.message_deduplication_id.as_ref().map_or_else(
-                || sha256_hex(&entry.entry.message_body),
-                Clone::clone,
-            );
+            let content = entry
+                .entry
+                .message_deduplication_id
+                .as_ref()
+                .map_or_else(|| sha256_hex(&entry.entry.message_body), Clone::clone);
             keys.push(format!("dedup:{content}"));
         }
         keys
@@ -310,7 +316,10 @@ impl Backend for SqsBackend {
         }
     }
 
-    async fn send_batch(&self, entries: &[&SqsEntry]) -> Result<Vec<EntryOutcome>, SqsRequestError> {
+    async fn send_batch(
+        &self,
+        entries: &[&SqsEntry],
+    ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue_url().await?;
         // Ids only need to be unique within one request, so each entry gets its index.
         let request: Vec<SendMessageBatchRequestEntry> = entries

@@ -236,7 +236,10 @@ pub(crate) fn check_body_chars(field: &str, text: &str) -> Result<(), SubmitErro
     match text.chars().find(|&c| !allowed(c)) {
         Some(c) => Err(invalid(
             field,
-            format!("contains the character U+{:04X}, which SQS does not accept", c as u32),
+            format!(
+                "contains the character U+{:04X}, which SQS does not accept",
+                c as u32
+            ),
         )),
         None => Ok(()),
     }

@@ -26,7 +26,11 @@ async fn create_queue(client: &Client, fifo: bool) -> String {
 
 /// Receives (and deletes, which frees a FIFO group for its next messages) until `expected`
 /// messages arrived or the queue stays empty.
-async fn receive_all(client: &Client, url: &str, expected: usize) -> Vec<aws_sdk_sqs::types::Message> {
+async fn receive_all(
+    client: &Client,
+    url: &str,
+    expected: usize,
+) -> Vec<aws_sdk_sqs::types::Message> {
     let mut messages = Vec::new();
     let mut empty_polls = 0;
     while messages.len() < expected && empty_polls < 3 {
@@ -89,7 +93,10 @@ async fn a_thousand_messages_go_in_a_hundred_requests_and_arrive_intact() {
         let attributes = message.message_attributes().unwrap();
         assert_eq!(attributes["n"].string_value(), Some(n.to_string().as_str()));
         assert_eq!(attributes["n"].data_type(), "Number");
-        assert_eq!(attributes["kind"].string_value(), Some(format!("kind-{}", n % 3).as_str()));
+        assert_eq!(
+            attributes["kind"].string_value(),
+            Some(format!("kind-{}", n % 3).as_str())
+        );
         assert_eq!(
             attributes["raw"].binary_value().unwrap().as_ref(),
             &[n as u8, 0, 255]
@@ -148,7 +155,11 @@ async fn duplicates_in_the_pending_batch_are_dropped_and_counted() {
     let received = receive_all(&client, &url, 4).await;
     let mut numbers: Vec<u64> = received
         .iter()
-        .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"].as_u64().unwrap())
+        .map(|m| {
+            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     numbers.sort_unstable();
     assert_eq!(numbers, vec![0, 1, 2, 3], "the first of each id is kept");
