@@ -1,1 +1,51 @@
-//! x
+//! Batched writes to AWS: Amazon SQS (standard and FIFO), with Kinesis Data Streams, DynamoDB
+//! and CloudWatch metrics following on the same engine.
+//!
+//! Create a dispatcher for one destination, call `submit_payload` for each record, and call
+//! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
+//! packs records into the fewest batch requests the service's limits allow, sends them
+//! concurrently, retries only what failed with backoff, drops duplicates where the service
+//! demands it, and hands back every record it could not deliver, as submitted, with the
+//! reason.
+//!
+//! ```no_run
+//! # #[cfg(feature = "sqs")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use aws_batch_utils::SqsBatchDispatcher;
+//!
+//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let sqs = SqsBatchDispatcher::new(&config, "MySqsQueue");
+//! sqs.submit_payload(serde_json::json!({"test": "message"})).await?;
+//! let unprocessed = sqs.flush_payloads().await;
+//! for item in &unprocessed {
+//!     eprintln!("not delivered ({}): {}", item.error.code(), item.error);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Feature flags
+//!
+//! No service is on by default; enable the ones you use.
+//!
+//! - `sqs`: [`SqsBatchDispatcher`] and [`SqsFifoBatchDispatcher`] (the [`sqs`] module).
+//! - `full`: every service.
+//!
+//! The engine's types ([`DispatcherConfig`], [`RetryConfig`], [`Unprocessed`], [`Stats`],
+//! [`SubmitError`], ...) are always here; the engine itself is [`core`].
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[doc(inline)]
+pub use batch_core as core;
+pub use batch_core::{
+    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherConfig, Failure, Limits,
+    RetryConfig, Stats, SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason,
+};
+
+/// Amazon SQS: standard and FIFO queues.
+#[cfg(feature = "sqs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
+#[doc(inline)]
+pub use batch_sqs as sqs;
+#[cfg(feature = "sqs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
+pub use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};

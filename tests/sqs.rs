@@ -1,1 +1,58 @@
-fn main() {}
+//! End to end through the facade: the `sqs` feature against the local SQS emulator.
+#![allow(clippy::unwrap_used)]
+
+use aws_batch_utils::{SqsBatchDispatcher, SqsMessage, UnprocessedReason};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn the_facade_sends_and_reports_through_sqs() {
+    let config = test_support::sdk_config("sqs").await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let name = test_support::unique_name("facade");
+    let url = client
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+
+    let sqs = SqsBatchDispatcher::new(&config, &name);
+    for n in 0..25 {
+        sqs.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    let too_big = SqsMessage::text("x".repeat(1_048_577));
+    assert!(sqs.submit_payload(too_big).await.is_err());
+    assert!(sqs.flush_payloads().await.is_empty());
+    assert_eq!(sqs.stats().requests_sent, 3);
+
+    let mut numbers = Vec::new();
+    for _ in 0..10 {
+        let output = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            numbers.push(body["n"].as_u64().unwrap());
+        }
+        if numbers.len() == 25 {
+            break;
+        }
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..25).collect::<Vec<_>>());
+
+    // A queue that does not exist: every payload comes back, unretried.
+    let missing = SqsBatchDispatcher::new(&config, test_support::unique_name("absent"));
+    missing.submit_payload(json!({"n": 1})).await.unwrap();
+    let unprocessed = missing.flush_payloads().await;
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(unprocessed[0].error.reason, UnprocessedReason::Rejected);
+}

@@ -3,7 +3,7 @@
 //! - `emulator start|stop|status`: the local AWS emulators on 127.0.0.1.
 //! - `test`: formatting, lints, every test (with the emulators, started and stopped here), docs.
 //! - `ci`: what `.ci/run` runs; the same as `test`.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
 
