@@ -124,29 +124,32 @@ fn test() -> Result<()> {
 }
 
 fn run_tests() -> Result<()> {
+    // Doctests first, so the test runner's summary is the last one printed.
+    step(
+        "doctests",
+        &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
+    )?;
     let nextest = Command::new("cargo-nextest")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if nextest {
-        step(
-            "tests",
-            &mut cargo(&[
-                "nextest",
-                "run",
-                "--workspace",
-                "--all-features",
-                "--no-fail-fast",
-            ]),
-        )?;
+    let mut tests = if nextest {
+        cargo(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ])
     } else {
-        step(
-            "tests",
-            &mut cargo(&["test", "--workspace", "--all-features", "--lib", "--tests"]),
-        )?;
-    }
-    step(
-        "doctests",
-        &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
-    )
+        cargo(&[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--lib",
+            "--tests",
+            "--no-fail-fast",
+        ])
+    };
+    step("tests", &mut tests)
 }
