@@ -1,5 +1,5 @@
-//! Batched writes to AWS: Amazon SQS (standard and FIFO), with Kinesis Data Streams, DynamoDB
-//! and CloudWatch metrics following on the same engine.
+//! Batched writes to AWS: Amazon SQS (standard and FIFO) and Kinesis Data Streams, with
+//! DynamoDB and CloudWatch metrics following on the same engine.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -28,6 +28,7 @@
 //! No service is on by default; enable the ones you use.
 //!
 //! - `sqs`: [`SqsBatchDispatcher`] and [`SqsFifoBatchDispatcher`] (the [`sqs`] module).
+//! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryConfig`], [`Unprocessed`], [`Stats`],
@@ -49,3 +50,12 @@ pub use batch_sqs as sqs;
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+
+/// Amazon Kinesis Data Streams.
+#[cfg(feature = "kinesis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
+#[doc(inline)]
+pub use batch_kinesis as kinesis;
+#[cfg(feature = "kinesis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
+pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey};

@@ -8,16 +8,8 @@ use serde_json::{Value, json};
 async fn the_facade_sends_and_reports_through_sqs() {
     let config = test_support::sdk_config("sqs").await;
     let client = aws_sdk_sqs::Client::new(&config);
-    let name = test_support::unique_name("facade");
-    let url = client
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let url = test_support::create_queue(&client, false).await;
+    let name = url.rsplit('/').next().unwrap().to_owned();
 
     let sqs = SqsBatchDispatcher::new(&config, &name);
     for n in 0..25 {
@@ -28,24 +20,15 @@ async fn the_facade_sends_and_reports_through_sqs() {
     assert!(sqs.flush_payloads().await.is_empty());
     assert_eq!(sqs.stats().requests_sent, 3);
 
-    let mut numbers = Vec::new();
-    for _ in 0..10 {
-        let output = client
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .send()
-            .await
-            .unwrap();
-        for message in output.messages() {
-            let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            numbers.push(body["n"].as_u64().unwrap());
-        }
-        if numbers.len() == 25 {
-            break;
-        }
-    }
+    let mut numbers: Vec<u64> = test_support::receive_all(&client, &url, 25)
+        .await
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (0..25).collect::<Vec<_>>());
 

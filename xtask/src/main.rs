@@ -94,7 +94,7 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in ["", "sqs"] {
+    for features in ["", "sqs", "kinesis"] {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::QueueAttributeName;
 use batch_core::UnprocessedReason;
 use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use serde_json::{Value, json};
@@ -13,60 +12,10 @@ async fn client() -> Client {
     Client::new(&test_support::sdk_config("sqs").await)
 }
 
-async fn create_queue(client: &Client, fifo: bool) -> String {
-    let mut name = test_support::unique_name("batch-sqs");
-    let mut request = client.create_queue();
-    if fifo {
-        name.push_str(".fifo");
-        request = request.attributes(QueueAttributeName::FifoQueue, "true");
-    }
-    let output = request.queue_name(&name).send().await.unwrap();
-    output.queue_url().unwrap().to_owned()
-}
-
-/// Receives (and deletes, which frees a FIFO group for its next messages) until `expected`
-/// messages arrived or the queue stays empty.
-async fn receive_all(
-    client: &Client,
-    url: &str,
-    expected: usize,
-) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut messages = Vec::new();
-    let mut empty_polls = 0;
-    while messages.len() < expected && empty_polls < 3 {
-        let output = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .visibility_timeout(600)
-            .send()
-            .await
-            .unwrap();
-        let batch = output.messages.unwrap_or_default();
-        if batch.is_empty() {
-            empty_polls += 1;
-            continue;
-        }
-        let mut delete = client.delete_message_batch().queue_url(url);
-        for (i, message) in batch.iter().enumerate() {
-            let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .receipt_handle(message.receipt_handle().unwrap())
-                .build()
-                .unwrap();
-            delete = delete.entries(entry);
-        }
-        delete.send().await.unwrap();
-        messages.extend(batch);
-    }
-    messages
-}
-
 #[tokio::test]
 async fn a_thousand_messages_go_in_a_hundred_requests_and_arrive_intact() {
     let client = client().await;
-    let url = create_queue(&client, false).await;
+    let url = test_support::create_queue(&client, false).await;
     // By name: the dispatcher resolves the URL itself.
     let name = url.rsplit('/').next().unwrap().to_owned();
     let sqs = SqsBatchDispatcher::from_client(client.clone(), name);
@@ -82,7 +31,7 @@ async fn a_thousand_messages_go_in_a_hundred_requests_and_arrive_intact() {
     assert_eq!(stats.requests_sent, 100);
     assert_eq!((stats.submitted, stats.delivered), (1_000, 1_000));
 
-    let received = receive_all(&client, &url, 1_000).await;
+    let received = test_support::receive_all(&client, &url, 1_000).await;
     assert_eq!(received.len(), 1_000);
     let mut seen = BTreeMap::new();
     for message in received {
@@ -109,7 +58,7 @@ async fn a_thousand_messages_go_in_a_hundred_requests_and_arrive_intact() {
 #[tokio::test]
 async fn fifo_messages_arrive_in_submission_order_within_each_group() {
     let client = client().await;
-    let url = create_queue(&client, true).await;
+    let url = test_support::create_queue(&client, true).await;
     let fifo = SqsFifoBatchDispatcher::from_client(client.clone(), url.clone());
     for n in 0..120 {
         let group = format!("group-{}", n % 3);
@@ -122,7 +71,7 @@ async fn fifo_messages_arrive_in_submission_order_within_each_group() {
     assert_eq!(fifo.stats().requests_sent, 12);
 
     let mut per_group: HashMap<String, Vec<u64>> = HashMap::new();
-    for message in receive_all(&client, &url, 120).await {
+    for message in test_support::receive_all(&client, &url, 120).await {
         let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
         per_group
             .entry(body["group"].as_str().unwrap().to_owned())
@@ -140,7 +89,7 @@ async fn fifo_messages_arrive_in_submission_order_within_each_group() {
 #[tokio::test]
 async fn duplicates_in_the_pending_batch_are_dropped_and_counted() {
     let client = client().await;
-    let url = create_queue(&client, false).await;
+    let url = test_support::create_queue(&client, false).await;
     let sqs = SqsBatchDispatcher::from_client(client.clone(), url.clone());
     for n in 0..8 {
         // Ids a, b, c, d, a, b, c, d: the second four are duplicates.
@@ -152,7 +101,7 @@ async fn duplicates_in_the_pending_batch_are_dropped_and_counted() {
     assert!(sqs.flush_payloads().await.is_empty());
     let stats = sqs.stats();
     assert_eq!((stats.duplicates_dropped, stats.delivered), (4, 4));
-    let received = receive_all(&client, &url, 4).await;
+    let received = test_support::receive_all(&client, &url, 4).await;
     let mut numbers: Vec<u64> = received
         .iter()
         .map(|m| {

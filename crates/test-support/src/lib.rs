@@ -59,3 +59,128 @@ pub fn unique_name(prefix: &str) -> String {
         .map_or(0, |d| d.as_millis() % 1_000_000_000);
     format!("{prefix}-{millis}-{}-{n}", std::process::id())
 }
+
+/// Creates a stream of `shards` shards with a unique name and waits until it is active.
+pub async fn create_stream(client: &aws_sdk_kinesis::Client, shards: i32) -> String {
+    let name = unique_name("stream");
+    client
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("CreateStream");
+    for _ in 0..200 {
+        let summary = client
+            .describe_stream_summary()
+            .stream_name(&name)
+            .send()
+            .await
+            .expect("DescribeStreamSummary");
+        let status = summary
+            .stream_description_summary()
+            .map(|s| s.stream_status().clone());
+        if status == Some(aws_sdk_kinesis::types::StreamStatus::Active) {
+            return name;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("stream {name} never became active");
+}
+
+/// Every record of every shard of `stream`, as (partition key, data), in shard order.
+pub async fn read_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec<u8>)> {
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    let shards = client
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("ListShards");
+    let mut records = Vec::new();
+    for shard in shards.shards() {
+        let mut iterator = client
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator()
+            .map(str::to_owned);
+        let mut empty_pages = 0;
+        while let Some(current) = iterator {
+            let output = client
+                .get_records()
+                .shard_iterator(current)
+                .limit(10_000)
+                .send()
+                .await
+                .expect("GetRecords");
+            if output.records().is_empty() {
+                empty_pages += 1;
+                if empty_pages == 2 {
+                    break;
+                }
+            }
+            for record in output.records() {
+                let key = record.partition_key().unwrap_or_default().to_owned();
+                records.push((key, record.data().as_ref().to_vec()));
+            }
+            iterator = output.next_shard_iterator().map(str::to_owned);
+        }
+    }
+    records
+}
+
+/// Creates a queue with a unique name (a FIFO queue when `fifo`) and returns its URL.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
+    let mut name = unique_name("queue");
+    let mut request = client.create_queue();
+    if fifo {
+        name.push_str(".fifo");
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    let output = request.queue_name(&name).send().await.expect("CreateQueue");
+    output.queue_url().expect("a queue URL").to_owned()
+}
+
+/// Receives (and deletes, which frees a FIFO group for its next messages) until `expected`
+/// messages arrived or the queue stays empty for three polls.
+pub async fn receive_all(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    expected: usize,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut messages = Vec::new();
+    let mut empty_polls = 0;
+    while messages.len() < expected && empty_polls < 3 {
+        let output = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .visibility_timeout(600)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        let batch = output.messages.unwrap_or_default();
+        if batch.is_empty() {
+            empty_polls += 1;
+            continue;
+        }
+        let mut delete = client.delete_message_batch().queue_url(url);
+        for (i, message) in batch.iter().enumerate() {
+            let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .build()
+                .expect("a delete entry");
+            delete = delete.entries(entry);
+        }
+        delete.send().await.expect("DeleteMessageBatch");
+        messages.extend(batch);
+    }
+    messages
+}

@@ -1,0 +1,173 @@
+//! PutRecords as a [`Backend`].
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::error::SdkError;
+use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use batch_core::{
+    Backend, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error, is_retryable_code,
+};
+
+use crate::record::{
+    KinesisRecord, PartitionKey, RecordData, check_explicit_hash_key, check_partition_key,
+};
+
+/// PutRecords ceilings: 500 records; 10 MiB per request and per record (the record limit
+/// of a stream can be raised to 10 MiB; the request limit follows it).
+///
+/// Source: Kinesis Data Streams API reference, PutRecords, and the developer guide, "Quotas
+/// and limits" (maximum record size configurable up to 10 MiB since 2025); checked 2026-11-23.
+pub const KINESIS_MAX_LIMITS: Limits = Limits::new(500, 10 * 1_048_576, 10 * 1_048_576);
+
+/// PutRecords defaults: 500 records, 5 MiB per request, 1 MiB per record (data plus
+/// partition key), the limits of a stream whose maximum record size was not raised.
+///
+/// Source: as [`KINESIS_MAX_LIMITS`]; checked 2026-11-23.
+pub const KINESIS_DEFAULT_LIMITS: Limits = Limits::new(500, 5 * 1_048_576, 1_048_576);
+
+/// The PutRecords backend of one stream.
+#[derive(Debug)]
+pub struct KinesisBackend {
+    client: Client,
+    stream: String,
+    partition_key: PartitionKey,
+    ordered: bool,
+}
+
+/// A prepared record: its SDK entry and size.
+#[derive(Debug)]
+pub struct KinesisEntry {
+    entry: PutRecordsRequestEntry,
+    size: usize,
+}
+
+/// A PutRecords request that failed as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("PutRecords failed")]
+pub struct KinesisRequestError(#[source] pub SdkError<PutRecordsError, HttpResponse>);
+
+impl KinesisBackend {
+    pub(crate) fn new(
+        client: Client,
+        stream: String,
+        partition_key: PartitionKey,
+        ordered: bool,
+    ) -> Self {
+        Self {
+            client,
+            stream,
+            partition_key,
+            ordered,
+        }
+    }
+
+    /// The stream name or ARN the dispatcher was given.
+    #[must_use]
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+}
+
+impl Backend for KinesisBackend {
+    type Payload = KinesisRecord;
+    type Entry = KinesisEntry;
+    type Error = KinesisRequestError;
+
+    const NAME: &'static str = "kinesis";
+    const HARD_LIMITS: Limits = KINESIS_MAX_LIMITS;
+    const DEFAULT_LIMITS: Limits = KINESIS_DEFAULT_LIMITS;
+    const ENTRY_SIZE_FIELD: &'static str = "record (data and partition key)";
+
+    fn prepare(&self, record: &KinesisRecord) -> Result<KinesisEntry, SubmitErrorKind> {
+        let key = match &record.partition_key {
+            Some(key) => key.clone(),
+            None => self
+                .partition_key
+                .key_of(&record.data)?
+                .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..))),
+        };
+        check_partition_key(&key)?;
+        if let Some(hash_key) = &record.explicit_hash_key {
+            check_explicit_hash_key(hash_key)?;
+        }
+        let data = match &record.data {
+            RecordData::Json(value) => {
+                serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
+                    field: "Data".into(),
+                    reason: format!("cannot be written as JSON: {e}"),
+                })?
+            }
+            RecordData::Bytes(bytes) => bytes.clone(),
+        };
+        let size = data.len() + key.len();
+        let entry = PutRecordsRequestEntry::builder()
+            .data(Blob::new(data))
+            .partition_key(key)
+            .set_explicit_hash_key(record.explicit_hash_key.clone())
+            .build()
+            .map_err(|e| SubmitErrorKind::Invalid {
+                field: "record".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(KinesisEntry { entry, size })
+    }
+
+    fn entry_size(&self, entry: &KinesisEntry) -> usize {
+        entry.size
+    }
+
+    fn ordering_key(&self, entry: &KinesisEntry) -> Option<String> {
+        if self.ordered {
+            entry.entry.partition_key.clone()
+        } else {
+            None
+        }
+    }
+
+    async fn send_batch(
+        &self,
+        entries: &[&KinesisEntry],
+    ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
+        let records = entries.iter().map(|entry| entry.entry.clone()).collect();
+        let request = self.client.put_records().set_records(Some(records));
+        let request = if self.stream.starts_with("arn:") {
+            request.stream_arn(&self.stream)
+        } else {
+            request.stream_name(&self.stream)
+        };
+        let output = request.send().await.map_err(KinesisRequestError)?;
+        Ok(outcomes(entries.len(), &output))
+    }
+
+    fn classify(&self, error: &KinesisRequestError) -> Failure {
+        classify_sdk_error(&error.0)
+    }
+}
+
+/// Maps a PutRecords response (one result per record, in request order) onto outcomes.
+/// `ProvisionedThroughputExceededException` and `InternalFailure` (and other throttling
+/// codes) are retryable; other codes are not.
+pub(crate) fn outcomes(count: usize, output: &PutRecordsOutput) -> Vec<EntryOutcome> {
+    let results = output.records();
+    (0..count)
+        .map(|i| match results.get(i) {
+            None => EntryOutcome::Failed(Failure::retryable(
+                "MissingFromResponse",
+                "the PutRecords response has no result for this record",
+            )),
+            Some(result) => match result.error_code() {
+                None => EntryOutcome::Delivered,
+                Some(code) => {
+                    let message = result.error_message().unwrap_or_default();
+                    EntryOutcome::Failed(if is_retryable_code(code) {
+                        Failure::retryable(code, message)
+                    } else {
+                        Failure::permanent(code, message)
+                    })
+                }
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! Batched writes to Amazon Kinesis Data Streams with PutRecords.
+//!
+//! [`KinesisBatchDispatcher`] packs records into requests of at most 500 records and 5 MiB
+//! (configurable up to 10 MiB), sends them concurrently, retries only the records that
+//! failed with `ProvisionedThroughputExceededException` or `InternalFailure`, re-batched,
+//! with backoff and a bounded number of attempts, and hands back every record it could not
+//! deliver, as submitted, with the reason.
+//!
+//! - **Records.** Submit a `serde_json::Value` (sent as compact JSON) or a [`KinesisRecord`]
+//!   with raw bytes, its own partition key and an optional explicit hash key.
+//! - **Partition keys** come from the record, from a field or JSON pointer of the data
+//!   ([`PartitionKey`]), or are random per record. Keys are checked: 1-256 characters.
+//! - **Size** is counted as Kinesis counts it: data bytes plus the partition key's UTF-8 bytes.
+//! - **Order.** With [`KinesisBatchDispatcherBuilder::ordered`], records of one partition key
+//!   reach the stream in submission order, across retries too.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord};
+//!
+//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let kinesis = KinesisBatchDispatcher::builder(aws_sdk_kinesis::Client::new(&config), "clicks")
+//!     .partition_key_field("user")
+//!     .ordered(true)
+//!     .build()?;
+//! for n in 0..1_000 {
+//!     kinesis.submit_payload(serde_json::json!({"user": format!("u-{}", n % 20), "n": n})).await?;
+//! }
+//! kinesis.submit_payload(KinesisRecord::bytes(b"raw".to_vec()).partition_key("raw")).await?;
+//! for failed in kinesis.flush_payloads().await {
+//!     eprintln!("not delivered ({}): {}", failed.error.code(), failed.error);
+//! }
+//! println!("{} requests", kinesis.stats().requests_sent);
+//! # Ok(()) }
+//! ```
+
+mod backend;
+mod dispatcher;
+mod record;
+
+pub use backend::{
+    KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
+};
+pub use dispatcher::{KinesisBatchDispatcher, KinesisBatchDispatcherBuilder};
+pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

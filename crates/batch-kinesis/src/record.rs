@@ -1,0 +1,174 @@
+//! The Kinesis record type and where partition keys come from.
+
+use batch_core::SubmitErrorKind;
+use serde_json::Value;
+
+/// Record data: JSON (written compactly) or raw bytes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RecordData {
+    /// A JSON value, serialised compactly.
+    Json(Value),
+    /// Bytes sent as they are.
+    Bytes(Vec<u8>),
+}
+
+/// One record for PutRecords.
+///
+/// A `serde_json::Value` converts into a record whose partition key comes from the
+/// dispatcher's [`PartitionKey`] setting.
+///
+/// ```
+/// use batch_kinesis::KinesisRecord;
+///
+/// let record = KinesisRecord::json(serde_json::json!({"user": "u-7", "clicks": 3}))
+///     .partition_key("u-7");
+/// assert_eq!(record.get_partition_key(), Some("u-7"));
+/// let raw = KinesisRecord::bytes(vec![0, 1, 2]).explicit_hash_key("0");
+/// # let _ = raw;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct KinesisRecord {
+    pub(crate) data: RecordData,
+    pub(crate) partition_key: Option<String>,
+    pub(crate) explicit_hash_key: Option<String>,
+}
+
+impl From<Value> for KinesisRecord {
+    fn from(value: Value) -> Self {
+        Self::json(value)
+    }
+}
+
+impl KinesisRecord {
+    /// A record with JSON data.
+    #[must_use]
+    pub fn json(data: Value) -> Self {
+        Self::with_data(RecordData::Json(data))
+    }
+
+    /// A record with raw bytes.
+    #[must_use]
+    pub fn bytes(data: impl Into<Vec<u8>>) -> Self {
+        Self::with_data(RecordData::Bytes(data.into()))
+    }
+
+    fn with_data(data: RecordData) -> Self {
+        Self {
+            data,
+            partition_key: None,
+            explicit_hash_key: None,
+        }
+    }
+
+    /// The partition key of this record (1-256 characters), overriding the dispatcher's
+    /// [`PartitionKey`] setting.
+    #[must_use]
+    pub fn partition_key(mut self, key: impl Into<String>) -> Self {
+        self.partition_key = Some(key.into());
+        self
+    }
+
+    /// An explicit hash key: a decimal number from 0 to 2^128 - 1 that picks the shard
+    /// instead of the partition key's hash.
+    #[must_use]
+    pub fn explicit_hash_key(mut self, key: impl Into<String>) -> Self {
+        self.explicit_hash_key = Some(key.into());
+        self
+    }
+
+    /// The data.
+    #[must_use]
+    pub fn data(&self) -> &RecordData {
+        &self.data
+    }
+
+    /// The partition key given on the record, if any.
+    #[must_use]
+    pub fn get_partition_key(&self) -> Option<&str> {
+        self.partition_key.as_deref()
+    }
+
+    /// The explicit hash key, if any.
+    #[must_use]
+    pub fn get_explicit_hash_key(&self) -> Option<&str> {
+        self.explicit_hash_key.as_deref()
+    }
+}
+
+/// Where a record's partition key comes from when the record names none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PartitionKey {
+    /// A random key per record (32 hex characters): records spread evenly over the shards.
+    #[default]
+    Random,
+    /// A top-level field of the JSON data. Strings are used as they are; numbers and
+    /// booleans as their JSON text.
+    Field(String),
+    /// A JSON pointer (RFC 6901) into the data, e.g. `/user/id`, for nested fields.
+    Pointer(String),
+}
+
+/// Longest partition key in Unicode characters. Source: Kinesis API reference,
+/// PutRecordsRequestEntry `PartitionKey`; checked 2026-11-23.
+pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+
+impl PartitionKey {
+    /// The key of `data` by this rule; `None` for [`PartitionKey::Random`].
+    pub(crate) fn key_of(&self, data: &RecordData) -> Result<Option<String>, SubmitErrorKind> {
+        let (field, value) = match self {
+            Self::Random => return Ok(None),
+            Self::Field(name) => (name, json(data, name)?.get(name)),
+            Self::Pointer(pointer) => (pointer, json(data, pointer)?.pointer(pointer)),
+        };
+        match value {
+            None | Some(Value::Null) => Err(SubmitErrorKind::Missing {
+                field: format!("partition key field `{field}`").into(),
+            }),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(scalar @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.to_string())),
+            Some(_) => Err(SubmitErrorKind::Invalid {
+                field: format!("partition key field `{field}`").into(),
+                reason: "must be a string, number or boolean, not an object or array".into(),
+            }),
+        }
+    }
+}
+
+fn json<'a>(data: &'a RecordData, field: &str) -> Result<&'a Value, SubmitErrorKind> {
+    match data {
+        RecordData::Json(value) => Ok(value),
+        RecordData::Bytes(_) => Err(SubmitErrorKind::Missing {
+            field: format!("partition key of a byte record (no JSON field `{field}` to read)")
+                .into(),
+        }),
+    }
+}
+
+/// Checks a partition key: 1-256 Unicode characters.
+pub(crate) fn check_partition_key(key: &str) -> Result<(), SubmitErrorKind> {
+    let chars = key.chars().count();
+    if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
+        return Err(SubmitErrorKind::OutOfRange {
+            field: "PartitionKey".into(),
+            value: format!("{chars} characters"),
+            allowed: format!("1 to {MAX_PARTITION_KEY_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks an explicit hash key: a decimal number from 0 to 2^128 - 1.
+pub(crate) fn check_explicit_hash_key(key: &str) -> Result<(), SubmitErrorKind> {
+    let valid =
+        !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && key.parse::<u128>().is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err(SubmitErrorKind::Invalid {
+            field: "ExplicitHashKey".into(),
+            reason: "must be a decimal number from 0 to 2^128 - 1".into(),
+        })
+    }
+}

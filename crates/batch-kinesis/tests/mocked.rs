@@ -1,0 +1,256 @@
+//! Throttling and partial failures, with aws-smithy-mocks clients on paused time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::config::retry::RetryConfig as SdkRetryConfig;
+use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
+use aws_sdk_kinesis::types::PutRecordsResultEntry;
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
+use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, RecordData};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+const PTE: &str = "ProvisionedThroughputExceededException";
+
+#[derive(Debug, Clone)]
+struct Seen {
+    at: Instant,
+    numbers: Vec<u64>,
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A client whose PutRecords answers with `respond(call, numbers)`: `Ok(numbers that fail
+/// with a code)` or `Err(code)` for the whole request. The SDK's own retries are off.
+fn client<F>(respond: F) -> (Client, Log, Rule)
+where
+    F: Fn(usize, &[u64]) -> Result<Vec<(u64, &'static str)>, &'static str> + Send + Sync + 'static,
+{
+    let log: Log = Arc::default();
+    let seen = Arc::clone(&log);
+    let rule = mock!(Client::put_records).then_compute_response(move |request| {
+        let numbers: Vec<u64> = request
+            .records()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(r.data().as_ref()).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        let call = {
+            let mut log = seen.lock().unwrap();
+            log.push(Seen {
+                at: Instant::now(),
+                numbers: numbers.clone(),
+            });
+            log.len()
+        };
+        match respond(call, &numbers) {
+            Err(code) => MockResponse::Error(PutRecordsError::generic(
+                ErrorMetadata::builder()
+                    .code(code)
+                    .message("scripted")
+                    .build(),
+            )),
+            Ok(failing) => {
+                let results: Vec<PutRecordsResultEntry> = numbers
+                    .iter()
+                    .map(|n| match failing.iter().find(|(f, _)| f == n) {
+                        Some((_, code)) => PutRecordsResultEntry::builder()
+                            .error_code(*code)
+                            .error_message("scripted")
+                            .build(),
+                        None => PutRecordsResultEntry::builder()
+                            .shard_id("shardId-000000000000")
+                            .sequence_number(n.to_string())
+                            .build(),
+                    })
+                    .collect();
+                let failed = failing.len() as i32;
+                MockResponse::Output(
+                    PutRecordsOutput::builder()
+                        .set_records(Some(results))
+                        .failed_record_count(failed)
+                        .build()
+                        .unwrap(),
+                )
+            }
+        }
+    });
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    (client, log, rule)
+}
+
+fn seen(log: &Log) -> Vec<Seen> {
+    log.lock().unwrap().clone()
+}
+
+fn number(record: &KinesisRecord) -> u64 {
+    match record.data() {
+        RecordData::Json(value) => value["n"].as_u64().unwrap(),
+        other => panic!("unexpected data {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled_records_are_retried_then_delivered() {
+    let (client, log, _) = client(|call, _| {
+        Ok(if call == 1 {
+            vec![(4, PTE), (9, "InternalFailure")]
+        } else {
+            vec![]
+        })
+    });
+    let kinesis = KinesisBatchDispatcher::from_client(client, "stream");
+    for n in 0..12 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    assert_eq!(requests, vec![(0..12).collect(), vec![4, 9]]);
+    assert_eq!(kinesis.stats().retries, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn steady_throttling_ends_unprocessed_after_bounded_growing_backoff() {
+    let (client, log, _) = client(|_, numbers| Ok(numbers.iter().map(|&n| (n, PTE)).collect()));
+    let retry = RetryConfig::default()
+        .max_attempts(5)
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(30));
+    let records = 40;
+    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+        .config(
+            DispatcherConfig::default()
+                .max_entries(1)
+                .max_in_flight(records)
+                .retry(retry.clone()),
+        )
+        .build()
+        .unwrap();
+    for n in 0..records as u64 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    let unprocessed = kinesis.flush_payloads().await;
+    assert_eq!(unprocessed.len(), records, "nothing lost");
+    for item in &unprocessed {
+        assert_eq!(item.error.reason, UnprocessedReason::RetriesExhausted);
+        assert_eq!(item.error.code(), PTE);
+        assert_eq!(item.error.attempts, 5);
+    }
+    // Per record, the waits between its attempts: each below its cap, and growing on average.
+    let mut times: Vec<Vec<Instant>> = vec![Vec::new(); records];
+    for request in seen(&log) {
+        times[request.numbers[0] as usize].push(request.at);
+    }
+    let mut mean = [0.0_f64; 4];
+    for starts in &times {
+        assert_eq!(starts.len(), 5, "exactly max_attempts requests per record");
+        for (attempt, pair) in starts.windows(2).enumerate() {
+            let wait = pair[1] - pair[0];
+            assert!(wait <= retry.backoff_cap(attempt as u32 + 1));
+            mean[attempt] += wait.as_secs_f64() / records as f64;
+        }
+    }
+    for pair in mean.windows(2) {
+        assert!(pair[1] > pair[0] * 1.3, "waits grow: {mean:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_stream_reports_every_pending_record() {
+    let (client, _, rule) = client(|_, _| Err("ResourceNotFoundException"));
+    let kinesis = KinesisBatchDispatcher::from_client(client, "absent");
+    for n in 0..7 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    let unprocessed = kinesis.flush_payloads().await;
+    assert_eq!(rule.num_calls(), 1, "not retried");
+    let mut numbers: Vec<u64> = unprocessed.iter().map(|u| number(&u.payload)).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..7).collect::<Vec<_>>());
+    assert!(
+        unprocessed
+            .iter()
+            .all(|u| u.error.code() == "ResourceNotFoundException")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
+    // Record 3 (key a) fails twice; records of key a in later requests wait for it.
+    let (client, log, _) = client(|call, _| Ok(if call <= 2 { vec![(3, PTE)] } else { vec![] }));
+    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+        .partition_key_field("key")
+        .ordered(true)
+        .config(DispatcherConfig::default().max_entries(4).max_in_flight(4))
+        .build()
+        .unwrap();
+    for n in 0..12_u64 {
+        let key = if n % 4 == 3 { "a" } else { "b" };
+        kinesis
+            .submit_payload(json!({"n": n, "key": key}))
+            .await
+            .unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    assert_eq!(
+        requests,
+        vec![
+            vec![0, 1, 2, 3],
+            vec![3],
+            vec![3],
+            vec![4, 5, 6, 7],
+            vec![8, 9, 10, 11]
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_that_ends_undelivered_holds_back_its_key() {
+    let (client, log, _) = client(|_, numbers| {
+        Ok(numbers
+            .iter()
+            .filter(|&&n| n == 1)
+            .map(|&n| (n, "KMSAccessDeniedException"))
+            .collect())
+    });
+    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+        .partition_key_field("key")
+        .ordered(true)
+        .config(DispatcherConfig::default().max_entries(2))
+        .build()
+        .unwrap();
+    for (n, key) in [(0, "b"), (1, "a"), (2, "a"), (3, "b")] {
+        kinesis
+            .submit_payload(json!({"n": n, "key": key}))
+            .await
+            .unwrap();
+    }
+    let unprocessed = kinesis.flush_payloads().await;
+    let reasons: Vec<(u64, UnprocessedReason)> = unprocessed
+        .iter()
+        .map(|u| (number(&u.payload), u.error.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (1, UnprocessedReason::Rejected),
+            (2, UnprocessedReason::HeldBack)
+        ]
+    );
+    let sent: Vec<u64> = seen(&log).into_iter().flat_map(|s| s.numbers).collect();
+    assert_eq!(sent, vec![0, 1, 3], "record 2 never sent");
+}
