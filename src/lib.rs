@@ -1,5 +1,5 @@
-//! Batched writes to AWS: Amazon SQS (standard and FIFO) and Kinesis Data Streams, with
-//! DynamoDB and CloudWatch metrics following on the same engine.
+//! Batched writes to AWS: Amazon SQS (standard and FIFO), Kinesis Data Streams and DynamoDB,
+//! with CloudWatch metrics following on the same engine.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -29,6 +29,7 @@
 //!
 //! - `sqs`: [`SqsBatchDispatcher`] and [`SqsFifoBatchDispatcher`] (the [`sqs`] module).
 //! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
+//! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryConfig`], [`Unprocessed`], [`Stats`],
@@ -59,3 +60,12 @@ pub use batch_kinesis as kinesis;
 #[cfg(feature = "kinesis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
 pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey};
+
+/// Amazon DynamoDB.
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+#[doc(inline)]
+pub use batch_dynamodb as dynamodb;
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+pub use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};

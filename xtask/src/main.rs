@@ -94,7 +94,7 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in ["", "sqs", "kinesis"] {
+    for features in ["", "sqs", "kinesis", "dynamodb"] {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[

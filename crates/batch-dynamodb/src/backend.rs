@@ -1,0 +1,236 @@
+//! BatchWriteItem as a [`Backend`].
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use batch_core::{
+    Backend, DedupPolicy, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error,
+};
+
+use crate::item::{DynamoWrite, item_size, key_part, to_attributes};
+
+/// BatchWriteItem limits: 25 writes, 16 MiB per request, 400 KiB per item (attribute names
+/// plus values, by DynamoDB's item-size rules).
+///
+/// Source: DynamoDB API reference, BatchWriteItem, and developer guide, "Quotas in Amazon
+/// DynamoDB"; checked 2026-11-23.
+pub const DYNAMODB_LIMITS: Limits = Limits::new(25, 16 * 1_048_576, 400 * 1024);
+
+/// The key schema of a table, and the optional field copied into the partition key.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySchema {
+    pub(crate) partition_key: String,
+    pub(crate) sort_key: Option<String>,
+    pub(crate) partition_key_from: Option<String>,
+}
+
+impl KeySchema {
+    /// The item's key as one text: `pk=S:abc|sk=N:1e0`.
+    fn key_of(&self, item: &HashMap<String, AttributeValue>) -> Result<String, SubmitErrorKind> {
+        let mut key = format!(
+            "{}={}",
+            self.partition_key,
+            key_part(&self.partition_key, item)?
+        );
+        if let Some(sort_key) = &self.sort_key {
+            key.push('|');
+            key.push_str(&format!("{sort_key}={}", key_part(sort_key, item)?));
+        }
+        Ok(key)
+    }
+
+    fn is_key_attribute(&self, name: &str) -> bool {
+        name == self.partition_key || self.sort_key.as_deref() == Some(name)
+    }
+}
+
+/// The BatchWriteItem backend of one table.
+#[derive(Debug)]
+pub struct DynamoBackend {
+    client: Client,
+    table: String,
+    keys: KeySchema,
+}
+
+/// A prepared write: its SDK request, size and key.
+#[derive(Debug)]
+pub struct DynamoEntry {
+    request: WriteRequest,
+    size: usize,
+    key: String,
+}
+
+/// A BatchWriteItem request that failed as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("BatchWriteItem failed")]
+pub struct DynamoRequestError(#[source] pub SdkError<BatchWriteItemError, HttpResponse>);
+
+impl DynamoBackend {
+    pub(crate) fn new(client: Client, table: String, keys: KeySchema) -> Self {
+        Self {
+            client,
+            table,
+            keys,
+        }
+    }
+
+    /// The table name (or ARN) the dispatcher was given.
+    #[must_use]
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The key of a WriteRequest from a response, to match UnprocessedItems back.
+    fn key_of_request(&self, request: &WriteRequest) -> Option<String> {
+        let item = match (request.put_request(), request.delete_request()) {
+            (Some(put), _) => put.item(),
+            (None, Some(delete)) => delete.key(),
+            (None, None) => return None,
+        };
+        self.keys.key_of(item).ok()
+    }
+}
+
+fn build_error(e: impl std::fmt::Display) -> SubmitErrorKind {
+    SubmitErrorKind::Invalid {
+        field: "write".into(),
+        reason: e.to_string(),
+    }
+}
+
+impl Backend for DynamoBackend {
+    type Payload = DynamoWrite;
+    type Entry = DynamoEntry;
+    type Error = DynamoRequestError;
+
+    const NAME: &'static str = "dynamodb";
+    const HARD_LIMITS: Limits = DYNAMODB_LIMITS;
+    // Two writes to one key in a batch are refused by DynamoDB; the later write wins, which
+    // leaves the state that applying both in order would.
+    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::KeepLast;
+    const ENTRY_SIZE_FIELD: &'static str = "item (attribute names and values)";
+
+    fn prepare(&self, write: &DynamoWrite) -> Result<DynamoEntry, SubmitErrorKind> {
+        match write {
+            DynamoWrite::Put(item) => {
+                let mut attributes = to_attributes(item, "item")?;
+                if let Some(source) = &self.keys.partition_key_from {
+                    let value = attributes.get(source).cloned().ok_or_else(|| {
+                        SubmitErrorKind::Missing {
+                            field: format!("partition key source `{source}`").into(),
+                        }
+                    })?;
+                    attributes.insert(self.keys.partition_key.clone(), value);
+                }
+                let key = self.keys.key_of(&attributes)?;
+                let size = item_size(&attributes);
+                let put = PutRequest::builder()
+                    .set_item(Some(attributes))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(DynamoEntry {
+                    request: WriteRequest::builder().put_request(put).build(),
+                    size,
+                    key,
+                })
+            }
+            DynamoWrite::Delete(item) => {
+                let attributes = to_attributes(item, "key")?;
+                if let Some(extra) = attributes
+                    .keys()
+                    .find(|name| !self.keys.is_key_attribute(name))
+                {
+                    return Err(SubmitErrorKind::Invalid {
+                        field: format!("key attribute `{extra}`").into(),
+                        reason: "a delete takes only the table's key attributes".into(),
+                    });
+                }
+                let key = self.keys.key_of(&attributes)?;
+                let size = item_size(&attributes);
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(attributes))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(DynamoEntry {
+                    request: WriteRequest::builder().delete_request(delete).build(),
+                    size,
+                    key,
+                })
+            }
+        }
+    }
+
+    fn entry_size(&self, entry: &DynamoEntry) -> usize {
+        entry.size
+    }
+
+    fn dedup_keys(&self, entry: &DynamoEntry) -> Vec<String> {
+        vec![entry.key.clone()]
+    }
+
+    fn ordering_key(&self, entry: &DynamoEntry) -> Option<String> {
+        Some(entry.key.clone())
+    }
+
+    async fn send_batch(
+        &self,
+        entries: &[&DynamoEntry],
+    ) -> Result<Vec<EntryOutcome>, DynamoRequestError> {
+        let requests = entries.iter().map(|entry| entry.request.clone()).collect();
+        let output = self
+            .client
+            .batch_write_item()
+            .request_items(&self.table, requests)
+            .send()
+            .await
+            .map_err(DynamoRequestError)?;
+        Ok(self.outcomes(entries, &output))
+    }
+
+    fn classify(&self, error: &DynamoRequestError) -> Failure {
+        classify_sdk_error(&error.0)
+    }
+}
+
+impl DynamoBackend {
+    /// Every write is delivered except those in `UnprocessedItems`, matched back by key (keys
+    /// are unique within a request). DynamoDB leaves writes unprocessed for throttling or
+    /// capacity, so they are retryable.
+    fn outcomes(
+        &self,
+        entries: &[&DynamoEntry],
+        output: &BatchWriteItemOutput,
+    ) -> Vec<EntryOutcome> {
+        let mut outcomes = vec![EntryOutcome::Delivered; entries.len()];
+        let Some(unprocessed) = output
+            .unprocessed_items()
+            .and_then(|items| items.get(&self.table))
+        else {
+            return outcomes;
+        };
+        let index: HashMap<&str, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (entry.key.as_str(), i))
+            .collect();
+        for request in unprocessed {
+            match self
+                .key_of_request(request)
+                .and_then(|key| index.get(key.as_str()).copied())
+            {
+                Some(i) => {
+                    outcomes[i] = EntryOutcome::Failed(Failure::retryable(
+                        "UnprocessedItems",
+                        "DynamoDB left the write unprocessed (throughput or capacity)",
+                    ));
+                }
+                None => tracing::warn!("an unprocessed write matches no entry of the request"),
+            }
+        }
+        outcomes
+    }
+}

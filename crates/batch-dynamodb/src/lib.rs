@@ -1,0 +1,51 @@
+//! Batched puts and deletes to Amazon DynamoDB with BatchWriteItem.
+//!
+//! [`DynamoBatchDispatcher`] packs writes into requests of at most 25 writes, sends them
+//! concurrently, retries the writes DynamoDB returns in `UnprocessedItems` (matched back to
+//! their payloads by key) with backoff and a bounded number of attempts, and hands back every
+//! write it could not deliver, as submitted, with the reason.
+//!
+//! - **Items.** Submit a JSON object (strings, numbers with their exact decimal text,
+//!   booleans, nulls, lists, maps; nothing rounded with the default `exact-numbers` feature)
+//!   or a ready `HashMap<String, AttributeValue>` (binary data and sets). The caller's data
+//!   is only read, never changed.
+//! - **Size** by DynamoDB's item-size rules (attribute names plus values), checked against
+//!   400 KiB at submit.
+//! - **Keys.** A write without its key attributes is refused at submit, naming the attribute.
+//!   Two writes to one key never share a request; the table ends as if the writes had been
+//!   applied one by one in submission order.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use batch_dynamodb::DynamoBatchDispatcher;
+//!
+//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let client = aws_sdk_dynamodb::Client::new(&config);
+//! let orders = DynamoBatchDispatcher::builder(client, "orders", "customer")
+//!     .sort_key("order")
+//!     .build()?;
+//! for n in 0..100 {
+//!     let item = serde_json::json!({"customer": "c-1", "order": n, "total": 12.30});
+//!     orders.submit_payload(item).await?;
+//! }
+//! orders.submit_delete(serde_json::json!({"customer": "c-1", "order": 7})).await?;
+//! for failed in orders.flush_payloads().await {
+//!     eprintln!("not written ({}): {}", failed.error.code(), failed.error);
+//! }
+//! println!("{} requests", orders.stats().requests_sent);
+//! # Ok(()) }
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `exact-numbers` (default): turns on serde_json's `arbitrary_precision`, so JSON numbers
+//!   keep their decimal text. It changes how `serde_json` represents numbers for the whole
+//!   build; turn it off if that clashes with other code.
+
+mod backend;
+mod dispatcher;
+mod item;
+
+pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
+pub use dispatcher::{DynamoBatchDispatcher, DynamoBatchDispatcherBuilder};
+pub use item::{DynamoItem, DynamoWrite, MAX_NUMBER_DIGITS};

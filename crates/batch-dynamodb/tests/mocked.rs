@@ -1,0 +1,182 @@
+//! UnprocessedItems and whole-batch failures, with aws-smithy-mocks clients on paused time.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig as SdkRetryConfig;
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
+use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use serde_json::json;
+
+type Log = Arc<Mutex<Vec<Vec<String>>>>;
+
+fn pk_of(request: &WriteRequest) -> String {
+    let item = request
+        .put_request()
+        .map(|p| p.item())
+        .or_else(|| request.delete_request().map(|d| d.key()))
+        .unwrap();
+    item["pk"].as_s().unwrap().clone()
+}
+
+/// A client whose BatchWriteItem answers with `respond(call, keys)`: `Ok(keys left
+/// unprocessed)` or `Err(code)` for the whole request. The SDK's own retries are off.
+fn client<F>(respond: F) -> (Client, Log, Rule)
+where
+    F: Fn(usize, &[String]) -> Result<Vec<String>, &'static str> + Send + Sync + 'static,
+{
+    let log: Log = Arc::default();
+    let seen = Arc::clone(&log);
+    let rule = mock!(Client::batch_write_item).then_compute_response(move |request| {
+        let requests: Vec<WriteRequest> = request.request_items().unwrap()["t"].clone();
+        let keys: Vec<String> = requests.iter().map(pk_of).collect();
+        let call = {
+            let mut log = seen.lock().unwrap();
+            log.push(keys.clone());
+            log.len()
+        };
+        match respond(call, &keys) {
+            Err(code) => MockResponse::Error(BatchWriteItemError::generic(
+                ErrorMetadata::builder()
+                    .code(code)
+                    .message("scripted")
+                    .build(),
+            )),
+            Ok(unprocessed) => {
+                let left: Vec<WriteRequest> = requests
+                    .into_iter()
+                    .filter(|r| unprocessed.contains(&pk_of(r)))
+                    .collect();
+                let mut output = BatchWriteItemOutput::builder();
+                if !left.is_empty() {
+                    output = output.unprocessed_items("t", left);
+                }
+                MockResponse::Output(output.build())
+            }
+        }
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    (client, log, rule)
+}
+
+fn pk(write: &DynamoWrite) -> String {
+    match write {
+        DynamoWrite::Put(DynamoItem::Json(value))
+        | DynamoWrite::Delete(DynamoItem::Json(value)) => value["pk"].as_str().unwrap().to_owned(),
+        other => panic!("unexpected write {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn unprocessed_items_are_matched_by_key_and_retried() {
+    let (client, log, _) = client(|call, _| {
+        Ok(if call == 1 {
+            vec!["k3".into(), "k8".into()]
+        } else {
+            vec![]
+        })
+    });
+    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    for n in 0..10 {
+        dynamo
+            .submit_payload(json!({"pk": format!("k{n}"), "v": n}))
+            .await
+            .unwrap();
+    }
+    dynamo.submit_delete(json!({"pk": "k10"})).await.unwrap();
+    assert!(dynamo.flush_payloads().await.is_empty());
+    let requests = log.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1], vec!["k3".to_owned(), "k8".to_owned()]);
+    assert_eq!(dynamo.stats().delivered, 11);
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_unprocessed_items_end_unprocessed_after_the_bounded_attempts() {
+    let (client, log, _) =
+        client(|_, keys| Ok(keys.iter().filter(|k| *k == "k1").cloned().collect()));
+    let dynamo = DynamoBatchDispatcher::builder(client, "t", "pk")
+        .config(DispatcherConfig::default().retry(RetryConfig::default().max_attempts(4)))
+        .build()
+        .unwrap();
+    for n in 0..5 {
+        dynamo
+            .submit_payload(json!({"pk": format!("k{n}")}))
+            .await
+            .unwrap();
+    }
+    let unprocessed = dynamo.flush_payloads().await;
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(pk(&unprocessed[0].payload), "k1");
+    assert_eq!(
+        unprocessed[0].error.reason,
+        UnprocessedReason::RetriesExhausted
+    );
+    assert_eq!(unprocessed[0].error.attempts, 4);
+    assert_eq!(unprocessed[0].error.code(), "UnprocessedItems");
+    assert_eq!(log.lock().unwrap().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validation_exception_fails_the_whole_batch_unretried() {
+    let (client, _, rule) = client(|_, _| Err("ValidationException"));
+    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    for n in 0..6 {
+        dynamo
+            .submit_payload(json!({"pk": format!("k{n}")}))
+            .await
+            .unwrap();
+    }
+    let unprocessed = dynamo.flush_payloads().await;
+    assert_eq!(rule.num_calls(), 1);
+    let mut keys: Vec<String> = unprocessed.iter().map(|u| pk(&u.payload)).collect();
+    keys.sort();
+    assert_eq!(keys, (0..6).map(|n| format!("k{n}")).collect::<Vec<_>>());
+    assert!(
+        unprocessed
+            .iter()
+            .all(|u| u.error.code() == "ValidationException" && !u.error.is_retryable())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_writes_to_one_key_never_share_a_request() {
+    let (client, log, _) = client(|_, _| Ok(vec![]));
+    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    dynamo
+        .submit_payload(json!({"pk": "a", "v": 1}))
+        .await
+        .unwrap();
+    dynamo
+        .submit_payload(json!({"pk": "b", "v": 1}))
+        .await
+        .unwrap();
+    dynamo
+        .submit_payload(json!({"pk": "a", "v": 2}))
+        .await
+        .unwrap();
+    let mut attributes = HashMap::new();
+    attributes.insert("pk".to_owned(), AttributeValue::S("c".into()));
+    attributes.insert(
+        "bin".to_owned(),
+        AttributeValue::B(aws_smithy_types::Blob::new(vec![1, 2])),
+    );
+    attributes.insert(
+        "set".to_owned(),
+        AttributeValue::Ss(vec!["x".into(), "y".into()]),
+    );
+    dynamo.submit_payload(attributes).await.unwrap();
+    assert!(dynamo.flush_payloads().await.is_empty());
+    assert_eq!(
+        log.lock().unwrap().clone(),
+        vec![vec!["a".to_owned(), "b".into(), "c".into()]]
+    );
+    assert_eq!(dynamo.stats().duplicates_dropped, 1);
+}
