@@ -180,6 +180,24 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
+    /// values and counts) share a merge key. Up to [`MERGE_LIMIT`](Backend::MERGE_LIMIT)
+    /// pending entries with one key count as one entry against `max_entries`, and every one
+    /// after the first adds [`merged_size`](Backend::merged_size) bytes instead of its full
+    /// size. `send_batch` still gets every entry, in order, and merges them itself (in runs of
+    /// at most `MERGE_LIMIT` per key). A backend uses merge keys or dedup keys, not both.
+    fn merge_key(&self, _entry: &Self::Entry) -> Option<String> {
+        None
+    }
+
+    /// Entries merged into one, at most.
+    const MERGE_LIMIT: usize = 1;
+
+    /// Bytes an entry adds when it is merged into an earlier one with the same merge key.
+    fn merged_size(&self, entry: &Self::Entry) -> usize {
+        self.entry_size(entry)
+    }
+
     /// Sends one batch request. See the trait docs for the contract.
     fn send_batch(
         &self,

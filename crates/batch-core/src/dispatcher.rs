@@ -66,11 +66,17 @@ struct Item<B: Backend> {
     size: usize,
     dedup_keys: Vec<String>,
     ordering_key: Option<String>,
+    merge_key: Option<String>,
+    merged_size: usize,
 }
 
 struct State<B: Backend> {
     pending: Vec<Item<B>>,
     pending_bytes: usize,
+    /// Entries of the request the pending batch will make: merged entries count once.
+    pending_slots: usize,
+    /// Merge key to the number of pending entries in its current merged entry.
+    merge_slots: HashMap<String, usize>,
     /// Dedup key to index in `pending`.
     pending_keys: HashMap<String, usize>,
     /// Changes whenever `pending` is sealed, so a linger timer knows whether its batch left.
@@ -111,6 +117,8 @@ impl<B: Backend> Dispatcher<B> {
                 state: Mutex::new(State {
                     pending: Vec::new(),
                     pending_bytes: 0,
+                    pending_slots: 0,
+                    merge_slots: HashMap::new(),
                     pending_keys: HashMap::new(),
                     pending_generation: 0,
                     next_seq: 0,
@@ -349,6 +357,8 @@ impl<B: Backend> Shared<B> {
         Ok(Item {
             dedup_keys: self.backend.dedup_keys(&entry),
             ordering_key: self.backend.ordering_key(&entry),
+            merge_key: self.backend.merge_key(&entry),
+            merged_size: self.backend.merged_size(&entry),
             payload,
             entry,
             size,
@@ -402,6 +412,7 @@ impl<B: Backend> Shared<B> {
             for &index in duplicates.iter().rev() {
                 let removed = state.pending.remove(index);
                 state.pending_bytes -= removed.size;
+                state.pending_slots -= 1;
             }
             state.pending_keys = state
                 .pending
@@ -413,17 +424,33 @@ impl<B: Backend> Shared<B> {
                 .collect();
         }
         let limits = self.config.limits;
-        let room = state.pending.len() < limits.max_entries
-            && state.pending_bytes + item.size <= limits.max_request_bytes;
-        if !room {
+        let merges = item
+            .merge_key
+            .as_ref()
+            .and_then(|key| state.merge_slots.get(key))
+            .is_some_and(|&merged| merged < B::MERGE_LIMIT);
+        let (slots, bytes) = if merges {
+            (state.pending_slots, item.merged_size)
+        } else {
+            (state.pending_slots + 1, item.size)
+        };
+        if slots > limits.max_entries || state.pending_bytes + bytes > limits.max_request_bytes {
             return Added::NoRoom(item);
         }
+        if let Some(key) = &item.merge_key {
+            if merges {
+                *state.merge_slots.entry(key.clone()).or_default() += 1;
+            } else {
+                state.merge_slots.insert(key.clone(), 1);
+            }
+        }
+        state.pending_slots = slots;
         if policy != DedupPolicy::Off {
             for key in &item.dedup_keys {
                 state.pending_keys.insert(key.clone(), state.pending.len());
             }
         }
-        state.pending_bytes += item.size;
+        state.pending_bytes += bytes;
         state.pending.push(item);
         if state.pending.len() == 1
             && let Some(linger) = self.config.linger
@@ -434,10 +461,11 @@ impl<B: Backend> Shared<B> {
     }
 
     /// Seals the pending batch at once when it holds the most entries a request takes and a
-    /// request slot is free, so a full batch does not wait for the next submit.
+    /// request slot is free, so a full batch does not wait for the next submit. A batch with
+    /// merged entries waits instead: later entries may still merge into it.
     fn seal_if_full(&self) {
         let mut state = self.lock();
-        if state.pending.len() < self.config.limits.max_entries {
+        if state.pending_slots < self.config.limits.max_entries || !state.merge_slots.is_empty() {
             return;
         }
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
@@ -452,6 +480,8 @@ impl<B: Backend> Shared<B> {
     fn seal(&self, state: &mut State<B>, permit: OwnedSemaphorePermit) -> Batch<B> {
         let items = std::mem::take(&mut state.pending);
         state.pending_bytes = 0;
+        state.pending_slots = 0;
+        state.merge_slots.clear();
         state.pending_keys.clear();
         state.pending_generation += 1;
         let seq = state.next_seq;

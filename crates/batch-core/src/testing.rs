@@ -46,6 +46,9 @@ pub struct TestPayload {
     pub dedup_key: Option<String>,
     /// Ordering key.
     pub ordering_key: Option<String>,
+    /// Merge key: up to 3 pending payloads with one key count as one entry, each after the
+    /// first adding 1 byte.
+    pub merge_key: Option<String>,
 }
 
 impl TestPayload {
@@ -57,6 +60,7 @@ impl TestPayload {
             size,
             dedup_key: None,
             ordering_key: None,
+            merge_key: None,
         }
     }
 
@@ -64,6 +68,13 @@ impl TestPayload {
     #[must_use]
     pub fn dedup(mut self, key: impl Into<String>) -> Self {
         self.dedup_key = Some(key.into());
+        self
+    }
+
+    /// Sets the merge key.
+    #[must_use]
+    pub fn merged_by(mut self, key: impl Into<String>) -> Self {
+        self.merge_key = Some(key.into());
         self
     }
 
@@ -243,6 +254,16 @@ impl Backend for InMemoryBackend {
 
     fn ordering_key(&self, entry: &TestPayload) -> Option<String> {
         entry.ordering_key.clone()
+    }
+
+    fn merge_key(&self, entry: &TestPayload) -> Option<String> {
+        entry.merge_key.clone()
+    }
+
+    const MERGE_LIMIT: usize = 3;
+
+    fn merged_size(&self, _entry: &TestPayload) -> usize {
+        1
     }
 
     async fn send_batch(

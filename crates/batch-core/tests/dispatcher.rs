@@ -347,6 +347,49 @@ async fn dedup_never_reaches_across_sealed_batches() {
     assert_eq!(request_ids(&backend), vec![vec![1, 2], vec![3]]);
 }
 
+#[tokio::test(start_paused = true)]
+async fn merged_entries_count_once_up_to_the_merge_limit() {
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(2)
+            .max_request_bytes(100),
+    );
+    // Keys m, m, m (one merged entry), m, m, m (a second), then m needs a third: new request.
+    let payloads = (0..7)
+        .map(|id| TestPayload::new(id, 10).merged_by("m"))
+        .collect();
+    submit_all(&dispatcher, payloads).await;
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(request_ids(&backend), vec![vec![0, 1, 2, 3, 4, 5], vec![6]]);
+    // Bytes: a full entry per merged entry, 1 per entry merged into it.
+    assert_eq!(
+        backend.requests()[0].bytes,
+        60,
+        "the backend sees every entry"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn merged_bytes_still_respect_the_request_limit() {
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(10)
+            .max_request_bytes(25),
+    );
+    // a (10) + a merged (1) + b (10) + b merged (1) = 22; c (10) does not fit.
+    let payloads = vec![
+        TestPayload::new(0, 10).merged_by("a"),
+        TestPayload::new(1, 10).merged_by("a"),
+        TestPayload::new(2, 10).merged_by("b"),
+        TestPayload::new(3, 10).merged_by("b"),
+        TestPayload::new(4, 10).merged_by("c"),
+        TestPayload::new(5, 10).merged_by("a"),
+    ];
+    submit_all(&dispatcher, payloads).await;
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(request_ids(&backend), vec![vec![0, 1, 2, 3], vec![4, 5]]);
+}
+
 // ---- retries -------------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]

@@ -1,6 +1,10 @@
 //! DynamoBatchDispatcher against the local DynamoDB emulator (dynalite, which validates
 //! batches as strictly as DynamoDB: a batch with one key twice is refused).
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap
+)]
 
 use std::collections::{BTreeMap, HashMap};
 
