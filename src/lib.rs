@@ -1,5 +1,5 @@
-//! Batched writes to AWS: Amazon SQS (standard and FIFO), Kinesis Data Streams and DynamoDB,
-//! with CloudWatch metrics following on the same engine.
+//! Batched writes to AWS: Amazon SQS (standard and FIFO), Kinesis Data Streams, DynamoDB and
+//! CloudWatch metrics.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -30,6 +30,7 @@
 //! - `sqs`: [`SqsBatchDispatcher`] and [`SqsFifoBatchDispatcher`] (the [`sqs`] module).
 //! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
 //! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
+//! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryConfig`], [`Unprocessed`], [`Stats`],
@@ -69,3 +70,12 @@ pub use batch_dynamodb as dynamodb;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+
+/// Amazon CloudWatch metrics.
+#[cfg(feature = "cloudwatch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
+#[doc(inline)]
+pub use batch_cloudwatch as cloudwatch;
+#[cfg(feature = "cloudwatch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
+pub use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};

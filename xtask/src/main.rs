@@ -1,11 +1,16 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `emulator start|stop|status`: the local AWS emulators on 127.0.0.1.
-//! - `test`: formatting, lints, every test (with the emulators, started and stopped here), docs.
+//! - `emulator start|stop|status`: the local AWS emulators for SQS, Kinesis and DynamoDB on
+//!   127.0.0.1, for running tests by hand.
+//! - `test`: formatting, lints, docs and every test. The tests run inside a private network
+//!   namespace (loopback only) with all the emulators, CloudWatch's LocalStack among them,
+//!   started and stopped there.
 //! - `ci`: what `.ci/run` runs; the same as `test`.
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
+
+use emulator::Set;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -21,15 +26,20 @@ commands:
   emulator start|stop|status
                           the local AWS emulators (moto, dynalite) on 127.0.0.1";
 
+/// The environment variable that names the endpoints file tests read.
+const EMULATOR_FILE_VAR: &str = "AWS_BATCH_EMULATOR_FILE";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["test"] | ["ci"] => test(),
-        ["emulator", "start"] => emulator::start().map(drop),
-        ["emulator", "stop"] => emulator::stop(),
+        // Internal: the part of `test` that runs inside the private network namespace.
+        ["test-with-emulators"] => test_with_emulators(),
+        ["emulator", "start"] => emulator::start(Set::Host).map(drop),
+        ["emulator", "stop"] => emulator::stop(Set::Host),
         ["emulator", "status"] => emulator::status(),
-        ["emulator", "install"] => emulator::install(),
+        ["emulator", "install"] => emulator::install(Set::All),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -94,7 +104,7 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in ["", "sqs", "kinesis", "dynamodb"] {
+    for features in ["", "sqs", "kinesis", "dynamodb", "cloudwatch"] {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[
@@ -107,12 +117,14 @@ fn test() -> Result<()> {
             ]),
         )?;
     }
-    let started_emulators = emulator::start()?;
-    let tests = run_tests();
-    if started_emulators {
-        emulator::stop()?;
-    }
-    tests?;
+    step(
+        "doctests",
+        &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
+    )?;
+    // Everything that needs the network happens out here: installs and the test build.
+    emulator::install(Set::All)?;
+    step("build tests", &mut test_command(true))?;
+    in_private_network(&["test-with-emulators"])?;
     let mut doc = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     step("doc", &mut doc)?;
@@ -123,17 +135,13 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-fn run_tests() -> Result<()> {
-    // Doctests first, so the test runner's summary is the last one printed.
-    step(
-        "doctests",
-        &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
-    )?;
+/// The test runner's command (nextest when installed), or only its build.
+fn test_command(build_only: bool) -> Command {
     let nextest = Command::new("cargo-nextest")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let mut tests = if nextest {
+    let mut command = if nextest {
         cargo(&[
             "nextest",
             "run",
@@ -151,5 +159,41 @@ fn run_tests() -> Result<()> {
             "--no-fail-fast",
         ])
     };
-    step("tests", &mut tests)
+    if build_only {
+        command.arg("--no-run");
+    }
+    command
+}
+
+/// Runs this program again with `args` in a new network namespace that has only a loopback
+/// device, so that no emulator can listen beyond this machine and none is reachable from
+/// outside it.
+fn in_private_network(args: &[&str]) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    run(Command::new("unshare")
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
+        .arg(exe)
+        .args(args))
+    .map_err(|e| {
+        format!("{e}\n(the tests run in a private network namespace: that needs unshare and root)")
+            .into()
+    })
+}
+
+/// Inside the private network namespace: all emulators up, every test, emulators down.
+fn test_with_emulators() -> Result<()> {
+    emulator::start(Set::All)?;
+    let mut tests = test_command(false);
+    tests
+        .env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All))
+        .env("CARGO_NET_OFFLINE", "true");
+    let result = step("tests", &mut tests);
+    emulator::stop(Set::All)?;
+    result
 }

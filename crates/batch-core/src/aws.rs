@@ -66,7 +66,20 @@ where
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
-            let code = err.code().unwrap_or("Unknown").to_owned();
+            // A modeled error always has a code on the wire; without one, the error's own
+            // name (the start of its Display, e.g. `InvalidParameterValueException: ...`).
+            let code = err.code().map_or_else(
+                || {
+                    let shown = err.to_string();
+                    let name = shown.split(':').next().unwrap_or_default();
+                    if name.is_empty() || name.contains(char::is_whitespace) {
+                        "Unknown".to_owned()
+                    } else {
+                        name.to_owned()
+                    }
+                },
+                str::to_owned,
+            );
             let message = err.message().map_or_else(context, str::to_owned);
             let status = service.raw().status().as_u16();
             let retryable = is_retryable_code(&code) || status >= 500 || status == 429;

@@ -1,8 +1,8 @@
 //! Helpers for tests that talk to the local AWS emulators started by `cargo xtask`.
 //!
-//! `cargo xtask emulator start` (and `cargo xtask test`, which starts them itself) writes
-//! `.emulator/endpoints` at the workspace root; an `AWS_BATCH_ENDPOINT_<SERVICE>` variable
-//! overrides a line of it.
+//! `cargo xtask emulator start` writes `.emulator/endpoints` at the workspace root, and
+//! `cargo xtask test` the file that `AWS_BATCH_EMULATOR_FILE` names; an
+//! `AWS_BATCH_ENDPOINT_<SERVICE>` variable overrides a line of it.
 #![allow(clippy::missing_panics_doc)]
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 
-/// The emulator endpoint of `service` (`sqs`, `kinesis`, `dynamodb`).
+/// The emulator endpoint of `service` (`sqs`, `kinesis`, `dynamodb`, `cloudwatch`).
 ///
 /// # Panics
 ///
@@ -23,7 +23,10 @@ pub fn endpoint(service: &str) -> String {
     if let Ok(url) = std::env::var(&var) {
         return url;
     }
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.emulator/endpoints");
+    let file = std::env::var_os("AWS_BATCH_EMULATOR_FILE").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.emulator/endpoints"),
+        std::path::PathBuf::from,
+    );
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     text.lines()
         .filter_map(|line| line.split_once('='))
@@ -31,8 +34,8 @@ pub fn endpoint(service: &str) -> String {
         .map(|(_, url)| url.to_owned())
         .unwrap_or_else(|| {
             panic!(
-                "no {service} emulator: run `cargo xtask emulator start` (or `cargo xtask test`), \
-                 or set {var}"
+                "no {service} emulator: run `cargo xtask test`, or `cargo xtask emulator start` \
+                 (SQS, Kinesis, DynamoDB), or set {var}"
             )
         })
 }

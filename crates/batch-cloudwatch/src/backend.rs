@@ -1,0 +1,248 @@
+//! PutMetricData as a [`Backend`].
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::SdkError;
+use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet as SdkStatisticSet};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::DateTime;
+use batch_core::{Backend, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error};
+
+use crate::metric::{Metric, MetricValue, check, limits::MAX_VALUES};
+
+/// Bytes kept free in every request for the envelope (the namespace and the framing).
+const ENVELOPE_RESERVE: usize = 1_024;
+
+/// PutMetricData limits: 1,000 metrics and 1 MB per request, less [`ENVELOPE_RESERVE`] for
+/// the namespace and framing; a metric can take the whole request.
+///
+/// Source: CloudWatch API reference, PutMetricData ("Each PutMetricData request is limited
+/// to 1 MB in size for HTTP POST requests. You can send a payload compressed by gzip. Each
+/// request is also limited to no more than 1000 different metrics"); checked 2026-11-23.
+pub const CLOUDWATCH_LIMITS: Limits = Limits::new(
+    1_000,
+    1_000_000 - ENVELOPE_RESERVE,
+    1_000_000 - ENVELOPE_RESERVE,
+);
+
+/// The PutMetricData backend of one namespace.
+#[derive(Debug)]
+pub struct CloudwatchBackend {
+    client: Client,
+    namespace: String,
+    aggregate: bool,
+}
+
+/// A prepared metric: its datum, size and, when aggregating, the key of metrics it merges with.
+#[derive(Debug)]
+pub struct CloudwatchEntry {
+    datum: MetricDatum,
+    size: usize,
+    merge_key: Option<String>,
+}
+
+/// A PutMetricData request that failed as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("PutMetricData failed")]
+pub struct CloudwatchRequestError(#[source] pub SdkError<PutMetricDataError, HttpResponse>);
+
+impl CloudwatchBackend {
+    pub(crate) fn new(client: Client, namespace: String, aggregate: bool) -> Self {
+        Self {
+            client,
+            namespace,
+            aggregate,
+        }
+    }
+
+    /// The namespace the dispatcher writes to.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+}
+
+/// An upper bound of a datum's size in the request, for the CBOR encoding the SDK uses (and
+/// below its JSON or query encodings, which are larger, only by the envelope reserve):
+/// every key name and string with a 9-byte header, every number as 9 bytes.
+fn datum_size(datum: &MetricDatum) -> usize {
+    const FIELD: usize = 9 + 20; // a key name of up to 20 bytes with its header
+    const NUMBER: usize = 9;
+    let text = |s: &str| 9 + s.len();
+    let mut size = 9 + FIELD + text(datum.metric_name().unwrap_or_default());
+    size += FIELD + 9 + NUMBER; // timestamp: tag and float
+    size += FIELD + text(datum.unit().map_or("", |u| u.as_str()));
+    size += FIELD + NUMBER; // storage resolution
+    size += FIELD + 9;
+    for dimension in datum.dimensions() {
+        size += 9
+            + 2 * FIELD
+            + text(dimension.name().unwrap_or_default())
+            + text(dimension.value().unwrap_or_default());
+    }
+    if datum.value().is_some() {
+        size += FIELD + NUMBER;
+    }
+    size += 2 * (FIELD + 9) + (datum.values().len() + datum.counts().len()) * NUMBER;
+    if datum.statistic_values().is_some() {
+        size += FIELD + 9 + 4 * (FIELD + NUMBER);
+    }
+    size
+}
+
+/// The start of the storage-resolution bucket a timestamp falls in, in seconds.
+fn bucket(timestamp: SystemTime, resolution: i32) -> u64 {
+    let seconds = timestamp
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let width = u64::from(resolution.unsigned_abs()).max(1);
+    seconds - seconds % width
+}
+
+impl Backend for CloudwatchBackend {
+    type Payload = Metric;
+    type Entry = CloudwatchEntry;
+    type Error = CloudwatchRequestError;
+
+    const NAME: &'static str = "cloudwatch";
+    const HARD_LIMITS: Limits = CLOUDWATCH_LIMITS;
+    const ENTRY_SIZE_FIELD: &'static str = "metric";
+    const MERGE_LIMIT: usize = MAX_VALUES;
+
+    fn prepare(&self, metric: &Metric) -> Result<CloudwatchEntry, SubmitErrorKind> {
+        let now = SystemTime::now();
+        check(metric, now)?;
+        let timestamp = metric.timestamp.unwrap_or(now);
+        let resolution = metric.storage_resolution.unwrap_or(60);
+        let mut datum = MetricDatum::builder()
+            .metric_name(&metric.name)
+            .unit(metric.unit.clone())
+            .timestamp(DateTime::from(timestamp))
+            .set_storage_resolution(metric.storage_resolution);
+        for (name, value) in &metric.dimensions {
+            datum = datum.dimensions(Dimension::builder().name(name).value(value).build());
+        }
+        let (datum, merge_key) = match &metric.value {
+            MetricValue::Single(value) => {
+                let merge_key = self.aggregate.then(|| {
+                    let mut dimensions = metric.dimensions.clone();
+                    dimensions.sort();
+                    format!(
+                        "{}\u{0}{}\u{0}{resolution}\u{0}{}\u{0}{dimensions:?}",
+                        metric.name,
+                        metric.unit.as_str(),
+                        bucket(timestamp, resolution),
+                    )
+                });
+                (datum.value(*value), merge_key)
+            }
+            MetricValue::Values { values, counts } => (
+                datum
+                    .set_values(Some(values.clone()))
+                    .set_counts((!counts.is_empty()).then(|| counts.clone())),
+                None,
+            ),
+            MetricValue::Statistics(set) => (
+                datum.statistic_values(
+                    SdkStatisticSet::builder()
+                        .sample_count(set.sample_count)
+                        .sum(set.sum)
+                        .minimum(set.minimum)
+                        .maximum(set.maximum)
+                        .build(),
+                ),
+                None,
+            ),
+        };
+        let datum = datum.build();
+        let size = datum_size(&datum);
+        Ok(CloudwatchEntry {
+            datum,
+            size,
+            merge_key,
+        })
+    }
+
+    fn entry_size(&self, entry: &CloudwatchEntry) -> usize {
+        entry.size
+    }
+
+    fn merge_key(&self, entry: &CloudwatchEntry) -> Option<String> {
+        entry.merge_key.clone()
+    }
+
+    fn merged_size(&self, _entry: &CloudwatchEntry) -> usize {
+        // One more value and its count.
+        18
+    }
+
+    async fn send_batch(
+        &self,
+        entries: &[&CloudwatchEntry],
+    ) -> Result<Vec<EntryOutcome>, CloudwatchRequestError> {
+        self.client
+            .put_metric_data()
+            .namespace(&self.namespace)
+            .set_metric_data(Some(merge(entries)))
+            .send()
+            .await
+            .map_err(CloudwatchRequestError)?;
+        // PutMetricData is all or nothing.
+        Ok(vec![EntryOutcome::Delivered; entries.len()])
+    }
+
+    fn classify(&self, error: &CloudwatchRequestError) -> Failure {
+        classify_sdk_error(&error.0)
+    }
+}
+
+/// The datums of a request: entries with a merge key become one datum per run of at most
+/// [`MAX_VALUES`] entries of that key (the engine counts them the same way), with distinct
+/// values and their counts, timestamped at the start of their bucket; others stay as they are.
+fn merge(entries: &[&CloudwatchEntry]) -> Vec<MetricDatum> {
+    let mut datums: Vec<MetricDatum> = Vec::new();
+    // Merge key to (index in `datums`, entries merged into it).
+    let mut open: HashMap<&str, (usize, usize)> = HashMap::new();
+    for entry in entries {
+        let Some(key) = entry.merge_key.as_deref() else {
+            datums.push(entry.datum.clone());
+            continue;
+        };
+        let value = entry.datum.value().unwrap_or_default();
+        match open.get_mut(key) {
+            Some((index, merged)) if *merged < MAX_VALUES => {
+                *merged += 1;
+                let datum = &mut datums[*index];
+                let values = datum.values.get_or_insert_with(Vec::new);
+                let counts = datum.counts.get_or_insert_with(Vec::new);
+                match values.iter().position(|v| v.to_bits() == value.to_bits()) {
+                    Some(i) => counts[i] += 1.0,
+                    None => {
+                        values.push(value);
+                        counts.push(1.0);
+                    }
+                }
+            }
+            _ => {
+                let mut datum = entry.datum.clone();
+                datum.value = None;
+                datum.values = Some(vec![value]);
+                datum.counts = Some(vec![1.0]);
+                if let Some(timestamp) = datum.timestamp {
+                    let resolution = datum.storage_resolution.unwrap_or(60);
+                    let start = bucket(
+                        SystemTime::try_from(timestamp).unwrap_or(UNIX_EPOCH),
+                        resolution,
+                    );
+                    datum.timestamp = Some(DateTime::from_secs(i64::try_from(start).unwrap_or(0)));
+                }
+                open.insert(key, (datums.len(), 1));
+                datums.push(datum);
+            }
+        }
+    }
+    datums
+}

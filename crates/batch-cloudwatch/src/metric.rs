@@ -1,0 +1,301 @@
+//! The metric type and its validation.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::StandardUnit;
+use batch_core::SubmitErrorKind;
+
+/// A statistic set: the summary of many samples taken by the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatisticSet {
+    /// Number of samples.
+    pub sample_count: f64,
+    /// Sum of the samples.
+    pub sum: f64,
+    /// Smallest sample.
+    pub minimum: f64,
+    /// Largest sample.
+    pub maximum: f64,
+}
+
+/// What a metric carries: one value, values with counts, or a statistic set.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MetricValue {
+    /// One value.
+    Single(f64),
+    /// Up to 150 distinct values, each with how often it occurred (an empty `counts` means
+    /// once each).
+    Values {
+        /// The values.
+        values: Vec<f64>,
+        /// How often each value occurred; empty, or as long as `values`.
+        counts: Vec<f64>,
+    },
+    /// A statistic set.
+    Statistics(StatisticSet),
+}
+
+/// One metric for PutMetricData.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use batch_cloudwatch::{Metric, Unit};
+///
+/// let latency = Metric::new("Latency", 12.5)
+///     .unit(Unit::Milliseconds)
+///     .dimension("Service", "checkout")
+///     .timestamp(SystemTime::now())
+///     .storage_resolution(1);
+/// assert_eq!(latency.name(), "Latency");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub(crate) name: String,
+    pub(crate) value: MetricValue,
+    pub(crate) unit: StandardUnit,
+    pub(crate) dimensions: Vec<(String, String)>,
+    pub(crate) timestamp: Option<SystemTime>,
+    pub(crate) storage_resolution: Option<i32>,
+}
+
+impl Metric {
+    /// A metric with one value, unit `Count`, no dimensions, stamped when submitted.
+    #[must_use]
+    pub fn new(name: impl Into<String>, value: f64) -> Self {
+        Self::with_value(name.into(), MetricValue::Single(value))
+    }
+
+    /// A metric with values and how often each occurred.
+    #[must_use]
+    pub fn values(name: impl Into<String>, values: Vec<f64>, counts: Vec<f64>) -> Self {
+        Self::with_value(name.into(), MetricValue::Values { values, counts })
+    }
+
+    /// A metric with a statistic set.
+    #[must_use]
+    pub fn statistics(name: impl Into<String>, statistics: StatisticSet) -> Self {
+        Self::with_value(name.into(), MetricValue::Statistics(statistics))
+    }
+
+    fn with_value(name: String, value: MetricValue) -> Self {
+        Self {
+            name,
+            value,
+            unit: StandardUnit::Count,
+            dimensions: Vec::new(),
+            timestamp: None,
+            storage_resolution: None,
+        }
+    }
+
+    /// The unit. Default `Count`.
+    #[must_use]
+    pub fn unit(mut self, unit: StandardUnit) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// Adds a dimension (at most 30; name 1-255, value 1-1024 characters).
+    #[must_use]
+    pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.dimensions.push((name.into(), value.into()));
+        self
+    }
+
+    /// The time of the measurement (UTC, as every `SystemTime`). Default: when submitted.
+    #[must_use]
+    pub fn timestamp(mut self, timestamp: SystemTime) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Storage resolution in seconds: 1 (high resolution) or 60 (the default).
+    #[must_use]
+    pub fn storage_resolution(mut self, seconds: i32) -> Self {
+        self.storage_resolution = Some(seconds);
+        self
+    }
+
+    /// The metric name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value.
+    #[must_use]
+    pub fn value(&self) -> &MetricValue {
+        &self.value
+    }
+
+    /// The dimensions, in the order given.
+    #[must_use]
+    pub fn dimensions(&self) -> &[(String, String)] {
+        &self.dimensions
+    }
+
+    /// The timestamp, if one was given.
+    #[must_use]
+    pub fn get_timestamp(&self) -> Option<SystemTime> {
+        self.timestamp
+    }
+}
+
+/// Limits of one metric. Source: CloudWatch API reference, PutMetricData and MetricDatum,
+/// and the CloudWatch quotas page; checked 2026-11-23.
+pub mod limits {
+    /// Values (and counts) per metric.
+    pub const MAX_VALUES: usize = 150;
+    /// Dimensions per metric.
+    pub const MAX_DIMENSIONS: usize = 30;
+    /// Characters of a metric or dimension name.
+    pub const MAX_NAME_CHARS: usize = 255;
+    /// Characters of a dimension value.
+    pub const MAX_DIMENSION_VALUE_CHARS: usize = 1024;
+    /// Largest magnitude of a value: 2^360 (exact: a power of two).
+    #[allow(clippy::cast_precision_loss)]
+    pub const MAX_MAGNITUDE: f64 =
+        (1_u128 << 120) as f64 * (1_u128 << 120) as f64 * (1_u128 << 120) as f64;
+    /// Smallest non-zero magnitude of a value: 2^-360.
+    pub const MIN_MAGNITUDE: f64 = 1.0 / MAX_MAGNITUDE;
+    /// How far in the past a timestamp may be.
+    pub const MAX_AGE_SECONDS: u64 = 14 * 24 * 3600;
+    /// How far in the future a timestamp may be.
+    pub const MAX_AHEAD_SECONDS: u64 = 2 * 3600;
+}
+
+fn out_of_range(
+    field: impl Into<String>,
+    value: impl ToString,
+    allowed: impl Into<String>,
+) -> SubmitErrorKind {
+    SubmitErrorKind::OutOfRange {
+        field: field.into().into(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+fn check_chars(field: &str, text: &str, max: usize) -> Result<(), SubmitErrorKind> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(out_of_range(
+            field,
+            format!("{chars} characters"),
+            format!("1 to {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_value(field: &str, value: f64) -> Result<(), SubmitErrorKind> {
+    let magnitude = value.abs();
+    let valid = value.is_finite()
+        && (value == 0.0 || (limits::MIN_MAGNITUDE..=limits::MAX_MAGNITUDE).contains(&magnitude));
+    if valid {
+        Ok(())
+    } else {
+        Err(out_of_range(
+            field,
+            value,
+            "0, or a finite magnitude from 2^-360 to 2^360",
+        ))
+    }
+}
+
+/// Checks a metric against CloudWatch's rules; `now` is the time of submission.
+pub(crate) fn check(metric: &Metric, now: SystemTime) -> Result<(), SubmitErrorKind> {
+    check_chars("MetricName", &metric.name, limits::MAX_NAME_CHARS)?;
+    match &metric.value {
+        MetricValue::Single(value) => check_value("Value", *value)?,
+        MetricValue::Values { values, counts } => {
+            if values.is_empty() || values.len() > limits::MAX_VALUES {
+                return Err(out_of_range(
+                    "Values",
+                    format!("{} values", values.len()),
+                    format!("1 to {}", limits::MAX_VALUES),
+                ));
+            }
+            if !counts.is_empty() && counts.len() != values.len() {
+                return Err(SubmitErrorKind::Invalid {
+                    field: "Counts".into(),
+                    reason: format!(
+                        "has {} counts for {} values; give one per value, or none",
+                        counts.len(),
+                        values.len()
+                    ),
+                });
+            }
+            for value in values {
+                check_value("Values", *value)?;
+            }
+            for count in counts {
+                if !count.is_finite() || *count < 0.0 {
+                    return Err(out_of_range("Counts", count, "finite and not negative"));
+                }
+            }
+        }
+        MetricValue::Statistics(set) => {
+            for (field, value) in [
+                ("StatisticValues.SampleCount", set.sample_count),
+                ("StatisticValues.Sum", set.sum),
+                ("StatisticValues.Minimum", set.minimum),
+                ("StatisticValues.Maximum", set.maximum),
+            ] {
+                check_value(field, value)?;
+            }
+            if set.sample_count <= 0.0 {
+                return Err(out_of_range(
+                    "StatisticValues.SampleCount",
+                    set.sample_count,
+                    "above 0",
+                ));
+            }
+            if set.minimum > set.maximum {
+                return Err(SubmitErrorKind::Invalid {
+                    field: "StatisticValues.Minimum".into(),
+                    reason: "is above the maximum".into(),
+                });
+            }
+        }
+    }
+    if !StandardUnit::values().contains(&metric.unit.as_str()) {
+        return Err(SubmitErrorKind::Invalid {
+            field: "Unit".into(),
+            reason: format!("`{}` is not a CloudWatch unit", metric.unit.as_str()),
+        });
+    }
+    if metric.dimensions.len() > limits::MAX_DIMENSIONS {
+        return Err(out_of_range(
+            "Dimensions",
+            format!("{} dimensions", metric.dimensions.len()),
+            format!("0 to {}", limits::MAX_DIMENSIONS),
+        ));
+    }
+    for (name, value) in &metric.dimensions {
+        check_chars("Dimensions.Name", name, limits::MAX_NAME_CHARS)?;
+        check_chars(
+            &format!("Dimensions.{name}"),
+            value,
+            limits::MAX_DIMENSION_VALUE_CHARS,
+        )?;
+    }
+    if let Some(resolution) = metric.storage_resolution.filter(|r| *r != 1 && *r != 60) {
+        return Err(out_of_range("StorageResolution", resolution, "1 or 60"));
+    }
+    if let Some(timestamp) = metric.timestamp {
+        let too_old = now
+            .checked_sub(Duration::from_secs(limits::MAX_AGE_SECONDS))
+            .is_some_and(|oldest| timestamp < oldest);
+        let too_new = timestamp > now + Duration::from_secs(limits::MAX_AHEAD_SECONDS);
+        if too_old || too_new {
+            return Err(SubmitErrorKind::OutOfRange {
+                field: "Timestamp".into(),
+                value: format!("{timestamp:?}"),
+                allowed: "from two weeks ago to two hours ahead".into(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! End to end through the facade: the `cloudwatch` feature against LocalStack's CloudWatch.
+#![allow(clippy::unwrap_used)]
+
+use aws_batch_utils::{CloudwatchBatchDispatcher, Metric};
+
+#[tokio::test]
+async fn the_facade_sends_metrics_through_cloudwatch() {
+    let config = test_support::sdk_config("cloudwatch").await;
+    let namespace = test_support::unique_name("facade");
+    let cloudwatch = CloudwatchBatchDispatcher::new(&config, &namespace);
+    for i in 0..1_500 {
+        cloudwatch
+            .submit_metric(Metric::new(format!("m{}", i % 3), 1.0).dimension("Run", "facade"))
+            .await
+            .unwrap();
+    }
+    assert!(cloudwatch.flush_payloads().await.is_empty());
+    assert_eq!(cloudwatch.stats().requests_sent, 2);
+    let client = aws_sdk_cloudwatch::Client::new(&config);
+    let listed = client
+        .list_metrics()
+        .namespace(&namespace)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names, vec!["m0", "m1", "m2"]);
+}
