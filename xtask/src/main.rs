@@ -121,13 +121,13 @@ fn test() -> Result<()> {
         "doctests",
         &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
     )?;
+    let mut doc = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    step("doc", &mut doc)?;
     // Everything that needs the network happens out here: installs and the test build.
     emulator::install(Set::All)?;
     step("build tests", &mut test_command(true))?;
     in_private_network(&["test-with-emulators"])?;
-    let mut doc = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
-    doc.env("RUSTDOCFLAGS", "-D warnings");
-    step("doc", &mut doc)?;
     eprintln!(
         "xtask: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()
@@ -142,26 +142,15 @@ fn test_command(build_only: bool) -> Command {
         .output()
         .is_ok_and(|o| o.status.success());
     let mut command = if nextest {
-        cargo(&[
-            "nextest",
-            "run",
-            "--workspace",
-            "--all-features",
-            "--no-fail-fast",
-        ])
+        cargo(&["nextest", "run", "--workspace", "--all-features"])
     } else {
-        cargo(&[
-            "test",
-            "--workspace",
-            "--all-features",
-            "--lib",
-            "--tests",
-            "--no-fail-fast",
-        ])
+        cargo(&["test", "--workspace", "--all-features", "--lib", "--tests"])
     };
-    if build_only {
-        command.arg("--no-run");
-    }
+    command.arg(if build_only {
+        "--no-run"
+    } else {
+        "--no-fail-fast"
+    });
     command
 }
 

@@ -16,7 +16,7 @@ use crate::metric::{Metric, MetricValue, check, limits::MAX_VALUES};
 /// Bytes kept free in every request for the envelope (the namespace and the framing).
 const ENVELOPE_RESERVE: usize = 1_024;
 
-/// PutMetricData limits: 1,000 metrics and 1 MB per request, less [`ENVELOPE_RESERVE`] for
+/// PutMetricData limits: 1,000 metrics and 1 MB per request, less 1,024 bytes kept for
 /// the namespace and framing; a metric can take the whole request.
 ///
 /// Source: CloudWatch API reference, PutMetricData ("Each PutMetricData request is limited
