@@ -2,39 +2,14 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_batch_utils::DynamoBatchDispatcher;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 #[tokio::test]
 async fn the_facade_writes_and_deletes_through_dynamodb() {
     let config = test_support::sdk_config("dynamodb").await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = test_support::unique_name("facade");
-    client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    // dynalite is started with createTableMs 0, so the table is active at once.
+    let table = test_support::create_table(&client, "id", None).await;
     let dynamo = DynamoBatchDispatcher::new(&config, &table, "id");
     for n in 0..60 {
         dynamo

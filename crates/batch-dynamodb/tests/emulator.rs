@@ -9,68 +9,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TableStatus,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use batch_dynamodb::DynamoBatchDispatcher;
 use serde_json::{Value, json};
 
 async fn client() -> Client {
     Client::new(&test_support::sdk_config("dynamodb").await)
-}
-
-/// A table with partition key `pk` (S) and sort key `sk` (N).
-async fn create_table(client: &Client) -> String {
-    let name = test_support::unique_name("batch-dynamodb");
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        let table = client
-            .describe_table()
-            .table_name(&name)
-            .send()
-            .await
-            .unwrap();
-        if table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return name;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("table {name} never became active");
 }
 
 async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
@@ -95,7 +39,7 @@ async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValu
 #[tokio::test]
 async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
     let client = client().await;
-    let table = create_table(&client).await;
+    let table = test_support::create_table(&client, "pk", Some("sk")).await;
     let dynamo = DynamoBatchDispatcher::builder(client.clone(), table.clone(), "pk")
         .sort_key("sk")
         .build()
@@ -173,7 +117,7 @@ fn same_decimal(a: &str, b: &str) -> bool {
 #[tokio::test]
 async fn numbers_keep_their_exact_decimal_value() {
     let client = client().await;
-    let table = create_table(&client).await;
+    let table = test_support::create_table(&client, "pk", Some("sk")).await;
     let dynamo = DynamoBatchDispatcher::builder(client.clone(), table.clone(), "pk")
         .sort_key("sk")
         .build()

@@ -1,0 +1,213 @@
+//! The `aws-batch` binary end to end against the local emulators.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn temp_file(name: &str, lines: &[String]) -> PathBuf {
+    let dir = std::env::temp_dir().join(test_support::unique_name("aws-batch-cli"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Runs `aws-batch <args> --input <input> --json` against the emulator of `service`.
+fn aws_batch(service: &str, args: &[&str], input: &Path, unprocessed: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aws-batch"))
+        .args(args)
+        .arg("--input")
+        .arg(input)
+        .arg("--unprocessed")
+        .arg(unprocessed)
+        .args([
+            "--json",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &test_support::endpoint(service),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+fn summary(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json output does not parse ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn read_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {
+    let client = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let url = test_support::create_queue(&client, false).await;
+    let mut lines: Vec<String> = (0..30).map(|n| json!({"n": n}).to_string()).collect();
+    lines.insert(10, "not json".into()); // line 11
+    lines.insert(19, "{\"oops\": ".into()); // line 20
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+
+    let output = aws_batch("sqs", &["sqs", "--queue", &url], &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(1), "something was not delivered");
+    let summary = summary(&output);
+    assert_eq!(summary["records_read"], 32);
+    assert_eq!(summary["delivered"], 30);
+    assert_eq!(summary["unprocessed"], 2);
+    assert_eq!(summary["requests_sent"], 3);
+    assert_eq!(summary["requests_one_per_record"], 30);
+
+    let bad = read_lines(&unprocessed);
+    let numbers: Vec<u64> = bad.iter().map(|b| b["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, vec![11, 20]);
+    assert_eq!(bad[0]["input"], "not json");
+    assert_eq!(bad[0]["error"]["code"], "InvalidJson");
+
+    let received = test_support::receive_all(&client, &url, 30).await;
+    let mut got: Vec<u64> = received
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..30).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn kinesis_loads_a_file_in_few_requests() {
+    let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let stream = test_support::create_stream(&client, 2).await;
+    let lines: Vec<String> = (0..1_200)
+        .map(|n| json!({"n": n, "user": format!("u{}", n % 9)}).to_string())
+        .collect();
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = [
+        "kinesis",
+        "--stream",
+        &stream,
+        "--partition-key-field",
+        "user",
+        "--ordered",
+    ];
+    let output = aws_batch("kinesis", &args, &input, &unprocessed);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = summary(&output);
+    assert_eq!(
+        (
+            summary["delivered"].as_u64(),
+            summary["requests_sent"].as_u64()
+        ),
+        (Some(1_200), Some(3))
+    );
+    assert!(read_lines(&unprocessed).is_empty());
+    let records = test_support::read_stream(&client, &stream).await;
+    assert_eq!(records.len(), 1_200);
+    assert!(records.iter().all(|(key, data)| {
+        serde_json::from_slice::<Value>(data).unwrap()["user"] == key.as_str()
+    }));
+}
+
+#[tokio::test]
+async fn dynamodb_puts_then_deletes() {
+    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let table = test_support::create_table(&client, "id", None).await;
+    let puts: Vec<String> = (0..100)
+        .map(|n| json!({"id": format!("i{n}"), "n": n}).to_string())
+        .collect();
+    let input = temp_file("puts.ndjson", &puts);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = ["dynamodb", "--table", &table, "--partition-key", "id"];
+    let output = aws_batch("dynamodb", &args, &input, &unprocessed);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(summary(&output)["requests_sent"], 4);
+
+    let deletes: Vec<String> = (0..10)
+        .map(|n| json!({"id": format!("i{n}")}).to_string())
+        .collect();
+    let input = temp_file("deletes.ndjson", &deletes);
+    let mut args = args.to_vec();
+    args.push("--delete");
+    let output = aws_batch("dynamodb", &args, &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(0));
+    let scan = client.scan().table_name(&table).send().await.unwrap();
+    assert_eq!(scan.count(), 90);
+}
+
+#[tokio::test]
+async fn cloudwatch_loads_metric_lines() {
+    let client = aws_sdk_cloudwatch::Client::new(&test_support::sdk_config("cloudwatch").await);
+    let namespace = test_support::unique_name("cli");
+    let mut lines: Vec<String> = (0..300)
+        .map(|n| json!({"name": format!("m{}", n % 3), "value": n, "unit": "Count", "dimensions": {"Run": "cli"}}).to_string())
+        .collect();
+    lines.push(json!({"name": "bad", "value": "NaN-ish"}).to_string());
+    let input = temp_file("metrics.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = ["cloudwatch", "--namespace", &namespace, "--aggregate"];
+    let output = aws_batch("cloudwatch", &args, &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(1));
+    let summary = summary(&output);
+    assert_eq!(
+        (
+            summary["delivered"].as_u64(),
+            summary["requests_sent"].as_u64()
+        ),
+        (Some(300), Some(1))
+    );
+    let bad = read_lines(&unprocessed);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["line"], 301);
+    let listed = client
+        .list_metrics()
+        .namespace(&namespace)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names, vec!["m0", "m1", "m2"]);
+}
+
+#[test]
+fn a_missing_required_option_is_a_usage_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_aws-batch"))
+        .args(["sqs"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--queue"));
+}
