@@ -21,6 +21,7 @@ type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  demo                    start the emulators and load 10,000 sample records into each service
   test                    fmt check, clippy -D warnings, every test against the emulators, docs
   ci                      what .ci/run runs (the same as test)
   emulator start|stop|status
@@ -34,6 +35,9 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["test"] | ["ci"] => test(),
+        ["demo"] => demo(),
+        // Internal: the part of `demo` that runs inside the private network namespace.
+        ["demo-with-emulators"] => demo_with_emulators(),
         // Internal: the part of `test` that runs inside the private network namespace.
         ["test-with-emulators"] => test_with_emulators(),
         ["emulator", "start"] => emulator::start(Set::Host).map(drop),
@@ -183,6 +187,33 @@ fn test_with_emulators() -> Result<()> {
         .env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All))
         .env("CARGO_NET_OFFLINE", "true");
     let result = step("tests", &mut tests);
+    emulator::stop(Set::All)?;
+    result
+}
+
+/// Builds the CLI and the demo, then runs the demo with every emulator in a private network.
+fn demo() -> Result<()> {
+    emulator::install(Set::All)?;
+    step(
+        "build the CLI and the demo",
+        &mut cargo(&[
+            "build",
+            "--package",
+            "batch-cli",
+            "--bin",
+            "aws-batch",
+            "--example",
+            "demo",
+        ]),
+    )?;
+    in_private_network(&["demo-with-emulators"])
+}
+
+/// Inside the private network namespace: emulators up, the demo, emulators down.
+fn demo_with_emulators() -> Result<()> {
+    emulator::start(Set::All)?;
+    let demo = workspace_root().join("target/debug/examples/demo");
+    let result = run(Command::new(demo).env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All)));
     emulator::stop(Set::All)?;
     result
 }
