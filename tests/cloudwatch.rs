@@ -17,18 +17,6 @@ async fn the_facade_sends_metrics_through_cloudwatch() {
     assert!(cloudwatch.flush_payloads().await.is_empty());
     assert_eq!(cloudwatch.stats().requests_sent, 2);
     let client = aws_sdk_cloudwatch::Client::new(&config);
-    let listed = client
-        .list_metrics()
-        .namespace(&namespace)
-        .send()
-        .await
-        .unwrap();
-    let mut names: Vec<&str> = listed
-        .metrics()
-        .iter()
-        .filter_map(|m| m.metric_name())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    let names = test_support::metric_names(&client, &namespace).await;
     assert_eq!(names, vec!["m0", "m1", "m2"]);
 }

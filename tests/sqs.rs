@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use aws_batch_utils::{SqsBatchDispatcher, SqsMessage, UnprocessedReason};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn the_facade_sends_and_reports_through_sqs() {
@@ -20,16 +20,7 @@ async fn the_facade_sends_and_reports_through_sqs() {
     assert!(sqs.flush_payloads().await.is_empty());
     assert_eq!(sqs.stats().requests_sent, 3);
 
-    let mut numbers: Vec<u64> = test_support::receive_all(&client, &url, 25)
-        .await
-        .iter()
-        .map(|m| {
-            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    numbers.sort_unstable();
+    let numbers = test_support::received_numbers(&client, &url, 25).await;
     assert_eq!(numbers, (0..25).collect::<Vec<_>>());
 
     // A queue that does not exist: every payload comes back, unretried.

@@ -77,17 +77,7 @@ async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {
     assert_eq!(numbers, vec![11, 20]);
     assert_eq!(bad[0]["input"], "not json");
     assert_eq!(bad[0]["error"]["code"], "InvalidJson");
-
-    let received = test_support::receive_all(&client, &url, 30).await;
-    let mut got: Vec<u64> = received
-        .iter()
-        .map(|m| {
-            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    got.sort_unstable();
+    let got = test_support::received_numbers(&client, &url, 30).await;
     assert_eq!(got, (0..30).collect::<Vec<_>>());
 }
 
@@ -186,19 +176,7 @@ async fn cloudwatch_loads_metric_lines() {
     let bad = read_lines(&unprocessed);
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["line"], 301);
-    let listed = client
-        .list_metrics()
-        .namespace(&namespace)
-        .send()
-        .await
-        .unwrap();
-    let mut names: Vec<&str> = listed
-        .metrics()
-        .iter()
-        .filter_map(|m| m.metric_name())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    let names = test_support::metric_names(&client, &namespace).await;
     assert_eq!(names, vec!["m0", "m1", "m2"]);
 }
 

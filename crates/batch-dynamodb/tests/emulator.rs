@@ -72,6 +72,10 @@ async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
 
     let stats = dynamo.stats();
     let needed = stats.submitted - stats.duplicates_dropped;
+    eprintln!(
+        "{} writes, {} superseded in a pending batch, {needed} needed, {} requests",
+        stats.submitted, stats.duplicates_dropped, stats.requests_sent
+    );
     assert_eq!(stats.requests_sent, needed.div_ceil(25));
     assert_eq!(stats.delivered, needed);
 

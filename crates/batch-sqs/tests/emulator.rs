@@ -101,16 +101,7 @@ async fn duplicates_in_the_pending_batch_are_dropped_and_counted() {
     assert!(sqs.flush_payloads().await.is_empty());
     let stats = sqs.stats();
     assert_eq!((stats.duplicates_dropped, stats.delivered), (4, 4));
-    let received = test_support::receive_all(&client, &url, 4).await;
-    let mut numbers: Vec<u64> = received
-        .iter()
-        .map(|m| {
-            serde_json::from_str::<Value>(m.body().unwrap()).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    numbers.sort_unstable();
+    let numbers = test_support::received_numbers(&client, &url, 4).await;
     assert_eq!(numbers, vec![0, 1, 2, 3], "the first of each id is kept");
 }
 

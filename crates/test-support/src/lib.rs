@@ -240,3 +240,38 @@ pub async fn create_table(
     }
     panic!("table {name} never became active");
 }
+
+/// Receives `expected` messages (see [`receive_all`]) whose bodies are JSON objects with a
+/// number `n`, and returns those numbers sorted.
+pub async fn received_numbers(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    expected: usize,
+) -> Vec<u64> {
+    let mut numbers: Vec<u64> = receive_all(client, url, expected)
+        .await
+        .iter()
+        .filter_map(|m| serde_json::from_str::<serde_json::Value>(m.body()?).ok())
+        .filter_map(|body| body["n"].as_u64())
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+/// The distinct metric names of a namespace, sorted.
+pub async fn metric_names(client: &aws_sdk_cloudwatch::Client, namespace: &str) -> Vec<String> {
+    let listed = client
+        .list_metrics()
+        .namespace(namespace)
+        .send()
+        .await
+        .expect("ListMetrics");
+    let mut names: Vec<String> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name().map(str::to_owned))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
