@@ -1,5 +1,5 @@
 //! The demo behind `cargo xtask demo`: creates a queue, a FIFO queue, a 2-shard stream, a
-//! table and a namespace on the local emulators, writes sample records for each (10,000; 2,000
+//! table and a namespace on the local emulators, writes sample records for each (10,000; 500
 //! for the queues, since the SQS emulator slows down with every message a queue holds), loads
 //! them with the `aws-batch` command, and prints what it did.
 //!
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 const RECORDS: usize = 10_000;
-const QUEUE_RECORDS: usize = 2_000;
+const QUEUE_RECORDS: usize = 500;
 
 struct Run {
     label: &'static str,

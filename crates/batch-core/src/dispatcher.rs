@@ -582,10 +582,26 @@ impl<B: Backend> Shared<B> {
                     vec![EntryOutcome::Failed(failure); todo.len()]
                 }
             };
-            let mut again = Vec::new();
+            let mut again: Vec<(Item<B>, Failure)> = Vec::new();
             for (item, outcome) in todo.into_iter().zip(outcomes) {
                 match outcome {
-                    EntryOutcome::Delivered => Counters::add(&self.counters.delivered, 1),
+                    EntryOutcome::Delivered => {
+                        Counters::add(&self.counters.delivered, 1);
+                        // The service stored this entry although an earlier one of its key in
+                        // the same request failed: their order is lost, and no client can take
+                        // it back. Say so; the failed one is still retried (delivery first).
+                        if let Some(key) = item.ordering_key.as_deref()
+                            && again
+                                .iter()
+                                .any(|(e, _)| e.ordering_key.as_deref() == Some(key))
+                        {
+                            tracing::warn!(
+                                key,
+                                "an entry was accepted after an earlier one of its ordering key \
+                                 failed in the same request; their order is not kept"
+                            );
+                        }
+                    }
                     EntryOutcome::Failed(failure) if failure.retryable => {
                         again.push((item, failure));
                     }
