@@ -1,0 +1,150 @@
+//! The four SDK clients against the null endpoint: every operation answers success, and the
+//! endpoint counts what it received.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use null_endpoint::{Api, Counts, NullEndpoint};
+
+async fn config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint.url())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "null"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await
+}
+
+fn counts(requests: u64, entries: u64) -> Counts {
+    let mut c = Counts::default();
+    c.requests = requests;
+    c.entries = entries;
+    c
+}
+
+#[tokio::test]
+async fn every_operation_answers_and_is_counted() {
+    let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
+    let config = config(&endpoint).await;
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = "http://127.0.0.1/000000000000/q";
+    let entries = (0..10).map(|i| {
+        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .message_body("{}")
+            .build()
+            .unwrap()
+    });
+    let sent = sqs
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries.collect()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.successful().len(), 10);
+    sqs.send_message()
+        .queue_url(url)
+        .message_body("x")
+        .send()
+        .await
+        .unwrap();
+
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let records = (0..7).map(|i| {
+        aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+            .data(aws_sdk_kinesis::primitives::Blob::new(vec![i]))
+            .partition_key("k")
+            .build()
+            .unwrap()
+    });
+    let put = kinesis
+        .put_records()
+        .stream_name("s")
+        .set_records(Some(records.collect()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.records().len(), 7);
+    kinesis
+        .put_record()
+        .stream_name("s")
+        .partition_key("k")
+        .data(aws_sdk_kinesis::primitives::Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap();
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let writes: Vec<WriteRequest> = (0..25)
+        .map(|i| {
+            let put = PutRequest::builder()
+                .item("pk", AttributeValue::S(format!("k{i}")))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    dynamodb
+        .batch_write_item()
+        .request_items("t", writes)
+        .send()
+        .await
+        .unwrap();
+    dynamodb
+        .put_item()
+        .table_name("t")
+        .item("pk", AttributeValue::S("k".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    // 1,000 metrics: a body large enough that the SDK compresses it.
+    let metrics: Vec<aws_sdk_cloudwatch::types::MetricDatum> = (0..1_000)
+        .map(|i| {
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name(format!("m{i}"))
+                .value(1.0)
+                .build()
+        })
+        .collect();
+    cloudwatch
+        .put_metric_data()
+        .namespace("ns")
+        .set_metric_data(Some(metrics))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(endpoint.counts(Api::SendMessageBatch), counts(1, 10));
+    assert_eq!(endpoint.counts(Api::SendMessage), counts(1, 1));
+    assert_eq!(endpoint.counts(Api::PutRecords), counts(1, 7));
+    assert_eq!(endpoint.counts(Api::PutRecord), counts(1, 1));
+    assert_eq!(endpoint.counts(Api::BatchWriteItem), counts(1, 25));
+    assert_eq!(endpoint.counts(Api::PutItem), counts(1, 1));
+    assert_eq!(endpoint.counts(Api::PutMetricData), counts(1, 1_000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_is_added_to_every_answer() {
+    let endpoint = NullEndpoint::start(Duration::from_millis(200))
+        .await
+        .unwrap();
+    let config = config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    #[allow(clippy::disallowed_methods)] // wall-clock latency of a real server
+    let started = std::time::Instant::now();
+    sqs.send_message()
+        .queue_url("http://127.0.0.1/0/q")
+        .message_body("x")
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
