@@ -80,12 +80,15 @@ pub struct Counts {
     pub requests: u64,
     /// Entries in them (records, messages, items, metrics).
     pub entries: u64,
+    /// The largest request body, uncompressed, in bytes.
+    pub max_body_bytes: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     requests: [AtomicU64; 7],
     entries: [AtomicU64; 7],
+    max_body_bytes: [AtomicU64; 7],
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -158,6 +161,7 @@ impl NullEndpoint {
         Counts {
             requests: self.counters.requests[i].load(Ordering::Relaxed),
             entries: self.counters.entries[i].load(Ordering::Relaxed),
+            max_body_bytes: self.counters.max_body_bytes[i].load(Ordering::Relaxed),
         }
     }
 }
@@ -229,9 +233,11 @@ async fn answer(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let body_bytes = body.len() as u64;
     let count = |api: Api, entries: usize| {
         counters.requests[api.index()].fetch_add(1, Ordering::Relaxed);
         counters.entries[api.index()].fetch_add(entries as u64, Ordering::Relaxed);
+        counters.max_body_bytes[api.index()].fetch_max(body_bytes, Ordering::Relaxed);
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let entries = |field: &str| json[field].as_array().map_or(0, Vec::len);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use null_endpoint::{Api, Counts, NullEndpoint};
+use null_endpoint::{Api, NullEndpoint};
 
 async fn config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -18,11 +18,10 @@ async fn config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
         .await
 }
 
-fn counts(requests: u64, entries: u64) -> Counts {
-    let mut c = Counts::default();
-    c.requests = requests;
-    c.entries = entries;
-    c
+/// Requests and entries `api` received.
+fn received(endpoint: &NullEndpoint, api: Api) -> (u64, u64) {
+    let counts = endpoint.counts(api);
+    (counts.requests, counts.entries)
 }
 
 #[tokio::test]
@@ -122,13 +121,17 @@ async fn every_operation_answers_and_is_counted() {
         .await
         .unwrap();
 
-    assert_eq!(endpoint.counts(Api::SendMessageBatch), counts(1, 10));
-    assert_eq!(endpoint.counts(Api::SendMessage), counts(1, 1));
-    assert_eq!(endpoint.counts(Api::PutRecords), counts(1, 7));
-    assert_eq!(endpoint.counts(Api::PutRecord), counts(1, 1));
-    assert_eq!(endpoint.counts(Api::BatchWriteItem), counts(1, 25));
-    assert_eq!(endpoint.counts(Api::PutItem), counts(1, 1));
-    assert_eq!(endpoint.counts(Api::PutMetricData), counts(1, 1_000));
+    assert_eq!(received(&endpoint, Api::SendMessageBatch), (1, 10));
+    assert_eq!(received(&endpoint, Api::SendMessage), (1, 1));
+    assert_eq!(received(&endpoint, Api::PutRecords), (1, 7));
+    assert_eq!(received(&endpoint, Api::PutRecord), (1, 1));
+    assert_eq!(received(&endpoint, Api::BatchWriteItem), (1, 25));
+    assert_eq!(received(&endpoint, Api::PutItem), (1, 1));
+    assert_eq!(received(&endpoint, Api::PutMetricData), (1, 1_000));
+    assert!(
+        endpoint.counts(Api::PutMetricData).max_body_bytes > 10_000,
+        "measured uncompressed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

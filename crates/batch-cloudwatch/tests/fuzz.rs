@@ -1,0 +1,88 @@
+//! Random metrics never panic the checks; and the request size accounting is never below
+//! the bytes the SDK really sends, measured by the null endpoint.
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
+use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_core::Backend;
+use null_endpoint::{Api, NullEndpoint};
+use proptest::prelude::*;
+
+fn offline() -> CloudwatchBatchDispatcher {
+    let config = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    CloudwatchBatchDispatcher::from_client(Client::from_conf(config), "ns")
+}
+
+proptest! {
+    #[test]
+    fn any_metric_is_checked_without_panicking(
+        name in any::<String>(),
+        value in any::<f64>(),
+        values in proptest::collection::vec(any::<f64>(), 0..200),
+        counts in proptest::collection::vec(any::<f64>(), 0..200),
+        dimensions in proptest::collection::vec((any::<String>(), any::<String>()), 0..40),
+        resolution in any::<i32>(),
+    ) {
+        let cloudwatch = offline();
+        let single = dimensions.iter().fold(Metric::new(name.clone(), value), |m, (k, v)| m.dimension(k, v));
+        if cloudwatch.backend().prepare(&single).is_ok() {
+            prop_assert!(value.is_finite());
+            prop_assert!(dimensions.len() <= 30);
+        }
+        let many = Metric::values(name, values, counts).storage_resolution(resolution);
+        if cloudwatch.backend().prepare(&many).is_ok() {
+            prop_assert!(resolution == 1 || resolution == 60);
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
+    let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint.url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "t", "t", None, None, "null",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await;
+    let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+    // Heavy metrics: long names, 30 long dimensions, 150 values each.
+    for i in 0..400_u32 {
+        let mut metric = Metric::values(
+            format!("{i}-{}", "n".repeat(200)),
+            (0..150).map(|v| f64::from(v) + 0.5).collect(),
+            vec![1.0; 150],
+        );
+        for d in 0..30 {
+            metric = metric.dimension(format!("d{d}"), format!("{i}-{}", "v".repeat(100)));
+        }
+        cloudwatch.submit_metric(metric).await.unwrap();
+    }
+    assert!(cloudwatch.flush_payloads().await.is_empty());
+    let received = endpoint.counts(Api::PutMetricData);
+    assert_eq!(received.entries, 400);
+    assert!(
+        received.max_body_bytes <= 1_000_000,
+        "a request of {} bytes",
+        received.max_body_bytes
+    );
+    // The accounting is conservative, not wasteful: requests are at least half full.
+    assert!(
+        received.max_body_bytes > 500_000,
+        "requests of only {} bytes",
+        received.max_body_bytes
+    );
+    eprintln!(
+        "{} requests, largest {} bytes",
+        received.requests, received.max_body_bytes
+    );
+}

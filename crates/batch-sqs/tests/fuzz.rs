@@ -1,0 +1,58 @@
+//! Random messages: preparing one never panics, and its size is what SQS counts.
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::{BehaviorVersion, Region};
+use batch_core::Backend;
+use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsMessage};
+use proptest::prelude::*;
+
+fn dispatcher() -> SqsBatchDispatcher {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    SqsBatchDispatcher::from_client(
+        Client::from_conf(config),
+        "https://sqs.us-east-1.amazonaws.com/1/q",
+    )
+}
+
+fn attribute() -> impl Strategy<Value = MessageAttribute> {
+    prop_oneof![
+        any::<String>().prop_map(MessageAttribute::String),
+        any::<f64>().prop_map(|n| MessageAttribute::Number(n.to_string())),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(MessageAttribute::Binary),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn prepare_never_panics_and_sizes_as_sqs_counts(
+        body in any::<String>(),
+        id in proptest::option::of("[ -~]{0,90}"),
+        delay in proptest::option::of(0_u32..2_000),
+        attributes in proptest::collection::vec(("[ -~]{0,20}", attribute()), 0..12),
+    ) {
+        let mut message = SqsMessage::text(body.clone());
+        if let Some(id) = id { message = message.id(id); }
+        if let Some(delay) = delay { message = message.delay_seconds(delay); }
+        for (name, value) in attributes { message = message.attribute(name, value); }
+        let sqs = dispatcher();
+        if let Ok(entry) = sqs.backend().prepare(&message) {
+            let attributes: usize = message
+                .attributes()
+                .iter()
+                .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
+                .sum();
+            prop_assert_eq!(sqs.backend().entry_size(&entry), body.len() + attributes);
+        }
+    }
+
+    #[test]
+    fn any_json_body_is_sized_by_its_compact_utf8_text(value in any::<String>().prop_map(serde_json::Value::String)) {
+        let sqs = dispatcher();
+        let entry = sqs.backend().prepare(&SqsMessage::json(value.clone())).unwrap();
+        prop_assert_eq!(sqs.backend().entry_size(&entry), serde_json::to_string(&value).unwrap().len());
+    }
+}
