@@ -193,14 +193,21 @@ impl<B: Backend> Dispatcher<B> {
                         );
                         if let Some(free) = free {
                             let batch = shared.seal(&mut state, free);
+                            // An empty batch takes any entry `prepare` accepted; should it
+                            // not, the entry goes round the loop again rather than be lost.
                             let added = shared.try_add(&mut state, next);
-                            debug_assert!(matches!(added, Added::Done));
                             drop(state);
                             shared.spawn(batch);
-                            shared.seal_if_full();
-                            return Ok(());
+                            match added {
+                                Added::Done => {
+                                    shared.seal_if_full();
+                                    return Ok(());
+                                }
+                                Added::NoRoom(next) => item = Some(next),
+                            }
+                        } else {
+                            item = Some(next);
                         }
-                        item = Some(next);
                     }
                 }
             }
