@@ -181,7 +181,7 @@ fn in_private_network(args: &[&str]) -> Result<()> {
 
 /// Inside the private network namespace: all emulators up, every test, emulators down.
 fn test_with_emulators() -> Result<()> {
-    emulator::start(Set::All)?;
+    start_or_clean_up()?;
     let mut tests = test_command(false);
     tests
         .env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All))
@@ -211,9 +211,18 @@ fn demo() -> Result<()> {
 
 /// Inside the private network namespace: emulators up, the demo, emulators down.
 fn demo_with_emulators() -> Result<()> {
-    emulator::start(Set::All)?;
+    start_or_clean_up()?;
     let demo = workspace_root().join("target/debug/examples/demo");
     let result = run(Command::new(demo).env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All)));
     emulator::stop(Set::All)?;
     result
+}
+
+/// Starts every emulator; if one fails to come up, stops those that did.
+fn start_or_clean_up() -> Result<()> {
+    if let Err(err) = emulator::start(Set::All) {
+        emulator::stop(Set::All)?;
+        return Err(err);
+    }
+    Ok(())
 }
