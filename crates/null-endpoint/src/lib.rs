@@ -19,11 +19,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::convert::Infallible;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -84,11 +83,46 @@ pub struct Counts {
     pub max_body_bytes: u64,
 }
 
+/// Faults the endpoint injects, each drawn at random (from `seed`) per request or per entry.
+///
+/// Entries refused inside a successful response are SQS entries failed with a server fault
+/// (`InternalError`) or, for a `sender_faults` share of them, a sender fault
+/// (`InvalidParameterValue`); Kinesis records failed with
+/// `ProvisionedThroughputExceededException`; DynamoDB writes returned in `UnprocessedItems`.
+/// A dropped request's entries are accepted and recorded before the connection is closed
+/// without an answer, as when a response is lost: the client cannot know and may send them
+/// again.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Seed of the random draws.
+    pub seed: u64,
+    /// Share of entries refused in an otherwise successful response.
+    pub entry_failures: f64,
+    /// Share of refused SQS entries that are sender faults (not retryable).
+    pub sender_faults: f64,
+    /// Share of requests answered with throttling.
+    pub throttles: f64,
+    /// Share of requests answered with HTTP 500.
+    pub server_errors: f64,
+    /// Share of requests whose connection is closed after the entries were accepted.
+    pub dropped: f64,
+    /// Share of requests answered `slow_by` later.
+    pub slow: f64,
+    /// The extra delay of a slow answer.
+    pub slow_by: Duration,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     requests: [AtomicU64; 7],
     entries: [AtomicU64; 7],
     max_body_bytes: [AtomicU64; 7],
+    served: AtomicU64,
+    faults: AtomicU64,
+    lost_responses: AtomicU64,
+    faults_config: Option<Faults>,
+    /// Every entry accepted, per operation, in the order accepted.
+    accepted: Mutex<Vec<(Api, String)>>,
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -109,15 +143,32 @@ impl NullEndpoint {
         Self::start_on(0, latency).await
     }
 
+    /// Starts the endpoint on a free port of 127.0.0.1, injecting `faults`, and recording
+    /// every entry it accepts (see [`accepted`](Self::accepted)).
+    ///
+    /// # Errors
+    ///
+    /// When no port can be bound.
+    pub async fn start_with_faults(latency: Duration, faults: Faults) -> std::io::Result<Self> {
+        Self::serve(0, latency, Some(faults)).await
+    }
+
     /// Starts the endpoint on `port` of 127.0.0.1 (0: any free port).
     ///
     /// # Errors
     ///
     /// When the port cannot be bound.
     pub async fn start_on(port: u16, latency: Duration) -> std::io::Result<Self> {
+        Self::serve(port, latency, None).await
+    }
+
+    async fn serve(port: u16, latency: Duration, faults: Option<Faults>) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            faults_config: faults,
+            ..Counters::default()
+        });
         let (stop, stopped) = watch::channel(false);
         let state = Arc::clone(&counters);
         tokio::spawn(async move {
@@ -132,7 +183,8 @@ impl NullEndpoint {
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
                         let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(answer(&state, latency, request).await) }
+                        // `Err` closes the connection without an answer.
+                        async move { answer(&state, latency, request).await.ok_or(Dropped) }
                     });
                     // A client that hangs up mid-request is no concern of the endpoint.
                     let _ = http1::Builder::new()
@@ -166,6 +218,49 @@ impl NullEndpoint {
     }
 }
 
+impl NullEndpoint {
+    /// The entries accepted so far by `api`, in order: SQS message bodies, Kinesis data (as
+    /// base64), DynamoDB items or keys (as JSON), CloudWatch metric names. Recorded only when
+    /// started with faults.
+    #[must_use]
+    pub fn accepted(&self, api: Api) -> Vec<String> {
+        let accepted = self
+            .counters
+            .accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        accepted
+            .iter()
+            .filter(|(a, _)| *a == api)
+            .map(|(_, entry)| entry.clone())
+            .collect()
+    }
+
+    /// Faults injected so far: refused entries, throttled, failed, dropped and slow requests.
+    #[must_use]
+    pub fn faults_injected(&self) -> u64 {
+        self.counters.faults.load(Ordering::Relaxed)
+    }
+
+    /// Requests whose entries were accepted but whose answer was dropped.
+    #[must_use]
+    pub fn lost_responses(&self) -> u64 {
+        self.counters.lost_responses.load(Ordering::Relaxed)
+    }
+}
+
+/// The error that closes a connection without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("answer dropped on purpose")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 impl Drop for NullEndpoint {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
@@ -192,11 +287,28 @@ fn json_response(content_type: &str, body: &Value) -> Response<Full<Bytes>> {
     respond(StatusCode::OK, content_type, body.to_string().into_bytes())
 }
 
+/// A request's draws from the fault configuration.
+struct Draw {
+    rng: fastrand::Rng,
+    faults: Faults,
+}
+
+impl Draw {
+    fn hit(&mut self, share: f64) -> bool {
+        share > 0.0 && self.rng.f64() < share
+    }
+}
+
 async fn answer(
     counters: &Counters,
     latency: Duration,
     request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Option<Response<Full<Bytes>>> {
+    let served = counters.served.fetch_add(1, Ordering::Relaxed);
+    let mut draw = counters.faults_config.clone().map(|faults| Draw {
+        rng: fastrand::Rng::with_seed(faults.seed ^ served.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        faults,
+    });
     let target = request
         .headers()
         .get("x-amz-target")
@@ -209,11 +321,11 @@ async fn answer(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let path = request.uri().path().to_owned();
     let Ok(collected) = request.into_body().collect().await else {
-        return respond(
+        return Some(respond(
             StatusCode::BAD_REQUEST,
             "text/plain",
             b"unreadable body".to_vec(),
-        );
+        ));
     };
     let mut body = collected.to_bytes().to_vec();
     if gzip {
@@ -222,47 +334,104 @@ async fn answer(
             .read_to_end(&mut plain)
             .is_err()
         {
-            return respond(
+            return Some(respond(
                 StatusCode::BAD_REQUEST,
                 "text/plain",
                 b"bad gzip body".to_vec(),
-            );
+            ));
         }
         body = plain;
     }
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    let mut delay = latency;
+    let cbor = path.ends_with("/operation/PutMetricData");
+    let content_type = if cbor { "application/cbor" } else { JSON_10 };
+    if let Some(draw) = draw.as_mut() {
+        let faults = draw.faults.clone();
+        if draw.hit(faults.slow) {
+            counters.faults.fetch_add(1, Ordering::Relaxed);
+            delay += faults.slow_by;
+        }
+        let failure = if draw.hit(faults.throttles) {
+            Some((StatusCode::BAD_REQUEST, "ThrottlingException"))
+        } else if draw.hit(faults.server_errors) {
+            Some((StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"))
+        } else {
+            None
+        };
+        if let Some((status, code)) = failure {
+            counters.faults.fetch_add(1, Ordering::Relaxed);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            // CBOR callers get a bare status (retryable or not by its class); JSON ones the code.
+            let body = if cbor {
+                vec![0xa0]
+            } else {
+                json!({"__type": code, "message": "injected fault"})
+                    .to_string()
+                    .into_bytes()
+            };
+            let status = if cbor && status == StatusCode::BAD_REQUEST {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                status
+            };
+            return Some(respond(status, content_type, body));
+        }
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let body_bytes = body.len() as u64;
-    let count = |api: Api, entries: usize| {
-        counters.requests[api.index()].fetch_add(1, Ordering::Relaxed);
-        counters.entries[api.index()].fetch_add(entries as u64, Ordering::Relaxed);
-        counters.max_body_bytes[api.index()].fetch_max(body_bytes, Ordering::Relaxed);
+    let record = |api: Api, accepted: Vec<String>, sent: usize| {
+        let i = api.index();
+        counters.requests[i].fetch_add(1, Ordering::Relaxed);
+        counters.entries[i].fetch_add(sent as u64, Ordering::Relaxed);
+        counters.max_body_bytes[i].fetch_max(body_bytes, Ordering::Relaxed);
+        if counters.faults_config.is_some() {
+            let mut log = counters
+                .accepted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            log.extend(accepted.into_iter().map(|entry| (api, entry)));
+        }
+    };
+    // Per-entry refusals, when faults are on: Some(sender fault?) for a refused entry.
+    let mut refuse = |counters: &Counters| -> Option<bool> {
+        let draw = draw.as_mut()?;
+        let faults = draw.faults.clone();
+        if !draw.hit(faults.entry_failures) {
+            return None;
+        }
+        counters.faults.fetch_add(1, Ordering::Relaxed);
+        Some(draw.hit(faults.sender_faults))
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let entries = |field: &str| json[field].as_array().map_or(0, Vec::len);
-    const JSON_10: &str = "application/x-amz-json-1.0";
-    const JSON_11: &str = "application/x-amz-json-1.1";
-    match target.as_str() {
+    let response = match target.as_str() {
         "AmazonSQS.SendMessageBatch" => {
-            let ids: Vec<Value> = json["Entries"]
-                .as_array()
-                .map(|entries| {
-                    entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, e)| {
-                            json!({"Id": e["Id"], "MessageId": format!("m-{i}"),
-                                   "MD5OfMessageBody": "00000000000000000000000000000000"})
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            count(Api::SendMessageBatch, ids.len());
-            json_response(JSON_10, &json!({"Successful": ids, "Failed": []}))
+            let entries = json["Entries"].as_array().cloned().unwrap_or_default();
+            let (mut successful, mut failed, mut accepted) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, entry) in entries.iter().enumerate() {
+                match refuse(counters) {
+                    Some(sender_fault) => failed.push(json!({
+                        "Id": entry["Id"],
+                        "SenderFault": sender_fault,
+                        "Code": if sender_fault { "InvalidParameterValue" } else { "InternalError" },
+                        "Message": "injected fault",
+                    })),
+                    None => {
+                        accepted.push(entry["MessageBody"].as_str().unwrap_or_default().to_owned());
+                        successful.push(json!({"Id": entry["Id"], "MessageId": format!("m-{i}"),
+                                               "MD5OfMessageBody": "00000000000000000000000000000000"}));
+                    }
+                }
+            }
+            record(Api::SendMessageBatch, accepted, entries.len());
+            json_response(JSON_10, &json!({"Successful": successful, "Failed": failed}))
         }
         "AmazonSQS.SendMessage" => {
-            count(Api::SendMessage, 1);
+            let body = json["MessageBody"].as_str().unwrap_or_default().to_owned();
+            record(Api::SendMessage, vec![body], 1);
             json_response(
                 JSON_10,
                 &json!({"MessageId": "m", "MD5OfMessageBody": "00000000000000000000000000000000"}),
@@ -273,38 +442,74 @@ async fn answer(
             json_response(JSON_10, &json!({"QueueUrl": format!("http://127.0.0.1/000000000000/{name}")}))
         }
         "Kinesis_20131202.PutRecords" => {
-            let n = entries("Records");
-            count(Api::PutRecords, n);
-            let records: Vec<Value> = (0..n)
-                .map(|i| json!({"SequenceNumber": i.to_string(), "ShardId": "shardId-000000000000"}))
-                .collect();
-            json_response(JSON_11, &json!({"FailedRecordCount": 0, "Records": records}))
+            let entries = json["Records"].as_array().cloned().unwrap_or_default();
+            let (mut results, mut accepted, mut failed) = (Vec::new(), Vec::new(), 0);
+            for (i, entry) in entries.iter().enumerate() {
+                if refuse(counters).is_some() {
+                    failed += 1;
+                    results.push(json!({"ErrorCode": "ProvisionedThroughputExceededException",
+                                        "ErrorMessage": "injected fault"}));
+                } else {
+                    accepted.push(entry["Data"].as_str().unwrap_or_default().to_owned());
+                    results.push(json!({"SequenceNumber": i.to_string(), "ShardId": "shardId-000000000000"}));
+                }
+            }
+            record(Api::PutRecords, accepted, entries.len());
+            json_response(JSON_11, &json!({"FailedRecordCount": failed, "Records": results}))
         }
         "Kinesis_20131202.PutRecord" => {
-            count(Api::PutRecord, 1);
+            let data = json["Data"].as_str().unwrap_or_default().to_owned();
+            record(Api::PutRecord, vec![data], 1);
             json_response(JSON_11, &json!({"SequenceNumber": "1", "ShardId": "shardId-000000000000"}))
         }
         "DynamoDB_20120810.BatchWriteItem" => {
-            let n = json["RequestItems"]
-                .as_object()
-                .map_or(0, |tables| tables.values().filter_map(Value::as_array).map(Vec::len).sum());
-            count(Api::BatchWriteItem, n);
-            json_response(JSON_10, &json!({"UnprocessedItems": {}}))
+            let mut unprocessed = serde_json::Map::new();
+            let (mut accepted, mut sent) = (Vec::new(), 0);
+            for (table, writes) in json["RequestItems"].as_object().cloned().unwrap_or_default() {
+                let mut left = Vec::new();
+                for write in writes.as_array().cloned().unwrap_or_default() {
+                    sent += 1;
+                    if refuse(counters).is_some() {
+                        left.push(write);
+                    } else {
+                        accepted.push(write.to_string());
+                    }
+                }
+                if !left.is_empty() {
+                    unprocessed.insert(table, Value::Array(left));
+                }
+            }
+            record(Api::BatchWriteItem, accepted, sent);
+            json_response(JSON_10, &json!({"UnprocessedItems": unprocessed}))
         }
         "DynamoDB_20120810.PutItem" => {
-            count(Api::PutItem, 1);
+            record(Api::PutItem, vec![json["Item"].to_string()], 1);
             json_response(JSON_10, &json!({}))
         }
-        _ if path.ends_with("/operation/PutMetricData") => {
-            let metrics = ciborium::de::from_reader::<ciborium::Value, _>(body.as_slice())
+        _ if cbor => {
+            let names: Vec<String> = ciborium::de::from_reader::<ciborium::Value, _>(body.as_slice())
                 .ok()
                 .and_then(|value| {
                     value.into_map().ok()?.into_iter().find_map(|(key, value)| {
-                        (key.as_text() == Some("MetricData")).then(|| value.into_array().map_or(0, |a| a.len()))
+                        (key.as_text() == Some("MetricData")).then(|| value.into_array().unwrap_or_default())
                     })
                 })
-                .unwrap_or(0);
-            count(Api::PutMetricData, metrics);
+                .unwrap_or_default()
+                .into_iter()
+                .map(|datum| {
+                    datum
+                        .into_map()
+                        .ok()
+                        .and_then(|fields| {
+                            fields.into_iter().find_map(|(k, v)| {
+                                (k.as_text() == Some("MetricName")).then(|| v.into_text().unwrap_or_default())
+                            })
+                        })
+                        .unwrap_or_default()
+                })
+                .collect();
+            let sent = names.len();
+            record(Api::PutMetricData, names, sent);
             // An empty CBOR map.
             respond(StatusCode::OK, "application/cbor", vec![0xa0])
         }
@@ -315,5 +520,17 @@ async fn answer(
                 .to_string()
                 .into_bytes(),
         ),
+    };
+    if let Some(draw) = draw.as_mut() {
+        let dropped = draw.faults.dropped;
+        if draw.hit(dropped) {
+            counters.faults.fetch_add(1, Ordering::Relaxed);
+            counters.lost_responses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
     }
+    Some(response)
 }
+
+const JSON_10: &str = "application/x-amz-json-1.0";
+const JSON_11: &str = "application/x-amz-json-1.1";
