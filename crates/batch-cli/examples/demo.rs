@@ -8,7 +8,7 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
@@ -37,20 +37,10 @@ fn load(label: &'static str, service: &str, args: &[&str], input: &Path) -> Run 
         .unwrap()
         .join("aws-batch");
     println!("\n== {label}: aws-batch {}", args.join(" "));
-    let output = Command::new(cli)
+    let output = test_support::aws_batch(&cli, service)
         .args(args)
         .arg("--input")
         .arg(input)
-        .args([
-            "--json",
-            "--region",
-            "us-east-1",
-            "--endpoint-url",
-            &test_support::endpoint(service),
-        ])
-        .env("AWS_ACCESS_KEY_ID", "demo")
-        .env("AWS_SECRET_ACCESS_KEY", "demo")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stderr(Stdio::inherit())
         .output()
         .unwrap();

@@ -16,22 +16,12 @@ fn temp_file(name: &str, lines: &[String]) -> PathBuf {
 
 /// Runs `aws-batch <args> --input <input> --json` against the emulator of `service`.
 fn aws_batch(service: &str, args: &[&str], input: &Path, unprocessed: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aws-batch"))
+    test_support::aws_batch(Path::new(env!("CARGO_BIN_EXE_aws-batch")), service)
         .args(args)
         .arg("--input")
         .arg(input)
         .arg("--unprocessed")
         .arg(unprocessed)
-        .args([
-            "--json",
-            "--region",
-            "us-east-1",
-            "--endpoint-url",
-            &test_support::endpoint(service),
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap()
 }

@@ -275,3 +275,21 @@ pub async fn metric_names(client: &aws_sdk_cloudwatch::Client, namespace: &str) 
     names.dedup();
     names
 }
+
+/// The `aws-batch` command at `binary`, pointed at the emulator of `service`: region
+/// us-east-1, dummy credentials, no instance metadata lookups, summary as JSON.
+pub fn aws_batch(binary: &Path, service: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    command
+        .args([
+            "--json",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &endpoint(service),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
