@@ -180,6 +180,13 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Whether the service keeps the order of one ordering key's entries inside one request
+    /// when it refuses some of them. SQS FIFO enqueues a batch's messages of a group in
+    /// order, so a group may fill a request. Kinesis `PutRecords` goes on storing the records
+    /// after a refused one, so a backend that says `false` gets at most one entry per ordering
+    /// key in each request, and order then holds under any partial failure.
+    const KEEPS_ORDER_WITHIN_REQUEST: bool = true;
+
     /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
     /// values and counts) share a merge key. Up to [`MERGE_LIMIT`](Backend::MERGE_LIMIT)
     /// pending entries with one key count as one entry against `max_entries`, and every one

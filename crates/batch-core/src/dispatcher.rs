@@ -79,6 +79,9 @@ struct State<B: Backend> {
     merge_slots: HashMap<String, usize>,
     /// Dedup key to index in `pending`.
     pending_keys: HashMap<String, usize>,
+    /// Ordering keys in `pending`, kept only for backends that allow one entry per key in a
+    /// request.
+    pending_ordering_keys: HashSet<String>,
     /// Changes whenever `pending` is sealed, so a linger timer knows whether its batch left.
     pending_generation: u64,
     next_seq: u64,
@@ -120,6 +123,7 @@ impl<B: Backend> Dispatcher<B> {
                     pending_slots: 0,
                     merge_slots: HashMap::new(),
                     pending_keys: HashMap::new(),
+                    pending_ordering_keys: HashSet::new(),
                     pending_generation: 0,
                     next_seq: 0,
                     outstanding: BTreeSet::new(),
@@ -413,6 +417,9 @@ impl<B: Backend> Shared<B> {
                     for key in &state.pending[index].dedup_keys {
                         state.pending_keys.insert(key.clone(), index);
                     }
+                    if !B::KEEPS_ORDER_WITHIN_REQUEST {
+                        state.pending_ordering_keys = ordering_keys(&state.pending);
+                    }
                     return Added::Done;
                 }
             }
@@ -429,6 +436,16 @@ impl<B: Backend> Shared<B> {
                     item.dedup_keys.iter().map(move |key| (key.clone(), index))
                 })
                 .collect();
+            if !B::KEEPS_ORDER_WITHIN_REQUEST {
+                state.pending_ordering_keys = ordering_keys(&state.pending);
+            }
+        }
+        if !B::KEEPS_ORDER_WITHIN_REQUEST
+            && let Some(key) = &item.ordering_key
+            && state.pending_ordering_keys.contains(key)
+        {
+            // The key already has an entry in this request: the next request takes this one.
+            return Added::NoRoom(item);
         }
         let limits = self.config.limits;
         let merges = item
@@ -456,6 +473,11 @@ impl<B: Backend> Shared<B> {
             for key in &item.dedup_keys {
                 state.pending_keys.insert(key.clone(), state.pending.len());
             }
+        }
+        if !B::KEEPS_ORDER_WITHIN_REQUEST
+            && let Some(key) = &item.ordering_key
+        {
+            state.pending_ordering_keys.insert(key.clone());
         }
         state.pending_bytes += bytes;
         state.pending.push(item);
@@ -490,6 +512,7 @@ impl<B: Backend> Shared<B> {
         state.pending_slots = 0;
         state.merge_slots.clear();
         state.pending_keys.clear();
+        state.pending_ordering_keys.clear();
         state.pending_generation += 1;
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -738,6 +761,14 @@ impl<B: Backend> Shared<B> {
         state.items_in_flight -= count;
         state.unprocessed.extend(out.items);
     }
+}
+
+/// The ordering keys of `items`.
+fn ordering_keys<B: Backend>(items: &[Item<B>]) -> HashSet<String> {
+    items
+        .iter()
+        .filter_map(|item| item.ordering_key.clone())
+        .collect()
 }
 
 /// What one batch could not deliver, and the ordering keys that failed in it.

@@ -118,6 +118,10 @@ impl Backend for KinesisBackend {
         entry.size
     }
 
+    // PutRecords stores the records after a refused one, so a key's order only survives a
+    // partial failure with one record per key in each request.
+    const KEEPS_ORDER_WITHIN_REQUEST: bool = false;
+
     fn ordering_key(&self, entry: &KinesisEntry) -> Option<String> {
         if self.ordered {
             entry.entry.partition_key.clone()

@@ -54,9 +54,12 @@ impl KinesisBatchDispatcherBuilder {
         self.partition_key(PartitionKey::Field(field.into()))
     }
 
-    /// Keep the order of records per partition key, across retries: records of one key are
+    /// Keep the order of records per partition key, across retries: a request holds at most
+    /// one record of each key (Kinesis stores the records after a refused one in a request,
+    /// so more would let a retried record land behind a later one), records of one key are
     /// never in two requests in flight at once, and a record that ends undelivered holds
-    /// back the later records of its key. Default: off (more requests in parallel).
+    /// back the later records of its key. Requests fill up when there are at least as many
+    /// keys as `max_entries`; with few keys, they are small. Default: off.
     pub fn ordered(mut self, ordered: bool) -> Self {
         self.ordered = ordered;
         self

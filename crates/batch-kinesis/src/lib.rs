@@ -12,7 +12,8 @@
 //!   ([`PartitionKey`]), or are random per record. Keys are checked: 1-256 characters.
 //! - **Size** is counted as Kinesis counts it: data bytes plus the partition key's UTF-8 bytes.
 //! - **Order.** With [`KinesisBatchDispatcherBuilder::ordered`], records of one partition key
-//!   reach the stream in submission order, across retries too.
+//!   reach the stream in submission order, across retries and partial failures too (a
+//!   request then holds at most one record per key).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,7 +13,7 @@ async fn client() -> Client {
 }
 
 #[tokio::test]
-async fn two_thousand_records_go_in_four_requests_in_order_per_key() {
+async fn two_thousand_records_over_500_keys_go_in_four_requests_in_order_per_key() {
     let client = client().await;
     let stream = test_support::create_stream(&client, 2).await;
     let kinesis = KinesisBatchDispatcher::builder(client.clone(), stream.clone())
@@ -22,7 +22,8 @@ async fn two_thousand_records_go_in_four_requests_in_order_per_key() {
         .build()
         .unwrap();
     for n in 0..2_000_u64 {
-        let record = json!({"key": format!("key-{}", n % 20), "n": n, "text": "ünïcödé"});
+        // Ordered requests hold one record per key: 500 keys fill each request.
+        let record = json!({"key": format!("key-{}", n % 500), "n": n, "text": "ünïcödé"});
         kinesis.submit_payload(record).await.unwrap();
     }
     assert!(kinesis.flush_payloads().await.is_empty());
@@ -46,10 +47,10 @@ async fn two_thousand_records_go_in_four_requests_in_order_per_key() {
             .or_default()
             .push(value["n"].as_u64().unwrap());
     }
-    assert_eq!(per_key.len(), 20);
+    assert_eq!(per_key.len(), 500);
     for (key, numbers) in per_key {
         let k: u64 = key.trim_start_matches("key-").parse().unwrap();
-        let expected: Vec<u64> = (0..2_000).filter(|n| n % 20 == k).collect();
+        let expected: Vec<u64> = (0..2_000).filter(|n| n % 500 == k).collect();
         assert_eq!(numbers, expected, "order within {key}");
     }
 }

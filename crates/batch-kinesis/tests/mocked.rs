@@ -189,7 +189,7 @@ async fn an_unknown_stream_reports_every_pending_record() {
 
 #[tokio::test(start_paused = true)]
 async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
-    // Record 3 (key a) fails twice; records of key a in later requests wait for it.
+    // Record 3 (key k3) fails twice; records of key k3 in later requests wait for it.
     let (client, log, _) = client(|call, _| Ok(if call <= 2 { vec![(3, PTE)] } else { vec![] }));
     let kinesis = KinesisBatchDispatcher::builder(client, "stream")
         .partition_key_field("key")
@@ -198,7 +198,7 @@ async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
         .build()
         .unwrap();
     for n in 0..12_u64 {
-        let key = if n % 4 == 3 { "a" } else { "b" };
+        let key = format!("k{}", n % 4);
         kinesis
             .submit_payload(json!({"n": n, "key": key}))
             .await
@@ -216,6 +216,44 @@ async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
             vec![8, 9, 10, 11]
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ordered_requests_hold_one_record_per_key() {
+    // Kinesis would store record 1 even if record 0 of the same key failed in one request.
+    let (client, log, _) = client(|_, _| Ok(vec![]));
+    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+        .partition_key_field("key")
+        .ordered(true)
+        .build()
+        .unwrap();
+    for (n, key) in [(0, "a"), (1, "a"), (2, "b"), (3, "b"), (4, "a"), (5, "c")] {
+        kinesis
+            .submit_payload(json!({"n": n, "key": key}))
+            .await
+            .unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    assert_eq!(requests, vec![vec![0], vec![1, 2], vec![3, 4, 5]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unordered_requests_pack_one_key_together() {
+    let (client, log, _) = client(|_, _| Ok(vec![]));
+    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+        .partition_key_field("key")
+        .build()
+        .unwrap();
+    for n in 0..6_u64 {
+        kinesis
+            .submit_payload(json!({"n": n, "key": "a"}))
+            .await
+            .unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    assert_eq!(requests, vec![(0..6).collect::<Vec<u64>>()]);
 }
 
 #[tokio::test(start_paused = true)]
