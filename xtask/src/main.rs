@@ -6,6 +6,8 @@
 //!   namespace (loopback only) with all the emulators, CloudWatch's LocalStack among them,
 //!   started and stopped there.
 //! - `ci`: what `.ci/run` runs; the same as `test`.
+//! - `soak`: the long soak, 100,000 records per service through the null endpoint's faults
+//!   (the tests run 5,000).
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
@@ -24,6 +26,7 @@ commands:
   demo                    start the emulators and load 10,000 sample records into each service
   test                    fmt check, clippy -D warnings, every test against the emulators, docs
   ci                      what .ci/run runs (the same as test)
+  soak                    100,000 records per service against injected faults; nothing may be lost
   emulator start|stop|status
                           the local AWS emulators (moto, dynalite) on 127.0.0.1";
 
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] | ["ci"] => test(),
         ["demo"] => demo(),
+        ["soak"] => soak(),
         // Internal: the part of `demo` that runs inside the private network namespace.
         ["demo-with-emulators"] => demo_with_emulators(),
         // Internal: the part of `test` that runs inside the private network namespace.
@@ -189,6 +193,24 @@ fn test_with_emulators() -> Result<()> {
     let result = step("tests", &mut tests);
     emulator::stop(Set::All)?;
     result
+}
+
+/// The soak tests with 100,000 records per service, one service at a time, printing what
+/// each saw (faults, retries, duplicates, nothing lost).
+fn soak() -> Result<()> {
+    let mut soak = cargo(&[
+        "test",
+        "--package",
+        "null-endpoint",
+        "--test",
+        "soak",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]);
+    soak.env("AWS_BATCH_SOAK_RECORDS", "100000");
+    step("soak, 100,000 records per service", &mut soak)
 }
 
 /// Builds the CLI and the demo, then runs the demo with every emulator in a private network.

@@ -294,6 +294,14 @@ impl<B: Backend> Dispatcher<B> {
     pub fn pending(&self) -> usize {
         self.shared.lock().pending.len()
     }
+
+    /// Payloads sealed into requests that have not completed (sending, retrying, or waiting
+    /// for an earlier request of their ordering key). With [`pending`](Self::pending), what
+    /// the dispatcher holds: at most `max_entries * (max_in_flight + 1)` payloads (times the
+    /// merge limit where entries merge).
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().items_in_flight
+    }
 }
 
 impl<B: Backend> Drop for Dispatcher<B> {

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -123,6 +124,9 @@ struct Counters {
     faults_config: Option<Faults>,
     /// Every entry accepted, per operation, in the order accepted.
     accepted: Mutex<Vec<(Api, String)>>,
+    /// Deduplication ids a FIFO queue has stored, and the repeats it absorbed.
+    fifo_ids: Mutex<HashSet<String>>,
+    fifo_repeats: AtomicU64,
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -246,6 +250,13 @@ impl NullEndpoint {
     #[must_use]
     pub fn lost_responses(&self) -> u64 {
         self.counters.lost_responses.load(Ordering::Relaxed)
+    }
+
+    /// FIFO messages answered as sent but not stored again, because their deduplication id
+    /// was already stored (as SQS does within its five-minute window).
+    #[must_use]
+    pub fn fifo_repeats_absorbed(&self) -> u64 {
+        self.counters.fifo_repeats.load(Ordering::Relaxed)
     }
 }
 
@@ -410,21 +421,44 @@ async fn answer(
     let response = match target.as_str() {
         "AmazonSQS.SendMessageBatch" => {
             let entries = json["Entries"].as_array().cloned().unwrap_or_default();
+            // A FIFO queue enqueues a batch's messages of one group in order: after a refused
+            // one, the later ones of its group are refused too. It stores a deduplication id
+            // once and answers repeats as sent (tracked with faults on, where repeats happen).
+            let fifo = json["QueueUrl"].as_str().is_some_and(|url| url.ends_with(".fifo"));
+            let mut failed_groups = HashSet::new();
             let (mut successful, mut failed, mut accepted) = (Vec::new(), Vec::new(), Vec::new());
             for (i, entry) in entries.iter().enumerate() {
-                match refuse(counters) {
-                    Some(sender_fault) => failed.push(json!({
+                let body = entry["MessageBody"].as_str().unwrap_or_default();
+                let group = entry["MessageGroupId"].as_str().unwrap_or_default();
+                let refusal = if fifo && failed_groups.contains(group) {
+                    Some(false)
+                } else {
+                    refuse(counters)
+                };
+                if let Some(sender_fault) = refusal {
+                    if fifo {
+                        failed_groups.insert(group.to_owned());
+                    }
+                    failed.push(json!({
                         "Id": entry["Id"],
                         "SenderFault": sender_fault,
                         "Code": if sender_fault { "InvalidParameterValue" } else { "InternalError" },
                         "Message": "injected fault",
-                    })),
-                    None => {
-                        accepted.push(entry["MessageBody"].as_str().unwrap_or_default().to_owned());
-                        successful.push(json!({"Id": entry["Id"], "MessageId": format!("m-{i}"),
-                                               "MD5OfMessageBody": "00000000000000000000000000000000"}));
-                    }
+                    }));
+                    continue;
                 }
+                let repeat = fifo && counters.faults_config.is_some() && {
+                    let id = entry["MessageDeduplicationId"].as_str().unwrap_or(body).to_owned();
+                    let mut ids = counters.fifo_ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    !ids.insert(id)
+                };
+                if repeat {
+                    counters.fifo_repeats.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    accepted.push(body.to_owned());
+                }
+                successful.push(json!({"Id": entry["Id"], "MessageId": format!("m-{i}"),
+                                       "MD5OfMessageBody": "00000000000000000000000000000000"}));
             }
             record(Api::SendMessageBatch, accepted, entries.len());
             json_response(JSON_10, &json!({"Successful": successful, "Failed": failed}))

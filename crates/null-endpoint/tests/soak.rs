@@ -1,0 +1,553 @@
+//! Soak tests: each dispatcher against the null endpoint's fault mode (entry failures,
+//! throttling, 5xx, lost responses, slow answers). Every record must end accepted by the
+//! endpoint or in the unprocessed list with a reason; duplicates only where a response was
+//! lost; order per FIFO group and per ordered Kinesis key as submitted; attempts within the
+//! bound; what a dispatcher holds within `max_entries * (max_in_flight + 1)`.
+//!
+//! `AWS_BATCH_SOAK_RECORDS` sets the records per service (default 5,000; `cargo xtask soak`
+//! runs 100,000).
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_core::{
+    Backend, Dispatcher, DispatcherConfig, RetryConfig, Stats, Unprocessed, UnprocessedReason,
+};
+use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, RecordData};
+use batch_sqs::{MessageBody, SqsBatchDispatcher, SqsMessage};
+use null_endpoint::{Api, Faults, NullEndpoint};
+use serde_json::{Value, json};
+
+const MAX_ATTEMPTS: u32 = 6;
+const MAX_IN_FLIGHT: usize = 8;
+
+fn records() -> u64 {
+    std::env::var("AWS_BATCH_SOAK_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000)
+}
+
+fn faults(seed: u64) -> Faults {
+    Faults {
+        seed,
+        entry_failures: 0.1,
+        sender_faults: 0.0,
+        throttles: 0.03,
+        server_errors: 0.03,
+        dropped: 0.02,
+        slow: 0.02,
+        slow_by: Duration::from_millis(10),
+    }
+}
+
+fn config(max_entries: usize) -> DispatcherConfig {
+    DispatcherConfig::default()
+        .max_entries(max_entries)
+        .max_in_flight(MAX_IN_FLIGHT)
+        .retry(
+            RetryConfig::default()
+                .max_attempts(MAX_ATTEMPTS)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(5)),
+        )
+}
+
+async fn sdk_config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint.url())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "null"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        // The dispatcher does the retrying; the SDK's own retries would hide faults from it.
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// The most payloads a dispatcher held (pending and in flight) at any submit.
+#[derive(Default)]
+struct Held(usize);
+
+impl Held {
+    fn sample<B: Backend>(&mut self, dispatcher: &Dispatcher<B>) {
+        self.0 = self.0.max(dispatcher.pending() + dispatcher.in_flight());
+    }
+}
+
+/// What one soak saw, checked by [`Outcome::check`].
+struct Outcome {
+    service: &'static str,
+    records: u64,
+    max_entries: usize,
+    /// Record numbers accepted by the endpoint, in the order accepted.
+    accepted: Vec<u64>,
+    /// Handed back: (record number, attempts, reason).
+    returned: Vec<(u64, u32, UnprocessedReason)>,
+    /// The ordering key of a record, where order per key must hold.
+    key_of: Option<fn(u64) -> String>,
+    held: usize,
+    entries_received: u64,
+    stats: Stats,
+    faults: u64,
+    lost_responses: u64,
+    /// Whether the service absorbs repeats (FIFO deduplication ids): no duplicates at all.
+    absorbs_repeats: bool,
+}
+
+impl Outcome {
+    fn check(self) {
+        let Self {
+            service,
+            records,
+            max_entries,
+            ..
+        } = self;
+        let mut times: HashMap<u64, u64> = HashMap::new();
+        for n in &self.accepted {
+            *times.entry(*n).or_default() += 1;
+        }
+        let duplicates: u64 = times.values().map(|t| t - 1).sum();
+        let returned: HashMap<u64, (u32, UnprocessedReason)> = self
+            .returned
+            .iter()
+            .map(|&(n, attempts, reason)| (n, (attempts, reason)))
+            .collect();
+        assert_eq!(
+            returned.len(),
+            self.returned.len(),
+            "{service}: a record returned twice"
+        );
+        let mut lost = 0;
+        let mut both = 0;
+        for n in 0..records {
+            match (times.contains_key(&n), returned.contains_key(&n)) {
+                (false, false) => lost += 1,
+                (true, true) => both += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(lost, 0, "{service}: records neither accepted nor returned");
+        assert!(
+            times.keys().all(|n| *n < records),
+            "{service}: accepted a record never sent"
+        );
+        if self.lost_responses == 0 || self.absorbs_repeats {
+            assert_eq!(
+                duplicates, 0,
+                "{service}: duplicates without a lost response"
+            );
+            assert_eq!(
+                both, 0,
+                "{service}: accepted and returned without a lost response"
+            );
+        }
+        assert!(
+            duplicates <= self.lost_responses * max_entries as u64,
+            "{service}: {duplicates} duplicates from {} lost responses",
+            self.lost_responses
+        );
+        for (n, (attempts, reason)) in &returned {
+            assert!(
+                *attempts <= MAX_ATTEMPTS,
+                "{service}: record {n} took {attempts} attempts"
+            );
+            if *reason == UnprocessedReason::RetriesExhausted {
+                assert_eq!(
+                    *attempts, MAX_ATTEMPTS,
+                    "{service}: record {n} gave up early"
+                );
+            }
+        }
+        assert!(
+            self.entries_received <= records * u64::from(MAX_ATTEMPTS),
+            "{service}: {} entries sent for {records} records",
+            self.entries_received
+        );
+        let retries = self.stats.retries;
+        assert!(retries <= records * u64::from(MAX_ATTEMPTS - 1));
+        assert_eq!(
+            self.stats.delivered + self.stats.unprocessed,
+            records,
+            "{service}: the counters account for every record"
+        );
+        let bound = max_entries * (MAX_IN_FLIGHT + 1);
+        assert!(
+            self.held <= bound,
+            "{service}: held {} payloads, bound {bound}",
+            self.held
+        );
+        if let Some(key_of) = self.key_of {
+            check_order(service, key_of, &self.accepted, &returned);
+        }
+        assert!(
+            self.faults >= self.stats.requests_sent / 20,
+            "{service}: only {} faults injected in {} requests",
+            self.faults,
+            self.stats.requests_sent
+        );
+        eprintln!(
+            "soak {service}: {records} records sent, {} faults injected ({} lost responses), \
+             {} requests, {retries} retries, {duplicates} duplicates, {} unprocessed ({both} of \
+             them also accepted), 0 lost, at most {} payloads held",
+            self.faults,
+            self.lost_responses,
+            self.stats.requests_sent,
+            self.returned.len(),
+            self.held,
+        );
+    }
+}
+
+/// Per key: accepted numbers never go down (a repeat after a lost response stands next to
+/// itself), and nothing is accepted after a record of its key that ended undelivered.
+fn check_order(
+    service: &str,
+    key_of: fn(u64) -> String,
+    accepted: &[u64],
+    returned: &HashMap<u64, (u32, UnprocessedReason)>,
+) {
+    let mut last: HashMap<String, u64> = HashMap::new();
+    for &n in accepted {
+        let key = key_of(n);
+        if let Some(previous) = last.insert(key.clone(), n) {
+            assert!(
+                previous <= n,
+                "{service}: key {key} stored {n} after {previous}"
+            );
+        }
+    }
+    let accepted_set: HashSet<u64> = accepted.iter().copied().collect();
+    let mut first_undelivered: HashMap<String, u64> = HashMap::new();
+    for &n in returned.keys().filter(|n| !accepted_set.contains(n)) {
+        let first = first_undelivered.entry(key_of(n)).or_insert(n);
+        *first = (*first).min(n);
+    }
+    for &n in accepted {
+        if let Some(&first) = first_undelivered.get(&key_of(n)) {
+            assert!(
+                n < first,
+                "{service}: {n} stored although {first} of its key was not"
+            );
+        }
+    }
+}
+
+fn unprocessed<P>(
+    items: &[Unprocessed<P>],
+    number: impl Fn(&P) -> u64,
+) -> Vec<(u64, u32, UnprocessedReason)> {
+    items
+        .iter()
+        .map(|item| {
+            (
+                number(&item.payload),
+                item.error.attempts,
+                item.error.reason,
+            )
+        })
+        .collect()
+}
+
+fn number_in(text: &str) -> u64 {
+    text.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or_else(|_| panic!("no record number in {text:?}"))
+}
+
+fn sqs_body(message: &SqsMessage) -> u64 {
+    match message.body() {
+        MessageBody::Text(body) => number_in(body),
+        other => panic!("body changed: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_standard_soak() {
+    let endpoint = NullEndpoint::start_with_faults(
+        Duration::ZERO,
+        Faults {
+            sender_faults: 0.05,
+            ..faults(1)
+        },
+    )
+    .await
+    .unwrap();
+    let sqs = SqsBatchDispatcher::builder(
+        aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
+        "http://127.0.0.1/0/q",
+    )
+    .config(config(10))
+    .build()
+    .unwrap();
+    let records = records();
+    let mut held = Held::default();
+    for n in 0..records {
+        sqs.submit_payload(SqsMessage::text(format!("m{n}")))
+            .await
+            .unwrap();
+        held.sample(&sqs);
+    }
+    let returned = sqs.flush_payloads().await;
+    assert!(
+        returned
+            .iter()
+            .filter(|u| u.error.code() == "InvalidParameterValue")
+            .all(|u| u.error.reason == UnprocessedReason::Rejected),
+        "a sender fault is not retried"
+    );
+    Outcome {
+        service: "SQS standard",
+        records,
+        max_entries: 10,
+        accepted: endpoint
+            .accepted(Api::SendMessageBatch)
+            .iter()
+            .map(|b| number_in(b))
+            .collect(),
+        returned: unprocessed(&returned, sqs_body),
+        key_of: None,
+        held: held.0,
+        entries_received: endpoint.counts(Api::SendMessageBatch).entries,
+        stats: sqs.stats(),
+        faults: endpoint.faults_injected(),
+        lost_responses: endpoint.lost_responses(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+fn fifo_group(n: u64) -> String {
+    format!("g{}", n % 40)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_fifo_soak() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(2))
+        .await
+        .unwrap();
+    let fifo = SqsBatchDispatcher::builder(
+        aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
+        "http://127.0.0.1/0/q.fifo",
+    )
+    .config(config(10))
+    .build_fifo()
+    .unwrap();
+    let records = records();
+    let mut held = Held::default();
+    for n in 0..records {
+        let message = SqsMessage::text(format!("m{n}"))
+            .message_group_id(fifo_group(n))
+            .deduplication_id(format!("d{n}"));
+        fifo.submit_payload(message).await.unwrap();
+        held.sample(&fifo);
+    }
+    let returned = fifo.flush_payloads().await;
+    eprintln!(
+        "soak SQS FIFO: {} repeats absorbed by deduplication ids",
+        endpoint.fifo_repeats_absorbed()
+    );
+    Outcome {
+        service: "SQS FIFO",
+        records,
+        max_entries: 10,
+        accepted: endpoint
+            .accepted(Api::SendMessageBatch)
+            .iter()
+            .map(|b| number_in(b))
+            .collect(),
+        returned: unprocessed(&returned, sqs_body),
+        key_of: Some(fifo_group),
+        held: held.0,
+        entries_received: endpoint.counts(Api::SendMessageBatch).entries,
+        stats: fifo.stats(),
+        faults: endpoint.faults_injected(),
+        lost_responses: endpoint.lost_responses(),
+        // Deduplication ids absorb the repeats a lost response causes.
+        absorbs_repeats: true,
+    }
+    .check();
+}
+
+fn kinesis_key(n: u64) -> String {
+    format!("k{}", n % 50)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinesis_ordered_soak() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(3))
+        .await
+        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await),
+        "stream",
+    )
+    .ordered(true)
+    .config(config(500))
+    .build()
+    .unwrap();
+    let records = records();
+    let mut held = Held::default();
+    for n in 0..records {
+        let record = KinesisRecord::bytes(n.to_be_bytes().to_vec()).partition_key(kinesis_key(n));
+        kinesis.submit_payload(record).await.unwrap();
+        held.sample(&kinesis);
+    }
+    let returned = kinesis.flush_payloads().await;
+    let number = |record: &KinesisRecord| match record.data() {
+        RecordData::Bytes(bytes) => u64::from_be_bytes(bytes.clone().try_into().unwrap()),
+        other => panic!("data changed: {other:?}"),
+    };
+    Outcome {
+        service: "Kinesis (ordered)",
+        records,
+        max_entries: 500,
+        accepted: endpoint
+            .accepted(Api::PutRecords)
+            .iter()
+            .map(|data| u64::from_be_bytes(base64_decode(data).try_into().unwrap()))
+            .collect(),
+        returned: unprocessed(&returned, number),
+        key_of: Some(kinesis_key),
+        held: held.0,
+        entries_received: endpoint.counts(Api::PutRecords).entries,
+        stats: kinesis.stats(),
+        faults: endpoint.faults_injected(),
+        lost_responses: endpoint.lost_responses(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_soak() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(4))
+        .await
+        .unwrap();
+    let table = DynamoBatchDispatcher::builder(
+        aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await),
+        "table",
+        "pk",
+    )
+    .config(config(25))
+    .build()
+    .unwrap();
+    let records = records();
+    let mut held = Held::default();
+    for n in 0..records {
+        table
+            .submit_payload(json!({"pk": format!("i{n}"), "n": n, "text": "payload"}))
+            .await
+            .unwrap();
+        held.sample(&table);
+    }
+    let returned = table.flush_payloads().await;
+    let number = |write: &DynamoWrite| match write {
+        DynamoWrite::Put(DynamoItem::Json(item)) => item["n"].as_u64().unwrap(),
+        other => panic!("write changed: {other:?}"),
+    };
+    let accepted = endpoint
+        .accepted(Api::BatchWriteItem)
+        .iter()
+        .map(|write| {
+            let write: Value = serde_json::from_str(write).unwrap();
+            number_in(write["PutRequest"]["Item"]["pk"]["S"].as_str().unwrap())
+        })
+        .collect();
+    Outcome {
+        service: "DynamoDB",
+        records,
+        max_entries: 25,
+        accepted,
+        returned: unprocessed(&returned, number),
+        key_of: None,
+        held: held.0,
+        entries_received: endpoint.counts(Api::BatchWriteItem).entries,
+        stats: table.stats(),
+        faults: endpoint.faults_injected(),
+        lost_responses: endpoint.lost_responses(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_soak() {
+    // PutMetricData succeeds or fails whole: request-level faults only, and more of them.
+    let endpoint = NullEndpoint::start_with_faults(
+        Duration::ZERO,
+        Faults {
+            throttles: 0.1,
+            server_errors: 0.05,
+            ..faults(5)
+        },
+    )
+    .await
+    .unwrap();
+    let metrics = CloudwatchBatchDispatcher::builder(
+        aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await),
+        "Soak",
+    )
+    .config(config(20))
+    .build()
+    .unwrap();
+    let records = records();
+    let mut held = Held::default();
+    for n in 0..records {
+        metrics
+            .submit_metric(Metric::new(format!("m{n}"), 1.0))
+            .await
+            .unwrap();
+        held.sample(&metrics);
+    }
+    let returned = metrics.flush_payloads().await;
+    Outcome {
+        service: "CloudWatch",
+        records,
+        max_entries: 20,
+        accepted: endpoint
+            .accepted(Api::PutMetricData)
+            .iter()
+            .map(|name| number_in(name))
+            .collect(),
+        returned: unprocessed(&returned, |metric: &Metric| number_in(metric.name())),
+        key_of: None,
+        held: held.0,
+        entries_received: endpoint.counts(Api::PutMetricData).entries,
+        stats: metrics.stats(),
+        faults: endpoint.faults_injected(),
+        lost_responses: endpoint.lost_responses(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+/// Standard base64 (test data only).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => 0,
+        }
+    };
+    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in clean.chunks(4) {
+        let mut buffer = 0_u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            buffer |= value(c) << (18 - 6 * i);
+        }
+        let bytes = buffer.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
