@@ -112,14 +112,22 @@ fn pip_install(venv: &Path, python: &Path, packages: &[&str]) -> Result<()> {
         .args(packages))
 }
 
+/// Installs moto (and with it boto3) into its virtualenv unless there; returns the
+/// virtualenv's Python.
+pub(crate) fn install_moto() -> Result<PathBuf> {
+    let moto = dir().join("venv");
+    if !moto.join("bin/moto_server").exists() {
+        fs::create_dir_all(dir())?;
+        pip_install(&moto, Path::new("python3"), &[MOTO])?;
+    }
+    Ok(moto.join("bin/python"))
+}
+
 /// Installs what `set` needs and is missing. Idempotent and quiet when all is there.
 pub(crate) fn install(set: Set) -> Result<()> {
     let dir = dir();
     fs::create_dir_all(&dir)?;
-    let moto = dir.join("venv");
-    if !moto.join("bin/moto_server").exists() {
-        pip_install(&moto, Path::new("python3"), &[MOTO])?;
-    }
+    install_moto()?;
     let node = dir.join("node");
     if !node.join("node_modules/dynalite/cli.js").exists() {
         eprintln!("xtask: installing {DYNALITE} into {}", node.display());

@@ -6,6 +6,9 @@
 //!   namespace (loopback only) with all the emulators, CloudWatch's LocalStack among them,
 //!   started and stopped there.
 //! - `ci`: what `.ci/run` runs; the same as `test`.
+//! - `bench [--quick]`: the benchmarks against the peers (release build), writing
+//!   BENCHMARKS.md, `docs/bench/results.json` and `docs/bench/throughput.svg`; `--quick` is
+//!   a smoke run of seconds (debug build) into `target/bench-quick/`.
 //! - `soak`: the long soak, 100,000 records per service through the null endpoint's faults
 //!   (the tests run 5,000).
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
@@ -26,6 +29,7 @@ commands:
   demo                    start the emulators and load 10,000 sample records into each service
   test                    fmt check, clippy -D warnings, every test against the emulators, docs
   ci                      what .ci/run runs (the same as test)
+  bench [--quick]         benchmarks against the SDK and boto3 peers; writes BENCHMARKS.md
   soak                    100,000 records per service against injected faults; nothing may be lost
   emulator start|stop|status
                           the local AWS emulators (moto, dynalite) on 127.0.0.1";
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
         ["test"] | ["ci"] => test(),
         ["demo"] => demo(),
         ["soak"] => soak(),
+        ["bench"] => bench(false),
+        ["bench", "--quick"] => bench(true),
         // Internal: the part of `demo` that runs inside the private network namespace.
         ["demo-with-emulators"] => demo_with_emulators(),
         // Internal: the part of `test` that runs inside the private network namespace.
@@ -136,6 +142,7 @@ fn test() -> Result<()> {
     emulator::install(Set::All)?;
     step("build tests", &mut test_command(true))?;
     in_private_network(&["test-with-emulators"])?;
+    bench(true)?;
     eprintln!(
         "xtask: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()
@@ -193,6 +200,36 @@ fn test_with_emulators() -> Result<()> {
     let result = step("tests", &mut tests);
     emulator::stop(Set::All)?;
     result
+}
+
+/// The benchmarks: a release build and the full run, or a debug build and a smoke run.
+fn bench(quick: bool) -> Result<()> {
+    let python = emulator::install_moto()?;
+    let profile = if quick { "debug" } else { "release" };
+    let mut build = cargo(&["build", "--package", "batch-bench"]);
+    if !quick {
+        build.arg("--release");
+    }
+    step(&format!("build the benchmarks ({profile})"), &mut build)?;
+    let root = workspace_root();
+    let out = if quick {
+        root.join("target/bench-quick")
+    } else {
+        root.clone()
+    };
+    let mut bench = Command::new(root.join("target").join(profile).join("batch-bench"));
+    bench.arg("--out").arg(&out).arg("--python").arg(python);
+    if quick {
+        bench.arg("--quick");
+    }
+    step(
+        if quick {
+            "benchmark smoke run"
+        } else {
+            "benchmarks"
+        },
+        &mut bench,
+    )
 }
 
 /// The soak tests with 100,000 records per service, one service at a time, printing what

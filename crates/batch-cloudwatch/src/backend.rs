@@ -65,32 +65,63 @@ impl CloudwatchBackend {
     }
 }
 
-/// An upper bound of a datum's size in the request, for the CBOR encoding the SDK uses (and
-/// below its JSON or query encodings, which are larger, only by the envelope reserve):
-/// every key name and string with a 9-byte header, every number as 9 bytes.
+/// An upper bound of a datum's size in the request, for the CBOR encoding the SDK uses: exact
+/// CBOR heads for key names and strings, 9 bytes (the most) for every number and for every
+/// map or array head, and only the fields the datum has.
 fn datum_size(datum: &MetricDatum) -> usize {
-    const FIELD: usize = 9 + 20; // a key name of up to 20 bytes with its header
+    /// A double, or an integer, or a tag and its value: at most 9 bytes.
     const NUMBER: usize = 9;
-    let text = |s: &str| 9 + s.len();
-    let mut size = 9 + FIELD + text(datum.metric_name().unwrap_or_default());
-    size += FIELD + 9 + NUMBER; // timestamp: tag and float
-    size += FIELD + text(datum.unit().map_or("", |u| u.as_str()));
-    size += FIELD + NUMBER; // storage resolution
-    size += FIELD + 9;
-    for dimension in datum.dimensions() {
-        size += 9
-            + 2 * FIELD
-            + text(dimension.name().unwrap_or_default())
-            + text(dimension.value().unwrap_or_default());
+    /// A map or array head, definite or indefinite (with its end byte): at most 9 bytes.
+    const CONTAINER: usize = 9;
+    let text = |s: &str| cbor_head(s.len()) + s.len();
+    let mut size = CONTAINER + text("MetricName") + text(datum.metric_name().unwrap_or_default());
+    if datum.timestamp().is_some() {
+        size += text("Timestamp") + 1 + NUMBER; // tag 1 and an epoch-seconds double
+    }
+    if let Some(unit) = datum.unit() {
+        size += text("Unit") + text(unit.as_str());
+    }
+    if datum.storage_resolution().is_some() {
+        size += text("StorageResolution") + NUMBER;
+    }
+    if !datum.dimensions().is_empty() {
+        size += text("Dimensions") + CONTAINER;
+        for dimension in datum.dimensions() {
+            size += CONTAINER
+                + text("Name")
+                + text(dimension.name().unwrap_or_default())
+                + text("Value")
+                + text(dimension.value().unwrap_or_default());
+        }
     }
     if datum.value().is_some() {
-        size += FIELD + NUMBER;
+        size += text("Value") + NUMBER;
     }
-    size += 2 * (FIELD + 9) + (datum.values().len() + datum.counts().len()) * NUMBER;
+    if !datum.values().is_empty() {
+        size += text("Values") + CONTAINER + datum.values().len() * NUMBER;
+    }
+    if !datum.counts().is_empty() {
+        size += text("Counts") + CONTAINER + datum.counts().len() * NUMBER;
+    }
     if datum.statistic_values().is_some() {
-        size += FIELD + 9 + 4 * (FIELD + NUMBER);
+        size += text("StatisticValues") + CONTAINER + 4 * (text("SampleCount") + NUMBER);
     }
     size
+}
+
+/// What a single-value datum grows by when sent merged: `Values` and `Counts` lists with one
+/// entry each (7 + 9 + 9 bytes apiece) instead of a `Value` (6 + 9 bytes).
+const MERGED_FORM_EXTRA: usize = 2 * (7 + 9 + 9) - (6 + 9);
+
+/// Bytes of the CBOR head of a string of `len` bytes.
+fn cbor_head(len: usize) -> usize {
+    match len {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
 }
 
 /// The start of the storage-resolution bucket a timestamp falls in, in seconds.
@@ -158,7 +189,11 @@ impl Backend for CloudwatchBackend {
             ),
         };
         let datum = datum.build();
-        let size = datum_size(&datum);
+        let mut size = datum_size(&datum);
+        if merge_key.is_some() {
+            // Merged, its value goes out as a list of values with counts.
+            size += MERGED_FORM_EXTRA;
+        }
         Ok(CloudwatchEntry {
             datum,
             size,

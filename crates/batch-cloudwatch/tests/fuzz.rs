@@ -86,3 +86,85 @@ async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
         received.requests, received.max_body_bytes
     );
 }
+
+#[tokio::test]
+async fn a_thousand_one_kilobyte_metrics_fill_one_request() {
+    let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint.url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "t", "t", None, None, "null",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await;
+    let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+    for i in 0..1_000_u32 {
+        let values: Vec<f64> = (0..40).map(|v| f64::from(i + v) + 0.5).collect();
+        let metric = Metric::values(format!("metric-{}", i % 100), values, vec![1.0; 40])
+            .unit(batch_cloudwatch::Unit::Milliseconds)
+            .dimension("host", format!("host-{}", i % 16))
+            .dimension("region", "eu-west-1")
+            .dimension("service", "checkout");
+        cloudwatch.submit_metric(metric).await.unwrap();
+    }
+    assert!(cloudwatch.flush_payloads().await.is_empty());
+    let received = endpoint.counts(Api::PutMetricData);
+    assert_eq!(received.entries, 1_000);
+    // About 900 KB on the wire: the size bound is tight enough to fill the request.
+    assert_eq!(received.requests, 1, "{} bytes", received.max_body_bytes);
+    assert!(received.max_body_bytes <= 1_000_000);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The bytes the SDK sends for a request are never more than the sizes the dispatcher
+    /// counted for its metrics plus the 1 KiB it keeps for the envelope.
+    #[test]
+    fn counted_sizes_are_never_below_the_encoded_request(
+        metrics in proptest::collection::vec(
+            (
+                "[a-zA-Z0-9_ üé-]{1,255}",
+                proptest::collection::vec(-1e9_f64..1e9, 1..150),
+                proptest::collection::vec(("[a-z]{1,255}", "[a-zA-Z0-9 ]{1,255}"), 0..30),
+                any::<bool>(),
+            ),
+            1..20,
+        ),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(endpoint.url())
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_credential_types::Credentials::new("t", "t", None, None, "null"))
+                .http_client(aws_smithy_http_client::Builder::new().build_http())
+                .load()
+                .await;
+            let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+            let mut counted = 0;
+            for (name, values, dimensions, single) in &metrics {
+                let metric = if *single {
+                    Metric::new(name.clone(), values[0])
+                } else {
+                    Metric::values(name.clone(), values.clone(), vec![2.0; values.len()])
+                };
+                let metric = dimensions.iter().fold(metric, |m, (k, v)| m.dimension(k, v));
+                let entry = cloudwatch.backend().prepare(&metric).unwrap();
+                counted += cloudwatch.backend().entry_size(&entry);
+                cloudwatch.submit_metric(metric).await.unwrap();
+            }
+            assert!(cloudwatch.flush_payloads().await.is_empty());
+            let received = endpoint.counts(Api::PutMetricData);
+            assert_eq!(received.requests, 1);
+            assert!(
+                received.max_body_bytes as usize <= counted + 1_024,
+                "{} bytes sent, {counted} counted",
+                received.max_body_bytes
+            );
+        });
+    }
+}

@@ -5,7 +5,8 @@
 //!
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl` (awsJson 1.0), Kinesis
 //! `PutRecords`, `PutRecord` (awsJson 1.1), DynamoDB `BatchWriteItem`, `PutItem` (awsJson 1.0)
-//! and CloudWatch `PutMetricData` (rpcv2Cbor, gzip-compressed bodies included).
+//! and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0 as boto3
+//! does; gzip-compressed bodies included).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -515,6 +516,20 @@ async fn answer(
             }
             record(Api::BatchWriteItem, accepted, sent);
             json_response(JSON_10, &json!({"UnprocessedItems": unprocessed}))
+        }
+        // boto3 speaks awsJson 1.0 to CloudWatch where the Rust SDK speaks rpcv2Cbor.
+        "GraniteServiceVersion20100801.PutMetricData" => {
+            let names: Vec<String> = json["MetricData"]
+                .as_array()
+                .map(|data| {
+                    data.iter()
+                        .map(|datum| datum["MetricName"].as_str().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let sent = names.len();
+            record(Api::PutMetricData, names, sent);
+            json_response(JSON_10, &json!({}))
         }
         "DynamoDB_20120810.PutItem" => {
             record(Api::PutItem, vec![json["Item"].to_string()], 1);

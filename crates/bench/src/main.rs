@@ -1,0 +1,93 @@
+//! Benchmarks of the dispatchers against what a user would write instead, all against one
+//! local null endpoint, run by `cargo xtask bench` (release build; `--quick` for a smoke run
+//! of seconds).
+//!
+//! The harness process runs the endpoint; every peer runs in a process of its own, so its CPU
+//! time and peak memory are its alone:
+//!
+//! ```text
+//! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
+//! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
+//! ```
+#![allow(clippy::print_stdout)] // a tool that reports on stdout
+
+mod measure;
+mod peers;
+mod plan;
+mod report;
+mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH]
+       batch-bench peer SPEC_JSON";
+
+/// Options of a benchmark run.
+#[derive(Debug)]
+pub(crate) struct Options {
+    /// Small counts: a smoke run of seconds that checks every path.
+    pub(crate) quick: bool,
+    /// Where BENCHMARKS.md goes; the JSON and the plot go to `DIR/docs/bench/`.
+    pub(crate) out: PathBuf,
+    /// A Python with boto3 for the boto3 peer.
+    pub(crate) python: PathBuf,
+}
+
+fn parse(args: &[String]) -> Option<Options> {
+    let mut options = Options {
+        quick: false,
+        out: PathBuf::from("."),
+        python: PathBuf::from("python3"),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--out" => options.out = PathBuf::from(args.next()?),
+            "--python" => options.python = PathBuf::from(args.next()?),
+            _ => return None,
+        }
+    }
+    Some(options)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("batch-bench: no runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.as_slice() {
+        [peer, spec] if peer == "peer" => runtime.block_on(run_peer(spec)),
+        _ => match parse(&args) {
+            Some(options) => runtime.block_on(plan::run_all(&options)),
+            None => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("batch-bench: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_peer(spec: &str) -> Result<()> {
+    let spec: peers::Spec = serde_json::from_str(spec)?;
+    let measured = peers::run(&spec).await?;
+    println!("{}", serde_json::to_string(&measured)?);
+    Ok(())
+}

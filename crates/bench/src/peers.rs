@@ -1,0 +1,441 @@
+//! The Rust peers, each run in a process of its own: one request per record with the plain
+//! SDK, a hand-written loop sending full batches one after another with the plain SDK, and
+//! the library's dispatchers. (The boto3 loop is `peers/boto3_batch_loop.py`.)
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::time::SystemTime;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_smithy_types::{Blob, DateTime};
+use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_core::{DispatcherConfig, Limits};
+use batch_dynamodb::DynamoBatchDispatcher;
+use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord};
+use batch_sqs::{SqsBatchDispatcher, SqsMessage};
+use serde::{Deserialize, Serialize};
+
+use crate::measure;
+use crate::workload::{self, Load, Service};
+
+type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
+
+/// The queue, stream, table and namespace the peers write to (the endpoint accepts any).
+pub(crate) const QUEUE_URL: &str = "http://127.0.0.1/000000000000/bench";
+pub(crate) const NAME: &str = "bench";
+
+/// Who sends the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub(crate) enum Peer {
+    /// One request per record, sequentially, with the plain SDK client.
+    SdkSingle,
+    /// Full batches, one request after another, with the plain SDK client.
+    SdkBatchLoop,
+    /// The same loop in Python with boto3.
+    Boto3BatchLoop,
+    /// The library's dispatcher.
+    Ours {
+        /// Requests in flight at once.
+        max_in_flight: usize,
+    },
+}
+
+impl Peer {
+    pub(crate) fn title(self) -> String {
+        match self {
+            Self::SdkSingle => "SDK, one request per record".into(),
+            Self::SdkBatchLoop => "SDK, hand-written batch loop".into(),
+            Self::Boto3BatchLoop => "boto3, batch loop (Python)".into(),
+            Self::Ours { max_in_flight } => {
+                format!("aws-batch-utils, max_in_flight {max_in_flight}")
+            }
+        }
+    }
+}
+
+/// One run: a peer sends `records` records of a load to a service at `endpoint`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Spec {
+    pub(crate) service: Service,
+    pub(crate) load: Load,
+    pub(crate) peer: Peer,
+    pub(crate) records: u64,
+    pub(crate) endpoint: String,
+}
+
+/// What a peer measured about itself, printed as one JSON line.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct Measured {
+    /// Seconds from the first record to the last answer.
+    pub(crate) wall_s: f64,
+    /// CPU seconds over the same span, all threads.
+    pub(crate) cpu_s: f64,
+    /// Peak resident memory of the process, KiB.
+    pub(crate) peak_rss_kib: u64,
+    /// Records the peer could not deliver.
+    pub(crate) failed: u64,
+}
+
+/// Runs `spec` in this process and measures it.
+pub(crate) async fn run(spec: &Spec) -> Result<Measured> {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&spec.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await;
+    let cpu = measure::cpu_time();
+    let started = tokio::time::Instant::now();
+    let records = Records {
+        service: spec.service,
+        load: spec.load,
+        count: spec.records,
+    };
+    let failed = match spec.service {
+        Service::Sqs => sqs(&aws_sdk_sqs::Client::new(&config), spec.peer, records).await?,
+        Service::Kinesis => {
+            kinesis(&aws_sdk_kinesis::Client::new(&config), spec.peer, records).await?
+        }
+        Service::Dynamodb => {
+            dynamodb(&aws_sdk_dynamodb::Client::new(&config), spec.peer, records).await?
+        }
+        Service::Cloudwatch => {
+            cloudwatch(
+                &aws_sdk_cloudwatch::Client::new(&config),
+                spec.peer,
+                records,
+            )
+            .await?
+        }
+    };
+    Ok(Measured {
+        wall_s: started.elapsed().as_secs_f64(),
+        cpu_s: measure::cpu_time().saturating_sub(cpu).as_secs_f64(),
+        peak_rss_kib: measure::peak_rss_kib(),
+        failed,
+    })
+}
+
+#[derive(Clone, Copy)]
+struct Records {
+    service: Service,
+    load: Load,
+    count: u64,
+}
+
+impl Records {
+    fn sizes(self) -> impl Iterator<Item = (u64, usize)> {
+        (0..self.count).map(move |n| (n, workload::size(self.service, self.load, n)))
+    }
+}
+
+/// What a hand-written loop does: next-fit by count and bytes.
+struct NextFit {
+    limits: Limits,
+    entries: usize,
+    bytes: usize,
+}
+
+impl NextFit {
+    fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            entries: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Whether the batch must be sent before an entry of `size` bytes joins it.
+    fn full_before(&self, size: usize) -> bool {
+        self.entries > 0
+            && (self.entries + 1 > self.limits.max_entries
+                || self.bytes + size > self.limits.max_request_bytes)
+    }
+
+    fn add(&mut self, size: usize) {
+        self.entries += 1;
+        self.bytes += size;
+    }
+
+    fn clear(&mut self) {
+        self.entries = 0;
+        self.bytes = 0;
+    }
+}
+
+fn config(max_in_flight: usize) -> DispatcherConfig {
+    DispatcherConfig::default().max_in_flight(max_in_flight)
+}
+
+fn unsupported(peer: Peer) -> Box<dyn Error> {
+    format!("{peer:?} does not run in this process").into()
+}
+
+async fn sqs(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Result<u64> {
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            for (n, size) in records.sizes() {
+                client
+                    .send_message()
+                    .queue_url(QUEUE_URL)
+                    .message_body(workload::sqs_body(size, n))
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            let send = |batch: Vec<SendMessageBatchRequestEntry>| async move {
+                let output = client
+                    .send_message_batch()
+                    .queue_url(QUEUE_URL)
+                    .set_entries(Some(batch))
+                    .send()
+                    .await?;
+                Ok::<_, Box<dyn Error>>(output.failed().len() as u64)
+            };
+            let mut fit = NextFit::new(records.service.limits());
+            let mut batch = Vec::new();
+            for (n, size) in records.sizes() {
+                if fit.full_before(size) {
+                    failed += send(std::mem::take(&mut batch)).await?;
+                    fit.clear();
+                }
+                fit.add(size);
+                batch.push(
+                    SendMessageBatchRequestEntry::builder()
+                        .id(batch.len().to_string())
+                        .message_body(workload::sqs_body(size, n))
+                        .build()?,
+                );
+            }
+            if !batch.is_empty() {
+                failed += send(batch).await?;
+            }
+        }
+        Peer::Ours { max_in_flight } => {
+            let sqs = SqsBatchDispatcher::builder(client.clone(), QUEUE_URL)
+                .config(config(max_in_flight))
+                .build()?;
+            for (n, size) in records.sizes() {
+                sqs.submit_payload(SqsMessage::text(workload::sqs_body(size, n)))
+                    .await?;
+            }
+            failed = sqs.flush_payloads().await.len() as u64;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
+}
+
+async fn kinesis(client: &aws_sdk_kinesis::Client, peer: Peer, records: Records) -> Result<u64> {
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            for (n, size) in records.sizes() {
+                let (key, data) = workload::kinesis_record(size, n);
+                client
+                    .put_record()
+                    .stream_name(NAME)
+                    .partition_key(key)
+                    .data(Blob::new(data))
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            let send = |batch: Vec<PutRecordsRequestEntry>| async move {
+                let output = client
+                    .put_records()
+                    .stream_name(NAME)
+                    .set_records(Some(batch))
+                    .send()
+                    .await?;
+                Ok::<_, Box<dyn Error>>(u64::try_from(output.failed_record_count().unwrap_or(0))?)
+            };
+            let mut fit = NextFit::new(records.service.limits());
+            let mut batch = Vec::new();
+            for (n, size) in records.sizes() {
+                if fit.full_before(size) {
+                    failed += send(std::mem::take(&mut batch)).await?;
+                    fit.clear();
+                }
+                fit.add(size);
+                let (key, data) = workload::kinesis_record(size, n);
+                batch.push(
+                    PutRecordsRequestEntry::builder()
+                        .partition_key(key)
+                        .data(Blob::new(data))
+                        .build()?,
+                );
+            }
+            if !batch.is_empty() {
+                failed += send(batch).await?;
+            }
+        }
+        Peer::Ours { max_in_flight } => {
+            let kinesis = KinesisBatchDispatcher::builder(client.clone(), NAME)
+                .config(config(max_in_flight))
+                .build()?;
+            for (n, size) in records.sizes() {
+                let (key, data) = workload::kinesis_record(size, n);
+                kinesis
+                    .submit_payload(KinesisRecord::bytes(data).partition_key(key))
+                    .await?;
+            }
+            failed = kinesis.flush_payloads().await.len() as u64;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
+}
+
+fn dynamodb_attributes(size: usize, n: u64) -> HashMap<String, AttributeValue> {
+    let (pk, data) = workload::dynamodb_item(size, n);
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("data".to_owned(), AttributeValue::S(data)),
+    ])
+}
+
+async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Records) -> Result<u64> {
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            for (n, size) in records.sizes() {
+                client
+                    .put_item()
+                    .table_name(NAME)
+                    .set_item(Some(dynamodb_attributes(size, n)))
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            let send = |batch: Vec<WriteRequest>| async move {
+                let output = client
+                    .batch_write_item()
+                    .request_items(NAME, batch)
+                    .send()
+                    .await?;
+                let left = output
+                    .unprocessed_items()
+                    .map_or(0, |items| items.values().map(Vec::len).sum::<usize>());
+                Ok::<_, Box<dyn Error>>(left as u64)
+            };
+            let mut fit = NextFit::new(records.service.limits());
+            let mut batch = Vec::new();
+            for (n, size) in records.sizes() {
+                if fit.full_before(size) {
+                    failed += send(std::mem::take(&mut batch)).await?;
+                    fit.clear();
+                }
+                fit.add(size);
+                let put = PutRequest::builder()
+                    .set_item(Some(dynamodb_attributes(size, n)))
+                    .build()?;
+                batch.push(WriteRequest::builder().put_request(put).build());
+            }
+            if !batch.is_empty() {
+                failed += send(batch).await?;
+            }
+        }
+        Peer::Ours { max_in_flight } => {
+            let table = DynamoBatchDispatcher::builder(client.clone(), NAME, "pk")
+                .config(config(max_in_flight))
+                .build()?;
+            for (n, size) in records.sizes() {
+                table.submit_payload(dynamodb_attributes(size, n)).await?;
+            }
+            failed = table.flush_payloads().await.len() as u64;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
+}
+
+fn datum(values: usize, n: u64) -> Result<MetricDatum> {
+    let (name, dimensions, list) = workload::metric(values, n);
+    let mut datum = MetricDatum::builder()
+        .metric_name(name)
+        .unit(StandardUnit::Milliseconds)
+        .timestamp(DateTime::from(SystemTime::now()));
+    for (name, value) in dimensions {
+        datum = datum.dimensions(Dimension::builder().name(name).value(value).build());
+    }
+    datum = if let [value] = list[..] {
+        datum.value(value)
+    } else {
+        let counts = vec![1.0; list.len()];
+        datum.set_values(Some(list)).set_counts(Some(counts))
+    };
+    Ok(datum.build())
+}
+
+fn metric(values: usize, n: u64) -> Metric {
+    let (name, dimensions, list) = workload::metric(values, n);
+    let mut metric = if let [value] = list[..] {
+        Metric::new(name, value)
+    } else {
+        let counts = vec![1.0; list.len()];
+        Metric::values(name, list, counts)
+    };
+    metric = metric.unit(StandardUnit::Milliseconds);
+    for (name, value) in dimensions {
+        metric = metric.dimension(name, value);
+    }
+    metric
+}
+
+async fn cloudwatch(
+    client: &aws_sdk_cloudwatch::Client,
+    peer: Peer,
+    records: Records,
+) -> Result<u64> {
+    match peer {
+        Peer::SdkSingle => {
+            for (n, values) in records.sizes() {
+                client
+                    .put_metric_data()
+                    .namespace(NAME)
+                    .metric_data(datum(values, n)?)
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            // By count, as a hand-written loop does: the request's encoded size is unknown.
+            let max = records.service.limits().max_entries;
+            let mut batch = Vec::with_capacity(max);
+            for (n, values) in records.sizes() {
+                batch.push(datum(values, n)?);
+                if batch.len() == max || n + 1 == records.count {
+                    client
+                        .put_metric_data()
+                        .namespace(NAME)
+                        .set_metric_data(Some(std::mem::take(&mut batch)))
+                        .send()
+                        .await?;
+                }
+            }
+        }
+        Peer::Ours { max_in_flight } => {
+            let metrics = CloudwatchBatchDispatcher::builder(client.clone(), NAME)
+                .config(config(max_in_flight))
+                .build()?;
+            for (n, values) in records.sizes() {
+                metrics.submit_metric(metric(values, n)).await?;
+            }
+            return Ok(metrics.flush_payloads().await.len() as u64);
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(0)
+}

@@ -1,0 +1,260 @@
+//! What a benchmark run measures, in which order, and the checks that every record arrived.
+
+use std::process::Command;
+use std::time::Duration;
+
+use null_endpoint::{Api, NullEndpoint};
+use serde::{Deserialize, Serialize};
+
+use crate::peers::{Measured, Peer, Spec};
+use crate::workload::{self, Load, Service};
+use crate::{Options, Result, report};
+
+/// The in-flight settings measured.
+pub(crate) const MAX_IN_FLIGHT: [usize; 4] = [1, 4, 16, 64];
+/// The round trip a latency run adds to every answer, as to a real AWS region.
+pub(crate) const LATENCY_MS: u64 = 20;
+/// [`LATENCY_MS`] as a duration.
+pub(crate) const LATENCY: Duration = Duration::from_millis(LATENCY_MS);
+
+/// One measured run and what the endpoint saw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Run {
+    pub(crate) service: Service,
+    pub(crate) load: Load,
+    pub(crate) peer: Peer,
+    pub(crate) latency_ms: u64,
+    pub(crate) records: u64,
+    pub(crate) measured: Measured,
+    /// Requests the endpoint answered.
+    pub(crate) requests: u64,
+    /// The fewest requests that can carry the load.
+    pub(crate) lower_bound: u64,
+    /// The largest request body the endpoint received, bytes.
+    pub(crate) max_body_bytes: u64,
+}
+
+impl Run {
+    pub(crate) fn records_per_second(&self) -> f64 {
+        ratio(self.records as f64, self.measured.wall_s)
+    }
+
+    pub(crate) fn cpu_per_100k(&self) -> f64 {
+        ratio(self.measured.cpu_s * 100_000.0, self.records as f64)
+    }
+}
+
+/// `a / b`, or 0 where `b` is 0.
+pub(crate) fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Record counts of a run: the full one or the smoke one.
+struct Counts {
+    uniform: u64,
+    /// The peers that send one record per request or run in Python: their per-record rate
+    /// is flat, so fewer records measure it.
+    slow_peers: u64,
+    mixed: u64,
+    stream: u64,
+    /// Requests per latency run (records = this many full requests, at most `uniform`).
+    latency_requests: u64,
+}
+
+impl Counts {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                uniform: 1_000,
+                slow_peers: 200,
+                mixed: 1_000,
+                stream: 5_000,
+                latency_requests: 8,
+            }
+        } else {
+            Self {
+                uniform: 100_000,
+                slow_peers: 20_000,
+                mixed: 100_000,
+                stream: 1_000_000,
+                latency_requests: 400,
+            }
+        }
+    }
+
+    fn latency_records(&self, service: Service) -> u64 {
+        (self.latency_requests * service.limits().max_entries as u64).min(self.uniform)
+    }
+}
+
+/// Runs every measurement, checks that nothing was lost, and writes the report.
+pub(crate) async fn run_all(options: &Options) -> Result<()> {
+    let counts = Counts::new(options.quick);
+    let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
+    for service in Service::ALL {
+        plan.push((
+            service,
+            Load::Uniform,
+            Peer::SdkSingle,
+            Duration::ZERO,
+            counts.slow_peers,
+        ));
+        plan.push((
+            service,
+            Load::Uniform,
+            Peer::SdkBatchLoop,
+            Duration::ZERO,
+            counts.uniform,
+        ));
+        plan.push((
+            service,
+            Load::Uniform,
+            Peer::Boto3BatchLoop,
+            Duration::ZERO,
+            counts.slow_peers,
+        ));
+        for max_in_flight in MAX_IN_FLIGHT {
+            plan.push((
+                service,
+                Load::Uniform,
+                Peer::Ours { max_in_flight },
+                Duration::ZERO,
+                counts.uniform,
+            ));
+        }
+    }
+    for service in Service::ALL {
+        plan.push((
+            service,
+            Load::Mixed,
+            Peer::SdkBatchLoop,
+            Duration::ZERO,
+            counts.mixed,
+        ));
+        plan.push((
+            service,
+            Load::Mixed,
+            Peer::Ours { max_in_flight: 16 },
+            Duration::ZERO,
+            counts.mixed,
+        ));
+        plan.push((
+            service,
+            Load::Stream,
+            Peer::Ours { max_in_flight: 16 },
+            Duration::ZERO,
+            counts.stream,
+        ));
+    }
+    for service in Service::ALL {
+        let records = counts.latency_records(service);
+        plan.push((service, Load::Uniform, Peer::SdkBatchLoop, LATENCY, records));
+        for max_in_flight in MAX_IN_FLIGHT {
+            plan.push((
+                service,
+                Load::Uniform,
+                Peer::Ours { max_in_flight },
+                LATENCY,
+                records,
+            ));
+        }
+    }
+    let mut runs = Vec::with_capacity(plan.len());
+    for (i, (service, load, peer, latency, records)) in plan.into_iter().enumerate() {
+        let run = measure(options, service, load, peer, latency, records).await?;
+        eprintln!(
+            "batch-bench: [{:>2}] {:<10} {:<15} {:<40} {:>2} ms {:>8} records {:>10.0}/s {:>6.2} CPU s/100k {:>6.1} MB {:>7} requests (bound {})",
+            i + 1,
+            service.title(),
+            load.title(),
+            peer.title(),
+            run.latency_ms,
+            run.records,
+            run.records_per_second(),
+            run.cpu_per_100k(),
+            run.measured.peak_rss_kib as f64 / 1024.0,
+            run.requests,
+            run.lower_bound,
+        );
+        runs.push(run);
+    }
+    report::write(options, &runs)
+}
+
+/// Runs one peer in its own process against a fresh endpoint, and checks the endpoint got
+/// every record.
+async fn measure(
+    options: &Options,
+    service: Service,
+    load: Load,
+    peer: Peer,
+    latency: Duration,
+    records: u64,
+) -> Result<Run> {
+    let endpoint = NullEndpoint::start(latency).await?;
+    let spec = Spec {
+        service,
+        load,
+        peer,
+        records,
+        endpoint: endpoint.url(),
+    };
+    let spec_json = serde_json::to_string(&spec)?;
+    let mut command = if peer == Peer::Boto3BatchLoop {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/boto3_batch_loop.py");
+        let mut command = Command::new(&options.python);
+        command.arg(script);
+        command
+    } else {
+        let mut command = Command::new(std::env::current_exe()?);
+        command.arg("peer");
+        command
+    };
+    command.arg(&spec_json);
+    let output = tokio::task::spawn_blocking(move || command.output()).await??;
+    if !output.status.success() {
+        return Err(format!(
+            "{} on {} failed ({}): {}",
+            peer.title(),
+            service.title(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let measured: Measured = serde_json::from_str(last)
+        .map_err(|e| format!("{}: unreadable figures {last:?}: {e}", peer.title()))?;
+    let api = match (service, peer) {
+        (Service::Sqs, Peer::SdkSingle) => Api::SendMessage,
+        (Service::Sqs, _) => Api::SendMessageBatch,
+        (Service::Kinesis, Peer::SdkSingle) => Api::PutRecord,
+        (Service::Kinesis, _) => Api::PutRecords,
+        (Service::Dynamodb, Peer::SdkSingle) => Api::PutItem,
+        (Service::Dynamodb, _) => Api::BatchWriteItem,
+        (Service::Cloudwatch, _) => Api::PutMetricData,
+    };
+    let seen = endpoint.counts(api);
+    if seen.entries != records || measured.failed != 0 {
+        return Err(format!(
+            "{} on {}: {records} records sent, the endpoint received {}, {} reported failed",
+            peer.title(),
+            service.title(),
+            seen.entries,
+            measured.failed
+        )
+        .into());
+    }
+    Ok(Run {
+        service,
+        load,
+        peer,
+        latency_ms: u64::try_from(latency.as_millis())?,
+        records,
+        measured,
+        requests: seen.requests,
+        lower_bound: workload::lower_bound(service, load, records),
+        max_body_bytes: seen.max_body_bytes,
+    })
+}
