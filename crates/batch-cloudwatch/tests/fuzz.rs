@@ -161,7 +161,7 @@ proptest! {
             let received = endpoint.counts(Api::PutMetricData);
             assert_eq!(received.requests, 1);
             assert!(
-                received.max_body_bytes as usize <= counted + 1_024,
+                received.max_body_bytes <= counted as u64 + 1_024,
                 "{} bytes sent, {counted} counted",
                 received.max_body_bytes
             );
