@@ -174,3 +174,22 @@ fn an_empty_namespace_is_a_config_error() {
         }
     ));
 }
+
+/// Metrics exactly at CloudWatch's limits are accepted.
+#[tokio::test]
+async fn metrics_exactly_at_the_limits_are_fine() {
+    let cloudwatch = dispatcher();
+    let at_limits = [
+        (0..30).fold(Metric::new("m", 1.0), |m, i| {
+            m.dimension(format!("d{i}"), "v")
+        }),
+        Metric::values("m", vec![1.0; 150], vec![2.0; 150]),
+        Metric::new("n".repeat(255), 1.0),
+        Metric::new("m", 1.0).dimension("n".repeat(255), "v".repeat(1_024)),
+    ];
+    for metric in at_limits {
+        cloudwatch.submit_metric(metric).await.unwrap();
+    }
+    assert_eq!(cloudwatch.pending(), 4);
+    let _ = cloudwatch.flush_payloads_timeout(Duration::ZERO).await;
+}

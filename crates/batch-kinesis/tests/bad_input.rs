@@ -204,3 +204,14 @@ async fn an_explicit_hash_key_out_of_range() {
     .await;
     assert_eq!(err.kind().field(), "ExplicitHashKey");
 }
+
+#[tokio::test]
+async fn a_record_of_exactly_one_mebibyte_is_fine() {
+    let kinesis = plain();
+    let record = KinesisRecord::bytes(vec![7; 1_048_574]).partition_key("kk");
+    kinesis.submit_payload(record).await.unwrap();
+    assert_eq!(kinesis.pending(), 1);
+    let _ = kinesis
+        .flush_payloads_timeout(std::time::Duration::ZERO)
+        .await;
+}

@@ -230,3 +230,39 @@ fn fifo_options_on_a_standard_dispatcher_are_a_config_error() {
         .unwrap_err();
     assert!(matches!(err, batch_core::ConfigError::Invalid { .. }));
 }
+
+/// A payload exactly at a limit is accepted.
+async fn accepted_by_standard(message: SqsMessage) {
+    let sqs = standard();
+    sqs.submit_payload(message).await.unwrap();
+    assert_eq!(sqs.pending(), 1);
+    let _ = sqs.flush_payloads_timeout(std::time::Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_one_mebibyte_is_fine() {
+    accepted_by_standard(SqsMessage::text("x".repeat(1_048_576))).await;
+}
+
+#[tokio::test]
+async fn a_delay_of_900_seconds_is_fine() {
+    accepted_by_standard(SqsMessage::json(json!(1)).delay_seconds(900)).await;
+}
+
+#[tokio::test]
+async fn ten_attributes_are_fine() {
+    let message = (0..10).fold(SqsMessage::json(json!(1)), |m, i| {
+        m.attribute(format!("a{i}"), MessageAttribute::String("v".into()))
+    });
+    accepted_by_standard(message).await;
+}
+
+#[tokio::test]
+async fn a_group_id_of_128_characters_is_fine() {
+    let sqs = fifo();
+    sqs.submit_payload(SqsMessage::json(json!(1)).message_group_id("g".repeat(128)))
+        .await
+        .unwrap();
+    assert_eq!(sqs.pending(), 1);
+    let _ = sqs.flush_payloads_timeout(std::time::Duration::ZERO).await;
+}
