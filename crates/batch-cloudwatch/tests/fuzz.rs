@@ -45,15 +45,7 @@ proptest! {
 #[tokio::test]
 async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
     let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint.url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "t", "t", None, None, "null",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .load()
-        .await;
+    let config = test_support::sdk_config_at(&endpoint.url()).await;
     let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
     // Heavy metrics: long names, 30 long dimensions, 150 values each.
     for i in 0..400_u32 {
@@ -90,15 +82,7 @@ async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
 #[tokio::test]
 async fn a_thousand_one_kilobyte_metrics_fill_one_request() {
     let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint.url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "t", "t", None, None, "null",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .load()
-        .await;
+    let config = test_support::sdk_config_at(&endpoint.url()).await;
     let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
     for i in 0..1_000_u32 {
         let values: Vec<f64> = (0..40).map(|v| f64::from(i + v) + 0.5).collect();
@@ -137,13 +121,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(endpoint.url())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_credential_types::Credentials::new("t", "t", None, None, "null"))
-                .http_client(aws_smithy_http_client::Builder::new().build_http())
-                .load()
-                .await;
+            let config = test_support::sdk_config_at(&endpoint.url()).await;
             let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
             let mut counted = 0;
             for (name, values, dimensions, single) in &metrics {

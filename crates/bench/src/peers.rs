@@ -136,7 +136,7 @@ impl Records {
     }
 }
 
-/// What a hand-written loop does: next-fit by count and bytes.
+/// Next-fit packing by count and bytes.
 struct NextFit {
     limits: Limits,
     entries: usize,
@@ -170,6 +170,34 @@ impl NextFit {
     }
 }
 
+/// What a hand-written loop does: builds next-fit batches of `records` (by count and bytes)
+/// with `entry`, and sends each with `send` (which returns how many failed) before building
+/// the next.
+async fn batch_loop<E, F>(
+    records: Records,
+    mut entry: impl FnMut(u64, usize) -> Result<E>,
+    send: impl Fn(Vec<E>) -> F,
+) -> Result<u64>
+where
+    F: Future<Output = Result<u64>>,
+{
+    let mut fit = NextFit::new(records.service.limits());
+    let mut batch = Vec::new();
+    let mut failed = 0;
+    for (n, size) in records.sizes() {
+        if fit.full_before(size) {
+            failed += send(std::mem::take(&mut batch)).await?;
+            fit.clear();
+        }
+        fit.add(size);
+        batch.push(entry(n, size)?);
+    }
+    if !batch.is_empty() {
+        failed += send(batch).await?;
+    }
+    Ok(failed)
+}
+
 fn config(max_in_flight: usize) -> DispatcherConfig {
     DispatcherConfig::default().max_in_flight(max_in_flight)
 }
@@ -192,33 +220,26 @@ async fn sqs(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Resu
             }
         }
         Peer::SdkBatchLoop => {
-            let send = |batch: Vec<SendMessageBatchRequestEntry>| async move {
-                let output = client
-                    .send_message_batch()
-                    .queue_url(QUEUE_URL)
-                    .set_entries(Some(batch))
-                    .send()
-                    .await?;
-                Ok::<_, Box<dyn Error>>(output.failed().len() as u64)
-            };
-            let mut fit = NextFit::new(records.service.limits());
-            let mut batch = Vec::new();
-            for (n, size) in records.sizes() {
-                if fit.full_before(size) {
-                    failed += send(std::mem::take(&mut batch)).await?;
-                    fit.clear();
-                }
-                fit.add(size);
-                batch.push(
-                    SendMessageBatchRequestEntry::builder()
-                        .id(batch.len().to_string())
+            failed = batch_loop(
+                records,
+                |n, size| {
+                    // Any ten consecutive numbers differ in their last digit: unique ids.
+                    Ok(SendMessageBatchRequestEntry::builder()
+                        .id((n % 10).to_string())
                         .message_body(workload::sqs_body(size, n))
-                        .build()?,
-                );
-            }
-            if !batch.is_empty() {
-                failed += send(batch).await?;
-            }
+                        .build()?)
+                },
+                |batch| async move {
+                    let output = client
+                        .send_message_batch()
+                        .queue_url(QUEUE_URL)
+                        .set_entries(Some(batch))
+                        .send()
+                        .await?;
+                    Ok(output.failed().len() as u64)
+                },
+            )
+            .await?;
         }
         Peer::Ours { max_in_flight } => {
             let sqs = SqsBatchDispatcher::builder(client.clone(), QUEUE_URL)
@@ -251,34 +272,26 @@ async fn kinesis(client: &aws_sdk_kinesis::Client, peer: Peer, records: Records)
             }
         }
         Peer::SdkBatchLoop => {
-            let send = |batch: Vec<PutRecordsRequestEntry>| async move {
-                let output = client
-                    .put_records()
-                    .stream_name(NAME)
-                    .set_records(Some(batch))
-                    .send()
-                    .await?;
-                Ok::<_, Box<dyn Error>>(u64::try_from(output.failed_record_count().unwrap_or(0))?)
-            };
-            let mut fit = NextFit::new(records.service.limits());
-            let mut batch = Vec::new();
-            for (n, size) in records.sizes() {
-                if fit.full_before(size) {
-                    failed += send(std::mem::take(&mut batch)).await?;
-                    fit.clear();
-                }
-                fit.add(size);
-                let (key, data) = workload::kinesis_record(size, n);
-                batch.push(
-                    PutRecordsRequestEntry::builder()
+            failed = batch_loop(
+                records,
+                |n, size| {
+                    let (key, data) = workload::kinesis_record(size, n);
+                    Ok(PutRecordsRequestEntry::builder()
                         .partition_key(key)
                         .data(Blob::new(data))
-                        .build()?,
-                );
-            }
-            if !batch.is_empty() {
-                failed += send(batch).await?;
-            }
+                        .build()?)
+                },
+                |batch| async move {
+                    let output = client
+                        .put_records()
+                        .stream_name(NAME)
+                        .set_records(Some(batch))
+                        .send()
+                        .await?;
+                    Ok(u64::try_from(output.failed_record_count().unwrap_or(0))?)
+                },
+            )
+            .await?;
         }
         Peer::Ours { max_in_flight } => {
             let kinesis = KinesisBatchDispatcher::builder(client.clone(), NAME)
@@ -319,33 +332,27 @@ async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Record
             }
         }
         Peer::SdkBatchLoop => {
-            let send = |batch: Vec<WriteRequest>| async move {
-                let output = client
-                    .batch_write_item()
-                    .request_items(NAME, batch)
-                    .send()
-                    .await?;
-                let left = output
-                    .unprocessed_items()
-                    .map_or(0, |items| items.values().map(Vec::len).sum::<usize>());
-                Ok::<_, Box<dyn Error>>(left as u64)
-            };
-            let mut fit = NextFit::new(records.service.limits());
-            let mut batch = Vec::new();
-            for (n, size) in records.sizes() {
-                if fit.full_before(size) {
-                    failed += send(std::mem::take(&mut batch)).await?;
-                    fit.clear();
-                }
-                fit.add(size);
-                let put = PutRequest::builder()
-                    .set_item(Some(dynamodb_attributes(size, n)))
-                    .build()?;
-                batch.push(WriteRequest::builder().put_request(put).build());
-            }
-            if !batch.is_empty() {
-                failed += send(batch).await?;
-            }
+            failed = batch_loop(
+                records,
+                |n, size| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(dynamodb_attributes(size, n)))
+                        .build()?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                },
+                |batch| async move {
+                    let output = client
+                        .batch_write_item()
+                        .request_items(NAME, batch)
+                        .send()
+                        .await?;
+                    let left = output
+                        .unprocessed_items()
+                        .map_or(0, |items| items.values().map(Vec::len).sum::<usize>());
+                    Ok(left as u64)
+                },
+            )
+            .await?;
         }
         Peer::Ours { max_in_flight } => {
             let table = DynamoBatchDispatcher::builder(client.clone(), NAME, "pk")
@@ -361,7 +368,7 @@ async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Record
     Ok(failed)
 }
 
-fn datum(values: usize, n: u64) -> Result<MetricDatum> {
+fn datum(n: u64, values: usize) -> Result<MetricDatum> {
     let (name, dimensions, list) = workload::metric(values, n);
     let mut datum = MetricDatum::builder()
         .metric_name(name)
@@ -405,26 +412,24 @@ async fn cloudwatch(
                 client
                     .put_metric_data()
                     .namespace(NAME)
-                    .metric_data(datum(values, n)?)
+                    .metric_data(datum(n, values)?)
                     .send()
                     .await?;
             }
         }
         Peer::SdkBatchLoop => {
-            // By count, as a hand-written loop does: the request's encoded size is unknown.
-            let max = records.service.limits().max_entries;
-            let mut batch = Vec::with_capacity(max);
-            for (n, values) in records.sizes() {
-                batch.push(datum(values, n)?);
-                if batch.len() == max || n + 1 == records.count {
-                    client
-                        .put_metric_data()
-                        .namespace(NAME)
-                        .set_metric_data(Some(std::mem::take(&mut batch)))
-                        .send()
-                        .await?;
-                }
-            }
+            // Sizes here are value counts, far below the byte limit: batches go by count, as
+            // a hand-written loop does (it cannot know the encoded size).
+            batch_loop(records, datum, |batch| async move {
+                client
+                    .put_metric_data()
+                    .namespace(NAME)
+                    .set_metric_data(Some(batch))
+                    .send()
+                    .await?;
+                Ok(0)
+            })
+            .await?;
         }
         Peer::Ours { max_in_flight } => {
             let metrics = CloudwatchBatchDispatcher::builder(client.clone(), NAME)

@@ -4,18 +4,10 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use null_endpoint::{Api, NullEndpoint};
 
 async fn config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "null"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .load()
-        .await
+    test_support::sdk_config_at(&endpoint.url()).await
 }
 
 /// Requests and entries `api` received.

@@ -11,8 +11,6 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
 use batch_core::{
     Backend, Dispatcher, DispatcherConfig, RetryConfig, Stats, Unprocessed, UnprocessedReason,
@@ -59,15 +57,12 @@ fn config(max_entries: usize) -> DispatcherConfig {
 }
 
 async fn sdk_config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "null"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
+    test_support::sdk_config_at(&endpoint.url())
+        .await
+        .to_builder()
         // The dispatcher does the retrying; the SDK's own retries would hide faults from it.
         .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
+        .build()
 }
 
 /// The most payloads a dispatcher held (pending and in flight) at any submit.
@@ -80,22 +75,39 @@ impl Held {
     }
 }
 
+/// What the endpoint saw of one operation.
+struct Seen {
+    /// Record numbers stored, in the order stored.
+    accepted: Vec<u64>,
+    entries_received: u64,
+    faults: u64,
+    lost_responses: u64,
+}
+
+impl Seen {
+    /// `number` reads the record number out of a stored entry.
+    fn of(endpoint: &NullEndpoint, api: Api, number: impl Fn(&str) -> u64) -> Self {
+        Self {
+            accepted: endpoint.accepted(api).iter().map(|e| number(e)).collect(),
+            entries_received: endpoint.counts(api).entries,
+            faults: endpoint.faults_injected(),
+            lost_responses: endpoint.lost_responses(),
+        }
+    }
+}
+
 /// What one soak saw, checked by [`Outcome::check`].
 struct Outcome {
     service: &'static str,
     records: u64,
     max_entries: usize,
-    /// Record numbers accepted by the endpoint, in the order accepted.
-    accepted: Vec<u64>,
+    seen: Seen,
     /// Handed back: (record number, attempts, reason).
     returned: Vec<(u64, u32, UnprocessedReason)>,
     /// The ordering key of a record, where order per key must hold.
     key_of: Option<fn(u64) -> String>,
     held: usize,
-    entries_received: u64,
     stats: Stats,
-    faults: u64,
-    lost_responses: u64,
     /// Whether the service absorbs repeats (FIFO deduplication ids): no duplicates at all.
     absorbs_repeats: bool,
 }
@@ -106,10 +118,11 @@ impl Outcome {
             service,
             records,
             max_entries,
+            ref seen,
             ..
         } = self;
         let mut times: HashMap<u64, u64> = HashMap::new();
-        for n in &self.accepted {
+        for n in &seen.accepted {
             *times.entry(*n).or_default() += 1;
         }
         let duplicates: u64 = times.values().map(|t| t - 1).sum();
@@ -137,7 +150,7 @@ impl Outcome {
             times.keys().all(|n| *n < records),
             "{service}: accepted a record never sent"
         );
-        if self.lost_responses == 0 || self.absorbs_repeats {
+        if seen.lost_responses == 0 || self.absorbs_repeats {
             assert_eq!(
                 duplicates, 0,
                 "{service}: duplicates without a lost response"
@@ -148,9 +161,9 @@ impl Outcome {
             );
         }
         assert!(
-            duplicates <= self.lost_responses * max_entries as u64,
+            duplicates <= seen.lost_responses * max_entries as u64,
             "{service}: {duplicates} duplicates from {} lost responses",
-            self.lost_responses
+            seen.lost_responses
         );
         for (n, (attempts, reason)) in &returned {
             assert!(
@@ -165,9 +178,9 @@ impl Outcome {
             }
         }
         assert!(
-            self.entries_received <= records * u64::from(MAX_ATTEMPTS),
+            seen.entries_received <= records * u64::from(MAX_ATTEMPTS),
             "{service}: {} entries sent for {records} records",
-            self.entries_received
+            seen.entries_received
         );
         let retries = self.stats.retries;
         assert!(retries <= records * u64::from(MAX_ATTEMPTS - 1));
@@ -183,20 +196,20 @@ impl Outcome {
             self.held
         );
         if let Some(key_of) = self.key_of {
-            check_order(service, key_of, &self.accepted, &returned);
+            check_order(service, key_of, &seen.accepted, &returned);
         }
         assert!(
-            self.faults >= self.stats.requests_sent / 20,
+            seen.faults >= self.stats.requests_sent / 20,
             "{service}: only {} faults injected in {} requests",
-            self.faults,
+            seen.faults,
             self.stats.requests_sent
         );
         eprintln!(
             "soak {service}: {records} records sent, {} faults injected ({} lost responses), \
              {} requests, {retries} retries, {duplicates} duplicates, {} unprocessed ({both} of \
              them also accepted), 0 lost, at most {} payloads held",
-            self.faults,
-            self.lost_responses,
+            seen.faults,
+            seen.lost_responses,
             self.stats.requests_sent,
             self.returned.len(),
             self.held,
@@ -305,18 +318,11 @@ async fn sqs_standard_soak() {
         service: "SQS standard",
         records,
         max_entries: 10,
-        accepted: endpoint
-            .accepted(Api::SendMessageBatch)
-            .iter()
-            .map(|b| number_in(b))
-            .collect(),
+        seen: Seen::of(&endpoint, Api::SendMessageBatch, number_in),
         returned: unprocessed(&returned, sqs_body),
         key_of: None,
         held: held.0,
-        entries_received: endpoint.counts(Api::SendMessageBatch).entries,
         stats: sqs.stats(),
-        faults: endpoint.faults_injected(),
-        lost_responses: endpoint.lost_responses(),
         absorbs_repeats: false,
     }
     .check();
@@ -356,18 +362,11 @@ async fn sqs_fifo_soak() {
         service: "SQS FIFO",
         records,
         max_entries: 10,
-        accepted: endpoint
-            .accepted(Api::SendMessageBatch)
-            .iter()
-            .map(|b| number_in(b))
-            .collect(),
+        seen: Seen::of(&endpoint, Api::SendMessageBatch, number_in),
         returned: unprocessed(&returned, sqs_body),
         key_of: Some(fifo_group),
         held: held.0,
-        entries_received: endpoint.counts(Api::SendMessageBatch).entries,
         stats: fifo.stats(),
-        faults: endpoint.faults_injected(),
-        lost_responses: endpoint.lost_responses(),
         // Deduplication ids absorb the repeats a lost response causes.
         absorbs_repeats: true,
     }
@@ -407,18 +406,13 @@ async fn kinesis_ordered_soak() {
         service: "Kinesis (ordered)",
         records,
         max_entries: 500,
-        accepted: endpoint
-            .accepted(Api::PutRecords)
-            .iter()
-            .map(|data| u64::from_be_bytes(base64_decode(data).try_into().unwrap()))
-            .collect(),
+        seen: Seen::of(&endpoint, Api::PutRecords, |data| {
+            u64::from_be_bytes(base64_decode(data).try_into().unwrap())
+        }),
         returned: unprocessed(&returned, number),
         key_of: Some(kinesis_key),
         held: held.0,
-        entries_received: endpoint.counts(Api::PutRecords).entries,
         stats: kinesis.stats(),
-        faults: endpoint.faults_injected(),
-        lost_responses: endpoint.lost_responses(),
         absorbs_repeats: false,
     }
     .check();
@@ -451,26 +445,19 @@ async fn dynamodb_soak() {
         DynamoWrite::Put(DynamoItem::Json(item)) => item["n"].as_u64().unwrap(),
         other => panic!("write changed: {other:?}"),
     };
-    let accepted = endpoint
-        .accepted(Api::BatchWriteItem)
-        .iter()
-        .map(|write| {
-            let write: Value = serde_json::from_str(write).unwrap();
-            number_in(write["PutRequest"]["Item"]["pk"]["S"].as_str().unwrap())
-        })
-        .collect();
+    let stored = |write: &str| {
+        let write: Value = serde_json::from_str(write).unwrap();
+        number_in(write["PutRequest"]["Item"]["pk"]["S"].as_str().unwrap())
+    };
     Outcome {
         service: "DynamoDB",
         records,
         max_entries: 25,
-        accepted,
+        seen: Seen::of(&endpoint, Api::BatchWriteItem, stored),
         returned: unprocessed(&returned, number),
         key_of: None,
         held: held.0,
-        entries_received: endpoint.counts(Api::BatchWriteItem).entries,
         stats: table.stats(),
-        faults: endpoint.faults_injected(),
-        lost_responses: endpoint.lost_responses(),
         absorbs_repeats: false,
     }
     .check();
@@ -510,18 +497,11 @@ async fn cloudwatch_soak() {
         service: "CloudWatch",
         records,
         max_entries: 20,
-        accepted: endpoint
-            .accepted(Api::PutMetricData)
-            .iter()
-            .map(|name| number_in(name))
-            .collect(),
+        seen: Seen::of(&endpoint, Api::PutMetricData, number_in),
         returned: unprocessed(&returned, |metric: &Metric| number_in(metric.name())),
         key_of: None,
         held: held.0,
-        entries_received: endpoint.counts(Api::PutMetricData).entries,
         stats: metrics.stats(),
-        faults: endpoint.faults_injected(),
-        lost_responses: endpoint.lost_responses(),
         absorbs_repeats: false,
     }
     .check();

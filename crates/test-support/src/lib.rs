@@ -43,8 +43,14 @@ pub fn endpoint(service: &str) -> String {
 /// An `SdkConfig` for the emulator of `service`: plain HTTP on loopback, dummy credentials,
 /// region us-east-1.
 pub async fn sdk_config(service: &str) -> SdkConfig {
+    sdk_config_at(&endpoint(service)).await
+}
+
+/// SDK settings for a local endpoint at `url` (an emulator or the null endpoint): test
+/// credentials, us-east-1, plain HTTP.
+pub async fn sdk_config_at(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint(service))
+        .endpoint_url(url)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
