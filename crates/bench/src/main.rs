@@ -8,6 +8,8 @@
 //! ```text
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
+//! batch-bench serve [LATENCY_MS]                      serve a null endpoint until stopped,
+//!                                                     to run or profile one peer by hand
 //! ```
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
 
@@ -23,7 +25,8 @@ use std::process::ExitCode;
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH]
-       batch-bench peer SPEC_JSON";
+       batch-bench peer SPEC_JSON
+       batch-bench serve [LATENCY_MS]";
 
 /// Options of a benchmark run.
 #[derive(Debug)]
@@ -68,6 +71,8 @@ fn main() -> ExitCode {
     };
     let result = match args.as_slice() {
         [peer, spec] if peer == "peer" => runtime.block_on(run_peer(spec)),
+        [serve] if serve == "serve" => runtime.block_on(serve_endpoint("0")),
+        [serve, latency] if serve == "serve" => runtime.block_on(serve_endpoint(latency)),
         _ => match parse(&args) {
             Some(options) => runtime.block_on(plan::run_all(&options)),
             None => {
@@ -89,5 +94,13 @@ async fn run_peer(spec: &str) -> Result<()> {
     let spec: peers::Spec = serde_json::from_str(spec)?;
     let measured = peers::run(&spec).await?;
     println!("{}", serde_json::to_string(&measured)?);
+    Ok(())
+}
+
+async fn serve_endpoint(latency_ms: &str) -> Result<()> {
+    let latency = std::time::Duration::from_millis(latency_ms.parse()?);
+    let endpoint = null_endpoint::NullEndpoint::start(latency).await?;
+    println!("{}", endpoint.url());
+    std::future::pending::<()>().await;
     Ok(())
 }

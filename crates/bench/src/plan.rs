@@ -42,6 +42,11 @@ impl Run {
     pub(crate) fn cpu_per_100k(&self) -> f64 {
         ratio(self.measured.cpu_s * 100_000.0, self.records as f64)
     }
+
+    /// Cores the peer kept busy on average.
+    pub(crate) fn cores_busy(&self) -> f64 {
+        ratio(self.measured.cpu_s, self.measured.wall_s)
+    }
 }
 
 /// `a / b`, or 0 where `b` is 0.
@@ -149,6 +154,13 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
     for service in Service::ALL {
         let records = counts.latency_records(service);
         plan.push((service, Load::Uniform, Peer::SdkBatchLoop, LATENCY, records));
+        plan.push((
+            service,
+            Load::Uniform,
+            Peer::Boto3BatchLoop,
+            LATENCY,
+            records,
+        ));
         for max_in_flight in MAX_IN_FLIGHT {
             plan.push((
                 service,
