@@ -70,8 +70,8 @@ fn markdown(options: &Options, runs: &[Run]) -> String {
          answers every request with success at once, or after {} ms in the latency runs, and \
          counts what it received: each run checks that the endpoint got every record. The \
          endpoint runs in the harness process; each peer runs in a process of its own, so \
-         CPU (user + system, all threads, from the first record to the last answer) and peak \
-         RSS are the peer's alone. The endpoint shares the machine's cores with the peer, so \
+         CPU time (all threads, from the first record to the last answer; the kernel's \
+         nanosecond counts, `getrusage` for Python) and peak RSS are the peer's alone. The endpoint shares the machine's cores with the peer, so \
          throughput at zero latency is bounded by both. Raw figures: [`{JSON}`]({JSON}).\n",
         LATENCY_MS
     );

@@ -104,6 +104,11 @@ pub struct Faults {
     pub sender_faults: f64,
     /// Share of requests answered with throttling.
     pub throttles: f64,
+    /// Share of requests that start a throttling burst: that request and the
+    /// `burst_length - 1` after it are answered with throttling.
+    pub throttle_bursts: f64,
+    /// Requests in a throttling burst.
+    pub burst_length: u64,
     /// Share of requests answered with HTTP 500.
     pub server_errors: f64,
     /// Share of requests whose connection is closed after the entries were accepted.
@@ -122,6 +127,8 @@ struct Counters {
     served: AtomicU64,
     faults: AtomicU64,
     lost_responses: AtomicU64,
+    /// Requests left in the current throttling burst.
+    burst_left: AtomicU64,
     faults_config: Option<Faults>,
     /// Every entry accepted, per operation, in the order accepted.
     accepted: Mutex<Vec<(Api, String)>>,
@@ -363,7 +370,18 @@ async fn answer(
             counters.faults.fetch_add(1, Ordering::Relaxed);
             delay += faults.slow_by;
         }
-        let failure = if draw.hit(faults.throttles) {
+        if draw.hit(faults.throttle_bursts) {
+            counters
+                .burst_left
+                .fetch_max(faults.burst_length, Ordering::Relaxed);
+        }
+        let in_burst = counters
+            .burst_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        let failure = if in_burst || draw.hit(faults.throttles) {
             Some((StatusCode::BAD_REQUEST, "ThrottlingException"))
         } else if draw.hit(faults.server_errors) {
             Some((StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"))

@@ -37,6 +37,8 @@ fn faults(seed: u64) -> Faults {
         entry_failures: 0.1,
         sender_faults: 0.0,
         throttles: 0.03,
+        throttle_bursts: 0.002,
+        burst_length: 10,
         server_errors: 0.03,
         dropped: 0.02,
         slow: 0.02,
