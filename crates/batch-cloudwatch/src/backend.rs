@@ -36,10 +36,12 @@ pub struct CloudwatchBackend {
     aggregate: bool,
 }
 
-/// A prepared metric: its datum, size and, when aggregating, the key of metrics it merges with.
+/// A prepared metric: its timestamp (the submit time unless it has its own), size and, when
+/// aggregating, the key of metrics it merges with. Its datum is built from the metric when
+/// sent.
 #[derive(Debug)]
 pub struct CloudwatchEntry {
-    datum: MetricDatum,
+    timestamp: SystemTime,
     size: usize,
     merge_key: Option<String>,
 }
@@ -65,48 +67,67 @@ impl CloudwatchBackend {
     }
 }
 
-/// An upper bound of a datum's size in the request, for the CBOR encoding the SDK uses: exact
+/// An upper bound of a metric's size in the request, for the CBOR encoding the SDK uses: exact
 /// CBOR heads for key names and strings, 9 bytes (the most) for every number and for every
-/// map or array head, and only the fields the datum has.
-fn datum_size(datum: &MetricDatum) -> usize {
+/// map or array head, and only the fields its datum has (see [`datum_of`]).
+fn metric_size(metric: &Metric) -> usize {
     /// A double, or an integer, or a tag and its value: at most 9 bytes.
     const NUMBER: usize = 9;
     /// A map or array head, definite or indefinite (with its end byte): at most 9 bytes.
     const CONTAINER: usize = 9;
     let text = |s: &str| cbor_head(s.len()) + s.len();
-    let mut size = CONTAINER + text("MetricName") + text(datum.metric_name().unwrap_or_default());
-    if datum.timestamp().is_some() {
-        size += text("Timestamp") + 1 + NUMBER; // tag 1 and an epoch-seconds double
-    }
-    if let Some(unit) = datum.unit() {
-        size += text("Unit") + text(unit.as_str());
-    }
-    if datum.storage_resolution().is_some() {
+    let mut size = CONTAINER + text("MetricName") + text(&metric.name);
+    size += text("Timestamp") + 1 + NUMBER; // tag 1 and an epoch-seconds double
+    size += text("Unit") + text(metric.unit.as_str());
+    if metric.storage_resolution.is_some() {
         size += text("StorageResolution") + NUMBER;
     }
-    if !datum.dimensions().is_empty() {
+    if !metric.dimensions.is_empty() {
         size += text("Dimensions") + CONTAINER;
-        for dimension in datum.dimensions() {
-            size += CONTAINER
-                + text("Name")
-                + text(dimension.name().unwrap_or_default())
-                + text("Value")
-                + text(dimension.value().unwrap_or_default());
+        for (name, value) in &metric.dimensions {
+            size += CONTAINER + text("Name") + text(name) + text("Value") + text(value);
         }
     }
-    if datum.value().is_some() {
-        size += text("Value") + NUMBER;
-    }
-    if !datum.values().is_empty() {
-        size += text("Values") + CONTAINER + datum.values().len() * NUMBER;
-    }
-    if !datum.counts().is_empty() {
-        size += text("Counts") + CONTAINER + datum.counts().len() * NUMBER;
-    }
-    if datum.statistic_values().is_some() {
-        size += text("StatisticValues") + CONTAINER + 4 * (text("SampleCount") + NUMBER);
+    match &metric.value {
+        MetricValue::Single(_) => size += text("Value") + NUMBER,
+        MetricValue::Values { values, counts } => {
+            size += text("Values") + CONTAINER + values.len() * NUMBER;
+            if !counts.is_empty() {
+                size += text("Counts") + CONTAINER + counts.len() * NUMBER;
+            }
+        }
+        MetricValue::Statistics(_) => {
+            size += text("StatisticValues") + CONTAINER + 4 * (text("SampleCount") + NUMBER);
+        }
     }
     size
+}
+
+/// The datum of `metric`, stamped `timestamp`.
+fn datum_of(metric: &Metric, timestamp: SystemTime) -> MetricDatum {
+    let mut datum = MetricDatum::builder()
+        .metric_name(&metric.name)
+        .unit(metric.unit.clone())
+        .timestamp(DateTime::from(timestamp))
+        .set_storage_resolution(metric.storage_resolution);
+    for (name, value) in &metric.dimensions {
+        datum = datum.dimensions(Dimension::builder().name(name).value(value).build());
+    }
+    match &metric.value {
+        MetricValue::Single(value) => datum.value(*value),
+        MetricValue::Values { values, counts } => datum
+            .set_values(Some(values.clone()))
+            .set_counts((!counts.is_empty()).then(|| counts.clone())),
+        MetricValue::Statistics(set) => datum.statistic_values(
+            SdkStatisticSet::builder()
+                .sample_count(set.sample_count)
+                .sum(set.sum)
+                .minimum(set.minimum)
+                .maximum(set.maximum)
+                .build(),
+        ),
+    }
+    .build()
 }
 
 /// What a single-value datum grows by when sent merged: `Values` and `Counts` lists with one
@@ -148,54 +169,26 @@ impl Backend for CloudwatchBackend {
         check(metric, now)?;
         let timestamp = metric.timestamp.unwrap_or(now);
         let resolution = metric.storage_resolution.unwrap_or(60);
-        let mut datum = MetricDatum::builder()
-            .metric_name(&metric.name)
-            .unit(metric.unit.clone())
-            .timestamp(DateTime::from(timestamp))
-            .set_storage_resolution(metric.storage_resolution);
-        for (name, value) in &metric.dimensions {
-            datum = datum.dimensions(Dimension::builder().name(name).value(value).build());
-        }
-        let (datum, merge_key) = match &metric.value {
-            MetricValue::Single(value) => {
-                let merge_key = self.aggregate.then(|| {
-                    let mut dimensions = metric.dimensions.clone();
-                    dimensions.sort();
-                    format!(
-                        "{}\u{0}{}\u{0}{resolution}\u{0}{}\u{0}{dimensions:?}",
-                        metric.name,
-                        metric.unit.as_str(),
-                        bucket(timestamp, resolution),
-                    )
-                });
-                (datum.value(*value), merge_key)
+        let merge_key = match &metric.value {
+            MetricValue::Single(_) if self.aggregate => {
+                let mut dimensions = metric.dimensions.clone();
+                dimensions.sort();
+                Some(format!(
+                    "{}\u{0}{}\u{0}{resolution}\u{0}{}\u{0}{dimensions:?}",
+                    metric.name,
+                    metric.unit.as_str(),
+                    bucket(timestamp, resolution),
+                ))
             }
-            MetricValue::Values { values, counts } => (
-                datum
-                    .set_values(Some(values.clone()))
-                    .set_counts((!counts.is_empty()).then(|| counts.clone())),
-                None,
-            ),
-            MetricValue::Statistics(set) => (
-                datum.statistic_values(
-                    SdkStatisticSet::builder()
-                        .sample_count(set.sample_count)
-                        .sum(set.sum)
-                        .minimum(set.minimum)
-                        .maximum(set.maximum)
-                        .build(),
-                ),
-                None,
-            ),
+            _ => None,
         };
-        let datum = datum.build();
-        let mut size = datum_size(&datum);
+        let mut size = metric_size(metric);
         if merge_key.is_some() {
             // Merged, its value goes out as a list of values with counts.
             size += MERGED_FORM_EXTRA;
         }
         Ok(CloudwatchEntry {
-            datum,
+            timestamp,
             size,
             merge_key,
         })
@@ -217,11 +210,12 @@ impl Backend for CloudwatchBackend {
     async fn send_batch(
         &self,
         entries: &[&CloudwatchEntry],
+        metrics: &[&Metric],
     ) -> Result<Vec<EntryOutcome>, CloudwatchRequestError> {
         self.client
             .put_metric_data()
             .namespace(&self.namespace)
-            .set_metric_data(Some(merge(entries)))
+            .set_metric_data(Some(merge(entries, metrics)))
             .send()
             .await
             .map_err(CloudwatchRequestError)?;
@@ -237,16 +231,20 @@ impl Backend for CloudwatchBackend {
 /// The datums of a request: entries with a merge key become one datum per run of at most
 /// [`MAX_VALUES`] entries of that key (the engine counts them the same way), with distinct
 /// values and their counts, timestamped at the start of their bucket; others stay as they are.
-fn merge(entries: &[&CloudwatchEntry]) -> Vec<MetricDatum> {
-    let mut datums: Vec<MetricDatum> = Vec::new();
+fn merge(entries: &[&CloudwatchEntry], metrics: &[&Metric]) -> Vec<MetricDatum> {
+    let mut datums: Vec<MetricDatum> = Vec::with_capacity(entries.len());
     // Merge key to (index in `datums`, entries merged into it).
     let mut open: HashMap<&str, (usize, usize)> = HashMap::new();
-    for entry in entries {
+    for (entry, metric) in entries.iter().zip(metrics) {
         let Some(key) = entry.merge_key.as_deref() else {
-            datums.push(entry.datum.clone());
+            datums.push(datum_of(metric, entry.timestamp));
             continue;
         };
-        let value = entry.datum.value().unwrap_or_default();
+        // Only single values get a merge key.
+        let MetricValue::Single(value) = metric.value else {
+            datums.push(datum_of(metric, entry.timestamp));
+            continue;
+        };
         match open.get_mut(key) {
             Some((index, merged)) if *merged < MAX_VALUES => {
                 *merged += 1;
@@ -262,7 +260,7 @@ fn merge(entries: &[&CloudwatchEntry]) -> Vec<MetricDatum> {
                 }
             }
             _ => {
-                let mut datum = entry.datum.clone();
+                let mut datum = datum_of(metric, entry.timestamp);
                 datum.value = None;
                 datum.values = Some(vec![value]);
                 datum.counts = Some(vec![1.0]);

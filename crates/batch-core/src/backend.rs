@@ -140,7 +140,7 @@ pub enum EntryOutcome {
 ///   whether a later attempt may help.
 pub trait Backend: Send + Sync + 'static {
     /// What the user submits and gets back when it cannot be delivered, as submitted.
-    type Payload: Send + 'static;
+    type Payload: Send + Sync + 'static;
     /// The prepared wire form of one payload, built once at submit time.
     type Entry: Send + Sync + 'static;
     /// The error of a request that failed as a whole (typically the SDK's `SdkError`).
@@ -205,10 +205,13 @@ pub trait Backend: Send + Sync + 'static {
         self.entry_size(entry)
     }
 
-    /// Sends one batch request. See the trait docs for the contract.
+    /// Sends one batch request. See the trait docs for the contract. `payloads[i]` is the
+    /// payload `entries[i]` was prepared from: a backend may build the wire entry from it
+    /// rather than keep a second copy of the payload's data in the entry.
     fn send_batch(
         &self,
         entries: &[&Self::Entry],
+        payloads: &[&Self::Payload],
     ) -> impl Future<Output = Result<Vec<EntryOutcome>, Self::Error>> + Send;
 
     /// Classifies a request that failed as a whole.

@@ -605,13 +605,15 @@ impl<B: Backend> Shared<B> {
         let mut attempt = 1;
         while !todo.is_empty() {
             let entries: Vec<&B::Entry> = todo.iter().map(|item| &item.entry).collect();
+            let payloads: Vec<&B::Payload> = todo.iter().map(|item| &item.payload).collect();
             Counters::add(&self.counters.requests_sent, 1);
             if attempt > 1 {
                 Counters::add(&self.counters.retries, todo.len());
             }
             tracing::debug!(attempt, entries = entries.len(), "sending batch");
-            let result = CatchUnwind(Box::pin(self.backend.send_batch(&entries))).await;
+            let result = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads))).await;
             drop(entries);
+            drop(payloads);
             let outcomes = match result {
                 Ok(result) => self.outcomes(todo.len(), result),
                 Err(panic) => {

@@ -269,6 +269,7 @@ impl Backend for InMemoryBackend {
     async fn send_batch(
         &self,
         entries: &[&TestPayload],
+        _payloads: &[&TestPayload],
     ) -> Result<Vec<EntryOutcome>, ScriptedError> {
         let inner = &self.inner;
         let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;

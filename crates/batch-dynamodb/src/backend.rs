@@ -1,9 +1,10 @@
 //! BatchWriteItem as a [`Backend`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{BuildError, SdkError};
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -11,7 +12,7 @@ use batch_core::{
     Backend, DedupPolicy, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error,
 };
 
-use crate::item::{DynamoWrite, item_size, key_part, to_attributes};
+use crate::item::{DynamoItem, DynamoWrite, item_size, key_part, to_attributes};
 
 /// BatchWriteItem limits: 25 writes, 16 MiB per request, 400 KiB per item (attribute names
 /// plus values, by DynamoDB's item-size rules).
@@ -56,10 +57,11 @@ pub struct DynamoBackend {
     keys: KeySchema,
 }
 
-/// A prepared write: its SDK request, size and key.
+/// A prepared write: its SDK request when converted from JSON (a write given as attribute
+/// values is read from the write itself when sent), size and key.
 #[derive(Debug)]
 pub struct DynamoEntry {
-    request: WriteRequest,
+    request: Option<WriteRequest>,
     size: usize,
     key: String,
 }
@@ -124,19 +126,17 @@ impl Backend for DynamoBackend {
                             field: format!("partition key source `{source}`").into(),
                         }
                     })?;
-                    attributes.insert(self.keys.partition_key.clone(), value);
+                    attributes
+                        .to_mut()
+                        .insert(self.keys.partition_key.clone(), value);
                 }
                 let key = self.keys.key_of(&attributes)?;
                 let size = item_size(&attributes);
-                let put = PutRequest::builder()
-                    .set_item(Some(attributes))
-                    .build()
-                    .map_err(build_error)?;
-                Ok(DynamoEntry {
-                    request: WriteRequest::builder().put_request(put).build(),
-                    size,
-                    key,
-                })
+                let request = match attributes {
+                    Cow::Owned(map) => Some(put_request(map).map_err(build_error)?),
+                    Cow::Borrowed(_) => None,
+                };
+                Ok(DynamoEntry { request, size, key })
             }
             DynamoWrite::Delete(item) => {
                 let attributes = to_attributes(item, "key")?;
@@ -151,15 +151,11 @@ impl Backend for DynamoBackend {
                 }
                 let key = self.keys.key_of(&attributes)?;
                 let size = item_size(&attributes);
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(attributes))
-                    .build()
-                    .map_err(build_error)?;
-                Ok(DynamoEntry {
-                    request: WriteRequest::builder().delete_request(delete).build(),
-                    size,
-                    key,
-                })
+                let request = match attributes {
+                    Cow::Owned(map) => Some(delete_request(map).map_err(build_error)?),
+                    Cow::Borrowed(_) => None,
+                };
+                Ok(DynamoEntry { request, size, key })
             }
         }
     }
@@ -179,8 +175,21 @@ impl Backend for DynamoBackend {
     async fn send_batch(
         &self,
         entries: &[&DynamoEntry],
+        writes: &[&DynamoWrite],
     ) -> Result<Vec<EntryOutcome>, DynamoRequestError> {
-        let requests = entries.iter().map(|entry| entry.request.clone()).collect();
+        let requests = entries
+            .iter()
+            .zip(writes)
+            .map(|(entry, write)| match (&entry.request, write) {
+                (Some(request), _) => Ok(request.clone()),
+                (None, DynamoWrite::Put(DynamoItem::Attributes(map))) => put_request(map.clone()),
+                (None, DynamoWrite::Delete(DynamoItem::Attributes(map))) => {
+                    delete_request(map.clone())
+                }
+                (None, _) => unreachable!("JSON writes are converted when prepared"),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DynamoRequestError(SdkError::construction_failure(e)))?;
         let output = self
             .client
             .batch_write_item()
@@ -194,6 +203,16 @@ impl Backend for DynamoBackend {
     fn classify(&self, error: &DynamoRequestError) -> Failure {
         classify_sdk_error(&error.0)
     }
+}
+
+fn put_request(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {
+    let put = PutRequest::builder().set_item(Some(item)).build()?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+fn delete_request(key: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build()?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
 }
 
 impl DynamoBackend {

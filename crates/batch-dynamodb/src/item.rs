@@ -1,5 +1,6 @@
 //! Items: JSON to AttributeValue, DynamoDB's item-size rules, and key extraction.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -66,16 +67,17 @@ impl From<HashMap<String, AttributeValue>> for DynamoWrite {
 pub const MAX_NUMBER_DIGITS: usize = 38;
 
 /// Converts an item to AttributeValues. The caller's value is only read.
-pub(crate) fn to_attributes(
-    item: &DynamoItem,
+pub(crate) fn to_attributes<'a>(
+    item: &'a DynamoItem,
     what: &str,
-) -> Result<HashMap<String, AttributeValue>, SubmitErrorKind> {
+) -> Result<Cow<'a, HashMap<String, AttributeValue>>, SubmitErrorKind> {
     match item {
-        DynamoItem::Attributes(map) => Ok(map.clone()),
+        DynamoItem::Attributes(map) => Ok(Cow::Borrowed(map)),
         DynamoItem::Json(Value::Object(object)) => object
             .iter()
             .map(|(name, value)| Ok((name.clone(), to_attribute(name, value)?)))
-            .collect(),
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map(Cow::Owned),
         DynamoItem::Json(other) => Err(SubmitErrorKind::Invalid {
             field: what.to_owned().into(),
             reason: format!("must be a JSON object, not {}", json_kind(other)),

@@ -36,10 +36,12 @@ pub struct KinesisBackend {
     ordered: bool,
 }
 
-/// A prepared record: its SDK entry and size.
+/// A prepared record: its partition key, its data when written from JSON (raw bytes are
+/// read from the record itself when sent), and its size.
 #[derive(Debug)]
 pub struct KinesisEntry {
-    entry: PutRecordsRequestEntry,
+    key: String,
+    json: Option<Vec<u8>>,
     size: usize,
 }
 
@@ -92,26 +94,27 @@ impl Backend for KinesisBackend {
         if let Some(hash_key) = &record.explicit_hash_key {
             check_explicit_hash_key(hash_key)?;
         }
-        let data = match &record.data {
+        let json = match &record.data {
             RecordData::Json(value) => {
-                serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
-                    field: "Data".into(),
-                    reason: format!("cannot be written as JSON: {e}"),
-                })?
+                Some(
+                    serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
+                        field: "Data".into(),
+                        reason: format!("cannot be written as JSON: {e}"),
+                    })?,
+                )
             }
-            RecordData::Bytes(bytes) => bytes.clone(),
+            RecordData::Bytes(_) => None,
         };
-        let size = data.len() + key.len();
-        let entry = PutRecordsRequestEntry::builder()
-            .data(Blob::new(data))
-            .partition_key(key)
-            .set_explicit_hash_key(record.explicit_hash_key.clone())
-            .build()
-            .map_err(|e| SubmitErrorKind::Invalid {
-                field: "record".into(),
-                reason: e.to_string(),
-            })?;
-        Ok(KinesisEntry { entry, size })
+        let data_len = match (&json, &record.data) {
+            (Some(json), _) => json.len(),
+            (None, RecordData::Bytes(bytes)) => bytes.len(),
+            (None, RecordData::Json(_)) => 0,
+        };
+        Ok(KinesisEntry {
+            size: data_len + key.len(),
+            key,
+            json,
+        })
     }
 
     fn entry_size(&self, entry: &KinesisEntry) -> usize {
@@ -124,7 +127,7 @@ impl Backend for KinesisBackend {
 
     fn ordering_key(&self, entry: &KinesisEntry) -> Option<String> {
         if self.ordered {
-            entry.entry.partition_key.clone()
+            Some(entry.key.clone())
         } else {
             None
         }
@@ -133,8 +136,25 @@ impl Backend for KinesisBackend {
     async fn send_batch(
         &self,
         entries: &[&KinesisEntry],
+        records: &[&KinesisRecord],
     ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
-        let records = entries.iter().map(|entry| entry.entry.clone()).collect();
+        let records = entries
+            .iter()
+            .zip(records)
+            .map(|(entry, record)| {
+                let data = match (&entry.json, &record.data) {
+                    (Some(json), _) => json.clone(),
+                    (None, RecordData::Bytes(bytes)) => bytes.clone(),
+                    (None, RecordData::Json(_)) => Vec::new(),
+                };
+                PutRecordsRequestEntry::builder()
+                    .data(Blob::new(data))
+                    .partition_key(entry.key.clone())
+                    .set_explicit_hash_key(record.explicit_hash_key.clone())
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| KinesisRequestError(SdkError::construction_failure(e)))?;
         let request = self.client.put_records().set_records(Some(records));
         let request = if self.stream.starts_with("arn:") {
             request.stream_arn(&self.stream)

@@ -319,6 +319,7 @@ impl Backend for SqsBackend {
     async fn send_batch(
         &self,
         entries: &[&SqsEntry],
+        _messages: &[&SqsMessage],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue_url().await?;
         // Ids only need to be unique within one request, so each entry gets its index.

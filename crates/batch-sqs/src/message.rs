@@ -233,6 +233,12 @@ pub(crate) fn check_body_chars(field: &str, text: &str) -> Result<(), SubmitErro
         matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
             || c >= '\u{10000}'
     };
+    // Fast path over bytes: what Rust strings can hold outside the allowed set is ASCII
+    // controls and U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF; without either, all is fine.
+    let suspect = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0xEF;
+    if !text.as_bytes().iter().any(suspect) {
+        return Ok(());
+    }
     match text.chars().find(|&c| !allowed(c)) {
         Some(c) => Err(invalid(
             field,

@@ -56,3 +56,24 @@ proptest! {
         prop_assert_eq!(sqs.backend().entry_size(&entry), serde_json::to_string(&value).unwrap().len());
     }
 }
+
+/// The characters SQS accepts in a body, written out from the API reference.
+fn sqs_accepts(c: char) -> bool {
+    matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
+}
+
+proptest! {
+    #[test]
+    fn a_body_is_refused_exactly_when_sqs_would_refuse_a_character(
+        body in prop_oneof![
+            any::<String>(),
+            "[a-z\u{1}\u{1f}\u{7f}\u{fffd}\u{fffe}\u{ffff}\u{e000}\u{f000}é\t]{0,40}",
+        ],
+    ) {
+        let sqs = dispatcher();
+        let refused = sqs.backend().prepare(&SqsMessage::text(body.clone())).is_err();
+        // An empty body is refused too (SQS wants at least one character).
+        let sqs_refuses = body.is_empty() || !body.chars().all(sqs_accepts);
+        prop_assert_eq!(refused, sqs_refuses, "{:?}", body);
+    }
+}
