@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
+//! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
 //! batch-bench serve [LATENCY_MS]                      serve a null endpoint until stopped,
 //!                                                     to run or profile one peer by hand
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH]
+const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE]
        batch-bench peer SPEC_JSON
        batch-bench serve [LATENCY_MS]";
 
@@ -37,6 +38,8 @@ pub(crate) struct Options {
     pub(crate) out: PathBuf,
     /// A Python with boto3 for the boto3 peer.
     pub(crate) python: PathBuf,
+    /// Write the report from the figures of an earlier run instead of measuring.
+    pub(crate) from_json: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Option<Options> {
@@ -44,6 +47,7 @@ fn parse(args: &[String]) -> Option<Options> {
         quick: false,
         out: PathBuf::from("."),
         python: PathBuf::from("python3"),
+        from_json: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -51,6 +55,7 @@ fn parse(args: &[String]) -> Option<Options> {
             "--quick" => options.quick = true,
             "--out" => options.out = PathBuf::from(args.next()?),
             "--python" => options.python = PathBuf::from(args.next()?),
+            "--from-json" => options.from_json = Some(PathBuf::from(args.next()?)),
             _ => return None,
         }
     }

@@ -94,6 +94,11 @@ impl Counts {
 
 /// Runs every measurement, checks that nothing was lost, and writes the report.
 pub(crate) async fn run_all(options: &Options) -> Result<()> {
+    if let Some(path) = &options.from_json {
+        let figures: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
+        return report::write(options, &runs);
+    }
     let counts = Counts::new(options.quick);
     let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
     for service in Service::ALL {
