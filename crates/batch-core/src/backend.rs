@@ -131,6 +131,7 @@ pub enum EntryOutcome {
 /// - [`send_batch`](Backend::send_batch) is never called with more entries or bytes than the
 ///   dispatcher's limits allow, and never with two entries that share a dedup key (when the
 ///   dispatcher's dedup policy is on).
+/// - `payloads` stands beside `entries`: `payloads[i]` is what `entries[i]` was prepared from.
 /// - It returns exactly one [`EntryOutcome`] per entry, in the order of `entries`. A response
 ///   that reports failed entries (SQS `Failed`, Kinesis `ErrorCode`, DynamoDB
 ///   `UnprocessedItems`) is `Ok` with [`EntryOutcome::Failed`] for those entries.
