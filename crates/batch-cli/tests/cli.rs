@@ -76,7 +76,8 @@ async fn kinesis_loads_a_file_in_few_requests() {
     let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;
     let lines: Vec<String> = (0..1_200)
-        .map(|n| json!({"n": n, "user": format!("u{}", n % 9)}).to_string())
+        // Ordered requests hold one record per key: 600 users fill requests of 500.
+        .map(|n| json!({"n": n, "user": format!("u{}", n % 600)}).to_string())
         .collect();
     let input = temp_file("in.ndjson", &lines);
     let unprocessed = input.with_file_name("unprocessed.ndjson");
