@@ -69,14 +69,28 @@ async fn sdk_config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
         .build()
 }
 
-/// The most payloads a dispatcher held (pending and in flight) at any submit.
-#[derive(Default)]
-struct Held(usize);
-
-impl Held {
-    fn sample<B: Backend>(&mut self, dispatcher: &Dispatcher<B>) {
-        self.0 = self.0.max(dispatcher.pending() + dispatcher.in_flight());
+/// Submits records `0..records` (each made by `record`), flushing every [`FLUSH_EVERY`] and
+/// at the end. Returns what the flushes handed back and the most payloads the dispatcher held
+/// (pending and in flight) after any submit.
+async fn drive<B: Backend>(
+    dispatcher: &Dispatcher<B>,
+    records: u64,
+    record: impl Fn(u64) -> B::Payload,
+) -> (Vec<Unprocessed<B::Payload>>, usize)
+where
+    B::Payload: std::fmt::Debug,
+{
+    let mut returned = Vec::new();
+    let mut held = 0;
+    for n in 0..records {
+        dispatcher.submit_payload(record(n)).await.unwrap();
+        held = held.max(dispatcher.pending() + dispatcher.in_flight());
+        if (n + 1) % FLUSH_EVERY == 0 {
+            returned.extend(dispatcher.flush_payloads().await);
+        }
     }
+    returned.extend(dispatcher.flush_payloads().await);
+    (returned, held)
 }
 
 /// What the endpoint saw of one operation.
@@ -311,18 +325,7 @@ async fn sqs_standard_soak() {
     .build()
     .unwrap();
     let records = records();
-    let mut held = Held::default();
-    let mut returned = Vec::new();
-    for n in 0..records {
-        sqs.submit_payload(SqsMessage::text(format!("m{n}")))
-            .await
-            .unwrap();
-        held.sample(&sqs);
-        if (n + 1) % FLUSH_EVERY == 0 {
-            returned.extend(sqs.flush_payloads().await);
-        }
-    }
-    returned.extend(sqs.flush_payloads().await);
+    let (returned, held) = drive(&sqs, records, |n| SqsMessage::text(format!("m{n}"))).await;
     assert!(
         returned
             .iter()
@@ -337,7 +340,7 @@ async fn sqs_standard_soak() {
         seen: Seen::of(&endpoint, Api::SendMessageBatch, number_in),
         returned: unprocessed(&returned, sqs_body),
         key_of: None,
-        held: held.0,
+        held,
         stats: sqs.stats(),
         absorbs_repeats: false,
     }
@@ -361,19 +364,12 @@ async fn sqs_fifo_soak() {
     .build_fifo()
     .unwrap();
     let records = records();
-    let mut held = Held::default();
-    let mut returned = Vec::new();
-    for n in 0..records {
-        let message = SqsMessage::text(format!("m{n}"))
+    let (returned, held) = drive(&fifo, records, |n| {
+        SqsMessage::text(format!("m{n}"))
             .message_group_id(fifo_group(n))
-            .deduplication_id(format!("d{n}"));
-        fifo.submit_payload(message).await.unwrap();
-        held.sample(&fifo);
-        if (n + 1) % FLUSH_EVERY == 0 {
-            returned.extend(fifo.flush_payloads().await);
-        }
-    }
-    returned.extend(fifo.flush_payloads().await);
+            .deduplication_id(format!("d{n}"))
+    })
+    .await;
     eprintln!(
         "soak SQS FIFO: {} repeats absorbed by deduplication ids",
         endpoint.fifo_repeats_absorbed()
@@ -385,7 +381,7 @@ async fn sqs_fifo_soak() {
         seen: Seen::of(&endpoint, Api::SendMessageBatch, number_in),
         returned: unprocessed(&returned, sqs_body),
         key_of: Some(fifo_group),
-        held: held.0,
+        held,
         stats: fifo.stats(),
         // Deduplication ids absorb the repeats a lost response causes.
         absorbs_repeats: true,
@@ -411,17 +407,10 @@ async fn kinesis_ordered_soak() {
     .build()
     .unwrap();
     let records = records();
-    let mut held = Held::default();
-    let mut returned = Vec::new();
-    for n in 0..records {
-        let record = KinesisRecord::bytes(n.to_be_bytes().to_vec()).partition_key(kinesis_key(n));
-        kinesis.submit_payload(record).await.unwrap();
-        held.sample(&kinesis);
-        if (n + 1) % FLUSH_EVERY == 0 {
-            returned.extend(kinesis.flush_payloads().await);
-        }
-    }
-    returned.extend(kinesis.flush_payloads().await);
+    let (returned, held) = drive(&kinesis, records, |n| {
+        KinesisRecord::bytes(n.to_be_bytes().to_vec()).partition_key(kinesis_key(n))
+    })
+    .await;
     let number = |record: &KinesisRecord| match record.data() {
         RecordData::Bytes(bytes) => u64::from_be_bytes(bytes.clone().try_into().unwrap()),
         other => panic!("data changed: {other:?}"),
@@ -435,7 +424,7 @@ async fn kinesis_ordered_soak() {
         }),
         returned: unprocessed(&returned, number),
         key_of: Some(kinesis_key),
-        held: held.0,
+        held,
         stats: kinesis.stats(),
         absorbs_repeats: false,
     }
@@ -456,19 +445,10 @@ async fn dynamodb_soak() {
     .build()
     .unwrap();
     let records = records();
-    let mut held = Held::default();
-    let mut returned = Vec::new();
-    for n in 0..records {
-        table
-            .submit_payload(json!({"pk": format!("i{n}"), "n": n, "text": "payload"}))
-            .await
-            .unwrap();
-        held.sample(&table);
-        if (n + 1) % FLUSH_EVERY == 0 {
-            returned.extend(table.flush_payloads().await);
-        }
-    }
-    returned.extend(table.flush_payloads().await);
+    let (returned, held) = drive(&table, records, |n| {
+        json!({"pk": format!("i{n}"), "n": n, "text": "payload"}).into()
+    })
+    .await;
     let number = |write: &DynamoWrite| match write {
         DynamoWrite::Put(DynamoItem::Json(item)) => item["n"].as_u64().unwrap(),
         other => panic!("write changed: {other:?}"),
@@ -484,7 +464,7 @@ async fn dynamodb_soak() {
         seen: Seen::of(&endpoint, Api::BatchWriteItem, stored),
         returned: unprocessed(&returned, number),
         key_of: None,
-        held: held.0,
+        held,
         stats: table.stats(),
         absorbs_repeats: false,
     }
@@ -512,19 +492,7 @@ async fn cloudwatch_soak() {
     .build()
     .unwrap();
     let records = records();
-    let mut held = Held::default();
-    let mut returned = Vec::new();
-    for n in 0..records {
-        metrics
-            .submit_metric(Metric::new(format!("m{n}"), 1.0))
-            .await
-            .unwrap();
-        held.sample(&metrics);
-        if (n + 1) % FLUSH_EVERY == 0 {
-            returned.extend(metrics.flush_payloads().await);
-        }
-    }
-    returned.extend(metrics.flush_payloads().await);
+    let (returned, held) = drive(&metrics, records, |n| Metric::new(format!("m{n}"), 1.0)).await;
     Outcome {
         service: "CloudWatch",
         records,
@@ -532,7 +500,7 @@ async fn cloudwatch_soak() {
         seen: Seen::of(&endpoint, Api::PutMetricData, number_in),
         returned: unprocessed(&returned, |metric: &Metric| number_in(metric.name())),
         key_of: None,
-        held: held.0,
+        held,
         stats: metrics.stats(),
         absorbs_repeats: false,
     }
