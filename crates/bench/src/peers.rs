@@ -14,7 +14,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::{Blob, DateTime};
 use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
-use batch_core::{DispatcherConfig, Limits};
+use batch_core::{Backend, Dispatcher, DispatcherConfig, Limits};
 use batch_dynamodb::DynamoBatchDispatcher;
 use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord};
 use batch_sqs::{SqsBatchDispatcher, SqsMessage};
@@ -198,6 +198,21 @@ where
     Ok(failed)
 }
 
+/// What a user of the library writes: submit every record, flush, count what came back.
+async fn submit_all<B: Backend>(
+    dispatcher: &Dispatcher<B>,
+    records: Records,
+    record: impl Fn(u64, usize) -> B::Payload,
+) -> Result<u64>
+where
+    B::Payload: std::fmt::Debug,
+{
+    for (n, size) in records.sizes() {
+        dispatcher.submit_payload(record(n, size)).await?;
+    }
+    Ok(dispatcher.flush_payloads().await.len() as u64)
+}
+
 fn config(max_in_flight: usize) -> DispatcherConfig {
     DispatcherConfig::default().max_in_flight(max_in_flight)
 }
@@ -245,11 +260,10 @@ async fn sqs(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Resu
             let sqs = SqsBatchDispatcher::builder(client.clone(), QUEUE_URL)
                 .config(config(max_in_flight))
                 .build()?;
-            for (n, size) in records.sizes() {
-                sqs.submit_payload(SqsMessage::text(workload::sqs_body(size, n)))
-                    .await?;
-            }
-            failed = sqs.flush_payloads().await.len() as u64;
+            failed = submit_all(&sqs, records, |n, size| {
+                SqsMessage::text(workload::sqs_body(size, n))
+            })
+            .await?;
         }
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),
     }
@@ -297,13 +311,11 @@ async fn kinesis(client: &aws_sdk_kinesis::Client, peer: Peer, records: Records)
             let kinesis = KinesisBatchDispatcher::builder(client.clone(), NAME)
                 .config(config(max_in_flight))
                 .build()?;
-            for (n, size) in records.sizes() {
+            failed = submit_all(&kinesis, records, |n, size| {
                 let (key, data) = workload::kinesis_record(size, n);
-                kinesis
-                    .submit_payload(KinesisRecord::bytes(data).partition_key(key))
-                    .await?;
-            }
-            failed = kinesis.flush_payloads().await.len() as u64;
+                KinesisRecord::bytes(data).partition_key(key)
+            })
+            .await?;
         }
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),
     }
@@ -358,10 +370,10 @@ async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Record
             let table = DynamoBatchDispatcher::builder(client.clone(), NAME, "pk")
                 .config(config(max_in_flight))
                 .build()?;
-            for (n, size) in records.sizes() {
-                table.submit_payload(dynamodb_attributes(size, n)).await?;
-            }
-            failed = table.flush_payloads().await.len() as u64;
+            failed = submit_all(&table, records, |n, size| {
+                dynamodb_attributes(size, n).into()
+            })
+            .await?;
         }
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),
     }
@@ -435,10 +447,7 @@ async fn cloudwatch(
             let metrics = CloudwatchBatchDispatcher::builder(client.clone(), NAME)
                 .config(config(max_in_flight))
                 .build()?;
-            for (n, values) in records.sizes() {
-                metrics.submit_metric(metric(values, n)).await?;
-            }
-            return Ok(metrics.flush_payloads().await.len() as u64);
+            return submit_all(&metrics, records, |n, values| metric(values, n)).await;
         }
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),
     }
