@@ -36,14 +36,20 @@ async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValu
     }
 }
 
-#[tokio::test]
-async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
-    let client = client().await;
-    let table = test_support::create_table(&client, "pk", Some("sk")).await;
+/// A new table keyed by `pk` and `sk`, and a dispatcher for it.
+async fn table_with_sort_key(client: &Client) -> (String, DynamoBatchDispatcher) {
+    let table = test_support::create_table(client, "pk", Some("sk")).await;
     let dynamo = DynamoBatchDispatcher::builder(client.clone(), table.clone(), "pk")
         .sort_key("sk")
         .build()
         .unwrap();
+    (table, dynamo)
+}
+
+#[tokio::test]
+async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
+    let client = client().await;
+    let (table, dynamo) = table_with_sort_key(&client).await;
 
     // The model: every write applied one at a time, in order.
     let mut model: BTreeMap<(String, u64), Value> = BTreeMap::new();
@@ -121,11 +127,7 @@ fn same_decimal(a: &str, b: &str) -> bool {
 #[tokio::test]
 async fn numbers_keep_their_exact_decimal_value() {
     let client = client().await;
-    let table = test_support::create_table(&client, "pk", Some("sk")).await;
-    let dynamo = DynamoBatchDispatcher::builder(client.clone(), table.clone(), "pk")
-        .sort_key("sk")
-        .build()
-        .unwrap();
+    let (table, dynamo) = table_with_sort_key(&client).await;
     let text =
         r#"{"pk": "n", "sk": 1, "a": 0.1, "b": -1.5, "c": 1e3, "d": 12345678901234567890.123}"#;
     let item: Value = serde_json::from_str(text).unwrap();

@@ -94,21 +94,16 @@ impl Backend for KinesisBackend {
         if let Some(hash_key) = &record.explicit_hash_key {
             check_explicit_hash_key(hash_key)?;
         }
-        let json = match &record.data {
+        let (json, data_len) = match &record.data {
             RecordData::Json(value) => {
-                Some(
-                    serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
-                        field: "Data".into(),
-                        reason: format!("cannot be written as JSON: {e}"),
-                    })?,
-                )
+                let json = serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
+                    field: "Data".into(),
+                    reason: format!("cannot be written as JSON: {e}"),
+                })?;
+                let len = json.len();
+                (Some(json), len)
             }
-            RecordData::Bytes(_) => None,
-        };
-        let data_len = match (&json, &record.data) {
-            (Some(json), _) => json.len(),
-            (None, RecordData::Bytes(bytes)) => bytes.len(),
-            (None, RecordData::Json(_)) => 0,
+            RecordData::Bytes(bytes) => (None, bytes.len()),
         };
         Ok(KinesisEntry {
             size: data_len + key.len(),
@@ -145,7 +140,9 @@ impl Backend for KinesisBackend {
                 let data = match (&entry.json, &record.data) {
                     (Some(json), _) => json.clone(),
                     (None, RecordData::Bytes(bytes)) => bytes.clone(),
-                    (None, RecordData::Json(_)) => Vec::new(),
+                    (None, RecordData::Json(_)) => {
+                        unreachable!("JSON records are written out when prepared")
+                    }
                 };
                 PutRecordsRequestEntry::builder()
                     .data(Blob::new(data))

@@ -21,6 +21,22 @@ fn find(runs: &[Run], service: Service, load: Load, peer: Peer, latency_ms: u64)
     })
 }
 
+/// The dispatcher's uniform-load runs at each of [`MAX_IN_FLIGHT`], in that order.
+fn ours_uniform(runs: &[Run], service: Service, latency_ms: u64) -> Vec<Option<&Run>> {
+    MAX_IN_FLIGHT
+        .iter()
+        .map(|&m| {
+            find(
+                runs,
+                service,
+                Load::Uniform,
+                Peer::Ours { max_in_flight: m },
+                latency_ms,
+            )
+        })
+        .collect()
+}
+
 fn mb(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -150,9 +166,9 @@ fn targets(md: &mut String, runs: &[Run]) {
     let ours = |mif| Peer::Ours { max_in_flight: mif };
     for service in Service::ALL {
         let title = service.title();
-        let uniform: Vec<&Run> = MAX_IN_FLIGHT
-            .iter()
-            .filter_map(|&m| find(runs, service, Load::Uniform, ours(m), 0))
+        let uniform: Vec<&Run> = ours_uniform(runs, service, 0)
+            .into_iter()
+            .flatten()
             .collect();
         let at_bound = uniform.iter().all(|r| r.requests == r.lower_bound);
         let sent: Vec<String> = uniform.iter().map(|r| r.requests.to_string()).collect();
@@ -189,9 +205,9 @@ fn targets(md: &mut String, runs: &[Run]) {
         }
         let latency_ms = LATENCY_MS;
         for latency in [latency_ms, 0] {
-            let best = MAX_IN_FLIGHT
-                .iter()
-                .filter_map(|&m| find(runs, service, Load::Uniform, ours(m), latency))
+            let best = ours_uniform(runs, service, latency)
+                .into_iter()
+                .flatten()
                 .max_by(|a, b| a.records_per_second().total_cmp(&b.records_per_second()));
             if let (Some(best), Some(boto3)) = (
                 best,
@@ -330,18 +346,7 @@ fn latency_table(md: &mut String, runs: &[Run]) {
             Peer::Boto3BatchLoop,
             latency_ms,
         );
-        let ours: Vec<Option<&Run>> = MAX_IN_FLIGHT
-            .iter()
-            .map(|&m| {
-                find(
-                    runs,
-                    service,
-                    Load::Uniform,
-                    Peer::Ours { max_in_flight: m },
-                    latency_ms,
-                )
-            })
-            .collect();
+        let ours = ours_uniform(runs, service, latency_ms);
         let records = hand.map_or(0, |r| r.records);
         let cell =
             |run: Option<&Run>| run.map_or("".into(), |r| format!("{:.0}", r.records_per_second()));
@@ -379,16 +384,8 @@ fn plot(path: &std::path::Path, runs: &[Run]) -> Result<()> {
         .map(|&service| {
             let points = MAX_IN_FLIGHT
                 .iter()
-                .filter_map(|&m| {
-                    find(
-                        runs,
-                        service,
-                        Load::Uniform,
-                        Peer::Ours { max_in_flight: m },
-                        latency_ms,
-                    )
-                    .map(|r| (m as f64, r.records_per_second().max(1.0)))
-                })
+                .zip(ours_uniform(runs, service, latency_ms))
+                .filter_map(|(&m, run)| run.map(|r| (m as f64, r.records_per_second().max(1.0))))
                 .collect();
             (service, points)
         })
