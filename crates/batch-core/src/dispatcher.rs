@@ -13,6 +13,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::aws::THROTTLING_CODES;
 use crate::backend::{Backend, EntryOutcome, Failure};
 use crate::config::{DedupPolicy, DispatcherConfig, Resolved};
 use crate::error::{ConfigError, SubmitError, SubmitErrorKind};
@@ -58,10 +59,14 @@ struct Shared<B: Backend> {
     batch_done: Notify,
     counters: Counters,
     rng: Mutex<fastrand::Rng>,
+    /// Set by [`Dispatcher::abandon`]: batches stop sending and hand their payloads back,
+    /// until a flush returns.
+    abandon: watch::Sender<bool>,
 }
 
 struct Item<B: Backend> {
     payload: B::Payload,
+    tag: Option<u64>,
     entry: B::Entry,
     size: usize,
     dedup_keys: Vec<String>,
@@ -136,6 +141,7 @@ impl<B: Backend> Dispatcher<B> {
                 batch_done: Notify::new(),
                 counters: Counters::default(),
                 rng: Mutex::new(fastrand::Rng::new()),
+                abandon: watch::Sender::new(false),
             }),
         })
     }
@@ -165,8 +171,46 @@ impl<B: Backend> Dispatcher<B> {
         &self,
         payload: impl Into<B::Payload>,
     ) -> Result<(), SubmitError<B::Payload>> {
+        self.submit(payload.into(), None).await
+    }
+
+    /// Like [`submit_payload`](Self::submit_payload), with a tag of the caller's that comes
+    /// back in [`Unprocessed::tag`] should the payload not be delivered: a line number, an
+    /// offset, an index into the caller's own table.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use batch_core::testing::{InMemoryBackend, TestPayload};
+    /// use batch_core::{Dispatcher, DispatcherConfig};
+    ///
+    /// let backend = InMemoryBackend::new();
+    /// backend.fail_every_request(batch_core::Failure::permanent("AccessDenied", "no"));
+    /// let dispatcher = Dispatcher::new(backend, DispatcherConfig::default()).expect("config");
+    /// dispatcher.submit_tagged(TestPayload::new(1, 10), 41).await.expect("valid");
+    /// let failed = dispatcher.flush_payloads().await;
+    /// assert_eq!(failed[0].tag, Some(41));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As for `submit_payload`.
+    pub async fn submit_tagged(
+        &self,
+        payload: impl Into<B::Payload>,
+        tag: u64,
+    ) -> Result<(), SubmitError<B::Payload>> {
+        self.submit(payload.into(), Some(tag)).await
+    }
+
+    async fn submit(
+        &self,
+        payload: B::Payload,
+        tag: Option<u64>,
+    ) -> Result<(), SubmitError<B::Payload>> {
         let shared = &self.shared;
-        let item = match shared.prepare(payload.into()) {
+        let item = match shared.prepare(payload, tag) {
             Ok(item) => item,
             Err(err) => {
                 Counters::add(&shared.counters.rejected, 1);
@@ -231,45 +275,20 @@ impl<B: Backend> Dispatcher<B> {
     /// Dropping the future loses nothing: requests already sealed run to completion and what
     /// fails is returned by the next flush.
     pub async fn flush_payloads(&self) -> Vec<Unprocessed<B::Payload>> {
-        let shared = &self.shared;
-        let target = loop {
-            let has_pending = !shared.lock().pending.is_empty();
-            let permit = if has_pending {
-                Some(shared.acquire().await)
-            } else {
-                None
-            };
-            let mut state = shared.lock();
-            if state.pending.is_empty() {
-                break state.next_seq;
-            }
-            if let Some(permit) = permit {
-                let batch = shared.seal(&mut state, permit);
-                let target = state.next_seq;
-                drop(state);
-                shared.spawn(batch);
-                break target;
-            }
-        };
-        loop {
-            let notified = shared.batch_done.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut state = shared.lock();
-                if state.outstanding.first().is_none_or(|&seq| seq >= target) {
-                    state.failed_keys.retain(|_, (seq, _)| *seq >= target);
-                    let unprocessed = std::mem::take(&mut state.unprocessed);
-                    tracing::debug!(
-                        backend = B::NAME,
-                        unprocessed = unprocessed.len(),
-                        "flush complete"
-                    );
-                    return unprocessed;
-                }
-            }
-            notified.await;
-        }
+        self.shared.flush().await
+    }
+
+    /// Stops sending: every batch in flight, and every one sealed until the next flush
+    /// returns, hands its payloads back at once with [`UnprocessedReason::Abandoned`] instead
+    /// of waiting for backoff or for a response. For a shutdown that cannot wait: call it, then
+    /// [`flush_payloads`](Self::flush_payloads), which then returns promptly with every payload
+    /// not yet delivered. A request already on the wire is cancelled; the service may have
+    /// stored its entries all the same, so sending them again may deliver them twice.
+    ///
+    /// The dispatcher sends normally again once that flush has returned.
+    pub fn abandon(&self) {
+        tracing::info!(backend = B::NAME, "abandoning the requests in flight");
+        self.shared.abandon.send_replace(true);
     }
 
     /// Like [`flush_payloads`](Self::flush_payloads), but gives up waiting after `timeout`. Returns `Err` with
@@ -304,25 +323,55 @@ impl<B: Backend> Dispatcher<B> {
     }
 }
 
+/// Dropping a dispatcher that still holds payloads is a bug in the program (a forgotten
+/// `flush_payloads`), and `Drop` cannot wait. It is logged at ERROR with the count, and, when
+/// a tokio runtime is at hand, the payloads are sent on a background task as a flush would
+/// send them; what that task cannot deliver is logged at ERROR with its count and codes.
+/// This is best effort: a runtime that shuts down (the end of `main`) cancels the task, and
+/// the payloads are then lost. Call `flush_payloads` before dropping.
 impl<B: Backend> Drop for Dispatcher<B> {
     fn drop(&mut self) {
-        let state = self.shared.lock();
-        let pending = state.pending.len();
-        if pending > 0 {
-            tracing::error!(
-                backend = B::NAME,
-                pending,
-                in_flight = state.items_in_flight,
-                "dispatcher dropped with payloads that were never flushed; they are not sent"
-            );
-        } else if state.items_in_flight > 0 || !state.unprocessed.is_empty() {
-            tracing::error!(
-                backend = B::NAME,
-                in_flight = state.items_in_flight,
-                unprocessed = state.unprocessed.len(),
-                "dispatcher dropped before a flush returned every outcome"
-            );
+        let (pending, in_flight, unprocessed) = {
+            let state = self.shared.lock();
+            (
+                state.pending.len(),
+                state.items_in_flight,
+                state.unprocessed.len(),
+            )
+        };
+        if pending + in_flight + unprocessed == 0 {
+            return;
         }
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        tracing::error!(
+            backend = B::NAME,
+            pending,
+            in_flight,
+            unprocessed,
+            background_flush = runtime.is_some(),
+            "dispatcher dropped before a flush returned every outcome"
+        );
+        let Some(runtime) = runtime else { return };
+        let shared = Arc::clone(&self.shared);
+        runtime.spawn(async move {
+            let failed = shared.flush().await;
+            if failed.is_empty() {
+                tracing::info!(
+                    backend = B::NAME,
+                    "background flush of a dropped dispatcher delivered everything"
+                );
+            } else {
+                let mut codes: Vec<&str> = failed.iter().map(|f| f.error.code()).collect();
+                codes.sort_unstable();
+                codes.dedup();
+                tracing::error!(
+                    backend = B::NAME,
+                    lost = failed.len(),
+                    ?codes,
+                    "payloads of a dropped dispatcher could not be delivered and are lost"
+                );
+            }
+        });
     }
 }
 
@@ -357,7 +406,55 @@ impl<B: Backend> Shared<B> {
             .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
     }
 
-    fn prepare(&self, payload: B::Payload) -> Result<Item<B>, SubmitError<B::Payload>> {
+    /// See [`Dispatcher::flush_payloads`].
+    async fn flush(&self) -> Vec<Unprocessed<B::Payload>> {
+        let target = loop {
+            let has_pending = !self.lock().pending.is_empty();
+            let permit = if has_pending {
+                Some(self.acquire().await)
+            } else {
+                None
+            };
+            let mut state = self.lock();
+            if state.pending.is_empty() {
+                break state.next_seq;
+            }
+            if let Some(permit) = permit {
+                let batch = self.seal(&mut state, permit);
+                let target = state.next_seq;
+                drop(state);
+                self.spawn(batch);
+                break target;
+            }
+        };
+        loop {
+            let notified = self.batch_done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if state.outstanding.first().is_none_or(|&seq| seq >= target) {
+                    state.failed_keys.retain(|_, (seq, _)| *seq >= target);
+                    let unprocessed = std::mem::take(&mut state.unprocessed);
+                    tracing::debug!(
+                        backend = B::NAME,
+                        unprocessed = unprocessed.len(),
+                        "flush complete"
+                    );
+                    self.abandon
+                        .send_if_modified(|abandon| std::mem::take(abandon));
+                    return unprocessed;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn prepare(
+        &self,
+        payload: B::Payload,
+        tag: Option<u64>,
+    ) -> Result<Item<B>, SubmitError<B::Payload>> {
         let entry = match self.backend.prepare(&payload) {
             Ok(entry) => entry,
             Err(kind) => return Err(SubmitError::new(payload, kind)),
@@ -379,6 +476,7 @@ impl<B: Backend> Shared<B> {
             merge_key: self.backend.merge_key(&entry),
             merged_size: self.backend.merged_size(&entry),
             payload,
+            tag,
             entry,
             size,
         })
@@ -595,7 +693,10 @@ impl<B: Backend> Shared<B> {
         } = batch;
         for mut earlier in waits_for {
             // An `Err` means the earlier batch's task is gone; it holds nothing back then.
-            let _ = earlier.wait_for(|finished| *finished).await;
+            tokio::select! {
+                _ = earlier.wait_for(|finished| *finished) => {}
+                () = self.abandoned() => break,
+            }
         }
         let count = items.len();
         let mut out = Undelivered::default();
@@ -604,6 +705,14 @@ impl<B: Backend> Shared<B> {
         let started = Instant::now();
         let mut attempt = 1;
         while !todo.is_empty() {
+            if *self.abandon.borrow() {
+                out.abandon(
+                    todo,
+                    attempt - 1,
+                    "the dispatcher was told to stop before sending",
+                );
+                break;
+            }
             let entries: Vec<&B::Entry> = todo.iter().map(|item| &item.entry).collect();
             let payloads: Vec<&B::Payload> = todo.iter().map(|item| &item.payload).collect();
             Counters::add(&self.counters.requests_sent, 1);
@@ -611,15 +720,26 @@ impl<B: Backend> Shared<B> {
                 Counters::add(&self.counters.retries, todo.len());
             }
             tracing::debug!(attempt, entries = entries.len(), "sending batch");
-            let result = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads))).await;
+            let send = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads)));
+            let result = tokio::select! {
+                result = send => Some(result),
+                () = self.abandoned() => None,
+            };
             drop(entries);
             drop(payloads);
             let outcomes = match result {
-                Ok(result) => self.outcomes(todo.len(), result),
-                Err(panic) => {
+                Some(Ok(result)) => self.outcomes(todo.len(), result),
+                Some(Err(panic)) => {
                     tracing::error!(%panic, "the backend panicked while sending a batch");
+                    self.counters.request_failed(false);
                     let failure = Failure::permanent("BackendPanicked", panic);
                     vec![EntryOutcome::Failed(failure); todo.len()]
+                }
+                None => {
+                    let why =
+                        "the request was cancelled on the wire: the service may have stored it";
+                    out.abandon(todo, attempt, why);
+                    break;
                 }
             };
             let mut again: Vec<(Item<B>, Failure)> = Vec::new();
@@ -643,6 +763,9 @@ impl<B: Backend> Shared<B> {
                         }
                     }
                     EntryOutcome::Failed(failure) if failure.retryable => {
+                        if is_throttling_code(&failure.code) {
+                            Counters::add(&self.counters.throttled, 1);
+                        }
                         again.push((item, failure));
                     }
                     EntryOutcome::Failed(failure) => {
@@ -689,13 +812,26 @@ impl<B: Backend> Shared<B> {
                 ?delay,
                 "retrying failed entries"
             );
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.abandoned() => {
+                    out.abandon(todo, attempt, "the dispatcher was told to stop before a retry");
+                    break;
+                }
+            }
             attempt += 1;
         }
         self.complete(seq, count, out);
         drop(permit);
         let _ = done.send(true);
         self.batch_done.notify_waiters();
+    }
+
+    /// Returns once [`Dispatcher::abandon`] was called and no flush has returned since.
+    async fn abandoned(&self) {
+        let mut abandon = self.abandon.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail.
+        let _ = abandon.wait_for(|abandon| *abandon).await;
     }
 
     /// Removes the entries whose ordering key already failed in an earlier batch.
@@ -734,7 +870,10 @@ impl<B: Backend> Shared<B> {
         result: Result<Vec<EntryOutcome>, B::Error>,
     ) -> Vec<EntryOutcome> {
         match result {
-            Ok(outcomes) if outcomes.len() == entries => outcomes,
+            Ok(outcomes) if outcomes.len() == entries => {
+                self.counters.request_answered();
+                outcomes
+            }
             Ok(outcomes) => {
                 tracing::error!(
                     expected = entries,
@@ -754,6 +893,8 @@ impl<B: Backend> Shared<B> {
                 } else {
                     failure.with_source(error)
                 };
+                self.counters
+                    .request_failed(is_throttling_code(&failure.code));
                 tracing::warn!(code = %failure.code, retryable = failure.retryable, "request failed");
                 vec![EntryOutcome::Failed(failure); entries]
             }
@@ -771,6 +912,13 @@ impl<B: Backend> Shared<B> {
         state.items_in_flight -= count;
         state.unprocessed.extend(out.items);
     }
+}
+
+/// The code of payloads handed back after [`Dispatcher::abandon`].
+pub const ABANDONED: &str = "Abandoned";
+
+fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
 }
 
 /// The ordering keys of `items`.
@@ -805,8 +953,27 @@ impl<B: Backend> Undelivered<B> {
                 .entry(key)
                 .or_insert_with(|| failure.clone());
         }
-        self.items
-            .push(Unprocessed::new(item.payload, reason, failure, attempts));
+        self.items.push(Unprocessed::new(
+            item.payload,
+            item.tag,
+            reason,
+            failure,
+            attempts,
+        ));
+    }
+
+    /// Hands back `items` unsent because of [`Dispatcher::abandon`].
+    fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
+        tracing::warn!(entries = items.len(), "{why}");
+        let failure = Failure::retryable(ABANDONED, why);
+        for item in items {
+            self.push(
+                item,
+                UnprocessedReason::Abandoned,
+                failure.clone(),
+                attempts,
+            );
+        }
     }
 
     /// The failure of an earlier entry of `item`'s key, which holds `item` back.

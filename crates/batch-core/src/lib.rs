@@ -53,7 +53,7 @@ pub mod testing;
 pub use aws::{THROTTLING_CODES, TRANSIENT_CODES, classify_sdk_error, is_retryable_code};
 pub use backend::{Backend, EntryOutcome, Failure, FieldName, Limits};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DedupPolicy, DispatcherConfig, RetryConfig};
-pub use dispatcher::Dispatcher;
+pub use dispatcher::{ABANDONED, Dispatcher};
 pub use error::{ConfigError, SubmitError, SubmitErrorKind};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -23,6 +23,15 @@ pub struct Stats {
     pub retries: u64,
     /// Payloads that ended in a flush's unprocessed list.
     pub unprocessed: u64,
+    /// Entries the service refused for throttling (alone, or with their whole request).
+    pub throttled: u64,
+    /// Requests that failed as a whole for a reason other than throttling (no answer, a
+    /// server fault, a refusal), retries included.
+    pub requests_failed: u64,
+    /// Of those, how many came in a row up to the latest request: 0 once a request gets an
+    /// answer with an outcome per entry. A destination that is down or refuses everything
+    /// makes it grow; a program can stop feeding the dispatcher when it does.
+    pub requests_failed_in_a_row: u64,
 }
 
 #[derive(Debug, Default)]
@@ -34,11 +43,27 @@ pub(crate) struct Counters {
     pub(crate) requests_sent: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) unprocessed: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) requests_failed: AtomicU64,
+    pub(crate) requests_failed_in_a_row: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Relaxed);
+    }
+
+    /// A request got an answer with an outcome per entry.
+    pub(crate) fn request_answered(&self) {
+        self.requests_failed_in_a_row.store(0, Relaxed);
+    }
+
+    /// A request failed as a whole; throttling is not a failure of the destination.
+    pub(crate) fn request_failed(&self, throttled: bool) {
+        if !throttled {
+            self.requests_failed.fetch_add(1, Relaxed);
+            self.requests_failed_in_a_row.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
@@ -50,6 +75,9 @@ impl Counters {
             requests_sent: self.requests_sent.load(Relaxed),
             retries: self.retries.load(Relaxed),
             unprocessed: self.unprocessed.load(Relaxed),
+            throttled: self.throttled.load(Relaxed),
+            requests_failed: self.requests_failed.load(Relaxed),
+            requests_failed_in_a_row: self.requests_failed_in_a_row.load(Relaxed),
         }
     }
 }

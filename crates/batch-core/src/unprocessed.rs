@@ -19,6 +19,10 @@ pub enum UnprocessedReason {
     /// An earlier entry with the same ordering key (message group, partition key, item key)
     /// ended undelivered, so this one was not sent, to keep their order.
     HeldBack,
+    /// [`Dispatcher::abandon`](crate::Dispatcher::abandon) stopped the dispatcher before the
+    /// entry was delivered. If its request was cancelled on the wire, the service may have
+    /// stored it all the same.
+    Abandoned,
 }
 
 impl fmt::Display for UnprocessedReason {
@@ -28,6 +32,7 @@ impl fmt::Display for UnprocessedReason {
             Self::RetriesExhausted => "retries exhausted",
             Self::DeadlineExceeded => "retry deadline exceeded",
             Self::HeldBack => "held back behind an undelivered entry of the same ordering key",
+            Self::Abandoned => "abandoned when the dispatcher was told to stop",
         })
     }
 }
@@ -60,7 +65,11 @@ impl DeliveryError {
     /// Whether sending the payload again later may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        self.failure.retryable || self.reason == UnprocessedReason::HeldBack
+        self.failure.retryable
+            || matches!(
+                self.reason,
+                UnprocessedReason::HeldBack | UnprocessedReason::Abandoned
+            )
     }
 }
 
@@ -91,6 +100,9 @@ impl StdError for DeliveryError {
 pub struct Unprocessed<P> {
     /// The payload, as submitted.
     pub payload: P,
+    /// The tag it was submitted with by
+    /// [`submit_tagged`](crate::Dispatcher::submit_tagged), if any.
+    pub tag: Option<u64>,
     /// What went wrong.
     pub error: DeliveryError,
 }
@@ -98,12 +110,14 @@ pub struct Unprocessed<P> {
 impl<P> Unprocessed<P> {
     pub(crate) fn new(
         payload: P,
+        tag: Option<u64>,
         reason: UnprocessedReason,
         failure: Failure,
         attempts: u32,
     ) -> Self {
         Self {
             payload,
+            tag,
             error: DeliveryError {
                 reason,
                 failure,
@@ -121,6 +135,7 @@ impl<P> Unprocessed<P> {
 impl<P> fmt::Debug for Unprocessed<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Unprocessed")
+            .field("tag", &self.tag)
             .field("error", &self.error)
             .finish_non_exhaustive()
     }
