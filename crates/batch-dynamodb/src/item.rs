@@ -66,13 +66,27 @@ impl From<HashMap<String, AttributeValue>> for DynamoWrite {
 /// data types" (Number: up to 38 digits of precision); checked 2026-11-23.
 pub const MAX_NUMBER_DIGITS: usize = 38;
 
+/// The largest power of ten a DynamoDB number may reach: positive and negative numbers go up
+/// to 9.9999999999999999999999999999999999999E+125. Source: DynamoDB developer guide,
+/// "Supported data types" (Number); checked 2026-11-29.
+pub const MAX_NUMBER_EXPONENT: i64 = 125;
+
+/// The smallest power of ten of a DynamoDB number other than zero: magnitudes go down to
+/// 1E-130. Source: as [`MAX_NUMBER_EXPONENT`]; checked 2026-11-29.
+pub const MIN_NUMBER_EXPONENT: i64 = -130;
+
 /// Converts an item to AttributeValues. The caller's value is only read.
 pub(crate) fn to_attributes<'a>(
     item: &'a DynamoItem,
     what: &str,
 ) -> Result<Cow<'a, HashMap<String, AttributeValue>>, SubmitErrorKind> {
     match item {
-        DynamoItem::Attributes(map) => Ok(Cow::Borrowed(map)),
+        DynamoItem::Attributes(map) => {
+            for (name, value) in map {
+                check_attribute_numbers(name, value)?;
+            }
+            Ok(Cow::Borrowed(map))
+        }
         DynamoItem::Json(Value::Object(object)) => object
             .iter()
             .map(|(name, value)| Ok((name.clone(), to_attribute(name, value)?)))
@@ -121,24 +135,110 @@ fn to_attribute(path: &str, value: &Value) -> Result<AttributeValue, SubmitError
     })
 }
 
-/// Significant digits of a decimal number's text (leading and trailing zeros left out).
-fn significant_digits(text: &str) -> usize {
-    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let trimmed = digits.trim_start_matches('0').trim_end_matches('0');
-    trimmed.len().max(1)
+/// A decimal number's text taken apart: sign, significant digits (no leading or trailing
+/// zeros; empty for zero) and the power of ten of the last of them.
+struct Decimal<'a> {
+    negative: bool,
+    significant: String,
+    scale: i64,
+    text: &'a str,
 }
 
+impl<'a> Decimal<'a> {
+    /// `None` for text that is not a decimal number, or one whose exponent does not fit an
+    /// `i64` (far outside any range DynamoDB accepts).
+    fn parse(text: &'a str) -> Option<Self> {
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().ok()?),
+            None => (unsigned, 0),
+        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int_part.is_empty() && frac_part.is_empty()
+            || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let digits = format!("{int_part}{frac_part}");
+        let trimmed = digits.trim_start_matches('0');
+        let significant = trimmed.trim_end_matches('0');
+        let trailing_zeros = i64::try_from(trimmed.len() - significant.len()).ok()?;
+        let frac_len = i64::try_from(frac_part.len()).ok()?;
+        let scale = exponent.checked_sub(frac_len)?.checked_add(trailing_zeros)?;
+        Some(Self {
+            negative,
+            significant: significant.to_owned(),
+            scale,
+            text,
+        })
+    }
+
+    /// Significant digits, at least 1 (zero has one).
+    fn digits(&self) -> usize {
+        self.significant.len().max(1)
+    }
+
+    /// The power of ten of the first significant digit; `None` for zero.
+    fn magnitude(&self) -> Option<i64> {
+        let len = i64::try_from(self.significant.len()).ok()?;
+        (len > 0).then(|| self.scale + len - 1)
+    }
+}
+
+/// Significant digits of a decimal number's text (leading and trailing zeros left out).
+fn significant_digits(text: &str) -> usize {
+    Decimal::parse(text).map_or(MAX_NUMBER_DIGITS + 1, |d| d.digits())
+}
+
+/// Refuses a number DynamoDB would refuse (and so fail the whole request with): more than
+/// 38 significant digits, or a magnitude outside 1E-130 to 9.99...E+125.
 fn check_number(path: &str, text: &str) -> Result<(), SubmitErrorKind> {
-    let digits = significant_digits(text);
+    let out_of_range = |allowed: String| SubmitErrorKind::OutOfRange {
+        field: path.to_owned().into(),
+        value: text.to_owned(),
+        allowed,
+    };
+    let Some(number) = Decimal::parse(text) else {
+        return Err(out_of_range(format!(
+            "a decimal number between 1E{MIN_NUMBER_EXPONENT} and 9.99...E+{MAX_NUMBER_EXPONENT}"
+        )));
+    };
+    let digits = number.digits();
     if digits > MAX_NUMBER_DIGITS {
         return Err(SubmitErrorKind::OutOfRange {
             field: path.to_owned().into(),
-            value: format!("{text} ({digits} significant digits)"),
+            value: format!("{} ({digits} significant digits)", number.text),
             allowed: format!("at most {MAX_NUMBER_DIGITS} significant digits"),
         });
     }
-    Ok(())
+    match number.magnitude() {
+        Some(m) if m > MAX_NUMBER_EXPONENT => Err(out_of_range(format!(
+            "a magnitude of at most 9.99...E+{MAX_NUMBER_EXPONENT}"
+        ))),
+        Some(m) if m < MIN_NUMBER_EXPONENT => Err(out_of_range(format!(
+            "zero or a magnitude of at least 1E{MIN_NUMBER_EXPONENT}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the numbers of a ready AttributeValue, nested ones included.
+fn check_attribute_numbers(path: &str, value: &AttributeValue) -> Result<(), SubmitErrorKind> {
+    match value {
+        AttributeValue::N(n) => check_number(path, n),
+        AttributeValue::Ns(numbers) => numbers.iter().try_for_each(|n| check_number(path, n)),
+        AttributeValue::L(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_attribute_numbers(&format!("{path}[{i}]"), v)),
+        AttributeValue::M(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_attribute_numbers(&format!("{path}.{k}"), v)),
+        _ => Ok(()),
+    }
 }
 
 /// Bytes of an attribute value by DynamoDB's item-size rules, rounded up where the rules say
@@ -206,25 +306,17 @@ pub(crate) fn key_part(
 /// One text per decimal value: `1e3`, `1000` and `1000.0` all become `1000`, so keys that
 /// DynamoDB considers equal are equal here too.
 fn normalize_number(text: &str) -> String {
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
-        None => (unsigned, 0),
-    };
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{int_part}{frac_part}");
-    // The value is digits * 10^(exponent - frac_len).
-    let scale = exponent - i64::try_from(frac_part.len()).unwrap_or(0);
-    let trimmed = digits.trim_start_matches('0');
-    if trimmed.is_empty() {
-        return "0".into();
+    match Decimal::parse(text) {
+        Some(number) if number.significant.is_empty() => "0".into(),
+        Some(number) => format!(
+            "{}{}e{}",
+            if number.negative { "-" } else { "" },
+            number.significant,
+            number.scale
+        ),
+        // Checked at submit before any key is built; the text itself is a fine key.
+        None => text.to_owned(),
     }
-    let significant = trimmed.trim_end_matches('0');
-    let scale = scale + i64::try_from(trimmed.len() - significant.len()).unwrap_or(0);
-    format!("{}{significant}e{scale}", if negative { "-" } else { "" })
 }
 
 #[cfg(test)]
@@ -238,6 +330,35 @@ mod tests {
         assert_eq!(normalize_number("0.10"), normalize_number("1e-1"));
         assert_ne!(normalize_number("-1.5"), normalize_number("1.5"));
         assert_eq!(normalize_number("0.000"), "0");
+    }
+
+    #[test]
+    fn numbers_outside_dynamodb_range_are_refused() {
+        for ok in [
+            "0",
+            "-0.0",
+            "1E-130",
+            "-1e-130",
+            "9.9999999999999999999999999999999999999E+125",
+            "12345678901234567890123456789012345678",
+            "0.00000000000000000000000000000000000000000000001",
+            "1000e-10",
+        ] {
+            assert!(check_number("n", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "1e400",
+            "1E126",
+            "-1e126",
+            "10e125",
+            "9.9e-131",
+            "1e-131",
+            "1e99999999999999999999999",
+            "123456789012345678901234567890123456789",
+        ] {
+            let err = check_number("a.b", bad).unwrap_err();
+            assert_eq!(err.field(), "a.b", "{bad}");
+        }
     }
 
     #[test]

@@ -48,4 +48,6 @@ mod item;
 
 pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
 pub use dispatcher::{DynamoBatchDispatcher, DynamoBatchDispatcherBuilder};
-pub use item::{DynamoItem, DynamoWrite, MAX_NUMBER_DIGITS};
+pub use item::{
+    DynamoItem, DynamoWrite, MAX_NUMBER_DIGITS, MAX_NUMBER_EXPONENT, MIN_NUMBER_EXPONENT,
+};

@@ -148,3 +148,35 @@ async fn a_missing_partition_key_source() {
         .flush_payloads_timeout(std::time::Duration::ZERO)
         .await;
 }
+
+#[tokio::test]
+async fn a_number_above_dynamodb_range() {
+    let item: Value = serde_json::from_str(r#"{"pk": "a", "sk": 1, "big": 1e400}"#).unwrap();
+    let err = refused(item.into()).await;
+    assert_eq!(err.kind().field(), "big");
+    assert!(err.to_string().contains("9.99...E+125"), "{err}");
+}
+
+#[tokio::test]
+async fn a_number_below_dynamodb_range_nested_in_a_map() {
+    let item: Value =
+        serde_json::from_str(r#"{"pk": "a", "sk": 1, "m": {"tiny": -1e-131}}"#).unwrap();
+    let err = refused(item.into()).await;
+    assert_eq!(err.kind().field(), "m.tiny");
+    assert!(err.to_string().contains("1E-130"), "{err}");
+}
+
+#[tokio::test]
+async fn a_number_out_of_range_in_ready_attribute_values() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = std::collections::HashMap::from([
+        ("pk".to_owned(), AttributeValue::S("a".into())),
+        ("sk".to_owned(), AttributeValue::N("1".into())),
+        (
+            "ns".to_owned(),
+            AttributeValue::Ns(vec!["1".into(), "1E126".into()]),
+        ),
+    ]);
+    let err = refused(item.into()).await;
+    assert_eq!(err.kind().field(), "ns");
+}
