@@ -3,13 +3,49 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Input:
+  One record a line (NDJSON), UTF-8. Empty lines are skipped, CRLF line ends and a leading
+  byte order mark are accepted. SQS and Kinesis send each line exactly as it came in (checked
+  to be JSON unless --raw). DynamoDB maps a JSON object to an item: strings to S, numbers to N
+  (their exact text; 38 significant digits, magnitudes 1E-130 to 9.99...E+125), true/false to
+  BOOL, null to NULL, arrays to L, objects to M. CloudWatch takes one metric object a line.
+
+Unprocessed file (--unprocessed), one JSON object a line:
+  {\"aws_batch_unprocessed\":1,\"line\":12,\"error\":{\"code\":\"...\",\"message\":\"...\",
+   \"reason\":\"...\",\"attempts\":5,\"retryable\":true},\"record\":<the record>}
+  \"record\" holds the record as it was sent (SQS, Kinesis: the input line byte for byte).
+  A line that is not JSON has \"input\" (its text) instead; a line that is not UTF-8 has
+  \"input_base64\". \"line\" is the line number in the input. Give the file back as --input
+  to send its records again: aws-batch reads the records out of these objects.
+
+Interruption and resuming:
+  On SIGINT or SIGTERM, aws-batch stops reading, sends what it accepted (for up to --grace),
+  writes what was not delivered to the unprocessed file, prints the summary and exits with
+  130 (SIGINT) or 143 (SIGTERM). A second signal stops at once; the records still held are
+  written to the unprocessed file (a request cancelled on the wire may have been stored too).
+  With --checkpoint FILE, the position below which every line is delivered or in the
+  unprocessed file is saved as the run goes; a rerun with the same options continues from
+  there, also after a crash. Delivery is at least once: after a crash, lines between the
+  checkpoint and the crash are sent again.
+
+Exit codes:
+  0    every record delivered
+  1    some records not delivered (they are in the unprocessed file and the summary)
+  2    usage or configuration error, found before any line was read; or an I/O error
+  3    stopped early: the destination failed --max-failed-requests requests in a row
+  130  interrupted by SIGINT;  143  interrupted by SIGTERM
+
+Logging: warnings go to standard error; -v, -vv, -vvv for more, -q for errors only, or
+RUST_LOG (e.g. RUST_LOG=batch_core=debug).";
 
 /// Bulk-load NDJSON records into an AWS queue, stream, table or metrics namespace with
-/// batched writes. Reads a file (or standard input), one JSON value a line; for CloudWatch,
-/// one metric object a line. Exits non-zero when any record was not delivered.
+/// batched writes. Reads a file (or standard input), one record a line, and reports what was
+/// delivered, what was not, and why.
 #[derive(Debug, Parser)]
-#[command(name = "aws-batch", version)]
+#[command(name = "aws-batch", version, after_long_help = AFTER_HELP)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) service: Service,
@@ -25,9 +61,19 @@ pub(crate) struct Common {
     #[arg(long, short, global = true)]
     pub(crate) input: Option<PathBuf>,
 
-    /// Write every record that was not delivered here, as NDJSON with its error.
+    /// Write every record that was not delivered here (see the format below). Never the
+    /// input file.
     #[arg(long, global = true)]
     pub(crate) unprocessed: Option<PathBuf>,
+
+    /// Save progress here and continue from it when the file exists (needs --input FILE).
+    #[arg(long, global = true)]
+    pub(crate) checkpoint: Option<PathBuf>,
+
+    /// How often the checkpoint is brought up to date (each time waits for the requests in
+    /// flight).
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "2s")]
+    pub(crate) checkpoint_every: Duration,
 
     /// Print the summary as JSON instead of a table.
     #[arg(long, global = true)]
@@ -41,7 +87,7 @@ pub(crate) struct Common {
     #[arg(long, global = true)]
     pub(crate) profile: Option<String>,
 
-    /// Endpoint URL, e.g. a local emulator.
+    /// Endpoint URL, e.g. a local emulator (http:// or https://).
     #[arg(long, global = true)]
     pub(crate) endpoint_url: Option<String>,
 
@@ -49,16 +95,31 @@ pub(crate) struct Common {
     #[arg(long, global = true, default_value_t = 4)]
     pub(crate) max_in_flight: usize,
 
-    /// Send a partial batch once its oldest record waited this long (e.g. 200ms, 2s).
-    #[arg(long, global = true, value_parser = parse_duration)]
-    pub(crate) linger: Option<Duration>,
+    /// Send a partial batch once its oldest record waited this long; 0 to wait for full
+    /// batches.
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "1s")]
+    pub(crate) linger: Duration,
 
     /// Attempts per record, the first included.
     #[arg(long, global = true, default_value_t = 5)]
     pub(crate) max_attempts: u32,
 
-    /// No progress bar.
-    #[arg(long, global = true)]
+    /// After a signal or a failing destination, how long to go on sending what was accepted
+    /// before handing the rest back.
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "10s")]
+    pub(crate) grace: Duration,
+
+    /// Stop reading once this many requests in a row failed as a whole (not counting
+    /// throttling): the destination is down or refuses everything. 0: never stop.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub(crate) max_failed_requests: u64,
+
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(long, short, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// No progress bar, errors only in the log.
+    #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
 }
 
@@ -82,6 +143,9 @@ pub(crate) enum Service {
         /// FIFO: where deduplication ids come from.
         #[arg(long, value_enum, default_value_t = Dedup::ContentHash)]
         dedup: Dedup,
+        /// Send lines that are not JSON too, as text.
+        #[arg(long)]
+        raw: bool,
     },
     /// A Kinesis data stream (PutRecords).
     Kinesis {
@@ -94,6 +158,9 @@ pub(crate) enum Service {
         /// Keep the order of records per partition key.
         #[arg(long)]
         ordered: bool,
+        /// Send lines that are not JSON too, as bytes.
+        #[arg(long, conflicts_with = "partition_key_field")]
+        raw: bool,
     },
     /// A DynamoDB table (BatchWriteItem).
     Dynamodb {
@@ -132,13 +199,15 @@ pub(crate) enum Dedup {
     ContentBased,
 }
 
-/// `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
+/// `250ms`, `2s`, `1.5s`, `1m` or a bare number of milliseconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
         (ms, 0.001)
     } else if let Some(s) = text.strip_suffix('s') {
         (s, 1.0)
+    } else if let Some(m) = text.strip_suffix('m') {
+        (m, 60.0)
     } else {
         (text, 0.001)
     };
@@ -158,8 +227,15 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1_500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("40"), Ok(Duration::from_millis(40)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -1,135 +1,319 @@
 //! `aws-batch`: bulk-load NDJSON into SQS, Kinesis, DynamoDB or CloudWatch with batched
 //! writes, and report what was delivered, what was not, and why.
+//!
+//! Every line read ends delivered or in the unprocessed file (and the summary), also when the
+//! run is interrupted: see `aws-batch --help`.
 // A command-line tool: it prints, and measures wall-clock time.
-#![allow(clippy::print_stdout, clippy::disallowed_methods)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
 
 mod cli;
+mod input;
+mod output;
+mod progress;
 mod report;
+mod setup;
 mod sink;
+mod stop;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Seek};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 
-use aws_config::{BehaviorVersion, Region};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{Value, json};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Common};
+use crate::input::{Content, Event, Line, Start};
+use crate::output::{Checkpoint, Problem, Record, Unprocessed, Unwrapped};
+use crate::progress::Counts;
 use crate::report::Summary;
-use crate::sink::Sink;
+use crate::sink::{Failed, INVALID_JSON, INVALID_UTF8, Sink};
+use crate::stop::{Reason, Stop};
 
-type Error = Box<dyn std::error::Error>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
-        Ok(summary) if summary.unprocessed == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(err) => {
-            eprintln!("aws-batch: {err}");
-            ExitCode::from(2)
-        }
-    }
+/// Exit codes; `--help` lists them.
+mod exit {
+    pub(crate) const SOME_UNDELIVERED: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const DESTINATION_FAILING: u8 = 3;
 }
 
-async fn run(cli: Cli) -> Result<Summary, Error> {
-    let common = &cli.common;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &common.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(profile) = &common.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(endpoint) = &common.endpoint_url {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let sdk = loader.load().await;
-    let sink = Sink::new(&cli.service, common, &sdk)?;
-
-    let input: Box<dyn BufRead> = match &common.input {
-        Some(path) if path.as_os_str() != "-" => Box::new(BufReader::new(
-            File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        _ => Box::new(std::io::stdin().lock()),
-    };
-    let mut unprocessed_file = match &common.unprocessed {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        None => None,
-    };
-    let mut write_unprocessed = |line: Value| -> Result<(), Error> {
-        if let Some(file) = unprocessed_file.as_mut() {
-            serde_json::to_writer(&mut *file, &line)?;
-            file.write_all(b"\n")?;
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("aws-batch: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::USAGE);
         }
-        Ok(())
     };
+    let code = runtime.block_on(async {
+        match run(cli).await {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("aws-batch: {err}");
+                exit::USAGE
+            }
+        }
+    });
+    // A reader blocked on a pipe that stays open must not hold the exit up.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}
 
-    let progress = if common.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(ProgressStyle::with_template(
-            "{spinner} {human_pos} records  {per_sec}  {elapsed}",
-        )?);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    };
+/// The input, where to start in it, and the checkpoint to keep.
+struct Input {
+    reader: Box<dyn BufRead + Send>,
+    /// Its size, when it is a file.
+    bytes: Option<u64>,
+    start: Start,
+    checkpoint: Option<Checkpoint>,
+}
+
+async fn run(cli: Cli) -> Result<u8, Error> {
+    let common = &cli.common;
+    setup::check_paths(common)?;
+    let input = open_input(common)?;
+    let bar = progress::bar(common, input.bytes);
+    progress::init_logging(common, &bar);
+    let sdk = setup::sdk_config(common).await?;
+    let sink = Arc::new(Sink::new(&cli.service, common, &sdk)?);
+    let resume_at = input.checkpoint.as_ref().map(|c| c.unprocessed_bytes);
+    let mut unprocessed = Unprocessed::open(common.unprocessed.as_deref(), resume_at)?;
+    let stop = Stop::listen(common.grace)?;
+
+    let counts = Arc::new(Counts::default());
+    counts.offset.store(input.start.offset, Relaxed);
+    let stats_sink = Arc::clone(&sink);
+    progress::follow(bar.clone(), Arc::clone(&counts), move || stats_sink.stats());
 
     let started = Instant::now();
-    let mut summary = Summary::new(cli.service.describe());
-    for (index, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let mut summary = Summary::new(cli.service.describe(), input.start.line);
+    let mut checkpoint = input.checkpoint;
+    if let Some(c) = &checkpoint {
+        tracing::info!(
+            line = c.next_line,
+            offset = c.offset,
+            "resuming from the checkpoint"
+        );
+    }
+    let mut lines = input::spawn(input.reader, input.start);
+    let mut at = input.start;
+    let mut tick = tokio::time::interval(common.checkpoint_every);
+    tick.reset();
+    let mut read_error = None;
+    loop {
+        if stop.reason().is_some() {
+            break;
         }
-        let number = index + 1;
-        summary.read += 1;
-        progress.inc(1);
-        let record: Value = match serde_json::from_str(&line) {
-            Ok(record) => record,
-            Err(err) => {
-                summary.unprocessed += 1;
-                summary.invalid_lines += 1;
-                write_unprocessed(json!({
-                    "line": number,
-                    "input": line,
-                    "error": {"code": "InvalidJson", "message": err.to_string()},
-                }))?;
+        let event = tokio::select! {
+            biased;
+            () = stop.requested() => break,
+            _ = tick.tick(), if checkpoint.is_some() => {
+                let failed = stop.guard(&sink, sink.flush()).await;
+                record_failures(&mut unprocessed, failed)?;
+                save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
                 continue;
             }
+            event = lines.recv() => event,
         };
-        if let Err(message) = sink.submit(record).await {
-            summary.unprocessed += 1;
-            summary.rejected += 1;
-            write_unprocessed(json!({
-                "line": number,
-                "input": line,
-                "error": {"code": "InvalidRecord", "message": message},
-            }))?;
+        match event {
+            Some(Event::Line(line)) => {
+                at = Start {
+                    line: line.number + 1,
+                    offset: line.end,
+                };
+                summary.read += 1;
+                counts.read.fetch_add(1, Relaxed);
+                counts.offset.store(line.end, Relaxed);
+                if let Err(failed) = stop.guard(&sink, submit(&sink, line)).await {
+                    counts.refused.fetch_add(1, Relaxed);
+                    if failed.problem.code == INVALID_JSON || failed.problem.code == INVALID_UTF8 {
+                        summary.invalid_lines += 1;
+                    } else {
+                        summary.rejected += 1;
+                    }
+                    record_failures(&mut unprocessed, vec![failed])?;
+                }
+                let failing = sink.stats().requests_failed_in_a_row;
+                if common.max_failed_requests > 0 && failing >= common.max_failed_requests {
+                    tracing::error!(failing, "the destination failed every request; stopping");
+                    stop.request(Reason::DestinationFailing(failing));
+                }
+            }
+            Some(Event::End(offset)) => {
+                at.offset = offset;
+                break;
+            }
+            Some(Event::Failed(e)) => {
+                read_error = Some(e);
+                break;
+            }
+            None => break,
         }
     }
-    progress.set_message("flushing");
-    let failed = sink.flush().await;
-    progress.finish_and_clear();
-    for item in &failed {
-        write_unprocessed(json!({"record": item.record, "error": item.error}))?;
-    }
-    summary.unprocessed += failed.len() as u64;
+    drop(lines);
+
+    bar.set_message(format!(
+        "flushing {} records in flight",
+        sink.stats().submitted - summary_settled(&sink)
+    ));
+    let failed = stop.guard(&sink, sink.flush()).await;
+    record_failures(&mut unprocessed, failed)?;
+    save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
+    bar.finish_and_clear();
+
+    summary.unprocessed = unprocessed.count();
+    summary.failures = unprocessed.by_code().clone();
+    summary.stopped = stop.reason().map(|r| r.to_string());
     summary.finish(&sink.stats(), started.elapsed());
-    if let Some(mut file) = unprocessed_file {
-        file.flush()?;
-    }
     if common.json {
         println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
     } else {
         print!("{}", summary.table());
     }
-    Ok(summary)
+    if let Some(e) = read_error {
+        eprintln!(
+            "aws-batch: reading the input stopped at line {}: {e}",
+            at.line
+        );
+        return Ok(exit::USAGE);
+    }
+    Ok(match stop.reason() {
+        Some(Reason::Signal(signal)) => signal.exit_code(),
+        Some(Reason::DestinationFailing(_)) => exit::DESTINATION_FAILING,
+        None if summary.unprocessed > 0 => exit::SOME_UNDELIVERED,
+        None => 0,
+    })
+}
+
+/// Payloads that have an outcome: delivered, dropped as duplicates or unprocessed.
+fn summary_settled(sink: &Sink) -> u64 {
+    let stats = sink.stats();
+    stats.delivered + stats.duplicates_dropped + stats.unprocessed
+}
+
+/// Opens the input, and the checkpoint to continue from.
+fn open_input(common: &Common) -> Result<Input, Error> {
+    let path = common.input.as_ref().filter(|p| p.as_os_str() != "-");
+    let Some(path) = path else {
+        return Ok(Input {
+            reader: Box::new(BufReader::new(std::io::stdin())),
+            bytes: None,
+            start: Start::BEGINNING,
+            checkpoint: None,
+        });
+    };
+    let shown = path.display();
+    let mut file = std::fs::File::open(path).map_err(|e| format!("--input {shown}: {e}"))?;
+    let bytes = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let Some(checkpoint_path) = &common.checkpoint else {
+        return Ok(Input {
+            reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+            bytes,
+            start: Start::BEGINNING,
+            checkpoint: None,
+        });
+    };
+    let checkpoint = Checkpoint::load(checkpoint_path)?.unwrap_or_else(|| Checkpoint::new(path));
+    if let Some(size) = bytes
+        && checkpoint.offset > size
+    {
+        return Err(format!(
+            "--checkpoint {}: it is at byte {} of {shown}, which has {size}: not this input",
+            checkpoint_path.display(),
+            checkpoint.offset
+        )
+        .into());
+    }
+    file.seek(std::io::SeekFrom::Start(checkpoint.offset))
+        .map_err(|e| format!("--input {shown}: {e}"))?;
+    Ok(Input {
+        reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+        bytes,
+        start: Start {
+            line: checkpoint.next_line,
+            offset: checkpoint.offset,
+        },
+        checkpoint: Some(checkpoint),
+    })
+}
+
+/// Submits one line's record; `Err` is a record refused before sending.
+async fn submit(sink: &Sink, line: Line) -> Result<(), Failed> {
+    let refused = |code: &str, message: String, record: Record| Failed {
+        line: Some(line.number),
+        record,
+        problem: Box::new(Problem::refused(code, message)),
+    };
+    let text = match line.content {
+        Content::Text(text) => text,
+        Content::NotUtf8 { bytes, valid_up_to } => {
+            return Err(refused(
+                INVALID_UTF8,
+                format!("the line is not UTF-8 (invalid byte at offset {valid_up_to} of the line)"),
+                Record::Bytes(bytes),
+            ));
+        }
+    };
+    let text = match output::unwrap(&text) {
+        None => text,
+        Some(Ok(Unwrapped::Record(record) | Unwrapped::Text(record))) => record,
+        Some(Ok(Unwrapped::Bytes(bytes))) => {
+            let line = Line {
+                content: Content::NotUtf8 {
+                    valid_up_to: std::str::from_utf8(&bytes)
+                        .err()
+                        .map_or(0, |e| e.valid_up_to()),
+                    bytes,
+                },
+                ..line
+            };
+            return Box::pin(submit(sink, line)).await;
+        }
+        Some(Err(message)) => return Err(refused(INVALID_JSON, message, Record::Text(text))),
+    };
+    sink.submit(line.number, text).await
+}
+
+/// Writes failures to the unprocessed file.
+fn record_failures(unprocessed: &mut Unprocessed, failed: Vec<Failed>) -> Result<(), Error> {
+    for item in failed {
+        unprocessed
+            .write(item.line, &item.problem, &item.record)
+            .map_err(|e| format!("writing the unprocessed file: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Brings the checkpoint to `at`: everything before it has been flushed and its failures
+/// are on disk.
+fn save_checkpoint(
+    common: &Common,
+    checkpoint: Option<&mut Checkpoint>,
+    at: Start,
+    unprocessed: &mut Unprocessed,
+) -> Result<(), Error> {
+    let (Some(checkpoint), Some(path)) = (checkpoint, &common.checkpoint) else {
+        return Ok(());
+    };
+    checkpoint.unprocessed_bytes = unprocessed
+        .sync()
+        .map_err(|e| format!("writing the unprocessed file: {e}"))?;
+    checkpoint.offset = at.offset;
+    checkpoint.next_line = at.line;
+    checkpoint
+        .save(path)
+        .map_err(|e| format!("--checkpoint {}: {e}", path.display()))?;
+    tracing::debug!(line = at.line, offset = at.offset, "checkpoint saved");
+    Ok(())
 }

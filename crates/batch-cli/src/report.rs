@@ -1,5 +1,6 @@
 //! The summary printed at the end.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_batch_utils::Stats;
@@ -25,9 +26,11 @@ impl Service {
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     pub(crate) destination: String,
-    /// Non-empty input lines.
+    /// The line a resumed run started at (1 for a new run).
+    pub(crate) first_line: u64,
+    /// Non-empty input lines handled.
     pub(crate) read: u64,
-    /// Lines that are not JSON.
+    /// Lines that are not JSON or not UTF-8.
     pub(crate) invalid_lines: u64,
     /// Records refused before sending (too large, missing key, ...).
     pub(crate) rejected: u64,
@@ -35,17 +38,23 @@ pub(crate) struct Summary {
     pub(crate) duplicates_dropped: u64,
     /// Everything not delivered: invalid lines, refused records, failed deliveries.
     pub(crate) unprocessed: u64,
+    /// Unprocessed records by error code.
+    pub(crate) failures: BTreeMap<String, u64>,
     pub(crate) requests_sent: u64,
     /// Requests one call per record would have needed.
     pub(crate) requests_one_per_record: u64,
     pub(crate) retries: u64,
+    pub(crate) throttled: u64,
+    /// Why the run stopped before the end of the input, if it did.
+    pub(crate) stopped: Option<String>,
     pub(crate) elapsed: Duration,
 }
 
 impl Summary {
-    pub(crate) fn new(destination: String) -> Self {
+    pub(crate) fn new(destination: String, first_line: u64) -> Self {
         Self {
             destination,
+            first_line,
             ..Self::default()
         }
     }
@@ -56,33 +65,42 @@ impl Summary {
         self.requests_sent = stats.requests_sent;
         self.requests_one_per_record = stats.submitted;
         self.retries = stats.retries;
+        self.throttled = stats.throttled;
         self.elapsed = elapsed;
     }
 
+    /// Whole records per second over the run.
     #[allow(clippy::cast_precision_loss)]
     fn throughput(&self) -> f64 {
-        self.read as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        (self.read as f64 / self.elapsed.as_secs_f64().max(1e-9)).round()
     }
 
     pub(crate) fn to_json(&self) -> Value {
         json!({
             "destination": self.destination,
+            "first_line": self.first_line,
             "records_read": self.read,
             "delivered": self.delivered,
             "duplicates_dropped": self.duplicates_dropped,
             "unprocessed": self.unprocessed,
             "invalid_lines": self.invalid_lines,
             "rejected": self.rejected,
+            "failures": self.failures,
             "requests_sent": self.requests_sent,
             "requests_one_per_record": self.requests_one_per_record,
             "retries": self.retries,
+            "throttled": self.throttled,
+            "stopped": self.stopped,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "records_per_second": self.throughput(),
         })
     }
 
     pub(crate) fn table(&self) -> String {
-        let rows = [
+        let failed = self
+            .unprocessed
+            .saturating_sub(self.invalid_lines + self.rejected);
+        let mut rows = vec![
             ("destination", self.destination.clone()),
             ("records read", self.read.to_string()),
             ("delivered", self.delivered.to_string()),
@@ -90,19 +108,28 @@ impl Summary {
             (
                 "unprocessed",
                 format!(
-                    "{} ({} invalid lines, {} refused, {} failed)",
-                    self.unprocessed,
-                    self.invalid_lines,
-                    self.rejected,
-                    self.unprocessed - self.invalid_lines - self.rejected
+                    "{} ({} invalid lines, {} refused, {failed} failed)",
+                    self.unprocessed, self.invalid_lines, self.rejected
                 ),
             ),
+        ];
+        for (code, count) in &self.failures {
+            rows.push(("  because", format!("{code}: {count}")));
+        }
+        rows.extend([
             ("requests sent", self.requests_sent.to_string()),
             ("one per record", self.requests_one_per_record.to_string()),
             ("retried entries", self.retries.to_string()),
+            ("throttled entries", self.throttled.to_string()),
             ("elapsed", format!("{:.2} s", self.elapsed.as_secs_f64())),
-            ("throughput", format!("{:.0} records/s", self.throughput())),
-        ];
+            ("throughput", format!("{} records/s", self.throughput())),
+        ]);
+        if self.first_line > 1 {
+            rows.insert(1, ("resumed at line", self.first_line.to_string()));
+        }
+        if let Some(why) = &self.stopped {
+            rows.insert(1, ("stopped early", why.clone()));
+        }
         rows.iter()
             .map(|(name, value)| format!("  {name:<20} {value}\n"))
             .collect()

@@ -5,31 +5,55 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_batch_utils::cloudwatch::MetricValue;
 use aws_batch_utils::dynamodb::DynamoItem as Item;
 use aws_batch_utils::kinesis::RecordData;
-use aws_batch_utils::sqs::FifoDeduplication;
+use aws_batch_utils::sqs::{FifoDeduplication, MessageBody};
 use aws_batch_utils::{
-    CloudwatchBatchDispatcher, ConfigError, DeliveryError, DispatcherConfig, DynamoBatchDispatcher,
-    DynamoWrite, KinesisBatchDispatcher, Metric, RetryConfig, SqsBatchDispatcher,
-    SqsFifoBatchDispatcher, SqsMessage, Stats, Unit,
+    CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBatchDispatcher, DynamoWrite,
+    KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryConfig, SqsBatchDispatcher,
+    SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
 };
 use aws_config::SdkConfig;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Common, Dedup, Service};
+use crate::output::{Problem, Record};
 
-/// A dispatcher of one service.
+/// A dispatcher of one service, fed input lines.
 pub(crate) enum Sink {
-    Sqs(SqsBatchDispatcher),
-    SqsFifo(SqsFifoBatchDispatcher, Option<String>),
-    Kinesis(KinesisBatchDispatcher),
-    Dynamo(DynamoBatchDispatcher, bool),
+    Sqs {
+        sqs: SqsBatchDispatcher,
+        raw: bool,
+    },
+    SqsFifo {
+        sqs: SqsFifoBatchDispatcher,
+        group_field: Option<String>,
+        raw: bool,
+    },
+    Kinesis {
+        kinesis: KinesisBatchDispatcher,
+        key: PartitionKey,
+        raw: bool,
+    },
+    Dynamo {
+        dynamo: DynamoBatchDispatcher,
+        delete: bool,
+    },
     Cloudwatch(CloudwatchBatchDispatcher),
 }
 
-/// A record that was not delivered: its JSON form and why.
+/// A record that was not delivered: its input line, the record and why.
 pub(crate) struct Failed {
-    pub(crate) record: Value,
-    pub(crate) error: Value,
+    pub(crate) line: Option<u64>,
+    pub(crate) record: Record,
+    pub(crate) problem: Box<Problem>,
 }
+
+/// Error codes of records refused before sending.
+pub(crate) const INVALID_JSON: &str = "InvalidJson";
+/// A line that is not UTF-8.
+pub(crate) const INVALID_UTF8: &str = "InvalidUtf8";
+/// A record the library refused (too large, missing key, ...).
+pub(crate) const INVALID_RECORD: &str = "InvalidRecord";
 
 impl Sink {
     pub(crate) fn new(
@@ -40,23 +64,28 @@ impl Sink {
         let mut config = DispatcherConfig::default()
             .max_in_flight(common.max_in_flight)
             .retry(RetryConfig::default().max_attempts(common.max_attempts));
-        if let Some(linger) = common.linger {
-            config = config.linger(linger);
+        if !common.linger.is_zero() {
+            config = config.linger(common.linger);
         }
         Ok(match service {
             Service::Sqs {
-                queue, fifo: false, ..
-            } => Self::Sqs(
-                SqsBatchDispatcher::builder(aws_sdk_sqs::Client::new(sdk), queue)
+                queue,
+                fifo: false,
+                raw,
+                ..
+            } => Self::Sqs {
+                sqs: SqsBatchDispatcher::builder(aws_sdk_sqs::Client::new(sdk), queue)
                     .config(config)
                     .build()?,
-            ),
+                raw: *raw,
+            },
             Service::Sqs {
                 queue,
                 fifo: true,
                 group_field,
                 default_group,
                 dedup,
+                raw,
             } => {
                 let mut builder =
                     SqsFifoBatchDispatcher::builder(aws_sdk_sqs::Client::new(sdk), queue)
@@ -68,22 +97,27 @@ impl Sink {
                 if let Some(group) = default_group {
                     builder = builder.default_message_group_id(group);
                 }
-                Self::SqsFifo(builder.build_fifo()?, group_field.clone())
+                Self::SqsFifo {
+                    sqs: builder.build_fifo()?,
+                    group_field: group_field.clone(),
+                    raw: *raw,
+                }
             }
             Service::Kinesis {
                 stream,
                 partition_key_field,
                 ordered,
-            } => {
-                let mut builder =
-                    KinesisBatchDispatcher::builder(aws_sdk_kinesis::Client::new(sdk), stream)
-                        .ordered(*ordered)
-                        .config(config);
-                if let Some(field) = partition_key_field {
-                    builder = builder.partition_key_field(field);
-                }
-                Self::Kinesis(builder.build()?)
-            }
+                raw,
+            } => Self::Kinesis {
+                kinesis: KinesisBatchDispatcher::builder(aws_sdk_kinesis::Client::new(sdk), stream)
+                    .ordered(*ordered)
+                    .config(config)
+                    .build()?,
+                key: partition_key_field
+                    .clone()
+                    .map_or(PartitionKey::Random, PartitionKey::Field),
+                raw: *raw,
+            },
             Service::Dynamodb {
                 table,
                 partition_key,
@@ -99,7 +133,10 @@ impl Sink {
                 if let Some(sort_key) = sort_key {
                     builder = builder.sort_key(sort_key);
                 }
-                Self::Dynamo(builder.build()?, *delete)
+                Self::Dynamo {
+                    dynamo: builder.build()?,
+                    delete: *delete,
+                }
             }
             Service::Cloudwatch {
                 namespace,
@@ -113,43 +150,86 @@ impl Sink {
         })
     }
 
-    /// Submits one record; `Err` is why it can never be sent.
-    pub(crate) async fn submit(&self, record: Value) -> Result<(), String> {
+    /// Submits the record of input line `line`; `Err` is why it can never be sent, with
+    /// the record to write down.
+    pub(crate) async fn submit(&self, line: u64, text: String) -> Result<(), Failed> {
+        let refused = |code: &str, message: String, record: Record| Failed {
+            line: Some(line),
+            record,
+            problem: Box::new(Problem::refused(code, message)),
+        };
+        let invalid = |message: String, record: Record| refused(INVALID_RECORD, message, record);
         match self {
-            Self::Sqs(sqs) => sqs.submit_payload(record).await.map_err(|e| e.to_string()),
-            Self::SqsFifo(sqs, group_field) => {
-                let group = group_field
-                    .as_ref()
-                    .and_then(|field| record.get(field))
-                    .map(|group| {
-                        group
-                            .as_str()
-                            .map_or_else(|| group.to_string(), str::to_owned)
-                    });
-                let mut message = SqsMessage::json(record);
+            Self::Sqs { sqs, raw } => {
+                let text = checked_json(text, *raw, line)?;
+                sqs.submit_tagged(SqsMessage::text(text), line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), sqs_record(e.payload(), *raw)))
+            }
+            Self::SqsFifo {
+                sqs,
+                group_field,
+                raw,
+            } => {
+                let group = match group_field {
+                    None => None,
+                    Some(field) => {
+                        let value = parsed(&text, line)?;
+                        value.get(field).map(|group| {
+                            group
+                                .as_str()
+                                .map_or_else(|| group.to_string(), str::to_owned)
+                        })
+                    }
+                };
+                let text = if group_field.is_some() {
+                    text
+                } else {
+                    checked_json(text, *raw, line)?
+                };
+                let mut message = SqsMessage::text(text);
                 if let Some(group) = group {
                     message = message.message_group_id(group);
                 }
-                sqs.submit_payload(message).await.map_err(|e| e.to_string())
-            }
-            Self::Kinesis(kinesis) => kinesis
-                .submit_payload(record)
-                .await
-                .map_err(|e| e.to_string()),
-            Self::Dynamo(dynamo, false) => dynamo
-                .submit_payload(record)
-                .await
-                .map_err(|e| e.to_string()),
-            Self::Dynamo(dynamo, true) => dynamo
-                .submit_delete(record)
-                .await
-                .map_err(|e| e.to_string()),
-            Self::Cloudwatch(cloudwatch) => {
-                let metric = metric(&record)?;
-                cloudwatch
-                    .submit_metric(metric)
+                sqs.submit_tagged(message, line)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| invalid(e.to_string(), sqs_record(e.payload(), *raw)))
+            }
+            Self::Kinesis { kinesis, key, raw } => {
+                let record = if *key == PartitionKey::Random {
+                    KinesisRecord::bytes(checked_json(text, *raw, line)?)
+                } else {
+                    let value = parsed(&text, line)?;
+                    match key.key_of_json(&value) {
+                        Ok(Some(k)) => KinesisRecord::bytes(text).partition_key(k),
+                        Ok(None) => KinesisRecord::bytes(text),
+                        Err(kind) => return Err(invalid(kind.to_string(), Record::Raw(text))),
+                    }
+                };
+                kinesis
+                    .submit_tagged(record, line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), kinesis_record(e.payload(), *raw)))
+            }
+            Self::Dynamo { dynamo, delete } => {
+                let value = parsed(&text, line)?;
+                let write = if *delete {
+                    DynamoWrite::Delete(Item::Json(value))
+                } else {
+                    DynamoWrite::Put(Item::Json(value))
+                };
+                dynamo
+                    .submit_tagged(write, line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), Record::Raw(text)))
+            }
+            Self::Cloudwatch(cloudwatch) => {
+                let value = parsed(&text, line)?;
+                let metric = metric(&value).map_err(|m| invalid(m, Record::Raw(text.clone())))?;
+                cloudwatch
+                    .submit_tagged(metric, line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), Record::Raw(text)))
             }
         }
     }
@@ -157,67 +237,121 @@ impl Sink {
     /// Flushes and returns what was not delivered.
     pub(crate) async fn flush(&self) -> Vec<Failed> {
         match self {
-            Self::Sqs(sqs) => failed(sqs.flush_payloads().await, |m| sqs_record(&m)),
-            Self::SqsFifo(sqs, _) => failed(sqs.flush_payloads().await, |m| sqs_record(&m)),
-            Self::Kinesis(kinesis) => failed(kinesis.flush_payloads().await, |r| match r.data() {
-                RecordData::Json(value) => value.clone(),
-                RecordData::Bytes(bytes) => json!({ "bytes": bytes }),
-                _ => Value::Null,
-            }),
-            Self::Dynamo(dynamo, _) => failed(dynamo.flush_payloads().await, |w| match w {
-                DynamoWrite::Put(Item::Json(value)) | DynamoWrite::Delete(Item::Json(value)) => {
-                    value
-                }
-                _ => Value::Null,
-            }),
-            Self::Cloudwatch(cloudwatch) => {
-                failed(cloudwatch.flush_payloads().await, |m| metric_record(&m))
+            Self::Sqs { sqs, raw } => failed(sqs.flush_payloads().await, |m| sqs_record(&m, *raw)),
+            Self::SqsFifo { sqs, raw, .. } => {
+                failed(sqs.flush_payloads().await, |m| sqs_record(&m, *raw))
             }
+            Self::Kinesis { kinesis, raw, .. } => {
+                failed(kinesis.flush_payloads().await, |r| kinesis_record(&r, *raw))
+            }
+            Self::Dynamo { dynamo, .. } => failed(dynamo.flush_payloads().await, |w| match w {
+                DynamoWrite::Put(Item::Json(value)) | DynamoWrite::Delete(Item::Json(value)) => {
+                    Record::Json(value)
+                }
+                _ => Record::Json(Value::Null),
+            }),
+            Self::Cloudwatch(cloudwatch) => failed(cloudwatch.flush_payloads().await, |m| {
+                Record::Json(metric_record(&m))
+            }),
+        }
+    }
+
+    /// Stops sending: what is in flight comes back from the next flush at once.
+    pub(crate) fn abandon(&self) {
+        match self {
+            Self::Sqs { sqs, .. } => sqs.abandon(),
+            Self::SqsFifo { sqs, .. } => sqs.abandon(),
+            Self::Kinesis { kinesis, .. } => kinesis.abandon(),
+            Self::Dynamo { dynamo, .. } => dynamo.abandon(),
+            Self::Cloudwatch(cloudwatch) => cloudwatch.abandon(),
         }
     }
 
     pub(crate) fn stats(&self) -> Stats {
         match self {
-            Self::Sqs(sqs) => sqs.stats(),
-            Self::SqsFifo(sqs, _) => sqs.stats(),
-            Self::Kinesis(kinesis) => kinesis.stats(),
-            Self::Dynamo(dynamo, _) => dynamo.stats(),
+            Self::Sqs { sqs, .. } => sqs.stats(),
+            Self::SqsFifo { sqs, .. } => sqs.stats(),
+            Self::Kinesis { kinesis, .. } => kinesis.stats(),
+            Self::Dynamo { dynamo, .. } => dynamo.stats(),
             Self::Cloudwatch(cloudwatch) => cloudwatch.stats(),
         }
     }
 }
 
-fn failed<P>(
-    unprocessed: Vec<aws_batch_utils::Unprocessed<P>>,
-    record: impl Fn(P) -> Value,
-) -> Vec<Failed> {
+/// `text` when it is JSON (or need not be); the refusal otherwise. Only checked, not kept:
+/// the line goes out as it came in.
+fn checked_json(text: String, raw: bool, line: u64) -> Result<String, Failed> {
+    if raw {
+        return Ok(text);
+    }
+    match serde_json::from_str::<IgnoredAny>(&text) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(not_json(text, &e, line)),
+    }
+}
+
+/// The line parsed, or the refusal.
+fn parsed(text: &str, line: u64) -> Result<Value, Failed> {
+    serde_json::from_str(text).map_err(|e| not_json(text.to_owned(), &e, line))
+}
+
+fn not_json(text: String, error: &serde_json::Error, line: u64) -> Failed {
+    let mut message = error.to_string();
+    if text.starts_with('\u{feff}') {
+        message.push_str(" (the line starts with a byte order mark, U+FEFF; one is skipped only at the start of the input)");
+    }
+    Failed {
+        line: Some(line),
+        record: Record::Text(text),
+        problem: Box::new(Problem::refused(INVALID_JSON, message)),
+    }
+}
+
+fn failed<P>(unprocessed: Vec<Unprocessed<P>>, record: impl Fn(P) -> Record) -> Vec<Failed> {
     unprocessed
         .into_iter()
         .map(|item| {
+            let tag = item.tag;
             let (payload, error) = item.into_parts();
             Failed {
+                line: tag,
                 record: record(payload),
-                error: error_json(&error),
+                problem: Box::new(Problem {
+                    code: error.code().to_owned(),
+                    message: error.message().to_owned(),
+                    reason: Some(error.reason.to_string()),
+                    attempts: error.attempts,
+                    retryable: error.is_retryable(),
+                }),
             }
         })
         .collect()
 }
 
-pub(crate) fn error_json(error: &DeliveryError) -> Value {
-    json!({
-        "code": error.code(),
-        "message": error.message(),
-        "reason": error.reason.to_string(),
-        "attempts": error.attempts,
-        "retryable": error.is_retryable(),
-    })
+fn text_record(text: String, raw: bool) -> Record {
+    if raw {
+        Record::Text(text)
+    } else {
+        Record::Raw(text)
+    }
 }
 
-fn sqs_record(message: &SqsMessage) -> Value {
+fn sqs_record(message: &SqsMessage, raw: bool) -> Record {
     match message.body() {
-        aws_batch_utils::sqs::MessageBody::Json(value) => value.clone(),
-        aws_batch_utils::sqs::MessageBody::Text(text) => Value::String(text.clone()),
-        _ => Value::Null,
+        MessageBody::Text(text) => text_record(text.clone(), raw),
+        MessageBody::Json(value) => Record::Json(value.clone()),
+        _ => Record::Json(Value::Null),
+    }
+}
+
+fn kinesis_record(record: &KinesisRecord, raw: bool) -> Record {
+    match record.data() {
+        RecordData::Bytes(bytes) => match String::from_utf8(bytes.clone()) {
+            Ok(text) => text_record(text, raw),
+            Err(e) => Record::Bytes(e.into_bytes()),
+        },
+        RecordData::Json(value) => Record::Json(value.clone()),
+        _ => Record::Json(Value::Null),
     }
 }
 

@@ -441,8 +441,7 @@ impl<B: Backend> Shared<B> {
                         unprocessed = unprocessed.len(),
                         "flush complete"
                     );
-                    self.abandon
-                        .send_if_modified(|abandon| std::mem::take(abandon));
+                    self.abandon.send_if_modified(std::mem::take);
                     return unprocessed;
                 }
             }

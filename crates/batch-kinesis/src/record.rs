@@ -117,10 +117,32 @@ pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 impl PartitionKey {
     /// The key of `data` by this rule; `None` for [`PartitionKey::Random`].
     pub(crate) fn key_of(&self, data: &RecordData) -> Result<Option<String>, SubmitErrorKind> {
+        match self {
+            Self::Random => Ok(None),
+            Self::Field(name) | Self::Pointer(name) => self.key_of_json(json(data, name)?),
+        }
+    }
+
+    /// The key this rule takes from a JSON value; `None` for [`PartitionKey::Random`]. For
+    /// records sent as bytes whose key comes from a JSON form of them, as a dispatcher would
+    /// take it from the JSON record.
+    ///
+    /// ```
+    /// use batch_kinesis::PartitionKey;
+    ///
+    /// let rule = PartitionKey::Field("user".into());
+    /// let key = rule.key_of_json(&serde_json::json!({"user": "u7"})).expect("has the field");
+    /// assert_eq!(key.as_deref(), Some("u7"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the field is missing, null, an object or an array.
+    pub fn key_of_json(&self, data: &Value) -> Result<Option<String>, SubmitErrorKind> {
         let (field, value) = match self {
             Self::Random => return Ok(None),
-            Self::Field(name) => (name, json(data, name)?.get(name)),
-            Self::Pointer(pointer) => (pointer, json(data, pointer)?.pointer(pointer)),
+            Self::Field(name) => (name, data.get(name)),
+            Self::Pointer(pointer) => (pointer, data.pointer(pointer)),
         };
         match value {
             None | Some(Value::Null) => Err(SubmitErrorKind::Missing {
