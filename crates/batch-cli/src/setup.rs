@@ -63,10 +63,15 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
         check_endpoint(endpoint)?;
         loader = loader.endpoint_url(endpoint);
     }
+    let profile = common
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+    if let Some(profile) = &profile {
+        check_profile(profile).await?;
+    }
     let sdk = loader.load().await;
-    let credentials = sdk
-        .credentials_provider()
-        .ok_or("no AWS credentials provider")?;
+    let credentials = sdk.credentials_provider().ok_or("no AWS credentials provider")?;
     let found = tokio::time::timeout(CREDENTIALS_TIMEOUT, credentials.provide_credentials())
         .await
         .map_err(|_| {
@@ -77,16 +82,10 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
             )
         })?;
     if let Err(e) = found {
-        let profile = common
-            .profile
-            .as_ref()
+        let profile = profile
             .map(|p| format!(" for profile `{p}`"))
             .unwrap_or_default();
-        return Err(format!(
-            "no AWS credentials{profile}: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(&e)
-        )
-        .into());
+        return Err(format!("no AWS credentials{profile}: {}", chain(&e)).into());
     }
     if sdk.region().is_none() {
         return Err(
@@ -94,6 +93,42 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
         );
     }
     Ok(sdk)
+}
+
+/// Refuses a profile that no AWS config or credentials file defines.
+async fn check_profile(name: &str) -> Result<(), Error> {
+    use aws_runtime::env_config::file::EnvConfigFiles as ProfileFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let profiles = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &ProfileFiles::default(),
+        Some(name.to_owned().into()),
+    )
+    .await
+    .map_err(|e| format!("profile `{name}`: the AWS config files do not parse: {}", chain(&e)))?;
+    if profiles.get_profile(name).is_none() {
+        return Err(format!(
+            "profile `{name}` is not defined in the AWS config or credentials file \
+             (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// An error and its sources, each said once.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }
 
 /// An endpoint the SDK can send to: http or https, with a host.

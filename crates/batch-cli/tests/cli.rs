@@ -1,47 +1,12 @@
 //! The `aws-batch` binary end to end against the local emulators.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Command;
 
 use serde_json::{Value, json};
-
-fn temp_file(name: &str, lines: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(test_support::unique_name("aws-batch-cli"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
-}
-
-/// Runs `aws-batch <args> --input <input> --json` against the emulator of `service`.
-fn aws_batch(service: &str, args: &[&str], input: &Path, unprocessed: &Path) -> Output {
-    test_support::aws_batch(Path::new(env!("CARGO_BIN_EXE_aws-batch")), service)
-        .args(args)
-        .arg("--input")
-        .arg(input)
-        .arg("--unprocessed")
-        .arg(unprocessed)
-        .output()
-        .unwrap()
-}
-
-fn summary(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--json output does not parse ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn read_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
+use support::{aws_batch, read_lines, summary, temp_file};
 
 #[tokio::test]
 async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {

@@ -299,3 +299,26 @@ pub fn aws_batch(binary: &Path, service: &str) -> std::process::Command {
         .env("AWS_EC2_METADATA_DISABLED", "true");
     command
 }
+
+/// Every item of `table`, through paginated scans.
+pub async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("Scan");
+        items.extend(output.items().iter().cloned());
+        start = output.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! What the end-to-end tests of the `aws-batch` binary share: files, runs, summaries.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub(crate) fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_aws-batch"))
+}
+
+/// A new directory for one test's files.
+pub(crate) fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(test_support::unique_name("aws-batch-cli"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `lines`, each ended by a newline, to a new file called `name`.
+pub(crate) fn temp_file(name: &str, lines: &[String]) -> PathBuf {
+    let path = temp_dir().join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// `aws-batch` pointed at the emulator of `service` (or any URL), with test credentials.
+pub(crate) fn command(endpoint: &str) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(["--json", "--region", "us-east-1", "--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// Runs `aws-batch <args> --input <input> --unprocessed <unprocessed>` against the emulator
+/// of `service`.
+pub(crate) fn aws_batch(service: &str, args: &[&str], input: &Path, unprocessed: &Path) -> Output {
+    test_support::aws_batch(binary(), service)
+        .args(args)
+        .arg("--input")
+        .arg(input)
+        .arg("--unprocessed")
+        .arg(unprocessed)
+        .output()
+        .unwrap()
+}
+
+/// Starts `command` with its output captured.
+pub(crate) fn spawn(command: &mut Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`INT`, `TERM`) to a running child, as a shell's `kill` would.
+pub(crate) fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// The `--json` summary of a run.
+pub(crate) fn summary(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json output does not parse ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The lines of an NDJSON file, parsed.
+pub(crate) fn read_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The summary field `name` as a number.
+pub(crate) fn count(summary: &Value, name: &str) -> u64 {
+    summary[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {name} in {summary}"))
+}
+
+/// The standard error of a run, for assertion messages.
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
