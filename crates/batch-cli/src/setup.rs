@@ -71,7 +71,9 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
         check_profile(profile).await?;
     }
     let sdk = loader.load().await;
-    let credentials = sdk.credentials_provider().ok_or("no AWS credentials provider")?;
+    let credentials = sdk
+        .credentials_provider()
+        .ok_or("no AWS credentials provider")?;
     let found = tokio::time::timeout(CREDENTIALS_TIMEOUT, credentials.provide_credentials())
         .await
         .map_err(|_| {
@@ -106,7 +108,12 @@ async fn check_profile(name: &str) -> Result<(), Error> {
         Some(name.to_owned().into()),
     )
     .await
-    .map_err(|e| format!("profile `{name}`: the AWS config files do not parse: {}", chain(&e)))?;
+    .map_err(|e| {
+        format!(
+            "profile `{name}`: the AWS config files do not parse: {}",
+            chain(&e)
+        )
+    })?;
     if profiles.get_profile(name).is_none() {
         return Err(format!(
             "profile `{name}` is not defined in the AWS config or credentials file \

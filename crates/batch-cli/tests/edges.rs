@@ -2,6 +2,8 @@
 //! file, bad bytes, numbers DynamoDB refuses, configuration errors, a destination that is
 //! down, bodies that must go out as they came, and the unprocessed file read back.
 #![allow(clippy::unwrap_used)]
+// A child process runs on the wall clock: its time is measured with it.
+#![allow(clippy::disallowed_methods)]
 
 mod support;
 
@@ -30,9 +32,17 @@ fn the_input_file_is_never_the_unprocessed_file() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("is the input file"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is the input file"),
+        "{}",
+        stderr(&output)
+    );
     assert!(output.stdout.is_empty(), "nothing was read");
-    assert_eq!(std::fs::read(&input).unwrap(), before, "the input is untouched");
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +65,10 @@ async fn a_line_of_invalid_utf8_is_an_unprocessed_entry_and_the_run_goes_on() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let summary = summary(&output);
     assert_eq!(
-        (count(&summary, "records_read"), count(&summary, "delivered")),
+        (
+            count(&summary, "records_read"),
+            count(&summary, "delivered")
+        ),
         (11, 10)
     );
     assert_eq!(summary["failures"], json!({"InvalidUtf8": 1}));
@@ -99,7 +112,12 @@ async fn sqs_and_kinesis_send_each_line_byte_for_byte_and_skip_a_bom() {
 
     let kinesis = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&kinesis, 1).await;
-    let output = aws_batch("kinesis", &["kinesis", "--stream", &stream], &input, &unprocessed);
+    let output = aws_batch(
+        "kinesis",
+        &["kinesis", "--stream", &stream],
+        &input,
+        &unprocessed,
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let data: BTreeSet<String> = test_support::read_stream(&kinesis, &stream)
         .await
@@ -177,7 +195,11 @@ fn configuration_error(args: &[&str], env: &[(&str, &str)]) -> String {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(output.stdout.is_empty(), "no summary: nothing was read");
     let message = stderr(&output);
-    assert_eq!(message.matches("aws-batch:").count(), 1, "one message: {message}");
+    assert_eq!(
+        message.matches("aws-batch:").count(),
+        1,
+        "one message: {message}"
+    );
     message
 }
 
@@ -242,7 +264,11 @@ fn a_destination_that_is_down_ends_the_run_early() {
     assert!(summary["stopped"].as_str().unwrap().contains("in a row"));
     let failed = read_lines(&unprocessed);
     let numbers: BTreeSet<u64> = failed.iter().map(|f| f["line"].as_u64().unwrap()).collect();
-    assert_eq!(numbers, (1..=read).collect(), "every line read is handed back");
+    assert_eq!(
+        numbers,
+        (1..=read).collect(),
+        "every line read is handed back"
+    );
 }
 
 #[tokio::test]
@@ -257,7 +283,14 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
     ];
     let input = temp_file("in.ndjson", &lines);
     let output = support::command(&test_support::endpoint("dynamodb"))
-        .args(["dynamodb", "--table", &table, "--partition-key", "id", "--input"])
+        .args([
+            "dynamodb",
+            "--table",
+            &table,
+            "--partition-key",
+            "id",
+            "--input",
+        ])
         .arg(&input)
         .output()
         .unwrap();
@@ -272,7 +305,14 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
     assert!(log.contains("WARN") && log.contains("same key"), "{log}");
 
     let table_view = support::command(&test_support::endpoint("dynamodb"))
-        .args(["dynamodb", "--table", &table, "--partition-key", "id", "--input"])
+        .args([
+            "dynamodb",
+            "--table",
+            &table,
+            "--partition-key",
+            "id",
+            "--input",
+        ])
         .arg(&input)
         .arg("-q")
         .env("RUST_LOG", "off")
@@ -288,7 +328,10 @@ async fn the_unprocessed_file_is_read_back_as_the_records_it_holds() {
     let input = dir.join("in.ndjson");
     std::fs::write(&input, "{\"n\":0}\n{\"n\":1, \"x\":1E2}\nnot json\n").unwrap();
     let failed = dir.join("failed.ndjson");
-    let missing = format!("{}/123456789012/no-such-queue", test_support::endpoint("sqs"));
+    let missing = format!(
+        "{}/123456789012/no-such-queue",
+        test_support::endpoint("sqs")
+    );
     let first = aws_batch("sqs", &["sqs", "--queue", &missing], &input, &failed);
     assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     let failed_lines = read_lines(&failed);
@@ -297,7 +340,11 @@ async fn the_unprocessed_file_is_read_back_as_the_records_it_holds() {
         .iter()
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(lines, BTreeSet::from([1, 2, 3]), "delivery failures carry lines too");
+    assert_eq!(
+        lines,
+        BTreeSet::from([1, 2, 3]),
+        "delivery failures carry lines too"
+    );
 
     let url = test_support::create_queue(&client, false).await;
     let again = dir.join("failed-again.ndjson");

@@ -29,7 +29,13 @@ pub(crate) fn temp_file(name: &str, lines: &[String]) -> PathBuf {
 pub(crate) fn command(endpoint: &str) -> Command {
     let mut command = Command::new(binary());
     command
-        .args(["--json", "--region", "us-east-1", "--endpoint-url", endpoint])
+        .args([
+            "--json",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            endpoint,
+        ])
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
