@@ -203,6 +203,9 @@ fn configuration_error(args: &[&str], env: &[(&str, &str)]) -> String {
     message
 }
 
+/// Extra arguments, environment variables, and what the message must say.
+type ConfigCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn configuration_errors_are_found_before_reading() {
     let keys = [("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")];
@@ -210,29 +213,25 @@ fn configuration_errors_are_found_before_reading() {
     let no_region = configuration_error(&sqs, &keys);
     assert!(no_region.contains("no AWS region"), "{no_region}");
 
-    let mut args = vec!["--region", "us-east-1"];
-    args.extend(sqs);
-    let no_credentials = configuration_error(&args, &[]);
-    assert!(
-        no_credentials.starts_with("aws-batch: no AWS credentials"),
-        "{no_credentials}"
-    );
-
-    let mut with_profile = vec!["--profile", "nope"];
-    with_profile.extend(&args);
-    let unknown_profile = configuration_error(&with_profile, &keys);
-    assert!(
-        unknown_profile.contains("profile `nope` is not defined"),
-        "{unknown_profile}"
-    );
-
-    let mut bad_endpoint = vec!["--endpoint-url", "localhost:4566"];
-    bad_endpoint.extend(&args);
-    let endpoint = configuration_error(&bad_endpoint, &keys);
-    assert!(
-        endpoint.contains("--endpoint-url `localhost:4566`"),
-        "{endpoint}"
-    );
+    let region = ["--region", "us-east-1"];
+    let cases: [ConfigCase<'_>; 3] = [
+        (&[], &[], "aws-batch: no AWS credentials"),
+        (
+            &["--profile", "nope"],
+            &keys,
+            "profile `nope` is not defined",
+        ),
+        (
+            &["--endpoint-url", "localhost:4566"],
+            &keys,
+            "--endpoint-url `localhost:4566`",
+        ),
+    ];
+    for (extra, env, expected) in cases {
+        let args: Vec<&str> = extra.iter().chain(&region).chain(&sqs).copied().collect();
+        let message = configuration_error(&args, env);
+        assert!(message.contains(expected), "{message}");
+    }
 }
 
 #[test]
@@ -282,15 +281,8 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
         json!({"v": 3}).to_string(), // no key
     ];
     let input = temp_file("in.ndjson", &lines);
-    let output = support::command(&test_support::endpoint("dynamodb"))
-        .args([
-            "dynamodb",
-            "--table",
-            &table,
-            "--partition-key",
-            "id",
-            "--input",
-        ])
+    let output = support::dynamodb(&table)
+        .arg("--input")
         .arg(&input)
         .output()
         .unwrap();

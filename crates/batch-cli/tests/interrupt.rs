@@ -9,11 +9,10 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{command, count, read_lines, signal, spawn, stderr, summary, temp_dir};
+use support::{command, count, read_lines, signal, spawn, spawn_piped, stderr, summary, temp_dir};
 
 const RECORDS: u64 = 50_000;
 
@@ -114,15 +113,11 @@ async fn sigterm_mid_load_from_a_pipe_into_dynamodb_loses_nothing() {
     let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let unprocessed = temp_dir().join("failed.ndjson");
-    let mut child = command(&test_support::endpoint("dynamodb"))
-        .args(["dynamodb", "--table", &table, "--partition-key", "id"])
-        .arg("--unprocessed")
-        .arg(&unprocessed)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        support::dynamodb(&table)
+            .arg("--unprocessed")
+            .arg(&unprocessed),
+    );
     // The producer writes 50,000 lines and keeps the pipe open, like `tail -f`; the signal
     // comes while they are being loaded.
     let mut stdin = child.stdin.take().unwrap();
@@ -288,13 +283,7 @@ async fn kill_9_then_a_rerun_from_the_checkpoint_delivers_every_line() {
 async fn piped_lines_that_pause_are_sent_within_the_linger_time() {
     let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
-    let mut child = command(&test_support::endpoint("dynamodb"))
-        .args(["dynamodb", "--table", &table, "--partition-key", "id"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&mut support::dynamodb(&table));
     let mut stdin = child.stdin.take().unwrap();
     for n in 0..10 {
         stdin.write_all((record(n) + "\n").as_bytes()).unwrap();

@@ -18,22 +18,7 @@ async fn client() -> Client {
 }
 
 async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let output = client
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(output.items().iter().cloned());
-        start = output.last_evaluated_key().cloned();
-        if start.is_none() {
-            return items;
-        }
-    }
+    test_support::scan_all(client, table).await
 }
 
 /// A new table keyed by `pk` and `sk`, and a dispatcher for it.

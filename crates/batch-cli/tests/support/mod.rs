@@ -25,22 +25,24 @@ pub(crate) fn temp_file(name: &str, lines: &[String]) -> PathBuf {
     path
 }
 
-/// `aws-batch` pointed at the emulator of `service` (or any URL), with test credentials.
+/// `aws-batch` pointed at `endpoint`, with test credentials and no `RUST_LOG` of the caller.
 pub(crate) fn command(endpoint: &str) -> Command {
-    let mut command = Command::new(binary());
+    let mut command = test_support::aws_batch_at(binary(), endpoint);
+    command.env_remove("RUST_LOG");
     command
-        .args([
-            "--json",
-            "--region",
-            "us-east-1",
-            "--endpoint-url",
-            endpoint,
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("RUST_LOG");
+}
+
+/// `aws-batch dynamodb` into `table` (partition key `id`) on the emulator.
+pub(crate) fn dynamodb(table: &str) -> Command {
+    let mut command = command(&test_support::endpoint("dynamodb"));
+    command.args(["dynamodb", "--table", table, "--partition-key", "id"]);
     command
+}
+
+/// Starts `command` reading from a pipe the caller writes to.
+pub(crate) fn spawn_piped(command: &mut Command) -> Child {
+    command.stdin(Stdio::piped());
+    spawn(command)
 }
 
 /// Runs `aws-batch <args> --input <input> --unprocessed <unprocessed>` against the emulator
