@@ -296,15 +296,8 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
     let log = stderr(&output);
     assert!(log.contains("WARN") && log.contains("same key"), "{log}");
 
-    let table_view = support::command(&test_support::endpoint("dynamodb"))
-        .args([
-            "dynamodb",
-            "--table",
-            &table,
-            "--partition-key",
-            "id",
-            "--input",
-        ])
+    let table_view = support::dynamodb(&table)
+        .arg("--input")
         .arg(&input)
         .arg("-q")
         .env("RUST_LOG", "off")

@@ -208,21 +208,19 @@ async fn kill_9_then_a_rerun_from_the_checkpoint_delivers_every_line() {
     let unprocessed = dir.join("failed.ndjson");
     let checkpoint = dir.join("load.checkpoint");
     let run = || {
-        let mut run = command(&test_support::endpoint("dynamodb"));
-        run.args(["--max-in-flight", "2", "--checkpoint-every", "200ms"])
-            .args([
-                "dynamodb",
-                "--table",
-                &table,
-                "--partition-key",
-                "id",
-                "--input",
-            ])
-            .arg(&input)
-            .arg("--unprocessed")
-            .arg(&unprocessed)
-            .arg("--checkpoint")
-            .arg(&checkpoint);
+        let mut run = support::dynamodb(&table);
+        run.args([
+            "--max-in-flight",
+            "2",
+            "--checkpoint-every",
+            "200ms",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--unprocessed")
+        .arg(&unprocessed)
+        .arg("--checkpoint")
+        .arg(&checkpoint);
         run
     };
     let mut child = spawn(&mut run());
