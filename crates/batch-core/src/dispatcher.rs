@@ -1,22 +1,21 @@
-//! The generic dispatcher: buffering, packing, dedup, concurrency, retries and accounting.
+//! The dispatcher shell: the public API, the in-flight window, linger, flush and the one
+//! place where a batch is sealed. Packing lives in `pending`, ordering in `ordering`, sending
+//! and retrying in `attempt`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
-use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::aws::THROTTLING_CODES;
-use crate::backend::{Backend, EntryOutcome, Failure};
-use crate::config::{DedupPolicy, DispatcherConfig, Resolved};
+use crate::attempt::{self, Sender, Undelivered};
+use crate::backend::Backend;
+use crate::config::{DispatcherConfig, Resolved};
 use crate::error::{ConfigError, SubmitError, SubmitErrorKind};
+use crate::ordering::{Ledger, Turn};
+use crate::pending::{Added, Item, Pending};
 use crate::stats::{Counters, Stats};
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
 
@@ -64,40 +63,13 @@ struct Shared<B: Backend> {
     abandon: watch::Sender<bool>,
 }
 
-struct Item<B: Backend> {
-    payload: B::Payload,
-    tag: Option<u64>,
-    entry: B::Entry,
-    size: usize,
-    dedup_keys: Vec<String>,
-    ordering_key: Option<String>,
-    merge_key: Option<String>,
-    merged_size: usize,
-}
-
 struct State<B: Backend> {
-    pending: Vec<Item<B>>,
-    pending_bytes: usize,
-    /// Entries of the request the pending batch will make: merged entries count once.
-    pending_slots: usize,
-    /// Merge key to the number of pending entries in its current merged entry.
-    merge_slots: HashMap<String, usize>,
-    /// Dedup key to index in `pending`.
-    pending_keys: HashMap<String, usize>,
-    /// Ordering keys in `pending`, kept only for backends that allow one entry per key in a
-    /// request.
-    pending_ordering_keys: HashSet<String>,
-    /// Changes whenever `pending` is sealed, so a linger timer knows whether its batch left.
-    pending_generation: u64,
+    pending: Pending<B>,
+    ledger: Ledger,
     next_seq: u64,
     /// Sequence numbers of sealed batches that have not completed.
     outstanding: BTreeSet<u64>,
     items_in_flight: usize,
-    /// Ordering key to the completion signal of the latest batch holding it.
-    key_tails: HashMap<String, (u64, watch::Receiver<bool>)>,
-    /// Ordering keys whose entry ended undelivered, with the batch it was in. Later entries
-    /// of the key are held back until a flush hands the failure to the user.
-    failed_keys: HashMap<String, (u64, Failure)>,
     unprocessed: Vec<Unprocessed<B::Payload>>,
 }
 
@@ -105,8 +77,7 @@ struct State<B: Backend> {
 struct Batch<B: Backend> {
     seq: u64,
     items: Vec<Item<B>>,
-    waits_for: Vec<watch::Receiver<bool>>,
-    done: watch::Sender<bool>,
+    turn: Turn,
     permit: OwnedSemaphorePermit,
 }
 
@@ -117,24 +88,18 @@ impl<B: Backend> Dispatcher<B> {
     pub fn new(backend: B, config: DispatcherConfig) -> Result<Self, ConfigError> {
         let config = config.resolve::<B>()?;
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
+        let pending = Pending::new(config.dedup, config.limits);
         Ok(Self {
             shared: Arc::new_cyclic(|me| Shared {
                 me: me.clone(),
                 backend,
                 config,
                 state: Mutex::new(State {
-                    pending: Vec::new(),
-                    pending_bytes: 0,
-                    pending_slots: 0,
-                    merge_slots: HashMap::new(),
-                    pending_keys: HashMap::new(),
-                    pending_ordering_keys: HashSet::new(),
-                    pending_generation: 0,
+                    pending,
+                    ledger: Ledger::default(),
                     next_seq: 0,
                     outstanding: BTreeSet::new(),
                     items_in_flight: 0,
-                    key_tails: HashMap::new(),
-                    failed_keys: HashMap::new(),
                     unprocessed: Vec::new(),
                 }),
                 permits,
@@ -227,12 +192,12 @@ impl<B: Backend> Dispatcher<B> {
                     return Ok(());
                 };
                 match shared.try_add(&mut state, next) {
-                    Added::Done => {
+                    None => {
                         drop(state);
                         shared.seal_if_full();
                         return Ok(());
                     }
-                    Added::NoRoom(next) => {
+                    Some(next) => {
                         // Seal the full batch to make room: with a permit at hand, or one
                         // free right now.
                         let free = permit.take().map_or_else(
@@ -247,11 +212,11 @@ impl<B: Backend> Dispatcher<B> {
                             drop(state);
                             shared.spawn(batch);
                             match added {
-                                Added::Done => {
+                                None => {
                                     shared.seal_if_full();
                                     return Ok(());
                                 }
-                                Added::NoRoom(next) => item = Some(next),
+                                Some(next) => item = Some(next),
                             }
                         } else {
                             item = Some(next);
@@ -385,11 +350,6 @@ impl<B: Backend> fmt::Debug for Dispatcher<B> {
     }
 }
 
-enum Added<B: Backend> {
-    Done,
-    NoRoom(Item<B>),
-}
-
 impl<B: Backend> Shared<B> {
     fn lock(&self) -> MutexGuard<'_, State<B>> {
         // A panic while holding the lock leaves the state consistent at every await-free
@@ -434,7 +394,7 @@ impl<B: Backend> Shared<B> {
             {
                 let mut state = self.lock();
                 if state.outstanding.first().is_none_or(|&seq| seq >= target) {
-                    state.failed_keys.retain(|_, (seq, _)| *seq >= target);
+                    state.ledger.release_before(target);
                     let unprocessed = std::mem::take(&mut state.unprocessed);
                     tracing::debug!(
                         backend = B::NAME,
@@ -481,117 +441,18 @@ impl<B: Backend> Shared<B> {
         })
     }
 
-    /// Adds `item` to the pending batch unless the batch has no room for it. Applies dedup.
-    fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Added<B> {
-        let policy = self.config.dedup;
-        let mut duplicates: Vec<usize> = match policy {
-            DedupPolicy::Off => Vec::new(),
-            DedupPolicy::KeepFirst | DedupPolicy::KeepLast => item
-                .dedup_keys
-                .iter()
-                .filter_map(|key| state.pending_keys.get(key).copied())
-                .collect(),
+    /// Adds `item` to the pending batch unless it has no room; counts dropped duplicates and
+    /// starts the linger timer of a new batch.
+    fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Option<Item<B>> {
+        let (left, duplicates, first) = match state.pending.try_add(item) {
+            Added::Done { duplicates, first } => (None, duplicates, first),
+            Added::NoRoom { item, duplicates } => (Some(item), duplicates, false),
         };
-        duplicates.sort_unstable();
-        duplicates.dedup();
-        if !duplicates.is_empty() {
-            if policy == DedupPolicy::KeepFirst {
-                Counters::add(&self.counters.duplicates_dropped, 1);
-                tracing::warn!(
-                    backend = B::NAME,
-                    keys = ?item.dedup_keys,
-                    "duplicate of a pending payload dropped (the first one is kept)"
-                );
-                return Added::Done;
-            }
-            Counters::add(&self.counters.duplicates_dropped, duplicates.len());
-            tracing::warn!(
-                backend = B::NAME,
-                keys = ?item.dedup_keys,
-                replaced = duplicates.len(),
-                "pending payload replaced by a later one with the same key"
-            );
-            if let [index] = duplicates[..] {
-                let bytes = state.pending_bytes - state.pending[index].size + item.size;
-                if bytes <= self.config.limits.max_request_bytes {
-                    state.pending_bytes = bytes;
-                    let old = std::mem::replace(&mut state.pending[index], item);
-                    for key in &old.dedup_keys {
-                        state.pending_keys.remove(key);
-                    }
-                    for key in &state.pending[index].dedup_keys {
-                        state.pending_keys.insert(key.clone(), index);
-                    }
-                    if !B::KEEPS_ORDER_WITHIN_REQUEST {
-                        state.pending_ordering_keys = ordering_keys(&state.pending);
-                    }
-                    return Added::Done;
-                }
-            }
-            for &index in duplicates.iter().rev() {
-                let removed = state.pending.remove(index);
-                state.pending_bytes -= removed.size;
-                state.pending_slots -= 1;
-            }
-            state.pending_keys = state
-                .pending
-                .iter()
-                .enumerate()
-                .flat_map(|(index, item)| {
-                    item.dedup_keys.iter().map(move |key| (key.clone(), index))
-                })
-                .collect();
-            if !B::KEEPS_ORDER_WITHIN_REQUEST {
-                state.pending_ordering_keys = ordering_keys(&state.pending);
-            }
+        Counters::add(&self.counters.duplicates_dropped, duplicates);
+        if first && let Some(linger) = self.config.linger {
+            self.start_linger(state.pending.generation(), linger);
         }
-        if !B::KEEPS_ORDER_WITHIN_REQUEST
-            && let Some(key) = &item.ordering_key
-            && state.pending_ordering_keys.contains(key)
-        {
-            // The key already has an entry in this request: the next request takes this one.
-            return Added::NoRoom(item);
-        }
-        let limits = self.config.limits;
-        let merges = item
-            .merge_key
-            .as_ref()
-            .and_then(|key| state.merge_slots.get(key))
-            .is_some_and(|&merged| merged < B::MERGE_LIMIT);
-        let (slots, bytes) = if merges {
-            (state.pending_slots, item.merged_size)
-        } else {
-            (state.pending_slots + 1, item.size)
-        };
-        if slots > limits.max_entries || state.pending_bytes + bytes > limits.max_request_bytes {
-            return Added::NoRoom(item);
-        }
-        if let Some(key) = &item.merge_key {
-            if merges {
-                *state.merge_slots.entry(key.clone()).or_default() += 1;
-            } else {
-                state.merge_slots.insert(key.clone(), 1);
-            }
-        }
-        state.pending_slots = slots;
-        if policy != DedupPolicy::Off {
-            for key in &item.dedup_keys {
-                state.pending_keys.insert(key.clone(), state.pending.len());
-            }
-        }
-        if !B::KEEPS_ORDER_WITHIN_REQUEST
-            && let Some(key) = &item.ordering_key
-        {
-            state.pending_ordering_keys.insert(key.clone());
-        }
-        state.pending_bytes += bytes;
-        state.pending.push(item);
-        if state.pending.len() == 1
-            && let Some(linger) = self.config.linger
-        {
-            self.start_linger(state.pending_generation, linger);
-        }
-        Added::Done
+        left
     }
 
     /// Seals the pending batch at once when it holds the most entries a request takes and a
@@ -599,7 +460,7 @@ impl<B: Backend> Shared<B> {
     /// merged entries waits instead: later entries may still merge into it.
     fn seal_if_full(&self) {
         let mut state = self.lock();
-        if state.pending_slots < self.config.limits.max_entries || !state.merge_slots.is_empty() {
+        if !state.pending.is_full() {
             return;
         }
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
@@ -612,34 +473,16 @@ impl<B: Backend> Shared<B> {
 
     /// Takes the pending batch out and registers it as outstanding.
     fn seal(&self, state: &mut State<B>, permit: OwnedSemaphorePermit) -> Batch<B> {
-        let items = std::mem::take(&mut state.pending);
-        state.pending_bytes = 0;
-        state.pending_slots = 0;
-        state.merge_slots.clear();
-        state.pending_keys.clear();
-        state.pending_ordering_keys.clear();
-        state.pending_generation += 1;
+        let items = state.pending.take();
         let seq = state.next_seq;
         state.next_seq += 1;
         state.outstanding.insert(seq);
         state.items_in_flight += items.len();
-        let (done, done_rx) = watch::channel(false);
-        let mut waits_for = Vec::new();
-        let mut seen = HashSet::new();
-        for key in items.iter().filter_map(|item| item.ordering_key.as_ref()) {
-            if !seen.insert(key) {
-                continue;
-            }
-            if let Some((_, earlier)) = state.key_tails.insert(key.clone(), (seq, done_rx.clone()))
-            {
-                waits_for.push(earlier);
-            }
-        }
+        let turn = state.ledger.register(seq, &items);
         Batch {
             seq,
             items,
-            waits_for,
-            done,
+            turn,
             permit,
         }
     }
@@ -663,12 +506,12 @@ impl<B: Backend> Shared<B> {
         tokio::spawn(async move {
             tokio::time::sleep(linger).await;
             let Some(this) = this.upgrade() else { return };
-            if this.lock().pending_generation != generation {
+            if this.lock().pending.generation() != generation {
                 return;
             }
             let permit = this.acquire().await;
             let mut state = this.lock();
-            if state.pending_generation != generation || state.pending.is_empty() {
+            if state.pending.generation() != generation || state.pending.is_empty() {
                 return;
             }
             tracing::debug!(
@@ -682,326 +525,46 @@ impl<B: Backend> Shared<B> {
         });
     }
 
+    /// Sends a sealed batch once the earlier batches of its ordering keys are done, and
+    /// records what it could not deliver.
     async fn run_batch(self: Arc<Self>, batch: Batch<B>) {
         let Batch {
             seq,
             items,
-            waits_for,
-            done,
+            turn,
             permit,
         } = batch;
-        for mut earlier in waits_for {
+        for mut earlier in turn.waits_for {
             // An `Err` means the earlier batch's task is gone; it holds nothing back then.
             tokio::select! {
                 _ = earlier.wait_for(|finished| *finished) => {}
-                () = self.abandoned() => break,
+                () = attempt::abandoned(&self.abandon) => break,
             }
         }
         let count = items.len();
         let mut out = Undelivered::default();
-        let mut todo = self.hold_back_failed_keys(seq, items, &mut out);
-        let retry = &self.config.retry;
-        let started = Instant::now();
-        let mut attempt = 1;
-        while !todo.is_empty() {
-            if *self.abandon.borrow() {
-                out.abandon(
-                    todo,
-                    attempt - 1,
-                    "the dispatcher was told to stop before sending",
-                );
-                break;
-            }
-            let entries: Vec<&B::Entry> = todo.iter().map(|item| &item.entry).collect();
-            let payloads: Vec<&B::Payload> = todo.iter().map(|item| &item.payload).collect();
-            Counters::add(&self.counters.requests_sent, 1);
-            if attempt > 1 {
-                Counters::add(&self.counters.retries, todo.len());
-            }
-            tracing::debug!(attempt, entries = entries.len(), "sending batch");
-            let send = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads)));
-            let result = tokio::select! {
-                result = send => Some(result),
-                () = self.abandoned() => None,
-            };
-            drop(entries);
-            drop(payloads);
-            let outcomes = match result {
-                Some(Ok(result)) => self.outcomes(todo.len(), result),
-                Some(Err(panic)) => {
-                    tracing::error!(%panic, "the backend panicked while sending a batch");
-                    self.counters.request_failed(false);
-                    let failure = Failure::permanent("BackendPanicked", panic);
-                    vec![EntryOutcome::Failed(failure); todo.len()]
-                }
-                None => {
-                    let why =
-                        "the request was cancelled on the wire: the service may have stored it";
-                    out.abandon(todo, attempt, why);
-                    break;
-                }
-            };
-            let mut again: Vec<(Item<B>, Failure)> = Vec::new();
-            for (item, outcome) in todo.into_iter().zip(outcomes) {
-                match outcome {
-                    EntryOutcome::Delivered => {
-                        Counters::add(&self.counters.delivered, 1);
-                        // The service stored this entry although an earlier one of its key in
-                        // the same request failed: their order is lost, and no client can take
-                        // it back. Say so; the failed one is still retried (delivery first).
-                        if let Some(key) = item.ordering_key.as_deref()
-                            && again
-                                .iter()
-                                .any(|(e, _)| e.ordering_key.as_deref() == Some(key))
-                        {
-                            tracing::warn!(
-                                key,
-                                "an entry was accepted after an earlier one of its ordering key \
-                                 failed in the same request; their order is not kept"
-                            );
-                        }
-                    }
-                    EntryOutcome::Failed(failure) if failure.retryable => {
-                        if is_throttling_code(&failure.code) {
-                            Counters::add(&self.counters.throttled, 1);
-                        }
-                        again.push((item, failure));
-                    }
-                    EntryOutcome::Failed(failure) => {
-                        out.push(item, UnprocessedReason::Rejected, failure, attempt);
-                    }
-                }
-            }
-            if again.is_empty() {
-                break;
-            }
-            let delay = {
-                let mut rng = self
-                    .rng
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                retry.backoff(attempt, &mut rng)
-            };
-            let give_up = if attempt >= retry.get_max_attempts() {
-                Some(UnprocessedReason::RetriesExhausted)
-            } else {
-                retry.deadline_limit().and_then(|deadline| {
-                    (started.elapsed() + delay > deadline)
-                        .then_some(UnprocessedReason::DeadlineExceeded)
-                })
-            };
-            if let Some(reason) = give_up {
-                tracing::warn!(entries = again.len(), attempt, %reason, "giving up on failed entries");
-                for (item, failure) in again {
-                    out.push(item, reason, failure, attempt);
-                }
-                break;
-            }
-            // Keep order: an entry behind an undelivered one of its key is not retried past it.
-            todo = Vec::with_capacity(again.len());
-            for (item, _) in again {
-                match out.blocker(&item) {
-                    Some(failure) => out.push(item, UnprocessedReason::HeldBack, failure, attempt),
-                    None => todo.push(item),
-                }
-            }
-            tracing::debug!(
-                entries = todo.len(),
-                attempt,
-                ?delay,
-                "retrying failed entries"
-            );
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.abandoned() => {
-                    out.abandon(todo, attempt, "the dispatcher was told to stop before a retry");
-                    break;
-                }
-            }
-            attempt += 1;
+        let (todo, held) = self.lock().ledger.hold_back(seq, items);
+        for (item, failure) in held {
+            out.push(item, UnprocessedReason::HeldBack, failure, 0);
         }
-        self.complete(seq, count, out);
-        drop(permit);
-        let _ = done.send(true);
-        self.batch_done.notify_waiters();
-    }
-
-    /// Returns once [`Dispatcher::abandon`] was called and no flush has returned since.
-    async fn abandoned(&self) {
-        let mut abandon = self.abandon.subscribe();
-        // The sender lives as long as `self`: `wait_for` cannot fail.
-        let _ = abandon.wait_for(|abandon| *abandon).await;
-    }
-
-    /// Removes the entries whose ordering key already failed in an earlier batch.
-    fn hold_back_failed_keys(
-        &self,
-        seq: u64,
-        items: Vec<Item<B>>,
-        out: &mut Undelivered<B>,
-    ) -> Vec<Item<B>> {
-        let state = self.lock();
-        if state.failed_keys.is_empty() {
-            return items;
-        }
-        let mut send = Vec::with_capacity(items.len());
-        for item in items {
-            let blocker = item
-                .ordering_key
-                .as_ref()
-                .and_then(|key| state.failed_keys.get(key))
-                .filter(|(failed_seq, _)| *failed_seq < seq);
-            match blocker {
-                Some((_, failure)) => {
-                    let failure = failure.clone();
-                    out.push(item, UnprocessedReason::HeldBack, failure, 0);
-                }
-                None => send.push(item),
-            }
-        }
-        send
-    }
-
-    /// Turns a send result into one outcome per entry.
-    fn outcomes(
-        &self,
-        entries: usize,
-        result: Result<Vec<EntryOutcome>, B::Error>,
-    ) -> Vec<EntryOutcome> {
-        match result {
-            Ok(outcomes) if outcomes.len() == entries => {
-                self.counters.request_answered();
-                outcomes
-            }
-            Ok(outcomes) => {
-                tracing::error!(
-                    expected = entries,
-                    got = outcomes.len(),
-                    "backend returned the wrong number of outcomes"
-                );
-                let failure = Failure::retryable(
-                    "OutcomeCountMismatch",
-                    format!("{} outcomes for {entries} entries", outcomes.len()),
-                );
-                vec![EntryOutcome::Failed(failure); entries]
-            }
-            Err(error) => {
-                let failure = self.backend.classify(&error);
-                let failure = if failure.source.is_some() {
-                    failure
-                } else {
-                    failure.with_source(error)
-                };
-                self.counters
-                    .request_failed(is_throttling_code(&failure.code));
-                tracing::warn!(code = %failure.code, retryable = failure.retryable, "request failed");
-                vec![EntryOutcome::Failed(failure); entries]
-            }
-        }
-    }
-
-    fn complete(&self, seq: u64, count: usize, out: Undelivered<B>) {
+        let sender = Sender {
+            backend: &self.backend,
+            retry: &self.config.retry,
+            counters: &self.counters,
+            rng: &self.rng,
+            abandon: &self.abandon,
+        };
+        sender.send(todo, &mut out).await;
         Counters::add(&self.counters.unprocessed, out.items.len());
-        let mut state = self.lock();
-        for (key, failure) in out.failed_keys {
-            state.failed_keys.insert(key, (seq, failure));
-        }
-        state.key_tails.retain(|_, (tail, _)| *tail != seq);
-        state.outstanding.remove(&seq);
-        state.items_in_flight -= count;
-        state.unprocessed.extend(out.items);
-    }
-}
-
-/// The code of payloads handed back after [`Dispatcher::abandon`].
-pub const ABANDONED: &str = "Abandoned";
-
-fn is_throttling_code(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code)
-}
-
-/// The ordering keys of `items`.
-fn ordering_keys<B: Backend>(items: &[Item<B>]) -> HashSet<String> {
-    items
-        .iter()
-        .filter_map(|item| item.ordering_key.clone())
-        .collect()
-}
-
-/// What one batch could not deliver, and the ordering keys that failed in it.
-struct Undelivered<B: Backend> {
-    items: Vec<Unprocessed<B::Payload>>,
-    failed_keys: HashMap<String, Failure>,
-}
-
-impl<B: Backend> Default for Undelivered<B> {
-    fn default() -> Self {
-        Self {
-            items: Vec::new(),
-            failed_keys: HashMap::new(),
-        }
-    }
-}
-
-impl<B: Backend> Undelivered<B> {
-    fn push(&mut self, item: Item<B>, reason: UnprocessedReason, failure: Failure, attempts: u32) {
-        if let Some(key) = item.ordering_key
-            && reason != UnprocessedReason::HeldBack
         {
-            self.failed_keys
-                .entry(key)
-                .or_insert_with(|| failure.clone());
+            let mut state = self.lock();
+            state.ledger.complete(seq, out.failed_keys);
+            state.outstanding.remove(&seq);
+            state.items_in_flight -= count;
+            state.unprocessed.extend(out.items);
         }
-        self.items.push(Unprocessed::new(
-            item.payload,
-            item.tag,
-            reason,
-            failure,
-            attempts,
-        ));
-    }
-
-    /// Hands back `items` unsent because of [`Dispatcher::abandon`].
-    fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
-        tracing::warn!(entries = items.len(), "{why}");
-        let failure = Failure::retryable(ABANDONED, why);
-        for item in items {
-            self.push(
-                item,
-                UnprocessedReason::Abandoned,
-                failure.clone(),
-                attempts,
-            );
-        }
-    }
-
-    /// The failure of an earlier entry of `item`'s key, which holds `item` back.
-    fn blocker(&self, item: &Item<B>) -> Option<Failure> {
-        let key = item.ordering_key.as_ref()?;
-        self.failed_keys.get(key).cloned()
-    }
-}
-
-/// Turns a panic inside the wrapped future into `Err` with the panic message, so a faulty
-/// backend cannot leave a batch unaccounted for (and a flush waiting for it forever).
-struct CatchUnwind<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, String>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic without a message".to_owned());
-                Poll::Ready(Err(message))
-            }
-        }
+        drop(permit);
+        let _ = turn.done.send(true);
+        self.batch_done.notify_waiters();
     }
 }

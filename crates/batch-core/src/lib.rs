@@ -38,11 +38,14 @@
 //! - `test-util`: [`testing::InMemoryBackend`], a backend whose outcomes a test scripts.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt;
 mod aws;
 mod backend;
 mod config;
 mod dispatcher;
 mod error;
+mod ordering;
+mod pending;
 mod stats;
 mod unprocessed;
 
@@ -50,10 +53,11 @@ mod unprocessed;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
+pub use attempt::ABANDONED;
 pub use aws::{THROTTLING_CODES, TRANSIENT_CODES, classify_sdk_error, is_retryable_code};
 pub use backend::{Backend, EntryOutcome, Failure, FieldName, Limits};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DedupPolicy, DispatcherConfig, RetryConfig};
-pub use dispatcher::{ABANDONED, Dispatcher};
+pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, SubmitError, SubmitErrorKind};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -1,0 +1,302 @@
+//! Sending one sealed batch: send, sort the outcomes, back off, retry only what failed,
+//! give up within the bounds, and catch a backend's panic. Everything that does not end
+//! delivered is collected, with the reason, in [`Undelivered`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::aws::THROTTLING_CODES;
+use crate::backend::{Backend, EntryOutcome, Failure};
+use crate::config::RetryConfig;
+use crate::pending::Item;
+use crate::stats::Counters;
+use crate::unprocessed::{Unprocessed, UnprocessedReason};
+
+/// The code of payloads handed back after [`Dispatcher::abandon`](crate::Dispatcher::abandon).
+pub const ABANDONED: &str = "Abandoned";
+
+/// What sending needs from the dispatcher.
+pub(crate) struct Sender<'a, B: Backend> {
+    pub(crate) backend: &'a B,
+    pub(crate) retry: &'a RetryConfig,
+    pub(crate) counters: &'a Counters,
+    pub(crate) rng: &'a Mutex<fastrand::Rng>,
+    pub(crate) abandon: &'a watch::Sender<bool>,
+}
+
+impl<B: Backend> Sender<'_, B> {
+    /// Sends `todo` until every entry is delivered or in `out`.
+    pub(crate) async fn send(&self, mut todo: Vec<Item<B>>, out: &mut Undelivered<B>) {
+        let retry = self.retry;
+        let started = Instant::now();
+        let mut attempt = 1;
+        while !todo.is_empty() {
+            if *self.abandon.borrow() {
+                let why = "the dispatcher was told to stop before sending";
+                out.abandon(todo, attempt - 1, why);
+                return;
+            }
+            let entries: Vec<&B::Entry> = todo.iter().map(|item| &item.entry).collect();
+            let payloads: Vec<&B::Payload> = todo.iter().map(|item| &item.payload).collect();
+            Counters::add(&self.counters.requests_sent, 1);
+            if attempt > 1 {
+                Counters::add(&self.counters.retries, todo.len());
+            }
+            tracing::debug!(attempt, entries = entries.len(), "sending batch");
+            let send = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads)));
+            let result = tokio::select! {
+                result = send => Some(result),
+                () = abandoned(self.abandon) => None,
+            };
+            drop(entries);
+            drop(payloads);
+            let outcomes = match result {
+                Some(Ok(result)) => self.outcomes(todo.len(), result),
+                Some(Err(panic)) => {
+                    tracing::error!(%panic, "the backend panicked while sending a batch");
+                    self.counters.request_failed(false);
+                    let failure = Failure::permanent("BackendPanicked", panic);
+                    vec![EntryOutcome::Failed(failure); todo.len()]
+                }
+                None => {
+                    let why =
+                        "the request was cancelled on the wire: the service may have stored it";
+                    out.abandon(todo, attempt, why);
+                    return;
+                }
+            };
+            let again = self.sort(todo, outcomes, attempt, out);
+            if again.is_empty() {
+                return;
+            }
+            let delay = {
+                let mut rng = self
+                    .rng
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                retry.backoff(attempt, &mut rng)
+            };
+            let give_up = if attempt >= retry.get_max_attempts() {
+                Some(UnprocessedReason::RetriesExhausted)
+            } else {
+                retry.deadline_limit().and_then(|deadline| {
+                    (started.elapsed() + delay > deadline)
+                        .then_some(UnprocessedReason::DeadlineExceeded)
+                })
+            };
+            if let Some(reason) = give_up {
+                tracing::warn!(entries = again.len(), attempt, %reason, "giving up on failed entries");
+                for (item, failure) in again {
+                    out.push(item, reason, failure, attempt);
+                }
+                return;
+            }
+            // Keep order: an entry behind an undelivered one of its key is not retried past it.
+            todo = Vec::with_capacity(again.len());
+            for (item, _) in again {
+                match out.blocker(&item) {
+                    Some(failure) => out.push(item, UnprocessedReason::HeldBack, failure, attempt),
+                    None => todo.push(item),
+                }
+            }
+            tracing::debug!(
+                entries = todo.len(),
+                attempt,
+                ?delay,
+                "retrying failed entries"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = abandoned(self.abandon) => {
+                    out.abandon(todo, attempt, "the dispatcher was told to stop before a retry");
+                    return;
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Counts the delivered entries, puts the refused ones in `out`, and returns those a
+    /// later attempt may get through.
+    fn sort(
+        &self,
+        todo: Vec<Item<B>>,
+        outcomes: Vec<EntryOutcome>,
+        attempt: u32,
+        out: &mut Undelivered<B>,
+    ) -> Vec<(Item<B>, Failure)> {
+        let mut again: Vec<(Item<B>, Failure)> = Vec::new();
+        for (item, outcome) in todo.into_iter().zip(outcomes) {
+            match outcome {
+                EntryOutcome::Delivered => {
+                    Counters::add(&self.counters.delivered, 1);
+                    // The service stored this entry although an earlier one of its key in
+                    // the same request failed: their order is lost, and no client can take
+                    // it back. Say so; the failed one is still retried (delivery first).
+                    if let Some(key) = item.ordering_key.as_deref()
+                        && again
+                            .iter()
+                            .any(|(e, _)| e.ordering_key.as_deref() == Some(key))
+                    {
+                        tracing::warn!(
+                            key,
+                            "an entry was accepted after an earlier one of its ordering key \
+                             failed in the same request; their order is not kept"
+                        );
+                    }
+                }
+                EntryOutcome::Failed(failure) if failure.retryable => {
+                    if is_throttling_code(&failure.code) {
+                        Counters::add(&self.counters.throttled, 1);
+                    }
+                    again.push((item, failure));
+                }
+                EntryOutcome::Failed(failure) => {
+                    out.push(item, UnprocessedReason::Rejected, failure, attempt);
+                }
+            }
+        }
+        again
+    }
+
+    /// Turns a send result into one outcome per entry.
+    fn outcomes(
+        &self,
+        entries: usize,
+        result: Result<Vec<EntryOutcome>, B::Error>,
+    ) -> Vec<EntryOutcome> {
+        match result {
+            Ok(outcomes) if outcomes.len() == entries => {
+                self.counters.request_answered();
+                outcomes
+            }
+            Ok(outcomes) => {
+                tracing::error!(
+                    expected = entries,
+                    got = outcomes.len(),
+                    "backend returned the wrong number of outcomes"
+                );
+                let failure = Failure::retryable(
+                    "OutcomeCountMismatch",
+                    format!("{} outcomes for {entries} entries", outcomes.len()),
+                );
+                vec![EntryOutcome::Failed(failure); entries]
+            }
+            Err(error) => {
+                let failure = self.backend.classify(&error);
+                let failure = if failure.source.is_some() {
+                    failure
+                } else {
+                    failure.with_source(error)
+                };
+                self.counters
+                    .request_failed(is_throttling_code(&failure.code));
+                tracing::warn!(code = %failure.code, retryable = failure.retryable, "request failed");
+                vec![EntryOutcome::Failed(failure); entries]
+            }
+        }
+    }
+}
+
+/// Returns once [`Dispatcher::abandon`](crate::Dispatcher::abandon) was called and no flush
+/// has returned since.
+pub(crate) async fn abandoned(abandon: &watch::Sender<bool>) {
+    let mut abandon = abandon.subscribe();
+    // The sender outlives this future: `wait_for` cannot fail.
+    let _ = abandon.wait_for(|abandon| *abandon).await;
+}
+
+fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
+/// What one batch could not deliver, and the ordering keys that failed in it.
+pub(crate) struct Undelivered<B: Backend> {
+    pub(crate) items: Vec<Unprocessed<B::Payload>>,
+    pub(crate) failed_keys: HashMap<String, Failure>,
+}
+
+impl<B: Backend> Default for Undelivered<B> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            failed_keys: HashMap::new(),
+        }
+    }
+}
+
+impl<B: Backend> Undelivered<B> {
+    pub(crate) fn push(
+        &mut self,
+        item: Item<B>,
+        reason: UnprocessedReason,
+        failure: Failure,
+        attempts: u32,
+    ) {
+        if let Some(key) = item.ordering_key
+            && reason != UnprocessedReason::HeldBack
+        {
+            self.failed_keys
+                .entry(key)
+                .or_insert_with(|| failure.clone());
+        }
+        self.items.push(Unprocessed::new(
+            item.payload,
+            item.tag,
+            reason,
+            failure,
+            attempts,
+        ));
+    }
+
+    /// Hands back `items` unsent because of [`Dispatcher::abandon`](crate::Dispatcher::abandon).
+    pub(crate) fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
+        tracing::warn!(entries = items.len(), "{why}");
+        let failure = Failure::retryable(ABANDONED, why);
+        for item in items {
+            self.push(
+                item,
+                UnprocessedReason::Abandoned,
+                failure.clone(),
+                attempts,
+            );
+        }
+    }
+
+    /// The failure of an earlier entry of `item`'s key, which holds `item` back.
+    fn blocker(&self, item: &Item<B>) -> Option<Failure> {
+        let key = item.ordering_key.as_ref()?;
+        self.failed_keys.get(key).cloned()
+    }
+}
+
+/// Turns a panic inside the wrapped future into `Err` with the panic message, so a faulty
+/// backend cannot leave a batch unaccounted for (and a flush waiting for it forever).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic without a message".to_owned());
+                Poll::Ready(Err(message))
+            }
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The pending batch: what the next request will carry. Packing by count and bytes, dedup,
+//! merge slots and the one-entry-per-ordering-key rule. Plain data: no runtime, no lock.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::Limits;
+use crate::backend::Backend;
+use crate::config::DedupPolicy;
+
+/// One accepted payload with everything the engine needs to know about it.
+pub(crate) struct Item<B: Backend> {
+    pub(crate) payload: B::Payload,
+    pub(crate) tag: Option<u64>,
+    pub(crate) entry: B::Entry,
+    pub(crate) size: usize,
+    pub(crate) dedup_keys: Vec<String>,
+    pub(crate) ordering_key: Option<String>,
+    pub(crate) merge_key: Option<String>,
+    pub(crate) merged_size: usize,
+}
+
+/// What [`Pending::try_add`] did.
+pub(crate) enum Added<B: Backend> {
+    /// The item is in the batch (`first`: as its only entry, so a linger timer starts), or
+    /// dropped as a duplicate.
+    Done { duplicates: usize, first: bool },
+    /// The batch has no room for it: seal the batch and add it to the next.
+    NoRoom { item: Item<B>, duplicates: usize },
+}
+
+/// The pending batch.
+pub(crate) struct Pending<B: Backend> {
+    items: Vec<Item<B>>,
+    bytes: usize,
+    /// Entries of the request the batch will make: merged entries count once.
+    slots: usize,
+    /// Merge key to the number of pending entries in its current merged entry.
+    merge_slots: HashMap<String, usize>,
+    /// Dedup key to index in `items`.
+    keys: HashMap<String, usize>,
+    /// Ordering keys in `items`, kept only for backends that allow one entry per key in a
+    /// request.
+    ordering_keys: HashSet<String>,
+    /// Changes whenever the batch is taken, so a linger timer knows whether its batch left.
+    generation: u64,
+    policy: DedupPolicy,
+    limits: Limits,
+}
+
+impl<B: Backend> Pending<B> {
+    pub(crate) fn new(policy: DedupPolicy, limits: Limits) -> Self {
+        Self {
+            items: Vec::new(),
+            bytes: 0,
+            slots: 0,
+            merge_slots: HashMap::new(),
+            keys: HashMap::new(),
+            ordering_keys: HashSet::new(),
+            generation: 0,
+            policy,
+            limits,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether the batch holds the most entries a request takes and no merged entry (which
+    /// later entries could still grow).
+    pub(crate) fn is_full(&self) -> bool {
+        self.slots >= self.limits.max_entries && self.merge_slots.is_empty()
+    }
+
+    /// Takes the batch out, leaving an empty one of the next generation.
+    pub(crate) fn take(&mut self) -> Vec<Item<B>> {
+        self.bytes = 0;
+        self.slots = 0;
+        self.merge_slots.clear();
+        self.keys.clear();
+        self.ordering_keys.clear();
+        self.generation += 1;
+        std::mem::take(&mut self.items)
+    }
+
+    /// Adds `item` unless the batch has no room for it. Applies dedup.
+    pub(crate) fn try_add(&mut self, item: Item<B>) -> Added<B> {
+        let mut duplicates: Vec<usize> = match self.policy {
+            DedupPolicy::Off => Vec::new(),
+            DedupPolicy::KeepFirst | DedupPolicy::KeepLast => item
+                .dedup_keys
+                .iter()
+                .filter_map(|key| self.keys.get(key).copied())
+                .collect(),
+        };
+        duplicates.sort_unstable();
+        duplicates.dedup();
+        let dropped = duplicates.len();
+        if !duplicates.is_empty() {
+            if self.policy == DedupPolicy::KeepFirst {
+                tracing::warn!(
+                    backend = B::NAME,
+                    keys = ?item.dedup_keys,
+                    "duplicate of a pending payload dropped (the first one is kept)"
+                );
+                return Added::Done {
+                    duplicates: 1,
+                    first: false,
+                };
+            }
+            tracing::warn!(
+                backend = B::NAME,
+                keys = ?item.dedup_keys,
+                replaced = dropped,
+                "pending payload replaced by a later one with the same key"
+            );
+            if let [index] = duplicates[..] {
+                let bytes = self.bytes - self.items[index].size + item.size;
+                if bytes <= self.limits.max_request_bytes {
+                    self.bytes = bytes;
+                    let old = std::mem::replace(&mut self.items[index], item);
+                    for key in &old.dedup_keys {
+                        self.keys.remove(key);
+                    }
+                    for key in &self.items[index].dedup_keys {
+                        self.keys.insert(key.clone(), index);
+                    }
+                    self.refresh_ordering_keys();
+                    return Added::Done {
+                        duplicates: dropped,
+                        first: false,
+                    };
+                }
+            }
+            for &index in duplicates.iter().rev() {
+                let removed = self.items.remove(index);
+                self.bytes -= removed.size;
+                self.slots -= 1;
+            }
+            self.keys = self
+                .items
+                .iter()
+                .enumerate()
+                .flat_map(|(index, item)| {
+                    item.dedup_keys.iter().map(move |key| (key.clone(), index))
+                })
+                .collect();
+            self.refresh_ordering_keys();
+        }
+        match self.push(item) {
+            None => Added::Done {
+                duplicates: dropped,
+                first: self.items.len() == 1,
+            },
+            Some(item) => Added::NoRoom {
+                item,
+                duplicates: dropped,
+            },
+        }
+    }
+
+    /// Appends `item` if it fits; hands it back if not.
+    fn push(&mut self, item: Item<B>) -> Option<Item<B>> {
+        if !B::KEEPS_ORDER_WITHIN_REQUEST
+            && let Some(key) = &item.ordering_key
+            && self.ordering_keys.contains(key)
+        {
+            // The key already has an entry in this request: the next request takes this one.
+            return Some(item);
+        }
+        let merges = item
+            .merge_key
+            .as_ref()
+            .and_then(|key| self.merge_slots.get(key))
+            .is_some_and(|&merged| merged < B::MERGE_LIMIT);
+        let (slots, bytes) = if merges {
+            (self.slots, item.merged_size)
+        } else {
+            (self.slots + 1, item.size)
+        };
+        if slots > self.limits.max_entries || self.bytes + bytes > self.limits.max_request_bytes {
+            return Some(item);
+        }
+        if let Some(key) = &item.merge_key {
+            if merges {
+                *self.merge_slots.entry(key.clone()).or_default() += 1;
+            } else {
+                self.merge_slots.insert(key.clone(), 1);
+            }
+        }
+        self.slots = slots;
+        if self.policy != DedupPolicy::Off {
+            for key in &item.dedup_keys {
+                self.keys.insert(key.clone(), self.items.len());
+            }
+        }
+        if !B::KEEPS_ORDER_WITHIN_REQUEST
+            && let Some(key) = &item.ordering_key
+        {
+            self.ordering_keys.insert(key.clone());
+        }
+        self.bytes += bytes;
+        self.items.push(item);
+        None
+    }
+
+    fn refresh_ordering_keys(&mut self) {
+        if !B::KEEPS_ORDER_WITHIN_REQUEST {
+            self.ordering_keys = self
+                .items
+                .iter()
+                .filter_map(|item| item.ordering_key.clone())
+                .collect();
+        }
+    }
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use crate::testing::{InMemoryBackend, TestPayload};
+    use proptest::prelude::*;
+
+    fn item(payload: TestPayload) -> Item<InMemoryBackend> {
+        Item {
+            tag: None,
+            entry: payload.clone(),
+            size: payload.size,
+            dedup_keys: payload.dedup_key.iter().cloned().collect(),
+            ordering_key: payload.ordering_key.clone(),
+            merge_key: payload.merge_key.clone(),
+            merged_size: 1,
+            payload,
+        }
+    }
+
+    fn payload() -> impl Strategy<Value = TestPayload> {
+        (
+            1..400usize,
+            proptest::option::of(0..6u8),
+            proptest::option::of(0..4u8),
+        )
+            .prop_map(|(size, dedup, merge)| {
+                let mut p = TestPayload::new(0, size);
+                if let Some(key) = dedup {
+                    p = p.dedup(format!("d{key}"));
+                }
+                // A backend uses merge keys or dedup keys, never both on one entry.
+                if let (None, Some(key)) = (dedup, merge) {
+                    p = p.merged_by(format!("m{key}"));
+                }
+                p
+            })
+    }
+
+    proptest! {
+        /// Packing alone, without a runtime: every batch within the limits, no two entries of
+        /// one dedup key in a batch, and every payload in a batch or counted as a duplicate.
+        #[test]
+        fn batches_keep_the_limits_and_account_for_every_payload(
+            payloads in proptest::collection::vec(payload(), 1..200),
+            keep_last in any::<bool>(),
+        ) {
+            let limits = Limits::new(10, 1_000, 1_000);
+            let policy = if keep_last { DedupPolicy::KeepLast } else { DedupPolicy::KeepFirst };
+            let mut pending = Pending::<InMemoryBackend>::new(policy, limits);
+            let mut batches = Vec::new();
+            let mut duplicates = 0;
+            let count = payloads.len();
+            for (id, mut p) in payloads.into_iter().enumerate() {
+                p.id = id as u64;
+                let mut next = item(p);
+                loop {
+                    match pending.try_add(next) {
+                        Added::Done { duplicates: d, .. } => {
+                            duplicates += d;
+                            break;
+                        }
+                        Added::NoRoom { item, duplicates: d } => {
+                            duplicates += d;
+                            prop_assert!(!pending.is_empty(), "an empty batch takes any entry");
+                            batches.push(pending.take());
+                            next = item;
+                        }
+                    }
+                }
+            }
+            batches.push(pending.take());
+            let mut seen = 0;
+            for batch in &batches {
+                seen += batch.len();
+                let mut keys = std::collections::HashSet::new();
+                for item in batch {
+                    for key in &item.dedup_keys {
+                        prop_assert!(keys.insert(key.clone()), "one entry per dedup key");
+                    }
+                }
+                // Merged entries count once (up to 3 per key) and add 1 byte each.
+                let mut merged: HashMap<&str, usize> = HashMap::new();
+                let (mut slots, mut bytes) = (0, 0);
+                for item in batch {
+                    match item.merge_key.as_deref() {
+                        Some(key) if merged.get(key).is_some_and(|&n| n < 3) => {
+                            *merged.entry(key).or_default() += 1;
+                            bytes += 1;
+                        }
+                        key => {
+                            if let Some(key) = key {
+                                merged.insert(key, 1);
+                            }
+                            slots += 1;
+                            bytes += item.size;
+                        }
+                    }
+                }
+                prop_assert!(slots <= limits.max_entries && bytes <= limits.max_request_bytes);
+            }
+            prop_assert_eq!(seen + duplicates, count);
+        }
+    }
+}
