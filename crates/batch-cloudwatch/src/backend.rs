@@ -9,7 +9,10 @@ use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet as SdkStatisticSet};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::DateTime;
-use batch_core::{Backend, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error};
+use batch_core::{
+    Backend, BatchEntry, EntryOutcome, Failure, Grouping, Limits, Prepared, ServiceSpec,
+    SubmitErrorKind, classify_sdk_error,
+};
 
 use crate::metric::{Metric, MetricValue, check, limits::MAX_VALUES};
 
@@ -42,8 +45,7 @@ pub struct CloudwatchBackend {
 #[derive(Debug)]
 pub struct CloudwatchEntry {
     timestamp: SystemTime,
-    size: usize,
-    merge_key: Option<String>,
+    merges: bool,
 }
 
 /// A PutMetricData request that failed as a whole.
@@ -159,12 +161,11 @@ impl Backend for CloudwatchBackend {
     type Entry = CloudwatchEntry;
     type Error = CloudwatchRequestError;
 
-    const NAME: &'static str = "cloudwatch";
-    const HARD_LIMITS: Limits = CLOUDWATCH_LIMITS;
-    const ENTRY_SIZE_FIELD: &'static str = "metric";
-    const MERGE_LIMIT: usize = MAX_VALUES;
+    const SPEC: ServiceSpec = ServiceSpec::new("cloudwatch", CLOUDWATCH_LIMITS)
+        .entry_size_field("metric")
+        .merge_limit(MAX_VALUES);
 
-    fn prepare(&self, metric: &Metric) -> Result<CloudwatchEntry, SubmitErrorKind> {
+    fn prepare(&self, metric: &Metric) -> Result<Prepared<CloudwatchEntry>, SubmitErrorKind> {
         let now = SystemTime::now();
         check(metric, now)?;
         let timestamp = metric.timestamp.unwrap_or(now);
@@ -187,40 +188,34 @@ impl Backend for CloudwatchBackend {
             // Merged, its value goes out as a list of values with counts.
             size += MERGED_FORM_EXTRA;
         }
-        Ok(CloudwatchEntry {
+        let entry = CloudwatchEntry {
             timestamp,
-            size,
-            merge_key,
-        })
-    }
-
-    fn entry_size(&self, entry: &CloudwatchEntry) -> usize {
-        entry.size
-    }
-
-    fn merge_key(&self, entry: &CloudwatchEntry) -> Option<String> {
-        entry.merge_key.clone()
-    }
-
-    fn merged_size(&self, _entry: &CloudwatchEntry) -> usize {
-        // One more value and its count.
-        18
+            merges: merge_key.is_some(),
+        };
+        let grouping = match merge_key {
+            // One more value and its count.
+            Some(key) => Grouping::Merge {
+                key,
+                merged_size: 18,
+            },
+            None => Grouping::None,
+        };
+        Ok(Prepared::new(entry, size).grouped(grouping))
     }
 
     async fn send_batch(
         &self,
-        entries: &[&CloudwatchEntry],
-        metrics: &[&Metric],
+        batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, CloudwatchRequestError> {
         self.client
             .put_metric_data()
             .namespace(&self.namespace)
-            .set_metric_data(Some(merge(entries, metrics)))
+            .set_metric_data(Some(merge(batch)))
             .send()
             .await
             .map_err(CloudwatchRequestError)?;
         // PutMetricData is all or nothing.
-        Ok(vec![EntryOutcome::Delivered; entries.len()])
+        Ok(vec![EntryOutcome::Delivered; batch.len()])
     }
 
     fn classify(&self, error: &CloudwatchRequestError) -> Failure {
@@ -228,54 +223,48 @@ impl Backend for CloudwatchBackend {
     }
 }
 
-/// The datums of a request: entries with a merge key become one datum per run of at most
-/// [`MAX_VALUES`] entries of that key (the engine counts them the same way), with distinct
-/// values and their counts, timestamped at the start of their bucket; others stay as they are.
-fn merge(entries: &[&CloudwatchEntry], metrics: &[&Metric]) -> Vec<MetricDatum> {
-    let mut datums: Vec<MetricDatum> = Vec::with_capacity(entries.len());
-    // Merge key to (index in `datums`, entries merged into it).
-    let mut open: HashMap<&str, (usize, usize)> = HashMap::new();
-    for (entry, metric) in entries.iter().zip(metrics) {
-        let Some(key) = entry.merge_key.as_deref() else {
+/// The datums of a request: the entries the engine counted in one slot become one datum of
+/// distinct values and their counts, timestamped at the start of their bucket; others stay as
+/// they are.
+fn merge(batch: &[BatchEntry<'_, CloudwatchBackend>]) -> Vec<MetricDatum> {
+    let mut datums: Vec<MetricDatum> = Vec::with_capacity(batch.len());
+    // Slot to its index in `datums`.
+    let mut open: HashMap<usize, usize> = HashMap::new();
+    for item in batch {
+        let (entry, metric) = (item.entry, item.payload);
+        // Only single values merge.
+        let (true, MetricValue::Single(value)) = (entry.merges, &metric.value) else {
             datums.push(datum_of(metric, entry.timestamp));
             continue;
         };
-        // Only single values get a merge key.
-        let MetricValue::Single(value) = metric.value else {
-            datums.push(datum_of(metric, entry.timestamp));
+        let value = *value;
+        if let Some(&index) = open.get(&item.slot) {
+            let datum = &mut datums[index];
+            let values = datum.values.get_or_insert_with(Vec::new);
+            let counts = datum.counts.get_or_insert_with(Vec::new);
+            match values.iter().position(|v| v.to_bits() == value.to_bits()) {
+                Some(i) => counts[i] += 1.0,
+                None => {
+                    values.push(value);
+                    counts.push(1.0);
+                }
+            }
             continue;
-        };
-        match open.get_mut(key) {
-            Some((index, merged)) if *merged < MAX_VALUES => {
-                *merged += 1;
-                let datum = &mut datums[*index];
-                let values = datum.values.get_or_insert_with(Vec::new);
-                let counts = datum.counts.get_or_insert_with(Vec::new);
-                match values.iter().position(|v| v.to_bits() == value.to_bits()) {
-                    Some(i) => counts[i] += 1.0,
-                    None => {
-                        values.push(value);
-                        counts.push(1.0);
-                    }
-                }
-            }
-            _ => {
-                let mut datum = datum_of(metric, entry.timestamp);
-                datum.value = None;
-                datum.values = Some(vec![value]);
-                datum.counts = Some(vec![1.0]);
-                if let Some(timestamp) = datum.timestamp {
-                    let resolution = datum.storage_resolution.unwrap_or(60);
-                    let start = bucket(
-                        SystemTime::try_from(timestamp).unwrap_or(UNIX_EPOCH),
-                        resolution,
-                    );
-                    datum.timestamp = Some(DateTime::from_secs(i64::try_from(start).unwrap_or(0)));
-                }
-                open.insert(key, (datums.len(), 1));
-                datums.push(datum);
-            }
         }
+        let mut datum = datum_of(metric, entry.timestamp);
+        datum.value = None;
+        datum.values = Some(vec![value]);
+        datum.counts = Some(vec![1.0]);
+        if let Some(timestamp) = datum.timestamp {
+            let resolution = datum.storage_resolution.unwrap_or(60);
+            let start = bucket(
+                SystemTime::try_from(timestamp).unwrap_or(UNIX_EPOCH),
+                resolution,
+            );
+            datum.timestamp = Some(DateTime::from_secs(i64::try_from(start).unwrap_or(0)));
+        }
+        open.insert(item.slot, datums.len());
+        datums.push(datum);
     }
     datums
 }

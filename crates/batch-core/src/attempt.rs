@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::aws::THROTTLING_CODES;
-use crate::backend::{Backend, EntryOutcome, Failure};
+use crate::backend::{Backend, BatchEntry, EntryOutcome, Failure};
 use crate::config::RetryConfig;
 use crate::pending::Item;
 use crate::stats::Counters;
@@ -43,20 +43,25 @@ impl<B: Backend> Sender<'_, B> {
                 out.abandon(todo, attempt - 1, why);
                 return;
             }
-            let entries: Vec<&B::Entry> = todo.iter().map(|item| &item.entry).collect();
-            let payloads: Vec<&B::Payload> = todo.iter().map(|item| &item.payload).collect();
+            let batch: Vec<BatchEntry<'_, B>> = todo
+                .iter()
+                .map(|item| BatchEntry {
+                    entry: &item.entry,
+                    payload: &item.payload,
+                    slot: item.slot,
+                })
+                .collect();
             Counters::add(&self.counters.requests_sent, 1);
             if attempt > 1 {
                 Counters::add(&self.counters.retries, todo.len());
             }
-            tracing::debug!(attempt, entries = entries.len(), "sending batch");
-            let send = CatchUnwind(Box::pin(self.backend.send_batch(&entries, &payloads)));
+            tracing::debug!(attempt, entries = batch.len(), "sending batch");
+            let send = CatchUnwind(Box::pin(self.backend.send_batch(&batch)));
             let result = tokio::select! {
                 result = send => Some(result),
                 () = abandoned(self.abandon) => None,
             };
-            drop(entries);
-            drop(payloads);
+            drop(batch);
             let outcomes = match result {
                 Some(Ok(result)) => self.outcomes(todo.len(), result),
                 Some(Err(panic)) => {

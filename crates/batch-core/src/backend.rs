@@ -1,47 +1,12 @@
 //! The trait a service crate implements, and the values it exchanges with the engine.
 
-use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::config::DedupPolicy;
 use crate::error::SubmitErrorKind;
-
-/// Size and count limits of one batch API.
-///
-/// A backend declares two sets: [`Backend::HARD_LIMITS`], the ceiling AWS enforces, and
-/// [`Backend::DEFAULT_LIMITS`], what a dispatcher uses unless told otherwise. Users may lower
-/// any limit (for example to a queue's own `MaximumMessageSize`), never raise it above the
-/// ceiling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Entries in one request.
-    pub max_entries: usize,
-    /// Bytes in one request, as the service counts them.
-    pub max_request_bytes: usize,
-    /// Bytes of one entry, as the service counts them.
-    pub max_entry_bytes: usize,
-}
-
-impl Limits {
-    /// Limits from their three values.
-    ///
-    /// ```
-    /// let limits = batch_core::Limits::new(10, 1 << 20, 1 << 20);
-    /// assert_eq!(limits.max_entries, 10);
-    /// ```
-    #[must_use]
-    pub const fn new(max_entries: usize, max_request_bytes: usize, max_entry_bytes: usize) -> Self {
-        Self {
-            max_entries,
-            max_request_bytes,
-            max_entry_bytes,
-        }
-    }
-}
+use crate::spec::ServiceSpec;
 
 /// Why an entry or a request failed, as the backend classified it.
 ///
@@ -121,24 +86,180 @@ pub enum EntryOutcome {
     Failed(Failure),
 }
 
-/// One AWS batch API, as the engine sees it.
+/// Everything about one prepared entry, handed to the engine at once.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Prepared<E> {
+    /// The wire form (or the part of it the backend keeps until sending).
+    pub entry: E,
+    /// Bytes the entry adds to a request, as the service counts them. Never less than the
+    /// service's own count: the engine packs requests by this number.
+    pub size: usize,
+    /// Key whose entries must reach the service in submission order (an SQS FIFO message
+    /// group, a Kinesis partition key in ordered mode, a DynamoDB item key). Entries sharing
+    /// a key are never in flight in two requests at once, and a failed entry holds back the
+    /// later entries of its key.
+    pub ordering_key: Option<String>,
+    /// How the entry relates to other pending entries.
+    pub grouping: Grouping,
+}
+
+impl<E> Prepared<E> {
+    /// An entry of `size` bytes with no ordering key and no grouping.
+    #[must_use]
+    pub fn new(entry: E, size: usize) -> Self {
+        Self {
+            entry,
+            size,
+            ordering_key: None,
+            grouping: Grouping::None,
+        }
+    }
+
+    /// Sets the ordering key.
+    #[must_use]
+    pub fn ordered_by(mut self, key: impl Into<String>) -> Self {
+        self.ordering_key = Some(key.into());
+        self
+    }
+
+    /// Sets how the entry groups with others.
+    #[must_use]
+    pub fn grouped(mut self, grouping: Grouping) -> Self {
+        self.grouping = grouping;
+        self
+    }
+}
+
+/// How a pending entry relates to the others: duplicates by key, or merged into one request
+/// entry. One or the other, never both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Grouping {
+    /// Neither.
+    #[default]
+    None,
+    /// Two pending entries that share any of these keys are duplicates, and the dispatcher's
+    /// dedup policy keeps one. Keys of different kinds carry a prefix so they never collide
+    /// (`id:7`, `dedup:abc`).
+    Dedup(Vec<String>),
+    /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
+    /// values and counts) share a key. Up to [`ServiceSpec::merge_limit`](crate::ServiceSpec)
+    /// pending entries with one key count as one request entry, and every one after the
+    /// first adds `merged_size` bytes instead of its full size.
+    Merge {
+        /// The merge key.
+        key: String,
+        /// Bytes the entry adds when merged into an earlier one.
+        merged_size: usize,
+    },
+}
+
+/// One entry of a request, as [`Backend::send_batch`] gets it.
+#[non_exhaustive]
+pub struct BatchEntry<'a, B: Backend + ?Sized> {
+    /// The entry `prepare` built.
+    pub entry: &'a B::Entry,
+    /// The payload it was built from, as submitted.
+    pub payload: &'a B::Payload,
+    /// The request entry it counts as: entries that share a number were counted as one
+    /// merged entry and are to be sent as one. Unique for entries that do not merge.
+    pub slot: usize,
+}
+
+impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchEntry")
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One AWS batch API, as the engine sees it: what only the service knows.
 ///
 /// A service crate implements this for its client and target (queue, stream, table,
-/// namespace). The engine calls it from many tasks at once, so implementations are
-/// `Send + Sync` and hold no per-request state.
+/// namespace): its facts as a [`ServiceSpec`], and three methods. The engine calls it from
+/// many tasks at once, so implementations are `Send + Sync` and hold no per-request state.
 ///
 /// The contract:
+/// - [`prepare`](Backend::prepare) validates a payload once, at submit, and says everything
+///   about it: the entry, its size, its ordering key and its grouping. An `Err` is handed to
+///   the user together with the payload.
 /// - [`send_batch`](Backend::send_batch) is never called with more entries or bytes than the
 ///   dispatcher's limits allow, and never with two entries that share a dedup key (when the
 ///   dispatcher's dedup policy is on).
-/// - `payloads` stands beside `entries`: `payloads[i]` is what `entries[i]` was prepared from.
-/// - It returns exactly one [`EntryOutcome`] per entry, in the order of `entries`. A response
-///   that reports failed entries (SQS `Failed`, Kinesis `ErrorCode`, DynamoDB
-///   `UnprocessedItems`) is `Ok` with [`EntryOutcome::Failed`] for those entries.
+/// - It returns exactly one [`EntryOutcome`] per entry, in order. A response that reports
+///   failed entries (SQS `Failed`, Kinesis `ErrorCode`, DynamoDB `UnprocessedItems`) is `Ok`
+///   with [`EntryOutcome::Failed`] for those entries.
 /// - It does not retry entries itself: the engine does, with backoff. The SDK client's own
 ///   retries of whole requests stay as the user configured them.
 /// - A request that failed as a whole is `Err`, and [`classify`](Backend::classify) says
 ///   whether a later attempt may help.
+///
+/// # Adding a service
+///
+/// A new batch API is a crate beside `batch-sqs`: its payload type and checks, a backend, and
+/// a type alias `pub type XBatchDispatcher = Dispatcher<XBackend>`. A toy one:
+///
+/// ```
+/// use batch_core::{
+///     Backend, BatchEntry, Dispatcher, DispatcherConfig, EntryOutcome, Failure, Grouping,
+///     Limits, Prepared, ServiceSpec, SubmitErrorKind,
+/// };
+///
+/// /// Prints each request; a line longer than 80 bytes is refused.
+/// struct Printer;
+///
+/// #[derive(Debug)]
+/// struct NeverFails;
+/// impl std::fmt::Display for NeverFails {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("never")
+///     }
+/// }
+/// impl std::error::Error for NeverFails {}
+///
+/// impl Backend for Printer {
+///     type Payload = String;
+///     type Entry = ();
+///     type Error = NeverFails;
+///
+///     const SPEC: ServiceSpec = ServiceSpec::new("printer", Limits::new(3, 1_000, 80));
+///
+///     fn prepare(&self, line: &String) -> Result<Prepared<()>, SubmitErrorKind> {
+///         Ok(Prepared::new((), line.len()).grouped(Grouping::Dedup(vec![line.clone()])))
+///     }
+///
+///     async fn send_batch(&self, batch: &[BatchEntry<'_, Self>]) -> Result<Vec<EntryOutcome>, NeverFails> {
+///         let lines: Vec<&str> = batch.iter().map(|e| e.payload.as_str()).collect();
+///         println!("{}", lines.join(" | "));
+///         Ok(vec![EntryOutcome::Delivered; batch.len()])
+///     }
+///
+///     fn classify(&self, _error: &NeverFails) -> Failure {
+///         Failure::permanent("Never", "cannot happen")
+///     }
+/// }
+///
+/// pub type PrinterDispatcher = Dispatcher<Printer>;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let printer = PrinterDispatcher::new(Printer, DispatcherConfig::default()).expect("config");
+/// for word in ["a", "b", "c", "d"] {
+///     printer.submit_payload(word.to_owned()).await.expect("short enough");
+/// }
+/// assert!(printer.flush_payloads().await.is_empty());
+/// assert_eq!(printer.stats().requests_sent, 2);
+/// # }
+/// ```
+///
+/// Outside its crate, a service touches: the facade (a feature in the root `Cargo.toml` and
+/// a re-export in `src/lib.rs`), the `aws-batch` command (`crates/batch-cli`: a subcommand in
+/// `cli.rs`, a `Sink` variant in `sink.rs`), the null endpoint (`crates/null-endpoint`: the
+/// operation, for benchmarks and soaks), the benchmark (`crates/bench`: a workload and a
+/// hand-written peer), the soak (`crates/null-endpoint/tests/soak.rs`), and, when an emulator
+/// speaks the API, `xtask/src/emulator.rs` and `crates/test-support`.
 pub trait Backend: Send + Sync + 'static {
     /// What the user submits and gets back when it cannot be delivered, as submitted.
     type Payload: Send + Sync + 'static;
@@ -147,77 +268,21 @@ pub trait Backend: Send + Sync + 'static {
     /// The error of a request that failed as a whole (typically the SDK's `SdkError`).
     type Error: StdError + Send + Sync + 'static;
 
-    /// Short service name used in logs and errors, e.g. `"sqs"`.
-    const NAME: &'static str;
-    /// The ceiling the service enforces. Configured limits above it are rejected.
-    const HARD_LIMITS: Limits;
-    /// The limits a dispatcher uses unless told otherwise.
-    const DEFAULT_LIMITS: Limits = Self::HARD_LIMITS;
-    /// The dedup policy a dispatcher uses unless told otherwise.
-    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::Off;
-    /// What the entry size counts, for error messages, e.g. `"message body and attributes"`.
-    const ENTRY_SIZE_FIELD: &'static str = "entry";
+    /// The service's name, limits, default dedup and rules.
+    const SPEC: ServiceSpec;
 
-    /// Validates a payload and builds its wire entry. An `Err` is handed to the user together
-    /// with the payload.
-    fn prepare(&self, payload: &Self::Payload) -> Result<Self::Entry, SubmitErrorKind>;
+    /// Validates a payload and says everything about its entry. An `Err` is handed to the
+    /// user together with the payload.
+    fn prepare(&self, payload: &Self::Payload) -> Result<Prepared<Self::Entry>, SubmitErrorKind>;
 
-    /// Bytes the entry adds to a request, as the service counts them. Never less than the
-    /// service's own count: the engine packs requests by this number.
-    fn entry_size(&self, entry: &Self::Entry) -> usize;
-
-    /// Keys under which two pending entries count as duplicates (none if the service has
-    /// no such key). Two entries are duplicates when they share any key; keys of different
-    /// kinds should carry a prefix so they never collide (`id:7`, `dedup:abc`).
-    fn dedup_keys(&self, _entry: &Self::Entry) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// Key whose entries must reach the service in submission order (an SQS FIFO message
-    /// group, a Kinesis partition key in ordered mode, a DynamoDB item key). Entries sharing
-    /// a key are never in flight in two requests at once, and a failed entry holds back the
-    /// later entries of its key.
-    fn ordering_key(&self, _entry: &Self::Entry) -> Option<String> {
-        None
-    }
-
-    /// Whether the service keeps the order of one ordering key's entries inside one request
-    /// when it refuses some of them. SQS FIFO enqueues a batch's messages of a group in
-    /// order, so a group may fill a request. Kinesis `PutRecords` goes on storing the records
-    /// after a refused one, so a backend that says `false` gets at most one entry per ordering
-    /// key in each request, and order then holds under any partial failure.
-    const KEEPS_ORDER_WITHIN_REQUEST: bool = true;
-
-    /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
-    /// values and counts) share a merge key. Up to [`MERGE_LIMIT`](Backend::MERGE_LIMIT)
-    /// pending entries with one key count as one entry against `max_entries`, and every one
-    /// after the first adds [`merged_size`](Backend::merged_size) bytes instead of its full
-    /// size. `send_batch` still gets every entry, in order, and merges them itself (in runs of
-    /// at most `MERGE_LIMIT` per key). A backend uses merge keys or dedup keys, not both.
-    fn merge_key(&self, _entry: &Self::Entry) -> Option<String> {
-        None
-    }
-
-    /// Entries merged into one, at most.
-    const MERGE_LIMIT: usize = 1;
-
-    /// Bytes an entry adds when it is merged into an earlier one with the same merge key.
-    fn merged_size(&self, entry: &Self::Entry) -> usize {
-        self.entry_size(entry)
-    }
-
-    /// Sends one batch request. See the trait docs for the contract. `payloads[i]` is the
-    /// payload `entries[i]` was prepared from: a backend may build the wire entry from it
-    /// rather than keep a second copy of the payload's data in the entry.
+    /// Sends one batch request. See the trait docs for the contract. Each entry comes with
+    /// the payload it was prepared from: a backend may build the wire entry from it rather
+    /// than keep a second copy of the payload's data in the entry.
     fn send_batch(
         &self,
-        entries: &[&Self::Entry],
-        payloads: &[&Self::Payload],
+        batch: &[BatchEntry<'_, Self>],
     ) -> impl Future<Output = Result<Vec<EntryOutcome>, Self::Error>> + Send;
 
     /// Classifies a request that failed as a whole.
     fn classify(&self, error: &Self::Error) -> Failure;
 }
-
-/// The name of a payload field, for messages that point at it.
-pub type FieldName = Cow<'static, str>;

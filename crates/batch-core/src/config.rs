@@ -2,23 +2,9 @@
 
 use std::time::Duration;
 
-use crate::backend::{Backend, Limits};
+use crate::backend::Backend;
 use crate::error::ConfigError;
-
-/// What a dispatcher does with a second pending entry under the same dedup key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum DedupPolicy {
-    /// No dedup: every entry is sent. Only sensible where the service has no key.
-    #[default]
-    Off,
-    /// The first entry stays; later ones are dropped (logged at WARN and counted).
-    KeepFirst,
-    /// The latest entry replaces the earlier one, which is dropped (logged and counted). For
-    /// blind writes such as DynamoDB puts and deletes this leaves the same final state as
-    /// applying every write in order.
-    KeepLast,
-}
+use crate::spec::{DedupPolicy, Limits};
 
 /// How failed entries and requests are retried.
 ///
@@ -217,8 +203,8 @@ impl DispatcherConfig {
 
     /// Checks every setting against `B`'s ceilings and fills in the defaults.
     pub(crate) fn resolve<B: Backend>(&self) -> Result<Resolved, ConfigError> {
-        let hard = B::HARD_LIMITS;
-        let default = B::DEFAULT_LIMITS;
+        let hard = B::SPEC.hard_limits;
+        let default = B::SPEC.default_limits;
         let limit = |field, value: Option<usize>, default: usize, ceiling: usize| {
             let value = value.unwrap_or(default);
             if value == 0 {
@@ -228,7 +214,7 @@ impl DispatcherConfig {
                     field,
                     value: value as u64,
                     limit: ceiling as u64,
-                    service: B::NAME,
+                    service: B::SPEC.name,
                 })
             } else {
                 Ok(value)
@@ -271,7 +257,7 @@ impl DispatcherConfig {
             limits,
             max_in_flight,
             linger: self.linger,
-            dedup: self.dedup.unwrap_or(B::DEFAULT_DEDUP),
+            dedup: self.dedup.unwrap_or(B::SPEC.default_dedup),
             retry: self.retry.clone(),
         })
     }

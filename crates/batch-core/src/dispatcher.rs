@@ -224,7 +224,10 @@ impl<B: Backend> Dispatcher<B> {
                     }
                 }
             }
-            tracing::trace!(backend = B::NAME, "submit waits for a free request slot");
+            tracing::trace!(
+                backend = B::SPEC.name,
+                "submit waits for a free request slot"
+            );
             permit = Some(shared.acquire().await);
         }
     }
@@ -252,7 +255,7 @@ impl<B: Backend> Dispatcher<B> {
     ///
     /// The dispatcher sends normally again once that flush has returned.
     pub fn abandon(&self) {
-        tracing::info!(backend = B::NAME, "abandoning the requests in flight");
+        tracing::info!(backend = B::SPEC.name, "abandoning the requests in flight");
         self.shared.abandon.send_replace(true);
     }
 
@@ -309,7 +312,7 @@ impl<B: Backend> Drop for Dispatcher<B> {
         }
         let runtime = tokio::runtime::Handle::try_current().ok();
         tracing::error!(
-            backend = B::NAME,
+            backend = B::SPEC.name,
             pending,
             in_flight,
             unprocessed,
@@ -322,7 +325,7 @@ impl<B: Backend> Drop for Dispatcher<B> {
             let failed = shared.flush().await;
             if failed.is_empty() {
                 tracing::info!(
-                    backend = B::NAME,
+                    backend = B::SPEC.name,
                     "background flush of a dropped dispatcher delivered everything"
                 );
             } else {
@@ -330,7 +333,7 @@ impl<B: Backend> Drop for Dispatcher<B> {
                 codes.sort_unstable();
                 codes.dedup();
                 tracing::error!(
-                    backend = B::NAME,
+                    backend = B::SPEC.name,
                     lost = failed.len(),
                     ?codes,
                     "payloads of a dropped dispatcher could not be delivered and are lost"
@@ -343,7 +346,7 @@ impl<B: Backend> Drop for Dispatcher<B> {
 impl<B: Backend> fmt::Debug for Dispatcher<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
-            .field("backend", &B::NAME)
+            .field("backend", &B::SPEC.name)
             .field("limits", &self.shared.config.limits)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
@@ -397,7 +400,7 @@ impl<B: Backend> Shared<B> {
                     state.ledger.release_before(target);
                     let unprocessed = std::mem::take(&mut state.unprocessed);
                     tracing::debug!(
-                        backend = B::NAME,
+                        backend = B::SPEC.name,
                         unprocessed = unprocessed.len(),
                         "flush complete"
                     );
@@ -414,31 +417,22 @@ impl<B: Backend> Shared<B> {
         payload: B::Payload,
         tag: Option<u64>,
     ) -> Result<Item<B>, SubmitError<B::Payload>> {
-        let entry = match self.backend.prepare(&payload) {
-            Ok(entry) => entry,
+        let prepared = match self.backend.prepare(&payload) {
+            Ok(prepared) => prepared,
             Err(kind) => return Err(SubmitError::new(payload, kind)),
         };
-        let size = self.backend.entry_size(&entry);
+        let size = prepared.size;
         let limits = self.config.limits;
         let limit = limits.max_entry_bytes.min(limits.max_request_bytes);
         if size > limit {
             let kind = SubmitErrorKind::TooLarge {
-                field: B::ENTRY_SIZE_FIELD.into(),
+                field: B::SPEC.entry_size_field.into(),
                 size,
                 limit,
             };
             return Err(SubmitError::new(payload, kind));
         }
-        Ok(Item {
-            dedup_keys: self.backend.dedup_keys(&entry),
-            ordering_key: self.backend.ordering_key(&entry),
-            merge_key: self.backend.merge_key(&entry),
-            merged_size: self.backend.merged_size(&entry),
-            payload,
-            tag,
-            entry,
-            size,
-        })
+        Ok(Item::new(payload, tag, prepared))
     }
 
     /// Adds `item` to the pending batch unless it has no room; counts dropped duplicates and
@@ -493,7 +487,7 @@ impl<B: Backend> Shared<B> {
         };
         let span = tracing::debug_span!(
             "batch",
-            backend = B::NAME,
+            backend = B::SPEC.name,
             seq = batch.seq,
             entries = batch.items.len()
         );
@@ -515,7 +509,7 @@ impl<B: Backend> Shared<B> {
                 return;
             }
             tracing::debug!(
-                backend = B::NAME,
+                backend = B::SPEC.name,
                 entries = state.pending.len(),
                 "linger elapsed"
             );

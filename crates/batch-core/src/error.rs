@@ -1,8 +1,10 @@
 //! Errors of configuration and of submission.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use crate::backend::FieldName;
+/// The name of a payload field, for messages that point at it.
+pub type FieldName = Cow<'static, str>;
 
 /// A dispatcher setting that cannot be used. Nothing is clamped: a value the service would
 /// refuse is an error here, at construction, instead of a failure at the first flush.

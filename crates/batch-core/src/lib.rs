@@ -46,6 +46,7 @@ mod dispatcher;
 mod error;
 mod ordering;
 mod pending;
+mod spec;
 mod stats;
 mod unprocessed;
 
@@ -55,9 +56,10 @@ pub mod testing;
 
 pub use attempt::ABANDONED;
 pub use aws::{THROTTLING_CODES, TRANSIENT_CODES, classify_sdk_error, is_retryable_code};
-pub use backend::{Backend, EntryOutcome, Failure, FieldName, Limits};
-pub use config::{DEFAULT_MAX_IN_FLIGHT, DedupPolicy, DispatcherConfig, RetryConfig};
+pub use backend::{Backend, BatchEntry, EntryOutcome, Failure, Grouping, Prepared};
+pub use config::{DEFAULT_MAX_IN_FLIGHT, DispatcherConfig, RetryConfig};
 pub use dispatcher::Dispatcher;
-pub use error::{ConfigError, SubmitError, SubmitErrorKind};
+pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
+pub use spec::{DedupPolicy, Limits, ServiceSpec};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -3,9 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::Limits;
-use crate::backend::Backend;
-use crate::config::DedupPolicy;
+use crate::backend::{Backend, Grouping, Prepared};
+use crate::spec::{DedupPolicy, Limits};
 
 /// One accepted payload with everything the engine needs to know about it.
 pub(crate) struct Item<B: Backend> {
@@ -17,6 +16,29 @@ pub(crate) struct Item<B: Backend> {
     pub(crate) ordering_key: Option<String>,
     pub(crate) merge_key: Option<String>,
     pub(crate) merged_size: usize,
+    /// The request entry it counts as, once in a batch (see [`BatchEntry`](crate::BatchEntry)).
+    pub(crate) slot: usize,
+}
+
+impl<B: Backend> Item<B> {
+    pub(crate) fn new(payload: B::Payload, tag: Option<u64>, prepared: Prepared<B::Entry>) -> Self {
+        let (dedup_keys, merge_key, merged_size) = match prepared.grouping {
+            Grouping::Dedup(keys) => (keys, None, prepared.size),
+            Grouping::Merge { key, merged_size } => (Vec::new(), Some(key), merged_size),
+            _ => (Vec::new(), None, prepared.size),
+        };
+        Self {
+            payload,
+            tag,
+            entry: prepared.entry,
+            size: prepared.size,
+            dedup_keys,
+            ordering_key: prepared.ordering_key,
+            merge_key,
+            merged_size,
+            slot: 0,
+        }
+    }
 }
 
 /// What [`Pending::try_add`] did.
@@ -34,8 +56,10 @@ pub(crate) struct Pending<B: Backend> {
     bytes: usize,
     /// Entries of the request the batch will make: merged entries count once.
     slots: usize,
-    /// Merge key to the number of pending entries in its current merged entry.
-    merge_slots: HashMap<String, usize>,
+    /// Merge key to the slot of its current merged entry and the entries merged into it.
+    merge_slots: HashMap<String, (usize, usize)>,
+    /// The slot the next entry that does not merge takes.
+    next_slot: usize,
     /// Dedup key to index in `items`.
     keys: HashMap<String, usize>,
     /// Ordering keys in `items`, kept only for backends that allow one entry per key in a
@@ -54,6 +78,7 @@ impl<B: Backend> Pending<B> {
             bytes: 0,
             slots: 0,
             merge_slots: HashMap::new(),
+            next_slot: 0,
             keys: HashMap::new(),
             ordering_keys: HashSet::new(),
             generation: 0,
@@ -85,6 +110,7 @@ impl<B: Backend> Pending<B> {
         self.bytes = 0;
         self.slots = 0;
         self.merge_slots.clear();
+        self.next_slot = 0;
         self.keys.clear();
         self.ordering_keys.clear();
         self.generation += 1;
@@ -107,7 +133,7 @@ impl<B: Backend> Pending<B> {
         if !duplicates.is_empty() {
             if self.policy == DedupPolicy::KeepFirst {
                 tracing::warn!(
-                    backend = B::NAME,
+                    backend = B::SPEC.name,
                     keys = ?item.dedup_keys,
                     "duplicate of a pending payload dropped (the first one is kept)"
                 );
@@ -117,7 +143,7 @@ impl<B: Backend> Pending<B> {
                 };
             }
             tracing::warn!(
-                backend = B::NAME,
+                backend = B::SPEC.name,
                 keys = ?item.dedup_keys,
                 replaced = dropped,
                 "pending payload replaced by a later one with the same key"
@@ -168,19 +194,21 @@ impl<B: Backend> Pending<B> {
     }
 
     /// Appends `item` if it fits; hands it back if not.
-    fn push(&mut self, item: Item<B>) -> Option<Item<B>> {
-        if !B::KEEPS_ORDER_WITHIN_REQUEST
+    fn push(&mut self, mut item: Item<B>) -> Option<Item<B>> {
+        if !B::SPEC.keeps_order_within_request
             && let Some(key) = &item.ordering_key
             && self.ordering_keys.contains(key)
         {
             // The key already has an entry in this request: the next request takes this one.
             return Some(item);
         }
-        let merges = item
+        let merges_into = item
             .merge_key
             .as_ref()
             .and_then(|key| self.merge_slots.get(key))
-            .is_some_and(|&merged| merged < B::MERGE_LIMIT);
+            .filter(|&&(_, merged)| merged < B::SPEC.merge_limit)
+            .map(|&(slot, _)| slot);
+        let merges = merges_into.is_some();
         let (slots, bytes) = if merges {
             (self.slots, item.merged_size)
         } else {
@@ -189,11 +217,17 @@ impl<B: Backend> Pending<B> {
         if slots > self.limits.max_entries || self.bytes + bytes > self.limits.max_request_bytes {
             return Some(item);
         }
+        item.slot = merges_into.unwrap_or(self.next_slot);
+        if !merges {
+            self.next_slot += 1;
+        }
         if let Some(key) = &item.merge_key {
             if merges {
-                *self.merge_slots.entry(key.clone()).or_default() += 1;
+                if let Some((_, merged)) = self.merge_slots.get_mut(key) {
+                    *merged += 1;
+                }
             } else {
-                self.merge_slots.insert(key.clone(), 1);
+                self.merge_slots.insert(key.clone(), (item.slot, 1));
             }
         }
         self.slots = slots;
@@ -202,7 +236,7 @@ impl<B: Backend> Pending<B> {
                 self.keys.insert(key.clone(), self.items.len());
             }
         }
-        if !B::KEEPS_ORDER_WITHIN_REQUEST
+        if !B::SPEC.keeps_order_within_request
             && let Some(key) = &item.ordering_key
         {
             self.ordering_keys.insert(key.clone());
@@ -213,7 +247,7 @@ impl<B: Backend> Pending<B> {
     }
 
     fn refresh_ordering_keys(&mut self) {
-        if !B::KEEPS_ORDER_WITHIN_REQUEST {
+        if !B::SPEC.keeps_order_within_request {
             self.ordering_keys = self
                 .items
                 .iter()
@@ -238,6 +272,7 @@ mod tests {
             ordering_key: payload.ordering_key.clone(),
             merge_key: payload.merge_key.clone(),
             merged_size: 1,
+            slot: 0,
             payload,
         }
     }

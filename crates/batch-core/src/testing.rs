@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backend::{Backend, EntryOutcome, Failure, Limits};
-use crate::config::DedupPolicy;
+use crate::backend::{Backend, BatchEntry, EntryOutcome, Failure, Grouping, Prepared};
 use crate::error::SubmitErrorKind;
+use crate::spec::{DedupPolicy, Limits, ServiceSpec};
 
 /// A payload of the in-memory backend: an id, a size in bytes, and optional keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,13 +227,13 @@ impl Backend for InMemoryBackend {
     type Entry = TestPayload;
     type Error = ScriptedError;
 
-    const NAME: &'static str = "in-memory";
-    const HARD_LIMITS: Limits = Limits::new(1_000, 16 << 20, 4 << 20);
-    const DEFAULT_LIMITS: Limits = Limits::new(10, 1 << 20, 1 << 20);
-    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::KeepFirst;
-    const ENTRY_SIZE_FIELD: &'static str = "size";
+    const SPEC: ServiceSpec = ServiceSpec::new("in-memory", Limits::new(1_000, 16 << 20, 4 << 20))
+        .default_limits(Limits::new(10, 1 << 20, 1 << 20))
+        .default_dedup(DedupPolicy::KeepFirst)
+        .entry_size_field("size")
+        .merge_limit(3);
 
-    fn prepare(&self, payload: &TestPayload) -> Result<TestPayload, SubmitErrorKind> {
+    fn prepare(&self, payload: &TestPayload) -> Result<Prepared<TestPayload>, SubmitErrorKind> {
         if payload.size == 0 {
             return Err(SubmitErrorKind::OutOfRange {
                 field: "size".into(),
@@ -241,36 +241,24 @@ impl Backend for InMemoryBackend {
                 allowed: "1 or more".into(),
             });
         }
-        Ok(payload.clone())
-    }
-
-    fn entry_size(&self, entry: &TestPayload) -> usize {
-        entry.size
-    }
-
-    fn dedup_keys(&self, entry: &TestPayload) -> Vec<String> {
-        entry.dedup_key.iter().cloned().collect()
-    }
-
-    fn ordering_key(&self, entry: &TestPayload) -> Option<String> {
-        entry.ordering_key.clone()
-    }
-
-    fn merge_key(&self, entry: &TestPayload) -> Option<String> {
-        entry.merge_key.clone()
-    }
-
-    const MERGE_LIMIT: usize = 3;
-
-    fn merged_size(&self, _entry: &TestPayload) -> usize {
-        1
+        let grouping = match (&payload.dedup_key, &payload.merge_key) {
+            (Some(key), _) => Grouping::Dedup(vec![key.clone()]),
+            (None, Some(key)) => Grouping::Merge {
+                key: key.clone(),
+                merged_size: 1,
+            },
+            (None, None) => Grouping::None,
+        };
+        let mut prepared = Prepared::new(payload.clone(), payload.size).grouped(grouping);
+        prepared.ordering_key.clone_from(&payload.ordering_key);
+        Ok(prepared)
     }
 
     async fn send_batch(
         &self,
-        entries: &[&TestPayload],
-        _payloads: &[&TestPayload],
+        batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, ScriptedError> {
+        let entries: Vec<&TestPayload> = batch.iter().map(|e| e.entry).collect();
         let inner = &self.inner;
         let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         inner.max_in_flight.fetch_max(now, Ordering::SeqCst);

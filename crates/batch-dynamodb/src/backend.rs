@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWr
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, DedupPolicy, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error,
+    Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
+    ServiceSpec, SubmitErrorKind, classify_sdk_error,
 };
 
 use crate::item::{DynamoItem, DynamoWrite, item_size, key_part, to_attributes};
@@ -62,7 +63,6 @@ pub struct DynamoBackend {
 #[derive(Debug)]
 pub struct DynamoEntry {
     request: Option<WriteRequest>,
-    size: usize,
     key: String,
 }
 
@@ -109,14 +109,13 @@ impl Backend for DynamoBackend {
     type Entry = DynamoEntry;
     type Error = DynamoRequestError;
 
-    const NAME: &'static str = "dynamodb";
-    const HARD_LIMITS: Limits = DYNAMODB_LIMITS;
     // Two writes to one key in a batch are refused by DynamoDB; the later write wins, which
     // leaves the state that applying both in order would.
-    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::KeepLast;
-    const ENTRY_SIZE_FIELD: &'static str = "item (attribute names and values)";
+    const SPEC: ServiceSpec = ServiceSpec::new("dynamodb", DYNAMODB_LIMITS)
+        .default_dedup(DedupPolicy::KeepLast)
+        .entry_size_field("item (attribute names and values)");
 
-    fn prepare(&self, write: &DynamoWrite) -> Result<DynamoEntry, SubmitErrorKind> {
+    fn prepare(&self, write: &DynamoWrite) -> Result<Prepared<DynamoEntry>, SubmitErrorKind> {
         match write {
             DynamoWrite::Put(item) => {
                 let mut attributes = to_attributes(item, "item")?;
@@ -136,7 +135,7 @@ impl Backend for DynamoBackend {
                     Cow::Owned(map) => Some(put_request(map).map_err(build_error)?),
                     Cow::Borrowed(_) => None,
                 };
-                Ok(DynamoEntry { request, size, key })
+                Ok(prepared(request, size, key))
             }
             DynamoWrite::Delete(item) => {
                 let attributes = to_attributes(item, "key")?;
@@ -155,32 +154,18 @@ impl Backend for DynamoBackend {
                     Cow::Owned(map) => Some(delete_request(map).map_err(build_error)?),
                     Cow::Borrowed(_) => None,
                 };
-                Ok(DynamoEntry { request, size, key })
+                Ok(prepared(request, size, key))
             }
         }
     }
 
-    fn entry_size(&self, entry: &DynamoEntry) -> usize {
-        entry.size
-    }
-
-    fn dedup_keys(&self, entry: &DynamoEntry) -> Vec<String> {
-        vec![entry.key.clone()]
-    }
-
-    fn ordering_key(&self, entry: &DynamoEntry) -> Option<String> {
-        Some(entry.key.clone())
-    }
-
     async fn send_batch(
         &self,
-        entries: &[&DynamoEntry],
-        writes: &[&DynamoWrite],
+        batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, DynamoRequestError> {
-        let requests = entries
+        let requests = batch
             .iter()
-            .zip(writes)
-            .map(|(entry, write)| match (&entry.request, write) {
+            .map(|item| match (&item.entry.request, item.payload) {
                 (Some(request), _) => Ok(request.clone()),
                 (None, DynamoWrite::Put(DynamoItem::Attributes(map))) => put_request(map.clone()),
                 (None, DynamoWrite::Delete(DynamoItem::Attributes(map))) => {
@@ -197,12 +182,25 @@ impl Backend for DynamoBackend {
             .send()
             .await
             .map_err(DynamoRequestError)?;
-        Ok(self.outcomes(entries, &output))
+        Ok(self.outcomes(batch, &output))
     }
 
     fn classify(&self, error: &DynamoRequestError) -> Failure {
         classify_sdk_error(&error.0)
     }
+}
+
+/// A write keyed by its item key: for dedup (one write per key in a request) and for order.
+fn prepared(request: Option<WriteRequest>, size: usize, key: String) -> Prepared<DynamoEntry> {
+    Prepared::new(
+        DynamoEntry {
+            request,
+            key: key.clone(),
+        },
+        size,
+    )
+    .ordered_by(key.clone())
+    .grouped(Grouping::Dedup(vec![key]))
 }
 
 fn put_request(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {
@@ -221,20 +219,20 @@ impl DynamoBackend {
     /// capacity, so they are retryable.
     fn outcomes(
         &self,
-        entries: &[&DynamoEntry],
+        batch: &[BatchEntry<'_, Self>],
         output: &BatchWriteItemOutput,
     ) -> Vec<EntryOutcome> {
-        let mut outcomes = vec![EntryOutcome::Delivered; entries.len()];
+        let mut outcomes = vec![EntryOutcome::Delivered; batch.len()];
         let Some(unprocessed) = output
             .unprocessed_items()
             .and_then(|items| items.get(&self.table))
         else {
             return outcomes;
         };
-        let index: HashMap<&str, usize> = entries
+        let index: HashMap<&str, usize> = batch
             .iter()
             .enumerate()
-            .map(|(i, entry)| (entry.key.as_str(), i))
+            .map(|(i, item)| (item.entry.key.as_str(), i))
             .collect();
         for request in unprocessed {
             match self

@@ -7,7 +7,8 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error, is_retryable_code,
+    Backend, BatchEntry, EntryOutcome, Failure, Limits, Prepared, ServiceSpec, SubmitErrorKind,
+    classify_sdk_error, is_retryable_code,
 };
 
 use crate::record::{
@@ -42,7 +43,6 @@ pub struct KinesisBackend {
 pub struct KinesisEntry {
     key: String,
     json: Option<Vec<u8>>,
-    size: usize,
 }
 
 /// A PutRecords request that failed as a whole.
@@ -77,12 +77,14 @@ impl Backend for KinesisBackend {
     type Entry = KinesisEntry;
     type Error = KinesisRequestError;
 
-    const NAME: &'static str = "kinesis";
-    const HARD_LIMITS: Limits = KINESIS_MAX_LIMITS;
-    const DEFAULT_LIMITS: Limits = KINESIS_DEFAULT_LIMITS;
-    const ENTRY_SIZE_FIELD: &'static str = "record (data and partition key)";
+    // PutRecords stores the records after a refused one, so a key's order only survives a
+    // partial failure with one record per key in each request.
+    const SPEC: ServiceSpec = ServiceSpec::new("kinesis", KINESIS_MAX_LIMITS)
+        .default_limits(KINESIS_DEFAULT_LIMITS)
+        .entry_size_field("record (data and partition key)")
+        .keeps_order_within_request(false);
 
-    fn prepare(&self, record: &KinesisRecord) -> Result<KinesisEntry, SubmitErrorKind> {
+    fn prepare(&self, record: &KinesisRecord) -> Result<Prepared<KinesisEntry>, SubmitErrorKind> {
         let key = match &record.partition_key {
             Some(key) => key.clone(),
             None => self
@@ -105,38 +107,21 @@ impl Backend for KinesisBackend {
             }
             RecordData::Bytes(bytes) => (None, bytes.len()),
         };
-        Ok(KinesisEntry {
-            size: data_len + key.len(),
-            key,
-            json,
-        })
-    }
-
-    fn entry_size(&self, entry: &KinesisEntry) -> usize {
-        entry.size
-    }
-
-    // PutRecords stores the records after a refused one, so a key's order only survives a
-    // partial failure with one record per key in each request.
-    const KEEPS_ORDER_WITHIN_REQUEST: bool = false;
-
-    fn ordering_key(&self, entry: &KinesisEntry) -> Option<String> {
-        if self.ordered {
-            Some(entry.key.clone())
-        } else {
-            None
-        }
+        let size = data_len + key.len();
+        let ordering_key = self.ordered.then(|| key.clone());
+        let mut prepared = Prepared::new(KinesisEntry { key, json }, size);
+        prepared.ordering_key = ordering_key;
+        Ok(prepared)
     }
 
     async fn send_batch(
         &self,
-        entries: &[&KinesisEntry],
-        records: &[&KinesisRecord],
+        batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
-        let records = entries
+        let records = batch
             .iter()
-            .zip(records)
-            .map(|(entry, record)| {
+            .map(|item| {
+                let (entry, record) = (item.entry, item.payload);
                 let data = match (&entry.json, &record.data) {
                     (Some(json), _) => json.clone(),
                     (None, RecordData::Bytes(bytes)) => bytes.clone(),
@@ -159,7 +144,7 @@ impl Backend for KinesisBackend {
             request.stream_name(&self.stream)
         };
         let output = request.send().await.map_err(KinesisRequestError)?;
-        Ok(outcomes(entries.len(), &output))
+        Ok(outcomes(batch.len(), &output))
     }
 
     fn classify(&self, error: &KinesisRequestError) -> Failure {

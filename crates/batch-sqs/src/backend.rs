@@ -10,7 +10,8 @@ use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, DedupPolicy, EntryOutcome, Failure, Limits, SubmitErrorKind, classify_sdk_error,
+    Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
+    ServiceSpec, SubmitErrorKind, classify_sdk_error,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -76,12 +77,10 @@ pub struct SqsBackend {
     kind: QueueKind,
 }
 
-/// A prepared message: its SDK entry (the id is set per request) and what the engine needs.
+/// A prepared message: its SDK entry (the id is set per request).
 #[derive(Debug)]
 pub struct SqsEntry {
     entry: SendMessageBatchRequestEntry,
-    size: usize,
-    user_id: Option<String>,
 }
 
 /// A request that failed as a whole.
@@ -183,12 +182,11 @@ impl Backend for SqsBackend {
     type Entry = SqsEntry;
     type Error = SqsRequestError;
 
-    const NAME: &'static str = "sqs";
-    const HARD_LIMITS: Limits = SQS_LIMITS;
-    const DEFAULT_DEDUP: DedupPolicy = DedupPolicy::KeepFirst;
-    const ENTRY_SIZE_FIELD: &'static str = "message (body and attributes)";
+    const SPEC: ServiceSpec = ServiceSpec::new("sqs", SQS_LIMITS)
+        .default_dedup(DedupPolicy::KeepFirst)
+        .entry_size_field("message (body and attributes)");
 
-    fn prepare(&self, message: &SqsMessage) -> Result<SqsEntry, SubmitErrorKind> {
+    fn prepare(&self, message: &SqsMessage) -> Result<Prepared<SqsEntry>, SubmitErrorKind> {
         if let Some(id) = &message.id {
             check_id(id)?;
         }
@@ -284,50 +282,32 @@ impl Backend for SqsBackend {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        Ok(SqsEntry {
-            entry,
-            size,
-            user_id: message.id.clone(),
-        })
-    }
-
-    fn entry_size(&self, entry: &SqsEntry) -> usize {
-        entry.size
-    }
-
-    fn dedup_keys(&self, entry: &SqsEntry) -> Vec<String> {
-        let mut keys: Vec<String> = entry.user_id.iter().map(|id| format!("id:{id}")).collect();
+        let mut keys: Vec<String> = message.id.iter().map(|id| format!("id:{id}")).collect();
+        let mut ordering_key = None;
         if self.is_fifo() {
             let content = entry
-                .entry
                 .message_deduplication_id
                 .as_ref()
-                .map_or_else(|| sha256_hex(&entry.entry.message_body), Clone::clone);
+                .map_or_else(|| sha256_hex(&entry.message_body), Clone::clone);
             keys.push(format!("dedup:{content}"));
+            ordering_key.clone_from(&entry.message_group_id);
         }
-        keys
-    }
-
-    fn ordering_key(&self, entry: &SqsEntry) -> Option<String> {
-        if self.is_fifo() {
-            entry.entry.message_group_id.clone()
-        } else {
-            None
-        }
+        let mut prepared = Prepared::new(SqsEntry { entry }, size).grouped(Grouping::Dedup(keys));
+        prepared.ordering_key = ordering_key;
+        Ok(prepared)
     }
 
     async fn send_batch(
         &self,
-        entries: &[&SqsEntry],
-        _messages: &[&SqsMessage],
+        batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue_url().await?;
         // Ids only need to be unique within one request, so each entry gets its index.
-        let request: Vec<SendMessageBatchRequestEntry> = entries
+        let request: Vec<SendMessageBatchRequestEntry> = batch
             .iter()
             .enumerate()
-            .map(|(index, entry)| {
-                let mut entry = entry.entry.clone();
+            .map(|(index, item)| {
+                let mut entry = item.entry.entry.clone();
                 entry.id = index.to_string();
                 entry
             })
@@ -340,7 +320,7 @@ impl Backend for SqsBackend {
             .send()
             .await
             .map_err(SqsRequestError::SendMessageBatch)?;
-        Ok(outcomes(entries.len(), &output))
+        Ok(outcomes(batch.len(), &output))
     }
 
     fn classify(&self, error: &SqsRequestError) -> Failure {
