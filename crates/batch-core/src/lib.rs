@@ -46,6 +46,7 @@ mod dispatcher;
 mod error;
 mod ordering;
 mod pending;
+mod shared;
 mod spec;
 mod stats;
 mod unprocessed;
