@@ -192,6 +192,20 @@ pub(crate) fn unwrap(line: &str) -> Option<Result<Unwrapped, String>> {
     })
 }
 
+/// `first`, then each cause in `source`'s chain that it does not already say.
+pub(crate) fn with_causes(first: String, mut source: Option<&dyn std::error::Error>) -> String {
+    let mut told = first;
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !told.contains(&text) {
+            told.push_str(": ");
+            told.push_str(&text);
+        }
+        source = cause.source();
+    }
+    told
+}
+
 /// Whether two paths name the same file (the second may not exist yet).
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;

@@ -126,16 +126,7 @@ async fn check_profile(name: &str) -> Result<(), Error> {
 
 /// An error and its sources, each said once.
 fn chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
+    crate::output::with_causes(error.to_string(), error.source())
 }
 
 /// An endpoint the SDK can send to: http or https, with a host.

@@ -16,7 +16,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Common, Dedup, Service};
-use crate::output::{Problem, Record};
+use crate::output::{Problem, Record, with_causes};
 
 /// A dispatcher of one service, fed input lines.
 pub(crate) enum Sink {
@@ -318,7 +318,11 @@ fn failed<P>(unprocessed: Vec<Unprocessed<P>>, record: impl Fn(P) -> Record) -> 
                 record: record(payload),
                 problem: Box::new(Problem {
                     code: error.code().to_owned(),
-                    message: error.message().to_owned(),
+                    // The message with its causes (the chain of a failed request).
+                    message: with_causes(
+                        error.message().to_owned(),
+                        std::error::Error::source(&error),
+                    ),
                     reason: Some(error.reason.to_string()),
                     attempts: error.attempts,
                     retryable: error.is_retryable(),

@@ -12,15 +12,12 @@ use std::task::{Context, Poll};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::aws::THROTTLING_CODES;
-use crate::backend::{Backend, BatchEntry, EntryOutcome, Failure};
+use crate::backend::{Backend, BatchEntry};
 use crate::config::RetryConfig;
+use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
-
-/// The code of payloads handed back after [`Dispatcher::abandon`](crate::Dispatcher::abandon).
-pub const ABANDONED: &str = "Abandoned";
 
 /// What sending needs from the dispatcher.
 pub(crate) struct Sender<'a, B: Backend> {
@@ -67,7 +64,7 @@ impl<B: Backend> Sender<'_, B> {
                 Some(Err(panic)) => {
                     tracing::error!(%panic, "the backend panicked while sending a batch");
                     self.counters.request_failed(false);
-                    let failure = Failure::permanent("BackendPanicked", panic);
+                    let failure = Failure::permanent(codes::BACKEND_PANICKED, panic);
                     vec![EntryOutcome::Failed(failure); todo.len()]
                 }
                 None => {
@@ -157,8 +154,8 @@ impl<B: Backend> Sender<'_, B> {
                         );
                     }
                 }
-                EntryOutcome::Failed(failure) if failure.retryable => {
-                    if is_throttling_code(&failure.code) {
+                EntryOutcome::Failed(failure) if failure.is_retryable() => {
+                    if failure.kind == FailureKind::Throttling {
                         Counters::add(&self.counters.throttled, 1);
                     }
                     again.push((item, failure));
@@ -189,7 +186,7 @@ impl<B: Backend> Sender<'_, B> {
                     "backend returned the wrong number of outcomes"
                 );
                 let failure = Failure::retryable(
-                    "OutcomeCountMismatch",
+                    codes::OUTCOME_COUNT_MISMATCH,
                     format!("{} outcomes for {entries} entries", outcomes.len()),
                 );
                 vec![EntryOutcome::Failed(failure); entries]
@@ -202,8 +199,8 @@ impl<B: Backend> Sender<'_, B> {
                     failure.with_source(error)
                 };
                 self.counters
-                    .request_failed(is_throttling_code(&failure.code));
-                tracing::warn!(code = %failure.code, retryable = failure.retryable, "request failed");
+                    .request_failed(failure.kind == FailureKind::Throttling);
+                tracing::warn!(code = %failure.code, kind = ?failure.kind, "request failed");
                 vec![EntryOutcome::Failed(failure); entries]
             }
         }
@@ -216,10 +213,6 @@ pub(crate) async fn abandoned(abandon: &watch::Sender<bool>) {
     let mut abandon = abandon.subscribe();
     // The sender outlives this future: `wait_for` cannot fail.
     let _ = abandon.wait_for(|abandon| *abandon).await;
-}
-
-fn is_throttling_code(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code)
 }
 
 /// What one batch could not deliver, and the ordering keys that failed in it.
@@ -264,7 +257,7 @@ impl<B: Backend> Undelivered<B> {
     /// Hands back `items` unsent because of [`Dispatcher::abandon`](crate::Dispatcher::abandon).
     pub(crate) fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
         tracing::warn!(entries = items.len(), "{why}");
-        let failure = Failure::retryable(ABANDONED, why);
+        let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
         for item in items {
             self.push(
                 item,

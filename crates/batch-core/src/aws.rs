@@ -4,56 +4,9 @@ use std::error::Error as StdError;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::backend::Failure;
-
-/// Error codes AWS services use for throttling. A later attempt may get through.
-///
-/// Source: the AWS SDK's standard retry classifier (`aws-runtime`, `THROTTLING_ERRORS`) and
-/// the service API references; checked 2026-11-23.
-pub const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "KMSThrottlingException",
-    "KmsThrottled",
-];
-
-/// Error codes of service-side faults that a later attempt may get past.
-///
-/// Source: the AWS SDK's standard retry classifier (`TRANSIENT_ERRORS`); checked 2026-11-23.
-pub const TRANSIENT_CODES: &[&str] = &[
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalError",
-    "InternalFailure",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-];
-
-/// Whether an AWS error code names a failure that a later attempt may get past.
-///
-/// ```
-/// assert!(batch_core::is_retryable_code("ThrottlingException"));
-/// assert!(!batch_core::is_retryable_code("AccessDeniedException"));
-/// ```
-#[must_use]
-pub fn is_retryable_code(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)
-}
+use crate::failure::{Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, codes};
 
 /// Classifies a failed SDK call: timeouts, connection failures, unreadable responses,
 /// throttling, 5xx and 429 answers may succeed later; anything else (validation, missing
@@ -62,7 +15,6 @@ pub fn classify_sdk_error<E>(error: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let context = || DisplayErrorContext(error).to_string();
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -73,27 +25,120 @@ where
                     let shown = err.to_string();
                     let name = shown.split(':').next().unwrap_or_default();
                     if name.is_empty() || name.contains(char::is_whitespace) {
-                        "Unknown".to_owned()
+                        codes::UNKNOWN.to_owned()
                     } else {
                         name.to_owned()
                     }
                 },
                 str::to_owned,
             );
-            let message = err.message().map_or_else(context, str::to_owned);
+            let message = err.message().map_or_else(|| err.to_string(), str::to_owned);
             let status = service.raw().status().as_u16();
-            let retryable = is_retryable_code(&code) || status >= 500 || status == 429;
-            Failure {
-                code,
-                message,
-                retryable,
-                source: None,
-            }
+            let kind = if THROTTLING_CODES.contains(&code.as_str()) || status == 429 {
+                FailureKind::Throttling
+            } else if TRANSIENT_CODES.contains(&code.as_str()) {
+                FailureKind::Transient
+            } else if status >= 500 {
+                FailureKind::Server
+            } else {
+                FailureKind::Client
+            };
+            Failure::new(kind, code, message)
         }
-        SdkError::TimeoutError(_) => Failure::retryable("TimeoutError", context()),
-        SdkError::DispatchFailure(_) => Failure::retryable("DispatchFailure", context()),
-        SdkError::ResponseError(_) => Failure::retryable("ResponseError", context()),
-        SdkError::ConstructionFailure(_) => Failure::permanent("ConstructionFailure", context()),
-        _ => Failure::permanent("Unknown", context()),
+        SdkError::TimeoutError(_) => transient(codes::TIMEOUT, error),
+        SdkError::DispatchFailure(_) => transient(codes::DISPATCH_FAILURE, error),
+        SdkError::ResponseError(_) => transient(codes::RESPONSE_ERROR, error),
+        SdkError::ConstructionFailure(_) => {
+            Failure::permanent(codes::CONSTRUCTION_FAILURE, own_words(error))
+        }
+        _ => Failure::permanent(codes::UNKNOWN, own_words(error)),
+    }
+}
+
+fn transient(code: &str, error: &(dyn StdError + 'static)) -> Failure {
+    Failure::new(FailureKind::Transient, code, own_words(error))
+}
+
+/// What the error itself says, without its causes: they stay in the failure's `source`,
+/// where a reporter that walks the chain finds each once.
+fn own_words(error: &(dyn StdError + 'static)) -> String {
+    error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+    use crate::unprocessed::{DeliveryError, UnprocessedReason};
+
+    #[derive(Debug)]
+    struct Modeled(ErrorMetadata);
+
+    impl fmt::Display for Modeled {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.0.code().unwrap_or("Modeled"))
+        }
+    }
+
+    impl StdError for Modeled {}
+
+    impl ProvideErrorMetadata for Modeled {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    fn service_error(code: &str, status: u16) -> SdkError<Modeled, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("said the service")
+            .build();
+        let status = status
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("a valid status"));
+        SdkError::service_error(Modeled(meta), HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    #[test]
+    fn kinds_follow_codes_and_statuses() {
+        let kind = |code, status| classify_sdk_error(&service_error(code, status)).kind;
+        assert_eq!(kind("ThrottlingException", 400), FailureKind::Throttling);
+        assert_eq!(kind("SlowDown", 503), FailureKind::Throttling);
+        assert_eq!(kind("Whatever", 429), FailureKind::Throttling);
+        assert_eq!(kind("InternalFailure", 500), FailureKind::Transient);
+        assert_eq!(kind("Boom", 502), FailureKind::Server);
+        assert_eq!(kind("AccessDeniedException", 400), FailureKind::Client);
+        let refused: SdkError<Modeled, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        let failure = classify_sdk_error(&refused);
+        assert_eq!(
+            (failure.code.as_str(), failure.kind),
+            (codes::DISPATCH_FAILURE, FailureKind::Transient)
+        );
+    }
+
+    #[test]
+    fn the_chain_is_told_once() {
+        let refused: SdkError<Modeled, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        let failure = classify_sdk_error(&refused).with_source(refused);
+        let error = DeliveryError {
+            reason: UnprocessedReason::RetriesExhausted,
+            failure,
+            attempts: 3,
+        };
+        let mut told = vec![error.to_string()];
+        let mut source = StdError::source(&error);
+        while let Some(cause) = source {
+            told.push(cause.to_string());
+            source = cause.source();
+        }
+        let all = told.join(" / ");
+        assert_eq!(all.matches("connection refused").count(), 1, "{all}");
     }
 }

@@ -3,88 +3,10 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use crate::error::SubmitErrorKind;
+use crate::failure::{EntryOutcome, Failure};
 use crate::spec::ServiceSpec;
-
-/// Why an entry or a request failed, as the backend classified it.
-///
-/// `retryable` is the backend's verdict: `true` for throttling and service-side faults that a
-/// later attempt may get through, `false` for anything that cannot succeed as sent (validation
-/// errors, missing resources, access denied, a sender fault).
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Failure {
-    /// The AWS error code, e.g. `ProvisionedThroughputExceededException`.
-    pub code: String,
-    /// The message AWS gave with the code.
-    pub message: String,
-    /// Whether a later attempt may succeed.
-    pub retryable: bool,
-    /// The underlying error of a failed request (the SDK's typed error), when there is one.
-    pub source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
-}
-
-impl Failure {
-    /// A failure that a later attempt may get past (throttling, internal errors).
-    #[must_use]
-    pub fn retryable(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            retryable: true,
-            source: None,
-        }
-    }
-
-    /// A failure that no later attempt can get past.
-    #[must_use]
-    pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            retryable: false,
-            ..Self::retryable(code, message)
-        }
-    }
-
-    /// Attaches the error this failure was classified from.
-    #[must_use]
-    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.source = Some(Arc::new(source));
-        self
-    }
-}
-
-impl fmt::Debug for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Failure")
-            .field("code", &self.code)
-            .field("message", &self.message)
-            .field("retryable", &self.retryable)
-            .field("has_source", &self.source.is_some())
-            .finish()
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            write!(f, "{}", self.code)
-        } else {
-            write!(f, "{}: {}", self.code, self.message)
-        }
-    }
-}
-
-/// What happened to one entry of a request that got a response.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum EntryOutcome {
-    /// The service accepted the entry.
-    Delivered,
-    /// The service refused the entry; the rest of the request may still have succeeded.
-    Failed(Failure),
-}
 
 /// Everything about one prepared entry, handed to the engine at once.
 #[derive(Debug, Clone)]

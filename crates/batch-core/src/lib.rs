@@ -44,6 +44,7 @@ mod backend;
 mod config;
 mod dispatcher;
 mod error;
+mod failure;
 mod ordering;
 mod pending;
 mod shared;
@@ -55,12 +56,15 @@ mod unprocessed;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use attempt::ABANDONED;
-pub use aws::{THROTTLING_CODES, TRANSIENT_CODES, classify_sdk_error, is_retryable_code};
-pub use backend::{Backend, BatchEntry, EntryOutcome, Failure, Grouping, Prepared};
+pub use aws::classify_sdk_error;
+pub use backend::{Backend, BatchEntry, Grouping, Prepared};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DispatcherConfig, RetryConfig};
 pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
+pub use failure::codes::{self, ABANDONED};
+pub use failure::{
+    EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
+};
 pub use spec::{DedupPolicy, Limits, ServiceSpec};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -11,7 +11,8 @@ use std::collections::{HashMap, HashSet};
 
 use tokio::sync::watch;
 
-use crate::backend::{Backend, Failure};
+use crate::backend::Backend;
+use crate::failure::Failure;
 use crate::pending::Item;
 
 #[derive(Default)]

@@ -31,8 +31,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backend::{Backend, BatchEntry, EntryOutcome, Failure, Grouping, Prepared};
+use crate::backend::{Backend, BatchEntry, Grouping, Prepared};
 use crate::error::SubmitErrorKind;
+use crate::failure::{EntryOutcome, Failure};
 use crate::spec::{DedupPolicy, Limits, ServiceSpec};
 
 /// A payload of the in-memory backend: an id, a size in bytes, and optional keys.

@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::backend::Failure;
+use crate::failure::Failure;
 
 /// Why a payload ended undelivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl DeliveryError {
     /// Whether sending the payload again later may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        self.failure.retryable
+        self.failure.is_retryable()
             || matches!(
                 self.reason,
                 UnprocessedReason::HeldBack | UnprocessedReason::Abandoned

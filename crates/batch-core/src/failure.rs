@@ -1,0 +1,200 @@
+//! Why an entry or a request failed: the kind of failure, from which retrying follows, and
+//! the codes the engine itself gives.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+/// Error codes AWS services use for throttling. A later attempt may get through.
+///
+/// Source: the AWS SDK's standard retry classifier (`aws-runtime`, `THROTTLING_ERRORS`) and
+/// the service API references; checked 2026-11-23.
+pub const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "KMSThrottlingException",
+    "KmsThrottled",
+];
+
+/// Error codes of service-side faults that a later attempt may get past.
+///
+/// Source: the AWS SDK's standard retry classifier (`TRANSIENT_ERRORS`); checked 2026-11-23.
+pub const TRANSIENT_CODES: &[&str] = &[
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+/// Whether an AWS error code names a failure that a later attempt may get past.
+///
+/// ```
+/// assert!(batch_core::is_retryable_code("ThrottlingException"));
+/// assert!(!batch_core::is_retryable_code("AccessDeniedException"));
+/// ```
+#[must_use]
+pub fn is_retryable_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)
+}
+
+/// What kind of failure it was. Whether a later attempt may help follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The service refused for capacity or rate: a later attempt, slower, gets through.
+    Throttling,
+    /// The request did not complete (a timeout, a connection lost, an unreadable answer): a
+    /// later attempt may get through.
+    Transient,
+    /// The service failed on its side (a 5xx, an internal error): a later attempt may get
+    /// through.
+    Server,
+    /// The entry or request cannot succeed as sent (validation, missing resource, access
+    /// denied, a sender fault): no attempt will get through.
+    Client,
+}
+
+impl FailureKind {
+    /// Whether a later attempt may succeed.
+    #[must_use]
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, Self::Client)
+    }
+}
+
+/// The codes the engine gives to failures of its own, beside the AWS error codes.
+pub mod codes {
+    /// Payloads handed back after [`Dispatcher::abandon`](crate::Dispatcher::abandon).
+    pub const ABANDONED: &str = "Abandoned";
+    /// The backend panicked while sending the request.
+    pub const BACKEND_PANICKED: &str = "BackendPanicked";
+    /// The backend returned a different number of outcomes than entries.
+    pub const OUTCOME_COUNT_MISMATCH: &str = "OutcomeCountMismatch";
+    /// The service's answer did not mention the entry.
+    pub const MISSING_FROM_RESPONSE: &str = "MissingFromResponse";
+    /// The request timed out in the SDK.
+    pub const TIMEOUT: &str = "TimeoutError";
+    /// The request could not be sent (connection refused, DNS, TLS).
+    pub const DISPATCH_FAILURE: &str = "DispatchFailure";
+    /// The answer could not be read.
+    pub const RESPONSE_ERROR: &str = "ResponseError";
+    /// The SDK could not build the request.
+    pub const CONSTRUCTION_FAILURE: &str = "ConstructionFailure";
+    /// An error the SDK did not classify.
+    pub const UNKNOWN: &str = "Unknown";
+}
+
+/// Why an entry or a request failed, as the backend classified it.
+///
+/// ```
+/// use batch_core::{Failure, FailureKind};
+///
+/// let throttled = Failure::retryable("ThrottlingException", "Rate exceeded");
+/// assert_eq!(throttled.kind, FailureKind::Throttling);
+/// assert!(throttled.is_retryable());
+/// assert!(!Failure::permanent("AccessDenied", "no").is_retryable());
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The AWS error code, e.g. `ProvisionedThroughputExceededException`, or one of the
+    /// engine's [`codes`].
+    pub code: String,
+    /// What happened, once: the service's message, or the error's own words. The chain of
+    /// causes is in [`source`](Self::source), not repeated here.
+    pub message: String,
+    /// What kind of failure it was.
+    pub kind: FailureKind,
+    /// The underlying error of a failed request (the SDK's typed error), when there is one.
+    pub source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl Failure {
+    /// A failure of `kind`.
+    #[must_use]
+    pub fn new(kind: FailureKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            kind,
+            source: None,
+        }
+    }
+
+    /// A failure that a later attempt may get past: throttling when the code is one of
+    /// [`THROTTLING_CODES`], a server fault otherwise.
+    #[must_use]
+    pub fn retryable(code: impl Into<String>, message: impl Into<String>) -> Self {
+        let code = code.into();
+        let kind = if THROTTLING_CODES.contains(&code.as_str()) {
+            FailureKind::Throttling
+        } else {
+            FailureKind::Server
+        };
+        Self::new(kind, code, message)
+    }
+
+    /// A failure that no later attempt can get past.
+    #[must_use]
+    pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(FailureKind::Client, code, message)
+    }
+
+    /// Whether a later attempt may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+
+    /// Attaches the error this failure was classified from.
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Failure")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("kind", &self.kind)
+            .field("has_source", &self.source.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{}: {}", self.code, self.message)
+        }
+    }
+}
+
+/// What happened to one entry of a request that got a response.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum EntryOutcome {
+    /// The service accepted the entry.
+    Delivered,
+    /// The service refused the entry; the rest of the request may still have succeeded.
+    Failed(Failure),
+}
