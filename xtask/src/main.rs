@@ -135,9 +135,14 @@ fn test() -> Result<()> {
         "doctests",
         &mut cargo(&["test", "--workspace", "--all-features", "--doc"]),
     )?;
-    let mut doc = cargo(&["doc", "--workspace", "--all-features", "--no-deps"]);
-    doc.env("RUSTDOCFLAGS", "-D warnings");
-    step("doc", &mut doc)?;
+    for (name, features) in [("doc", "--all-features"), ("doc, default features", "")] {
+        let mut doc = cargo(&["doc", "--workspace", "--no-deps"]);
+        if !features.is_empty() {
+            doc.arg(features);
+        }
+        doc.env("RUSTDOCFLAGS", "-D warnings");
+        step(name, &mut doc)?;
+    }
     // Everything that needs the network happens out here: installs and the test build.
     emulator::install(Set::All)?;
     step("build tests", &mut test_command(true))?;

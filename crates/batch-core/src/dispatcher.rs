@@ -185,7 +185,7 @@ impl<B: Backend> Dispatcher<B> {
     }
 
     /// Stops sending: every batch in flight, and every one sealed until the next flush
-    /// returns, hands its payloads back at once with [`UnprocessedReason::Abandoned`] instead
+    /// returns, hands its payloads back at once with [`UnprocessedReason::Abandoned`](crate::UnprocessedReason::Abandoned) instead
     /// of waiting for backoff or for a response. For a shutdown that cannot wait: call it, then
     /// [`flush_payloads`](Self::flush_payloads), which then returns promptly with every payload
     /// not yet delivered. A request already on the wire is cancelled; the service may have

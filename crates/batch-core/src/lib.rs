@@ -35,7 +35,8 @@
 //!
 //! # Feature flags
 //!
-//! - `test-util`: [`testing::InMemoryBackend`], a backend whose outcomes a test scripts.
+//! - `test-util`: `testing::InMemoryBackend`, a backend whose outcomes a test scripts (the
+//!   `testing` module).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
