@@ -36,7 +36,26 @@ pub const CLOUDWATCH_LIMITS: Limits = Limits::new(
 pub struct CloudwatchBackend {
     client: Client,
     namespace: String,
+    /// Why the namespace cannot be used, if it cannot: every metric is then refused at
+    /// submit, for a dispatcher built without the builder's check.
+    namespace_error: Option<String>,
     aggregate: bool,
+}
+
+/// Longest namespace in characters. Source: CloudWatch API reference, PutMetricData
+/// `Namespace`; checked 2026-11-23.
+pub const MAX_NAMESPACE_CHARS: usize = 255;
+
+/// Checks a namespace: 1 to 255 characters.
+pub(crate) fn check_namespace(namespace: &str) -> Result<(), String> {
+    let chars = namespace.chars().count();
+    if chars == 0 || chars > MAX_NAMESPACE_CHARS {
+        Err(format!(
+            "must be 1 to {MAX_NAMESPACE_CHARS} characters, not {chars}"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// A prepared metric: its timestamp (the submit time unless it has its own), size and, when
@@ -57,6 +76,7 @@ impl CloudwatchBackend {
     pub(crate) fn new(client: Client, namespace: String, aggregate: bool) -> Self {
         Self {
             client,
+            namespace_error: check_namespace(&namespace).err(),
             namespace,
             aggregate,
         }
@@ -166,6 +186,12 @@ impl Backend for CloudwatchBackend {
         .merge_limit(MAX_VALUES);
 
     fn prepare(&self, metric: &Metric) -> Result<Prepared<CloudwatchEntry>, SubmitErrorKind> {
+        if let Some(reason) = &self.namespace_error {
+            return Err(SubmitErrorKind::Invalid {
+                field: "Namespace".into(),
+                reason: reason.clone(),
+            });
+        }
         let now = SystemTime::now();
         check(metric, now)?;
         let timestamp = metric.timestamp.unwrap_or(now);

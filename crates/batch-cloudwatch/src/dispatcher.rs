@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::Client;
 use aws_types::SdkConfig;
 use batch_core::{ConfigError, Dispatcher, DispatcherConfig, SubmitError};
 
-use crate::backend::CloudwatchBackend;
+use crate::backend::{CloudwatchBackend, check_namespace};
 use crate::metric::Metric;
 
 /// Builds a [`CloudwatchBatchDispatcher`] with options.
@@ -50,10 +50,10 @@ impl CloudwatchBatchDispatcherBuilder {
 
     /// The dispatcher. A namespace that is empty or longer than 255 characters is refused.
     pub fn build(self) -> Result<CloudwatchBatchDispatcher, ConfigError> {
-        if self.namespace.is_empty() || self.namespace.chars().count() > 255 {
+        if let Err(reason) = check_namespace(&self.namespace) {
             return Err(ConfigError::Invalid {
                 field: "namespace",
-                reason: "must be 1 to 255 characters".into(),
+                reason,
             });
         }
         self.build_unchecked()
@@ -89,9 +89,10 @@ impl CloudwatchBatchDispatcherBuilder {
 pub struct CloudwatchBatchDispatcher(Dispatcher<CloudwatchBackend>);
 
 impl CloudwatchBatchDispatcher {
-    /// A dispatcher for `namespace` with a client built from `config`. Does no I/O. A
-    /// namespace CloudWatch refuses fails every request (the metrics come back from the
-    /// flush); the builder checks it up front instead.
+    /// A dispatcher for `namespace` with a client built from `config`. Does no I/O, and
+    /// cannot fail: with a namespace of no characters or more than 255, every metric is
+    /// refused at submit with an error naming `Namespace`; the builder refuses it up front
+    /// instead.
     pub fn new(config: &SdkConfig, namespace: impl Into<String>) -> Self {
         Self::from_client(Client::new(config), namespace)
     }

@@ -41,6 +41,9 @@ mod metric;
 
 /// CloudWatch's units.
 pub use aws_sdk_cloudwatch::types::StandardUnit as Unit;
-pub use backend::{CLOUDWATCH_LIMITS, CloudwatchBackend, CloudwatchEntry, CloudwatchRequestError};
+pub use backend::{
+    CLOUDWATCH_LIMITS, CloudwatchBackend, CloudwatchEntry, CloudwatchRequestError,
+    MAX_NAMESPACE_CHARS,
+};
 pub use dispatcher::{CloudwatchBatchDispatcher, CloudwatchBatchDispatcherBuilder};
 pub use metric::{Metric, MetricValue, StatisticSet, limits};

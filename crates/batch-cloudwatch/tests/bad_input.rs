@@ -175,6 +175,23 @@ fn an_empty_namespace_is_a_config_error() {
     ));
 }
 
+#[tokio::test]
+async fn a_namespace_too_long_given_to_from_client_refuses_every_metric() {
+    let config = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    let long = "n".repeat(256);
+    let cloudwatch = CloudwatchBatchDispatcher::from_client(Client::from_conf(config), long);
+    let err = cloudwatch
+        .submit_metric(Metric::new("ok", 1.0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind().field(), "Namespace", "{err}");
+    assert!(err.to_string().contains("1 to 255 characters"), "{err}");
+    assert_eq!(cloudwatch.pending(), 0, "nothing is sent to a namespace CloudWatch refuses");
+}
+
 /// Metrics exactly at CloudWatch's limits are accepted.
 #[tokio::test]
 async fn metrics_exactly_at_the_limits_are_fine() {

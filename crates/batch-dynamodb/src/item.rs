@@ -288,8 +288,13 @@ pub(crate) fn key_part(
     item: &HashMap<String, AttributeValue>,
 ) -> Result<String, SubmitErrorKind> {
     match item.get(name) {
-        None | Some(AttributeValue::Null(_)) => Err(SubmitErrorKind::Missing {
+        None => Err(SubmitErrorKind::Missing {
             field: format!("key attribute `{name}`").into(),
+        }),
+        Some(AttributeValue::Null(_)) => Err(SubmitErrorKind::Invalid {
+            field: format!("key attribute `{name}`").into(),
+            reason: "is null; a key must be a non-empty string, a number or non-empty binary"
+                .into(),
         }),
         Some(AttributeValue::S(s)) if !s.is_empty() => Ok(format!("S:{s}")),
         Some(AttributeValue::N(n)) => Ok(format!("N:{}", normalize_number(n))),

@@ -180,3 +180,12 @@ async fn a_number_out_of_range_in_ready_attribute_values() {
     let err = refused(item.into()).await;
     assert_eq!(err.kind().field(), "ns");
 }
+
+#[tokio::test]
+async fn a_null_partition_key_is_said_to_be_null_not_missing() {
+    let err = refused(json!({"pk": null, "sk": 1}).into()).await;
+    assert!(
+        matches!(err.kind(), SubmitErrorKind::Invalid { reason, .. } if reason.contains("null")),
+        "{err}"
+    );
+}

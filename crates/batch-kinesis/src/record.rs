@@ -145,8 +145,12 @@ impl PartitionKey {
             Self::Pointer(pointer) => (pointer, data.pointer(pointer)),
         };
         match value {
-            None | Some(Value::Null) => Err(SubmitErrorKind::Missing {
+            None => Err(SubmitErrorKind::Missing {
                 field: format!("partition key field `{field}`").into(),
+            }),
+            Some(Value::Null) => Err(SubmitErrorKind::Invalid {
+                field: format!("partition key field `{field}`").into(),
+                reason: "is null; a key must be a string, number or boolean".into(),
             }),
             Some(Value::String(text)) => Ok(Some(text.clone())),
             Some(scalar @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.to_string())),
