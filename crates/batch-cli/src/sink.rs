@@ -98,7 +98,7 @@ impl Sink {
                     builder = builder.default_message_group_id(group);
                 }
                 Self::SqsFifo {
-                    sqs: builder.build_fifo()?,
+                    sqs: builder.build()?,
                     group_field: group_field.clone(),
                     raw: *raw,
                 }

@@ -189,7 +189,11 @@ async fn a_namespace_too_long_given_to_from_client_refuses_every_metric() {
         .unwrap_err();
     assert_eq!(err.kind().field(), "Namespace", "{err}");
     assert!(err.to_string().contains("1 to 255 characters"), "{err}");
-    assert_eq!(cloudwatch.pending(), 0, "nothing is sent to a namespace CloudWatch refuses");
+    assert_eq!(
+        cloudwatch.pending(),
+        0,
+        "nothing is sent to a namespace CloudWatch refuses"
+    );
 }
 
 /// Metrics exactly at CloudWatch's limits are accepted.

@@ -150,7 +150,9 @@ async fn a_null_or_object_partition_key_field() {
         .unwrap();
     let err = refused(kinesis, KinesisRecord::json(json!({"user": null}))).await;
     // Present but null: said as it is, not as missing.
-    assert!(matches!(err.kind(), SubmitErrorKind::Invalid { reason, .. } if reason.contains("null")));
+    assert!(
+        matches!(err.kind(), SubmitErrorKind::Invalid { reason, .. } if reason.contains("null"))
+    );
     let kinesis = KinesisBatchDispatcher::builder(client(), "s")
         .partition_key_field("user")
         .build()

@@ -8,20 +8,24 @@ use batch_core::{ConfigError, Dispatcher, DispatcherConfig};
 
 use crate::backend::{FifoDeduplication, QueueKind, SqsBackend};
 
-/// Builds an [`SqsBatchDispatcher`] or an [`SqsFifoBatchDispatcher`] with options.
+/// Builds an [`SqsBatchDispatcher`] for a standard queue with options. The FIFO options are
+/// on [`SqsFifoBatchDispatcherBuilder`] only:
+///
+/// ```compile_fail
+/// # fn demo(client: aws_sdk_sqs::Client) {
+/// batch_sqs::SqsBatchDispatcher::builder(client, "q").default_message_group_id("g");
+/// # }
+/// ```
 ///
 /// ```
 /// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
-/// use std::time::Duration;
 /// use batch_core::DispatcherConfig;
-/// use batch_sqs::{FifoDeduplication, SqsFifoBatchDispatcher};
+/// use batch_sqs::SqsBatchDispatcher;
 ///
-/// let orders = SqsFifoBatchDispatcher::builder(client, "orders.fifo")
-///     .default_message_group_id("all")
-///     .deduplication(FifoDeduplication::ContentHash)
+/// let orders = SqsBatchDispatcher::builder(client, "orders")
 ///     .max_message_bytes(256 * 1024)
-///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
-///     .build_fifo()?;
+///     .config(DispatcherConfig::default().max_in_flight(8))
+///     .build()?;
 /// # let _ = orders; Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -31,8 +35,6 @@ pub struct SqsBatchDispatcherBuilder {
     queue: String,
     config: DispatcherConfig,
     max_message_bytes: Option<usize>,
-    default_group: Option<String>,
-    deduplication: FifoDeduplication,
 }
 
 impl SqsBatchDispatcherBuilder {
@@ -42,8 +44,6 @@ impl SqsBatchDispatcherBuilder {
             queue,
             config: DispatcherConfig::default(),
             max_message_bytes: None,
-            default_group: None,
-            deduplication: FifoDeduplication::default(),
         }
     }
 
@@ -61,19 +61,6 @@ impl SqsBatchDispatcherBuilder {
         self
     }
 
-    /// FIFO: the message group of messages that name none. Without it such messages are
-    /// refused at submit.
-    pub fn default_message_group_id(mut self, group: impl Into<String>) -> Self {
-        self.default_group = Some(group.into());
-        self
-    }
-
-    /// FIFO: where deduplication ids come from. Default: [`FifoDeduplication::Explicit`].
-    pub fn deduplication(mut self, deduplication: FifoDeduplication) -> Self {
-        self.deduplication = deduplication;
-        self
-    }
-
     fn dispatcher(self, kind: QueueKind) -> Result<Dispatcher<SqsBackend>, ConfigError> {
         let mut config = self.config;
         if let Some(bytes) = self.max_message_bytes {
@@ -82,24 +69,70 @@ impl SqsBatchDispatcherBuilder {
         Dispatcher::new(SqsBackend::new(self.client, self.queue, kind), config)
     }
 
-    /// A dispatcher for a standard queue. The FIFO options must be unset.
+    /// A dispatcher for a standard queue.
     pub fn build(self) -> Result<SqsBatchDispatcher, ConfigError> {
-        if self.default_group.is_some() || self.deduplication != FifoDeduplication::default() {
-            return Err(ConfigError::Invalid {
-                field: "default_message_group_id",
-                reason: "FIFO options need build_fifo()".into(),
-            });
-        }
         Ok(SqsBatchDispatcher(self.dispatcher(QueueKind::Standard)?))
     }
+}
 
-    /// A dispatcher for a FIFO queue.
-    pub fn build_fifo(self) -> Result<SqsFifoBatchDispatcher, ConfigError> {
+/// Builds an [`SqsFifoBatchDispatcher`] with options: always a FIFO dispatcher.
+///
+/// ```
+/// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
+/// use std::time::Duration;
+/// use batch_core::DispatcherConfig;
+/// use batch_sqs::{FifoDeduplication, SqsFifoBatchDispatcher};
+///
+/// let orders = SqsFifoBatchDispatcher::builder(client, "orders.fifo")
+///     .default_message_group_id("all")
+///     .deduplication(FifoDeduplication::ContentHash)
+///     .max_message_bytes(256 * 1024)
+///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
+///     .build()?;
+/// # let _ = orders; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct SqsFifoBatchDispatcherBuilder {
+    queue: SqsBatchDispatcherBuilder,
+    default_group: Option<String>,
+    deduplication: FifoDeduplication,
+}
+
+impl SqsFifoBatchDispatcherBuilder {
+    /// Batching, concurrency and retry settings. Default: [`DispatcherConfig::default`].
+    pub fn config(mut self, config: DispatcherConfig) -> Self {
+        self.queue = self.queue.config(config);
+        self
+    }
+
+    /// The largest message (body and attributes) in bytes; see
+    /// [`SqsBatchDispatcherBuilder::max_message_bytes`].
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.queue = self.queue.max_message_bytes(bytes);
+        self
+    }
+
+    /// The message group of messages that name none. Without it such messages are refused at
+    /// submit.
+    pub fn default_message_group_id(mut self, group: impl Into<String>) -> Self {
+        self.default_group = Some(group.into());
+        self
+    }
+
+    /// Where deduplication ids come from. Default: [`FifoDeduplication::Explicit`].
+    pub fn deduplication(mut self, deduplication: FifoDeduplication) -> Self {
+        self.deduplication = deduplication;
+        self
+    }
+
+    /// A dispatcher for the FIFO queue.
+    pub fn build(self) -> Result<SqsFifoBatchDispatcher, ConfigError> {
         let kind = QueueKind::Fifo {
-            default_group: self.default_group.clone(),
+            default_group: self.default_group,
             deduplication: self.deduplication,
         };
-        Ok(SqsFifoBatchDispatcher(self.dispatcher(kind)?))
+        Ok(SqsFifoBatchDispatcher(self.queue.dispatcher(kind)?))
     }
 }
 
@@ -187,13 +220,17 @@ impl SqsFifoBatchDispatcher {
     /// A dispatcher for the FIFO `queue` using the caller's client.
     pub fn from_client(client: Client, queue: impl Into<String>) -> Self {
         Self::builder(client, queue)
-            .build_fifo()
+            .build()
             .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
     }
 
-    /// A builder for options; finish it with [`build_fifo`](SqsBatchDispatcherBuilder::build_fifo).
-    pub fn builder(client: Client, queue: impl Into<String>) -> SqsBatchDispatcherBuilder {
-        SqsBatchDispatcherBuilder::new(client, queue.into())
+    /// A builder for options.
+    pub fn builder(client: Client, queue: impl Into<String>) -> SqsFifoBatchDispatcherBuilder {
+        SqsFifoBatchDispatcherBuilder {
+            queue: SqsBatchDispatcherBuilder::new(client, queue.into()),
+            default_group: None,
+            deduplication: FifoDeduplication::default(),
+        }
     }
 }
 

@@ -35,7 +35,10 @@ mod dispatcher;
 mod message;
 
 pub use backend::{FifoDeduplication, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError};
-pub use dispatcher::{SqsBatchDispatcher, SqsBatchDispatcherBuilder, SqsFifoBatchDispatcher};
+pub use dispatcher::{
+    SqsBatchDispatcher, SqsBatchDispatcherBuilder, SqsFifoBatchDispatcher,
+    SqsFifoBatchDispatcherBuilder,
+};
 pub use message::{
     MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MAX_DELAY_SECONDS, MAX_GROUP_OR_DEDUP_ID_CHARS,
     MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage,

@@ -25,7 +25,7 @@ fn standard() -> SqsBatchDispatcher {
 fn fifo() -> SqsFifoBatchDispatcher {
     SqsFifoBatchDispatcher::builder(client(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo")
         .deduplication(FifoDeduplication::ContentHash)
-        .build_fifo()
+        .build()
         .unwrap()
 }
 
@@ -222,13 +222,26 @@ async fn a_group_id_of_129_characters() {
     assert!(err.to_string().contains("1-128"), "{err}");
 }
 
-#[test]
-fn fifo_options_on_a_standard_dispatcher_are_a_config_error() {
-    let err = SqsBatchDispatcher::builder(client(), "q")
-        .default_message_group_id("g")
+// FIFO options on a standard dispatcher do not compile: see the `compile_fail` example of
+// `SqsBatchDispatcherBuilder`.
+
+#[tokio::test]
+async fn the_fifo_builder_builds_a_fifo_dispatcher() {
+    // Only a deduplication mode set: `build()` still makes a FIFO dispatcher, whose rules
+    // apply at submit (a message needs a group), and the error names the group.
+    let fifo = SqsFifoBatchDispatcher::builder(client(), "q.fifo")
+        .deduplication(FifoDeduplication::ContentHash)
         .build()
+        .unwrap();
+    let err = fifo
+        .submit_payload(SqsMessage::text("no group"))
+        .await
         .unwrap_err();
-    assert!(matches!(err, batch_core::ConfigError::Invalid { .. }));
+    assert_eq!(err.kind().field(), "MessageGroupId");
+    fifo.submit_payload(SqsMessage::text("grouped").message_group_id("g"))
+        .await
+        .unwrap();
+    let _ = fifo.flush_payloads_timeout(std::time::Duration::ZERO).await;
 }
 
 /// A payload exactly at a limit is accepted.

@@ -191,7 +191,7 @@ async fn fifo_group_order_holds_under_a_partial_failure() {
         .default_message_group_id("g")
         .deduplication(batch_sqs::FifoDeduplication::ContentHash)
         .config(DispatcherConfig::default().max_in_flight(4))
-        .build_fifo()
+        .build()
         .unwrap();
     for n in 0..20 {
         fifo.submit_payload(json!({"n": n})).await.unwrap();
@@ -216,7 +216,7 @@ async fn fifo_messages_behind_an_undelivered_one_are_held_back() {
     let fifo = SqsFifoBatchDispatcher::builder(client, QUEUE_URL)
         .deduplication(batch_sqs::FifoDeduplication::ContentHash)
         .config(DispatcherConfig::default().max_entries(2))
-        .build_fifo()
+        .build()
         .unwrap();
     for (n, group) in [(0, "a"), (1, "a"), (2, "b"), (3, "a"), (4, "b")] {
         let message = SqsMessage::json(json!({"n": n})).message_group_id(group);

@@ -361,7 +361,7 @@ async fn sqs_fifo_soak() {
         "http://127.0.0.1/0/q.fifo",
     )
     .config(config(10))
-    .build_fifo()
+    .build()
     .unwrap();
     let records = records();
     let (returned, held) = drive(&fifo, records, |n| {
