@@ -40,8 +40,9 @@
 #[doc(inline)]
 pub use batch_core as core;
 pub use batch_core::{
-    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherConfig, Failure, Limits,
-    RetryConfig, Stats, SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason,
+    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherConfig, Failure, FailureKind,
+    Limits, RetryConfig, Stats, SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason,
+    codes,
 };
 
 /// Amazon SQS: standard and FIFO queues.
@@ -51,7 +52,10 @@ pub use batch_core::{
 pub use batch_sqs as sqs;
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
-pub use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+pub use batch_sqs::{
+    FifoDeduplication, MessageAttribute, MessageBody, SqsBatchDispatcher, SqsFifoBatchDispatcher,
+    SqsMessage,
+};
 
 /// Amazon Kinesis Data Streams.
 #[cfg(feature = "kinesis")]
@@ -60,7 +64,7 @@ pub use batch_sqs::{MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher
 pub use batch_kinesis as kinesis;
 #[cfg(feature = "kinesis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
-pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey};
+pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData};
 
 /// Amazon DynamoDB.
 #[cfg(feature = "dynamodb")]

@@ -34,3 +34,24 @@ async fn the_facade_sends_records_through_kinesis() {
             .any(|(key, data)| key == "raw" && data == b"raw bytes")
     );
 }
+
+#[test]
+fn a_partition_key_from_a_number_field_keeps_its_text() {
+    // The same in every build: batch-core keeps serde_json's numbers as their text.
+    let record: serde_json::Value =
+        serde_json::from_str(r#"{"k": 1.50, "n": 12345678901234567890.5}"#).unwrap();
+    let key = aws_batch_utils::PartitionKey::Field("k".into())
+        .key_of_json(&record)
+        .unwrap();
+    assert_eq!(key.as_deref(), Some("1.50"));
+    assert_eq!(
+        record.to_string(),
+        r#"{"k":1.50,"n":12345678901234567890.5}"#
+    );
+}
+
+#[test]
+fn record_data_is_at_the_root_of_the_facade() {
+    let record = KinesisRecord::bytes(b"raw".to_vec());
+    assert!(matches!(record.data(), aws_batch_utils::RecordData::Bytes(b) if b == b"raw"));
+}

@@ -1,7 +1,9 @@
 //! End to end through the facade: the `sqs` feature against the local SQS emulator.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{SqsBatchDispatcher, SqsMessage, UnprocessedReason};
+use aws_batch_utils::{
+    FifoDeduplication, MessageBody, SqsBatchDispatcher, SqsMessage, UnprocessedReason,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -29,4 +31,11 @@ async fn the_facade_sends_and_reports_through_sqs() {
     let unprocessed = missing.flush_payloads().await;
     assert_eq!(unprocessed.len(), 1);
     assert_eq!(unprocessed[0].error.reason, UnprocessedReason::Rejected);
+}
+
+#[test]
+fn the_message_types_are_at_the_root_of_the_facade() {
+    let message = SqsMessage::text("hello");
+    assert!(matches!(message.body(), MessageBody::Text(text) if text == "hello"));
+    assert_ne!(FifoDeduplication::ContentHash, FifoDeduplication::default());
 }

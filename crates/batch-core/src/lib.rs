@@ -33,6 +33,21 @@
 //! All time goes through tokio's clock, so tests can run on paused time. Logging goes
 //! through `tracing`: counts and keys at DEBUG and WARN, never payload contents.
 //!
+//! # Exact numbers
+//!
+//! Every build with this crate turns on serde_json's `arbitrary_precision` feature, whatever
+//! services are enabled: a JSON number keeps its decimal text from the caller's
+//! `serde_json::Value` to the wire, so `12345678901234567890.5` reaches DynamoDB, an SQS body
+//! or a Kinesis record unrounded, and a partition key taken from a number field is the same
+//! text (`1.50`, not `1.5`) in every build. Cargo features are additive, so this applies to the
+//! whole program's `serde_json`: numbers are stored as their text, and reading one as `f64`
+//! parses it then. It is one rule instead of one per combination of features.
+//!
+//! ```
+//! let value: serde_json::Value = serde_json::from_str("12345678901234567890.50").unwrap();
+//! assert_eq!(value.to_string(), "12345678901234567890.50");
+//! ```
+//!
 //! # Feature flags
 //!
 //! - `test-util`: `testing::InMemoryBackend`, a backend whose outcomes a test scripts (the

@@ -6,7 +6,7 @@
 //! write it could not deliver, as submitted, with the reason.
 //!
 //! - **Items.** Submit a JSON object (strings, numbers with their exact decimal text,
-//!   booleans, nulls, lists, maps; nothing rounded with the default `exact-numbers` feature)
+//!   booleans, nulls, lists, maps; nothing rounded: see "Exact numbers" in `batch_core`)
 //!   or a ready `HashMap<String, AttributeValue>` (binary data and sets). The caller's data
 //!   is only read, never changed.
 //! - **Size** by DynamoDB's item-size rules (attribute names plus values), checked against
@@ -36,11 +36,6 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Feature flags
-//!
-//! - `exact-numbers` (default): turns on serde_json's `arbitrary_precision`, so JSON numbers
-//!   keep their decimal text. It changes how `serde_json` represents numbers for the whole
-//!   build; turn it off if that clashes with other code.
 
 mod backend;
 mod dispatcher;
