@@ -159,10 +159,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     }
     drop(lines);
 
-    bar.set_message(format!(
-        "flushing {} records in flight",
-        sink.stats().submitted - summary_settled(&sink)
-    ));
+    counts.flushing.store(true, Relaxed);
     let failed = stop.guard(&sink, sink.flush()).await;
     record_failures(&mut unprocessed, failed)?;
     save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
@@ -190,12 +187,6 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         None if summary.unprocessed > 0 => exit::SOME_UNDELIVERED,
         None => 0,
     })
-}
-
-/// Payloads that have an outcome: delivered, dropped as duplicates or unprocessed.
-fn summary_settled(sink: &Sink) -> u64 {
-    let stats = sink.stats();
-    stats.delivered + stats.duplicates_dropped + stats.unprocessed
 }
 
 /// Opens the input, and the checkpoint to continue from.

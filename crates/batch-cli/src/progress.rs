@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use aws_batch_utils::Stats;
@@ -38,18 +38,32 @@ pub(crate) struct Counts {
     pub(crate) refused: AtomicU64,
     /// Input bytes read.
     pub(crate) offset: AtomicU64,
+    /// Reading is over and what was accepted is being sent.
+    pub(crate) flushing: AtomicBool,
 }
 
 /// The progress message: what was read and delivered, what failed or was throttled, and the
 /// rate in whole records per second.
 #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-pub(crate) fn message(read: u64, refused: u64, stats: &Stats, elapsed: Duration) -> String {
+pub(crate) fn message(
+    read: u64,
+    refused: u64,
+    flushing: bool,
+    stats: &Stats,
+    elapsed: Duration,
+) -> String {
     let rate = (stats.delivered as f64 / elapsed.as_secs_f64().max(1e-3)).round() as u64;
-    let mut text = format!(
+    let mut text = String::new();
+    if flushing {
+        let settled = stats.delivered + stats.duplicates_dropped + stats.unprocessed;
+        let left = stats.submitted.saturating_sub(settled);
+        text.push_str(&format!("flushing {left} records  "));
+    }
+    text.push_str(&format!(
         "read {read}  delivered {}  failed {}  {rate} records/s",
         stats.delivered,
         refused + stats.unprocessed
-    );
+    ));
     if stats.throttled > 0 {
         text.push_str(&format!("  throttled {}", stats.throttled));
     }
@@ -80,6 +94,7 @@ pub(crate) fn follow(
             bar.set_message(message(
                 counts.read.load(Relaxed),
                 counts.refused.load(Relaxed),
+                counts.flushing.load(Relaxed),
                 &stats(),
                 started.elapsed(),
             ));
@@ -157,10 +172,13 @@ mod tests {
         stats.delivered = 1_000;
         stats.unprocessed = 2;
         stats.throttled = 40;
-        let text = message(1_100, 3, &stats, Duration::from_millis(3_000));
+        let text = message(1_100, 3, false, &stats, Duration::from_millis(3_000));
         assert_eq!(
             text,
             "read 1100  delivered 1000  failed 5  333 records/s  throttled 40"
         );
+        stats.submitted = 1_090;
+        let text = message(1_100, 3, true, &stats, Duration::from_millis(3_000));
+        assert!(text.starts_with("flushing 88 records  read 1100"), "{text}");
     }
 }
