@@ -135,11 +135,16 @@ fn to_attribute(path: &str, value: &Value) -> Result<AttributeValue, SubmitError
     })
 }
 
-/// A decimal number's text taken apart: sign, significant digits (no leading or trailing
-/// zeros; empty for zero) and the power of ten of the last of them.
+/// A decimal number's text taken apart, without copying it: sign, the digits before and
+/// after the point, how many of them are leading and trailing zeros, and the power of ten of
+/// the last significant digit.
 struct Decimal<'a> {
     negative: bool,
-    significant: String,
+    int_part: &'a str,
+    frac_part: &'a str,
+    leading_zeros: usize,
+    /// Significant digits; 0 for zero.
+    significant: usize,
     scale: i64,
     text: &'a str,
 }
@@ -157,25 +162,32 @@ impl<'a> Decimal<'a> {
             None => (unsigned, 0),
         };
         let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        if int_part.is_empty() && frac_part.is_empty()
-            || !int_part
-                .bytes()
-                .chain(frac_part.bytes())
-                .all(|b| b.is_ascii_digit())
-        {
+        let digits = || int_part.bytes().chain(frac_part.bytes());
+        if int_part.is_empty() && frac_part.is_empty() || !digits().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let digits = format!("{int_part}{frac_part}");
-        let trimmed = digits.trim_start_matches('0');
-        let significant = trimmed.trim_end_matches('0');
-        let trailing_zeros = i64::try_from(trimmed.len() - significant.len()).ok()?;
-        let frac_len = i64::try_from(frac_part.len()).ok()?;
+        let total = int_part.len() + frac_part.len();
+        let leading_zeros = digits().take_while(|&b| b == b'0').count();
+        let trailing_zeros = if leading_zeros == total {
+            0
+        } else {
+            frac_part
+                .bytes()
+                .rev()
+                .chain(int_part.bytes().rev())
+                .take_while(|&b| b == b'0')
+                .count()
+        };
+        let significant = total - leading_zeros - trailing_zeros;
         let scale = exponent
-            .checked_sub(frac_len)?
-            .checked_add(trailing_zeros)?;
+            .checked_sub(i64::try_from(frac_part.len()).ok()?)?
+            .checked_add(i64::try_from(trailing_zeros).ok()?)?;
         Some(Self {
             negative,
-            significant: significant.to_owned(),
+            int_part,
+            frac_part,
+            leading_zeros,
+            significant,
             scale,
             text,
         })
@@ -183,13 +195,23 @@ impl<'a> Decimal<'a> {
 
     /// Significant digits, at least 1 (zero has one).
     fn digits(&self) -> usize {
-        self.significant.len().max(1)
+        self.significant.max(1)
     }
 
     /// The power of ten of the first significant digit; `None` for zero.
     fn magnitude(&self) -> Option<i64> {
-        let len = i64::try_from(self.significant.len()).ok()?;
+        let len = i64::try_from(self.significant).ok()?;
         (len > 0).then(|| self.scale + len - 1)
+    }
+
+    /// The significant digits as text (empty for zero).
+    fn significant_text(&self) -> String {
+        self.int_part
+            .chars()
+            .chain(self.frac_part.chars())
+            .skip(self.leading_zeros)
+            .take(self.significant)
+            .collect()
     }
 }
 
@@ -317,11 +339,11 @@ pub(crate) fn key_part(
 /// DynamoDB considers equal are equal here too.
 fn normalize_number(text: &str) -> String {
     match Decimal::parse(text) {
-        Some(number) if number.significant.is_empty() => "0".into(),
+        Some(number) if number.significant == 0 => "0".into(),
         Some(number) => format!(
             "{}{}e{}",
             if number.negative { "-" } else { "" },
-            number.significant,
+            number.significant_text(),
             number.scale
         ),
         // Checked at submit before any key is built; the text itself is a fine key.

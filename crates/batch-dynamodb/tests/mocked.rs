@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig as SdkRetryConfig;
@@ -14,7 +13,7 @@ use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
 use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
 use serde_json::json;
 
-type Log = Arc<Mutex<Vec<Vec<String>>>>;
+type Log = test_support::Recorder<Vec<String>>;
 
 fn pk_of(request: &WriteRequest) -> String {
     let item = request
@@ -31,16 +30,12 @@ fn client<F>(respond: F) -> (Client, Log, Rule)
 where
     F: Fn(usize, &[String]) -> Result<Vec<String>, &'static str> + Send + Sync + 'static,
 {
-    let log: Log = Arc::default();
-    let seen = Arc::clone(&log);
+    let log = Log::default();
+    let seen = log.clone();
     let rule = mock!(Client::batch_write_item).then_compute_response(move |request| {
         let requests: Vec<WriteRequest> = request.request_items().unwrap()["t"].clone();
         let keys: Vec<String> = requests.iter().map(pk_of).collect();
-        let call = {
-            let mut log = seen.lock().unwrap();
-            log.push(keys.clone());
-            log.len()
-        };
+        let call = seen.record(keys.clone());
         match respond(call, &keys) {
             Err(code) => MockResponse::Error(BatchWriteItemError::generic(
                 ErrorMetadata::builder()
@@ -92,7 +87,7 @@ async fn unprocessed_items_are_matched_by_key_and_retried() {
     }
     dynamo.submit_delete(json!({"pk": "k10"})).await.unwrap();
     assert!(dynamo.flush_payloads().await.is_empty());
-    let requests = log.lock().unwrap().clone();
+    let requests = log.seen();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[1], vec!["k3".to_owned(), "k8".to_owned()]);
     assert_eq!(dynamo.stats().delivered, 11);
@@ -121,7 +116,7 @@ async fn persistent_unprocessed_items_end_unprocessed_after_the_bounded_attempts
     );
     assert_eq!(unprocessed[0].error.attempts, 4);
     assert_eq!(unprocessed[0].error.code(), "UnprocessedItems");
-    assert_eq!(log.lock().unwrap().len(), 4);
+    assert_eq!(log.seen().len(), 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -175,7 +170,7 @@ async fn two_writes_to_one_key_never_share_a_request() {
     dynamo.submit_payload(attributes).await.unwrap();
     assert!(dynamo.flush_payloads().await.is_empty());
     assert_eq!(
-        log.lock().unwrap().clone(),
+        log.seen(),
         vec![vec!["a".to_owned(), "b".into(), "c".into()]]
     );
     assert_eq!(dynamo.stats().duplicates_dropped, 1);

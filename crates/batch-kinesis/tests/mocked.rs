@@ -5,7 +5,6 @@
     clippy::cast_precision_loss
 )]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
@@ -27,7 +26,7 @@ struct Seen {
     numbers: Vec<u64>,
 }
 
-type Log = Arc<Mutex<Vec<Seen>>>;
+type Log = test_support::Recorder<Seen>;
 
 /// A client whose PutRecords answers with `respond(call, numbers)`: `Ok(numbers that fail
 /// with a code)` or `Err(code)` for the whole request. The SDK's own retries are off.
@@ -35,8 +34,8 @@ fn client<F>(respond: F) -> (Client, Log, Rule)
 where
     F: Fn(usize, &[u64]) -> Result<Vec<(u64, &'static str)>, &'static str> + Send + Sync + 'static,
 {
-    let log: Log = Arc::default();
-    let seen = Arc::clone(&log);
+    let log = Log::default();
+    let seen = log.clone();
     let rule = mock!(Client::put_records).then_compute_response(move |request| {
         let numbers: Vec<u64> = request
             .records()
@@ -47,14 +46,10 @@ where
                     .unwrap()
             })
             .collect();
-        let call = {
-            let mut log = seen.lock().unwrap();
-            log.push(Seen {
-                at: Instant::now(),
-                numbers: numbers.clone(),
-            });
-            log.len()
-        };
+        let call = seen.record(Seen {
+            at: Instant::now(),
+            numbers: numbers.clone(),
+        });
         match respond(call, &numbers) {
             Err(code) => MockResponse::Error(PutRecordsError::generic(
                 ErrorMetadata::builder()
@@ -92,10 +87,6 @@ where
     (client, log, rule)
 }
 
-fn seen(log: &Log) -> Vec<Seen> {
-    log.lock().unwrap().clone()
-}
-
 fn number(record: &KinesisRecord) -> u64 {
     match record.data() {
         RecordData::Json(value) => value["n"].as_u64().unwrap(),
@@ -117,7 +108,7 @@ async fn throttled_records_are_retried_then_delivered() {
         kinesis.submit_payload(json!({"n": n})).await.unwrap();
     }
     assert!(kinesis.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.numbers).collect();
     assert_eq!(requests, vec![(0..12).collect(), vec![4, 9]]);
     assert_eq!(kinesis.stats().retries, 2);
 }
@@ -151,7 +142,7 @@ async fn steady_throttling_ends_unprocessed_after_bounded_growing_backoff() {
     }
     // Per record, the waits between its attempts: each below its cap, and growing on average.
     let mut times: Vec<Vec<Instant>> = vec![Vec::new(); records];
-    for request in seen(&log) {
+    for request in log.seen() {
         times[request.numbers[0] as usize].push(request.at);
     }
     let mut mean = [0.0_f64; 4];
@@ -205,7 +196,7 @@ async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
             .unwrap();
     }
     assert!(kinesis.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.numbers).collect();
     assert_eq!(
         requests,
         vec![
@@ -234,7 +225,7 @@ async fn ordered_requests_hold_one_record_per_key() {
             .unwrap();
     }
     assert!(kinesis.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.numbers).collect();
     assert_eq!(requests, vec![vec![0], vec![1, 2], vec![3, 4, 5]]);
 }
 
@@ -252,7 +243,7 @@ async fn unordered_requests_pack_one_key_together() {
             .unwrap();
     }
     assert!(kinesis.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.numbers).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.numbers).collect();
     assert_eq!(requests, vec![(0..6).collect::<Vec<u64>>()]);
 }
 
@@ -289,6 +280,6 @@ async fn a_record_that_ends_undelivered_holds_back_its_key() {
             (2, UnprocessedReason::HeldBack)
         ]
     );
-    let sent: Vec<u64> = seen(&log).into_iter().flat_map(|s| s.numbers).collect();
+    let sent: Vec<u64> = log.seen().into_iter().flat_map(|s| s.numbers).collect();
     assert_eq!(sent, vec![0, 1, 3], "record 2 never sent");
 }

@@ -1,7 +1,6 @@
 //! Faults no emulator produces on demand, with aws-smithy-mocks clients on paused time.
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
@@ -24,7 +23,7 @@ struct Seen {
     bodies: Vec<u64>,
 }
 
-type Log = Arc<Mutex<Vec<Seen>>>;
+type Log = test_support::Recorder<Seen>;
 
 fn n_of(body: &str) -> u64 {
     serde_json::from_str::<Value>(body).unwrap()["n"]
@@ -39,19 +38,15 @@ fn client<F>(respond: F) -> (Client, Log, Rule)
 where
     F: Fn(usize, &[u64]) -> Result<Vec<(u64, bool)>, &'static str> + Send + Sync + 'static,
 {
-    let log: Log = Arc::default();
-    let seen = Arc::clone(&log);
+    let log = Log::default();
+    let seen = log.clone();
     let rule = mock!(Client::send_message_batch).then_compute_response(move |request| {
         let entries = request.entries();
         let bodies: Vec<u64> = entries.iter().map(|e| n_of(e.message_body())).collect();
-        let call = {
-            let mut log = seen.lock().unwrap();
-            log.push(Seen {
-                at: Instant::now(),
-                bodies: bodies.clone(),
-            });
-            log.len()
-        };
+        let call = seen.record(Seen {
+            at: Instant::now(),
+            bodies: bodies.clone(),
+        });
         match respond(call, &bodies) {
             Err(code) => MockResponse::Error(SendMessageBatchError::generic(
                 ErrorMetadata::builder()
@@ -100,10 +95,6 @@ where
     (client, log, rule)
 }
 
-fn seen(log: &Log) -> Vec<Seen> {
-    log.lock().unwrap().clone()
-}
-
 fn body_n(message: &SqsMessage) -> u64 {
     match message.body() {
         MessageBody::Json(value) => value["n"].as_u64().unwrap(),
@@ -125,7 +116,7 @@ async fn entries_with_a_server_fault_are_retried_once_and_delivered() {
         sqs.submit_payload(json!({"n": n})).await.unwrap();
     }
     assert!(sqs.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.bodies).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.bodies).collect();
     assert_eq!(requests, vec![(0..10).collect(), vec![2, 7]]);
     assert_eq!(rule.num_calls(), 2);
     let stats = sqs.stats();
@@ -175,7 +166,7 @@ async fn a_throttled_request_is_retried_with_backoff_then_reported_whole() {
         assert_eq!(item.error.code(), "ThrottlingException");
         assert_eq!(item.error.attempts, 4);
     }
-    let times: Vec<Instant> = seen(&log).iter().map(|s| s.at).collect();
+    let times: Vec<Instant> = log.seen().iter().map(|s| s.at).collect();
     for (attempt, pair) in times.windows(2).enumerate() {
         assert!(pair[1] - pair[0] <= retry.backoff_cap(attempt as u32 + 1));
     }
@@ -197,7 +188,7 @@ async fn fifo_group_order_holds_under_a_partial_failure() {
         fifo.submit_payload(json!({"n": n})).await.unwrap();
     }
     assert!(fifo.flush_payloads().await.is_empty());
-    let requests: Vec<Vec<u64>> = seen(&log).into_iter().map(|s| s.bodies).collect();
+    let requests: Vec<Vec<u64>> = log.seen().into_iter().map(|s| s.bodies).collect();
     assert_eq!(
         requests,
         vec![(0..10).collect::<Vec<_>>(), vec![9], (10..20).collect()]
@@ -234,6 +225,6 @@ async fn fifo_messages_behind_an_undelivered_one_are_held_back() {
             (3, UnprocessedReason::HeldBack)
         ]
     );
-    let sent: Vec<u64> = seen(&log).into_iter().flat_map(|s| s.bodies).collect();
+    let sent: Vec<u64> = log.seen().into_iter().flat_map(|s| s.bodies).collect();
     assert!(!sent.contains(&3), "message 3 was never sent: {sent:?}");
 }

@@ -322,3 +322,41 @@ pub async fn scan_all(
         }
     }
 }
+
+/// What a mocked client saw, one value per call, shared between the mock's closure and the
+/// test: `record` in the closure (it returns the call's number, from 1), `seen` in the test.
+#[derive(Debug)]
+pub struct Recorder<T>(std::sync::Arc<std::sync::Mutex<Vec<T>>>);
+
+impl<T> Clone for Recorder<T> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for Recorder<T> {
+    fn default() -> Self {
+        Self(std::sync::Arc::default())
+    }
+}
+
+impl<T: Clone> Recorder<T> {
+    /// Records one call; returns its number, from 1.
+    pub fn record(&self, value: T) -> usize {
+        let mut calls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        calls.push(value);
+        calls.len()
+    }
+
+    /// Every call recorded so far, in order.
+    #[must_use]
+    pub fn seen(&self) -> Vec<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
