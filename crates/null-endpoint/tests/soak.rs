@@ -17,7 +17,7 @@ use batch_core::{
 };
 use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
 use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, RecordData};
-use batch_sqs::{MessageBody, SqsBatchDispatcher, SqsMessage};
+use batch_sqs::{MessageBody, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Faults, NullEndpoint};
 use serde_json::{Value, json};
 
@@ -356,7 +356,7 @@ async fn sqs_fifo_soak() {
     let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(2))
         .await
         .unwrap();
-    let fifo = SqsBatchDispatcher::builder(
+    let fifo = SqsFifoBatchDispatcher::builder(
         aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
         "http://127.0.0.1/0/q.fifo",
     )
