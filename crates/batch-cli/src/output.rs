@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// The key that marks a line of the unprocessed file, with the format's version.
-pub(crate) const MARKER: &str = "aws_batch_unprocessed";
+/// How a line of the unprocessed file starts: the key that marks it, whose value is the
+/// format's version. Reading back is a prefix check, cheap on every input line.
+const PREFIX: &str = "{\"aws_batch_unprocessed\":";
 const VERSION: u32 = 1;
 
 /// A record as it goes into the unprocessed file.
@@ -115,7 +116,7 @@ impl Unprocessed {
             "attempts": problem.attempts,
             "retryable": problem.retryable,
         });
-        write!(file, "{{\"{MARKER}\":{VERSION},\"line\":")?;
+        write!(file, "{PREFIX}{VERSION},\"line\":")?;
         match line {
             Some(n) => write!(file, "{n}")?,
             None => file.write_all(b"null")?,
@@ -175,7 +176,7 @@ pub(crate) fn unwrap(line: &str) -> Option<Result<Unwrapped, String>> {
         input: Option<String>,
         input_base64: Option<String>,
     }
-    if !line.starts_with(&format!("{{\"{MARKER}\":")) {
+    if !line.starts_with(PREFIX) {
         return None;
     }
     let entry: Entry<'_> = match serde_json::from_str(line) {
