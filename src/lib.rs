@@ -33,16 +33,16 @@
 //! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
 //! - `full`: every service.
 //!
-//! The engine's types ([`DispatcherConfig`], [`RetryConfig`], [`Unprocessed`], [`Stats`],
+//! The engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
 //! [`SubmitError`], ...) are always here; the engine itself is [`core`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
 pub use batch_core as core;
 pub use batch_core::{
-    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherConfig, Failure, FailureKind,
-    Limits, RetryConfig, Stats, SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason,
-    codes,
+    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
+    Failure, FailureKind, Limits, RetryPolicy, Service, Stats, SubmitError, SubmitErrorKind,
+    Unprocessed, UnprocessedReason, codes,
 };
 
 /// Amazon SQS: standard and FIFO queues.
@@ -53,8 +53,8 @@ pub use batch_sqs as sqs;
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use batch_sqs::{
-    FifoDeduplication, MessageAttribute, MessageBody, SqsBatchDispatcher, SqsFifoBatchDispatcher,
-    SqsMessage,
+    FifoDeduplication, MessageAttribute, MessageBody, SqsBackend, SqsBatchDispatcher,
+    SqsFifoBatchDispatcher, SqsMessage,
 };
 
 /// Amazon Kinesis Data Streams.
@@ -64,7 +64,9 @@ pub use batch_sqs::{
 pub use batch_kinesis as kinesis;
 #[cfg(feature = "kinesis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
-pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData};
+pub use batch_kinesis::{
+    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData,
+};
 
 /// Amazon DynamoDB.
 #[cfg(feature = "dynamodb")]
@@ -73,7 +75,9 @@ pub use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey, Rec
 pub use batch_dynamodb as dynamodb;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
-pub use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+pub use batch_dynamodb::{
+    DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoTable, DynamoWrite, SubmitDelete,
+};
 
 /// Amazon CloudWatch metrics.
 #[cfg(feature = "cloudwatch")]
@@ -82,4 +86,6 @@ pub use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
 pub use batch_cloudwatch as cloudwatch;
 #[cfg(feature = "cloudwatch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
-pub use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
+pub use batch_cloudwatch::{
+    CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, SubmitMetric, Unit,
+};

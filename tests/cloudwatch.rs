@@ -1,7 +1,7 @@
 //! End to end through the facade: the `cloudwatch` feature against LocalStack's CloudWatch.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{CloudwatchBatchDispatcher, Metric};
+use aws_batch_utils::{CloudwatchBatchDispatcher, Metric, SubmitMetric};
 
 #[tokio::test]
 async fn the_facade_sends_metrics_through_cloudwatch() {
@@ -10,7 +10,7 @@ async fn the_facade_sends_metrics_through_cloudwatch() {
     let cloudwatch = CloudwatchBatchDispatcher::new(&config, &namespace);
     for i in 0..1_500 {
         cloudwatch
-            .submit_metric(Metric::new(format!("m{}", i % 3), 1.0).dimension("Run", "facade"))
+            .submit_metric(Metric::new(format!("m{}", i % 3), 1.0).with_dimension("Run", "facade"))
             .await
             .unwrap();
     }

@@ -1,7 +1,7 @@
 //! End to end through the facade: the `dynamodb` feature against the local DynamoDB emulator.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::DynamoBatchDispatcher;
+use aws_batch_utils::{DynamoBatchDispatcher, SubmitDelete};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
@@ -10,7 +10,7 @@ async fn the_facade_writes_and_deletes_through_dynamodb() {
     let config = test_support::sdk_config("dynamodb").await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = test_support::create_table(&client, "id", None).await;
-    let dynamo = DynamoBatchDispatcher::new(&config, &table, "id");
+    let dynamo = DynamoBatchDispatcher::new(&config, (&table, "id"));
     for n in 0..60 {
         dynamo
             .submit_payload(json!({"id": format!("i{n}"), "n": n}))

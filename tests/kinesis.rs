@@ -1,7 +1,7 @@
 //! End to end through the facade: the `kinesis` feature against the local Kinesis emulator.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{KinesisBatchDispatcher, KinesisRecord};
+use aws_batch_utils::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 use serde_json::json;
 
 #[tokio::test]
@@ -11,7 +11,7 @@ async fn the_facade_sends_records_through_kinesis() {
     let stream = test_support::create_stream(&client, 1).await;
     // One request at a time: moto numbers a shard's records without a lock, so concurrent
     // PutRecords to one shard can overwrite each other there (not on AWS).
-    let kinesis = KinesisBatchDispatcher::builder(client.clone(), &stream)
+    let kinesis = KinesisBatchDispatcher::builder(KinesisBackend::new(client.clone(), &stream))
         .config(aws_batch_utils::DispatcherConfig::default().max_in_flight(1))
         .build()
         .unwrap();
@@ -19,7 +19,7 @@ async fn the_facade_sends_records_through_kinesis() {
         kinesis.submit_payload(json!({"n": n})).await.unwrap();
     }
     kinesis
-        .submit_payload(KinesisRecord::bytes(b"raw bytes".to_vec()).partition_key("raw"))
+        .submit_payload(KinesisRecord::bytes(b"raw bytes".to_vec()).with_partition_key("raw"))
         .await
         .unwrap();
     assert!(kinesis.flush_payloads().await.is_empty());

@@ -55,7 +55,8 @@ pub(crate) fn message(
     let rate = (stats.delivered as f64 / elapsed.as_secs_f64().max(1e-3)).round() as u64;
     let mut text = String::new();
     if flushing {
-        let settled = stats.delivered + stats.duplicates_dropped + stats.unprocessed;
+        let settled =
+            stats.delivered + stats.duplicates_dropped + stats.superseded + stats.unprocessed;
         let left = stats.submitted.saturating_sub(settled);
         text.push_str(&format!("flushing {left} records  "));
     }

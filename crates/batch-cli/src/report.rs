@@ -36,6 +36,8 @@ pub(crate) struct Summary {
     pub(crate) rejected: u64,
     pub(crate) delivered: u64,
     pub(crate) duplicates_dropped: u64,
+    /// Writes replaced by a later write to the same key (DynamoDB).
+    pub(crate) superseded: u64,
     /// Everything not delivered: invalid lines, refused records, failed deliveries.
     pub(crate) unprocessed: u64,
     /// Unprocessed records by error code.
@@ -62,6 +64,7 @@ impl Summary {
     pub(crate) fn finish(&mut self, stats: &Stats, elapsed: Duration) {
         self.delivered = stats.delivered;
         self.duplicates_dropped = stats.duplicates_dropped;
+        self.superseded = stats.superseded;
         self.requests_sent = stats.requests_sent;
         self.requests_one_per_record = stats.submitted;
         self.retries = stats.retries;
@@ -82,6 +85,7 @@ impl Summary {
             "records_read": self.read,
             "delivered": self.delivered,
             "duplicates_dropped": self.duplicates_dropped,
+            "superseded": self.superseded,
             "unprocessed": self.unprocessed,
             "invalid_lines": self.invalid_lines,
             "rejected": self.rejected,
@@ -105,6 +109,7 @@ impl Summary {
             ("records read", self.read.to_string()),
             ("delivered", self.delivered.to_string()),
             ("duplicates dropped", self.duplicates_dropped.to_string()),
+            ("superseded by a later write", self.superseded.to_string()),
             (
                 "unprocessed",
                 format!(

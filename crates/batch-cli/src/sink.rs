@@ -7,9 +7,10 @@ use aws_batch_utils::dynamodb::DynamoItem as Item;
 use aws_batch_utils::kinesis::RecordData;
 use aws_batch_utils::sqs::{FifoDeduplication, MessageBody};
 use aws_batch_utils::{
-    CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBatchDispatcher, DynamoWrite,
-    KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryConfig, SqsBatchDispatcher,
-    SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
+    CloudwatchBackend, CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBackend,
+    DynamoBatchDispatcher, DynamoWrite, KinesisBackend, KinesisBatchDispatcher, KinesisRecord,
+    Metric, PartitionKey, RetryPolicy, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher,
+    SqsMessage, Stats, Unit, Unprocessed,
 };
 use aws_config::SdkConfig;
 use serde::de::IgnoredAny;
@@ -63,7 +64,7 @@ impl Sink {
     ) -> Result<Self, ConfigError> {
         let mut config = DispatcherConfig::default()
             .max_in_flight(common.max_in_flight)
-            .retry(RetryConfig::default().max_attempts(common.max_attempts));
+            .retry(RetryPolicy::default().max_attempts(common.max_attempts));
         if !common.linger.is_zero() {
             config = config.linger(common.linger);
         }
@@ -74,9 +75,12 @@ impl Sink {
                 raw,
                 ..
             } => Self::Sqs {
-                sqs: SqsBatchDispatcher::builder(aws_sdk_sqs::Client::new(sdk), queue)
-                    .config(config)
-                    .build()?,
+                sqs: SqsBatchDispatcher::builder(SqsBackend::new(
+                    aws_sdk_sqs::Client::new(sdk),
+                    queue,
+                ))
+                .config(config)
+                .build()?,
                 raw: *raw,
             },
             Service::Sqs {
@@ -87,18 +91,18 @@ impl Sink {
                 dedup,
                 raw,
             } => {
-                let mut builder =
-                    SqsFifoBatchDispatcher::builder(aws_sdk_sqs::Client::new(sdk), queue)
-                        .config(config)
-                        .deduplication(match dedup {
-                            Dedup::ContentHash => FifoDeduplication::ContentHash,
-                            Dedup::ContentBased => FifoDeduplication::ContentBased,
-                        });
+                let mut backend = SqsBackend::fifo(aws_sdk_sqs::Client::new(sdk), queue)
+                    .deduplication(match dedup {
+                        Dedup::ContentHash => FifoDeduplication::ContentHash,
+                        Dedup::ContentBased => FifoDeduplication::ContentBased,
+                    });
                 if let Some(group) = default_group {
-                    builder = builder.default_message_group_id(group);
+                    backend = backend.default_message_group_id(group);
                 }
                 Self::SqsFifo {
-                    sqs: builder.build()?,
+                    sqs: SqsFifoBatchDispatcher::builder(backend)
+                        .config(config)
+                        .build()?,
                     group_field: group_field.clone(),
                     raw: *raw,
                 }
@@ -109,10 +113,12 @@ impl Sink {
                 ordered,
                 raw,
             } => Self::Kinesis {
-                kinesis: KinesisBatchDispatcher::builder(aws_sdk_kinesis::Client::new(sdk), stream)
-                    .ordered(*ordered)
-                    .config(config)
-                    .build()?,
+                kinesis: KinesisBatchDispatcher::builder(
+                    KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), stream)
+                        .ordered(*ordered),
+                )
+                .config(config)
+                .build()?,
                 key: partition_key_field
                     .clone()
                     .map_or(PartitionKey::Random, PartitionKey::Field),
@@ -124,17 +130,15 @@ impl Sink {
                 sort_key,
                 delete,
             } => {
-                let mut builder = DynamoBatchDispatcher::builder(
-                    aws_sdk_dynamodb::Client::new(sdk),
-                    table,
-                    partition_key,
-                )
-                .config(config);
+                let mut backend =
+                    DynamoBackend::new(aws_sdk_dynamodb::Client::new(sdk), table, partition_key);
                 if let Some(sort_key) = sort_key {
-                    builder = builder.sort_key(sort_key);
+                    backend = backend.sort_key(sort_key);
                 }
                 Self::Dynamo {
-                    dynamo: builder.build()?,
+                    dynamo: DynamoBatchDispatcher::builder(backend)
+                        .config(config)
+                        .build()?,
                     delete: *delete,
                 }
             }
@@ -142,10 +146,12 @@ impl Sink {
                 namespace,
                 aggregate,
             } => Self::Cloudwatch(
-                CloudwatchBatchDispatcher::builder(aws_sdk_cloudwatch::Client::new(sdk), namespace)
-                    .aggregate(*aggregate)
-                    .config(config)
-                    .build()?,
+                CloudwatchBatchDispatcher::builder(
+                    CloudwatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), namespace)
+                        .aggregate(*aggregate),
+                )
+                .config(config)
+                .build()?,
             ),
         })
     }
@@ -189,7 +195,7 @@ impl Sink {
                 };
                 let mut message = SqsMessage::text(text);
                 if let Some(group) = group {
-                    message = message.message_group_id(group);
+                    message = message.with_message_group_id(group);
                 }
                 sqs.submit_tagged(message, line)
                     .await
@@ -201,7 +207,7 @@ impl Sink {
                 } else {
                     let value = parsed(&text, line)?;
                     match key.key_of_json(&value) {
-                        Ok(Some(k)) => KinesisRecord::bytes(text).partition_key(k),
+                        Ok(Some(k)) => KinesisRecord::bytes(text).with_partition_key(k),
                         Ok(None) => KinesisRecord::bytes(text),
                         Err(kind) => return Err(invalid(kind.to_string(), Record::Raw(text))),
                     }
@@ -386,7 +392,7 @@ fn metric(record: &Value) -> Result<Metric, String> {
         None => Metric::values(name, numbers("values")?, numbers("counts")?),
     };
     if let Some(unit) = object.get("unit") {
-        metric = metric.unit(Unit::from(
+        metric = metric.with_unit(Unit::from(
             unit.as_str().ok_or("\"unit\" must be a string")?,
         ));
     }
@@ -398,7 +404,7 @@ fn metric(record: &Value) -> Result<Metric, String> {
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
-            metric = metric.dimension(key, value);
+            metric = metric.with_dimension(key, value);
         }
     }
     if let Some(timestamp) = object.get("timestamp") {
@@ -407,14 +413,14 @@ fn metric(record: &Value) -> Result<Metric, String> {
             .ok_or("\"timestamp\" must be seconds since the epoch")?;
         let time =
             Duration::try_from_secs_f64(seconds).map_err(|e| format!("\"timestamp\": {e}"))?;
-        metric = metric.timestamp(UNIX_EPOCH + time);
+        metric = metric.with_timestamp(UNIX_EPOCH + time);
     }
     if let Some(resolution) = object.get("storage_resolution") {
         let resolution = resolution
             .as_i64()
             .and_then(|r| i32::try_from(r).ok())
             .ok_or("\"storage_resolution\" must be 1 or 60")?;
-        metric = metric.storage_resolution(resolution);
+        metric = metric.with_storage_resolution(resolution);
     }
     Ok(metric)
 }
@@ -442,7 +448,7 @@ fn metric_record(metric: &Metric) -> Value {
         .collect();
     record["dimensions"] = Value::Object(dimensions);
     if let Some(at) = metric
-        .get_timestamp()
+        .timestamp()
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
     {
         record["timestamp"] = json!(at.as_secs_f64());

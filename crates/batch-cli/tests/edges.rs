@@ -292,7 +292,7 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
         summary["failures"],
         json!({"InvalidJson": 1, "InvalidRecord": 1})
     );
-    assert_eq!(count(&summary, "duplicates_dropped"), 1);
+    assert_eq!(count(&summary, "superseded"), 1);
     let log = stderr(&output);
     assert!(log.contains("WARN") && log.contains("same key"), "{log}");
 

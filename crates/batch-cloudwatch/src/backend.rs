@@ -10,8 +10,8 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet as SdkStati
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::DateTime;
 use batch_core::{
-    Backend, BatchEntry, EntryOutcome, Failure, Grouping, Limits, Prepared, ServiceSpec,
-    SubmitErrorKind, classify_sdk_error,
+    Backend, BatchEntry, ConfigError, EntryOutcome, Failure, Grouping, Limits, Prepared,
+    ServiceSpec, SubmitErrorKind, classify_sdk_error,
 };
 
 use crate::metric::{Metric, MetricValue, check, limits::MAX_VALUES};
@@ -39,7 +39,7 @@ pub struct CloudwatchBackend {
     /// Why the namespace cannot be used, if it cannot: every metric is then refused at
     /// submit, for a dispatcher built without the builder's check.
     namespace_error: Option<String>,
-    aggregate: bool,
+    pub(crate) aggregate: bool,
 }
 
 /// Longest namespace in characters. Source: CloudWatch API reference, PutMetricData
@@ -47,7 +47,7 @@ pub struct CloudwatchBackend {
 pub const MAX_NAMESPACE_CHARS: usize = 255;
 
 /// Checks a namespace: 1 to 255 characters.
-pub(crate) fn check_namespace(namespace: &str) -> Result<(), String> {
+fn check_namespace(namespace: &str) -> Result<(), String> {
     let chars = namespace.chars().count();
     if chars == 0 || chars > MAX_NAMESPACE_CHARS {
         Err(format!(
@@ -73,12 +73,14 @@ pub struct CloudwatchEntry {
 pub struct CloudwatchRequestError(#[source] pub SdkError<PutMetricDataError, HttpResponse>);
 
 impl CloudwatchBackend {
-    pub(crate) fn new(client: Client, namespace: String, aggregate: bool) -> Self {
+    /// The backend of `namespace`, without aggregation.
+    pub fn new(client: Client, namespace: impl Into<String>) -> Self {
+        let namespace = namespace.into();
         Self {
             client,
             namespace_error: check_namespace(&namespace).err(),
             namespace,
-            aggregate,
+            aggregate: false,
         }
     }
 
@@ -246,6 +248,16 @@ impl Backend for CloudwatchBackend {
 
     fn classify(&self, error: &CloudwatchRequestError) -> Failure {
         classify_sdk_error(&error.0)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        match &self.namespace_error {
+            None => Ok(()),
+            Some(reason) => Err(ConfigError::Invalid {
+                field: "namespace",
+                reason: reason.clone(),
+            }),
+        }
     }
 }
 

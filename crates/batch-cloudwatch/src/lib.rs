@@ -12,23 +12,22 @@
 //!   values beyond 2^360, too many dimensions or values, mismatched counts, names out of
 //!   range come back in a [`SubmitError`](batch_core::SubmitError) naming the field and the
 //!   limit.
-//! - **Aggregation** ([`CloudwatchBatchDispatcherBuilder::aggregate`]) merges a hot metric's
+//! - **Aggregation** ([`CloudwatchBackend::aggregate`]) merges a hot metric's
 //!   pending values into one datum of values and counts per request.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
+//! use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-//! let metrics = CloudwatchBatchDispatcher::builder(aws_sdk_cloudwatch::Client::new(&config), "Shop")
-//!     .aggregate(true)
-//!     .build()?;
+//! let shop = CloudwatchBackend::new(aws_sdk_cloudwatch::Client::new(&config), "Shop").aggregate(true);
+//! let metrics = CloudwatchBatchDispatcher::builder(shop).build()?;
 //! for latency in [12.0, 15.5, 12.0, 40.1] {
-//!     let metric = Metric::new("Latency", latency).unit(Unit::Milliseconds).dimension("Route", "/cart");
-//!     metrics.submit_metric(metric).await?;
+//!     let metric = Metric::new("Latency", latency).with_unit(Unit::Milliseconds).with_dimension("Route", "/cart");
+//!     metrics.submit_payload(metric).await?;
 //! }
 //! let summary = StatisticSet { sample_count: 3.0, sum: 30.0, minimum: 5.0, maximum: 15.0 };
-//! metrics.submit_metric(Metric::statistics("BatchSize", summary)).await?;
+//! metrics.submit_payload(Metric::statistics("BatchSize", summary)).await?;
 //! for failed in metrics.flush_payloads().await {
 //!     eprintln!("not delivered ({}): {}", failed.error.code(), failed.error);
 //! }
@@ -45,5 +44,5 @@ pub use backend::{
     CLOUDWATCH_LIMITS, CloudwatchBackend, CloudwatchEntry, CloudwatchRequestError,
     MAX_NAMESPACE_CHARS,
 };
-pub use dispatcher::{CloudwatchBatchDispatcher, CloudwatchBatchDispatcherBuilder};
+pub use dispatcher::{CloudwatchBatchDispatcher, SubmitMetric};
 pub use metric::{Metric, MetricValue, StatisticSet, limits};

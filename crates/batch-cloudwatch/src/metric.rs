@@ -43,10 +43,10 @@ pub enum MetricValue {
 /// use batch_cloudwatch::{Metric, Unit};
 ///
 /// let latency = Metric::new("Latency", 12.5)
-///     .unit(Unit::Milliseconds)
-///     .dimension("Service", "checkout")
-///     .timestamp(SystemTime::now())
-///     .storage_resolution(1);
+///     .with_unit(Unit::Milliseconds)
+///     .with_dimension("Service", "checkout")
+///     .with_timestamp(SystemTime::now())
+///     .with_storage_resolution(1);
 /// assert_eq!(latency.name(), "Latency");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -63,22 +63,22 @@ impl Metric {
     /// A metric with one value, unit `Count`, no dimensions, stamped when submitted.
     #[must_use]
     pub fn new(name: impl Into<String>, value: f64) -> Self {
-        Self::with_value(name.into(), MetricValue::Single(value))
+        Self::of_value(name.into(), MetricValue::Single(value))
     }
 
     /// A metric with values and how often each occurred.
     #[must_use]
     pub fn values(name: impl Into<String>, values: Vec<f64>, counts: Vec<f64>) -> Self {
-        Self::with_value(name.into(), MetricValue::Values { values, counts })
+        Self::of_value(name.into(), MetricValue::Values { values, counts })
     }
 
     /// A metric with a statistic set.
     #[must_use]
     pub fn statistics(name: impl Into<String>, statistics: StatisticSet) -> Self {
-        Self::with_value(name.into(), MetricValue::Statistics(statistics))
+        Self::of_value(name.into(), MetricValue::Statistics(statistics))
     }
 
-    fn with_value(name: String, value: MetricValue) -> Self {
+    fn of_value(name: String, value: MetricValue) -> Self {
         Self {
             name,
             value,
@@ -91,28 +91,28 @@ impl Metric {
 
     /// The unit. Default `Count`.
     #[must_use]
-    pub fn unit(mut self, unit: StandardUnit) -> Self {
+    pub fn with_unit(mut self, unit: StandardUnit) -> Self {
         self.unit = unit;
         self
     }
 
     /// Adds a dimension (at most 30; name 1-255, value 1-1024 characters).
     #[must_use]
-    pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.dimensions.push((name.into(), value.into()));
         self
     }
 
     /// The time of the measurement (UTC, as every `SystemTime`). Default: when submitted.
     #[must_use]
-    pub fn timestamp(mut self, timestamp: SystemTime) -> Self {
+    pub fn with_timestamp(mut self, timestamp: SystemTime) -> Self {
         self.timestamp = Some(timestamp);
         self
     }
 
     /// Storage resolution in seconds: 1 (high resolution) or 60 (the default).
     #[must_use]
-    pub fn storage_resolution(mut self, seconds: i32) -> Self {
+    pub fn with_storage_resolution(mut self, seconds: i32) -> Self {
         self.storage_resolution = Some(seconds);
         self
     }
@@ -129,6 +129,18 @@ impl Metric {
         &self.value
     }
 
+    /// The unit.
+    #[must_use]
+    pub fn unit(&self) -> &StandardUnit {
+        &self.unit
+    }
+
+    /// The storage resolution in seconds, if one was given.
+    #[must_use]
+    pub fn storage_resolution(&self) -> Option<i32> {
+        self.storage_resolution
+    }
+
     /// The dimensions, in the order given.
     #[must_use]
     pub fn dimensions(&self) -> &[(String, String)] {
@@ -137,7 +149,7 @@ impl Metric {
 
     /// The timestamp, if one was given.
     #[must_use]
-    pub fn get_timestamp(&self) -> Option<SystemTime> {
+    pub fn timestamp(&self) -> Option<SystemTime> {
         self.timestamp
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
+use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
 use batch_core::SubmitErrorKind;
 
 fn dispatcher() -> CloudwatchBatchDispatcher {
@@ -19,7 +19,7 @@ fn dispatcher() -> CloudwatchBatchDispatcher {
 /// Submits `metric`, expects a refusal naming `field`, and checks the dispatcher goes on.
 async fn refused(metric: Metric, field: &str) -> SubmitErrorKind {
     let cloudwatch = dispatcher();
-    let err = cloudwatch.submit_metric(metric.clone()).await.unwrap_err();
+    let err = cloudwatch.submit_payload(metric.clone()).await.unwrap_err();
     // Compared through Debug: NaN is not equal to itself.
     assert_eq!(
         format!("{:?}", err.payload()),
@@ -28,7 +28,7 @@ async fn refused(metric: Metric, field: &str) -> SubmitErrorKind {
     );
     assert_eq!(err.kind().field(), field, "{err}");
     cloudwatch
-        .submit_metric(Metric::new("ok", 1.0))
+        .submit_payload(Metric::new("ok", 1.0))
         .await
         .unwrap();
     assert_eq!(cloudwatch.pending(), 1);
@@ -50,11 +50,11 @@ async fn values_beyond_two_to_the_360() {
     refused(Metric::new("m", 1e-109), "Value").await;
     let cloudwatch = dispatcher();
     cloudwatch
-        .submit_metric(Metric::new("m", 2.0_f64.powi(360)))
+        .submit_payload(Metric::new("m", 2.0_f64.powi(360)))
         .await
         .unwrap();
     cloudwatch
-        .submit_metric(Metric::new("m", 0.0))
+        .submit_payload(Metric::new("m", 0.0))
         .await
         .unwrap();
     let _ = cloudwatch.flush_payloads_timeout(Duration::ZERO).await;
@@ -63,7 +63,7 @@ async fn values_beyond_two_to_the_360() {
 #[tokio::test]
 async fn thirty_one_dimensions() {
     let metric = (0..31).fold(Metric::new("m", 1.0), |m, i| {
-        m.dimension(format!("d{i}"), "v")
+        m.with_dimension(format!("d{i}"), "v")
     });
     let kind = refused(metric, "Dimensions").await;
     assert!(kind.to_string().contains("0 to 30"), "{kind}");
@@ -72,17 +72,25 @@ async fn thirty_one_dimensions() {
 #[tokio::test]
 async fn dimension_names_and_values_out_of_range() {
     refused(
-        Metric::new("m", 1.0).dimension("n".repeat(256), "v"),
+        Metric::new("m", 1.0).with_dimension("n".repeat(256), "v"),
         "Dimensions.Name",
     )
     .await;
-    refused(Metric::new("m", 1.0).dimension("", "v"), "Dimensions.Name").await;
     refused(
-        Metric::new("m", 1.0).dimension("d", "v".repeat(1025)),
+        Metric::new("m", 1.0).with_dimension("", "v"),
+        "Dimensions.Name",
+    )
+    .await;
+    refused(
+        Metric::new("m", 1.0).with_dimension("d", "v".repeat(1025)),
         "Dimensions.d",
     )
     .await;
-    refused(Metric::new("m", 1.0).dimension("d", ""), "Dimensions.d").await;
+    refused(
+        Metric::new("m", 1.0).with_dimension("d", ""),
+        "Dimensions.d",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -131,7 +139,7 @@ async fn a_metric_name_out_of_range() {
 #[tokio::test]
 async fn a_storage_resolution_other_than_1_or_60() {
     refused(
-        Metric::new("m", 1.0).storage_resolution(30),
+        Metric::new("m", 1.0).with_storage_resolution(30),
         "StorageResolution",
     )
     .await;
@@ -139,19 +147,23 @@ async fn a_storage_resolution_other_than_1_or_60() {
 
 #[tokio::test]
 async fn an_unknown_unit() {
-    refused(Metric::new("m", 1.0).unit(Unit::from("Furlongs")), "Unit").await;
+    refused(
+        Metric::new("m", 1.0).with_unit(Unit::from("Furlongs")),
+        "Unit",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_timestamp_too_old_or_too_far_ahead() {
     let now = SystemTime::now();
     refused(
-        Metric::new("m", 1.0).timestamp(now - Duration::from_secs(15 * 24 * 3600)),
+        Metric::new("m", 1.0).with_timestamp(now - Duration::from_secs(15 * 24 * 3600)),
         "Timestamp",
     )
     .await;
     refused(
-        Metric::new("m", 1.0).timestamp(now + Duration::from_secs(3 * 3600)),
+        Metric::new("m", 1.0).with_timestamp(now + Duration::from_secs(3 * 3600)),
         "Timestamp",
     )
     .await;
@@ -163,9 +175,10 @@ fn an_empty_namespace_is_a_config_error() {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .build();
-    let err = CloudwatchBatchDispatcher::builder(Client::from_conf(config), "")
-        .build()
-        .unwrap_err();
+    let err =
+        CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(Client::from_conf(config), ""))
+            .build()
+            .unwrap_err();
     assert!(matches!(
         err,
         batch_core::ConfigError::Invalid {
@@ -184,7 +197,7 @@ async fn a_namespace_too_long_given_to_from_client_refuses_every_metric() {
     let long = "n".repeat(256);
     let cloudwatch = CloudwatchBatchDispatcher::from_client(Client::from_conf(config), long);
     let err = cloudwatch
-        .submit_metric(Metric::new("ok", 1.0))
+        .submit_payload(Metric::new("ok", 1.0))
         .await
         .unwrap_err();
     assert_eq!(err.kind().field(), "Namespace", "{err}");
@@ -202,14 +215,14 @@ async fn metrics_exactly_at_the_limits_are_fine() {
     let cloudwatch = dispatcher();
     let at_limits = [
         (0..30).fold(Metric::new("m", 1.0), |m, i| {
-            m.dimension(format!("d{i}"), "v")
+            m.with_dimension(format!("d{i}"), "v")
         }),
         Metric::values("m", vec![1.0; 150], vec![2.0; 150]),
         Metric::new("n".repeat(255), 1.0),
-        Metric::new("m", 1.0).dimension("n".repeat(255), "v".repeat(1_024)),
+        Metric::new("m", 1.0).with_dimension("n".repeat(255), "v".repeat(1_024)),
     ];
     for metric in at_limits {
-        cloudwatch.submit_metric(metric).await.unwrap();
+        cloudwatch.submit_payload(metric).await.unwrap();
     }
     assert_eq!(cloudwatch.pending(), 4);
     let _ = cloudwatch.flush_payloads_timeout(Duration::ZERO).await;

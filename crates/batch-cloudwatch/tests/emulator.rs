@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric as SdkMetric, MetricDataQuery, MetricStat};
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
 
 async fn client() -> Client {
     Client::new(&test_support::sdk_config("cloudwatch").await)
@@ -31,7 +31,7 @@ fn metrics(at: SystemTime) -> (Vec<Metric>, BTreeMap<String, f64>) {
             let name = format!("m{}", i % 50);
             let value = f64::from(i % 7) + 1.0;
             *sums.entry(name.clone()).or_default() += value;
-            Metric::new(name, value).timestamp(at)
+            Metric::new(name, value).with_timestamp(at)
         })
         .collect();
     (metrics, sums)
@@ -82,14 +82,15 @@ async fn sums(
 async fn send_and_read(aggregate: bool) -> (u64, BTreeMap<String, f64>, BTreeMap<String, f64>) {
     let client = client().await;
     let namespace = test_support::unique_name("batch-cloudwatch");
-    let cloudwatch = CloudwatchBatchDispatcher::builder(client.clone(), namespace.clone())
-        .aggregate(aggregate)
-        .build()
-        .unwrap();
+    let cloudwatch = CloudwatchBatchDispatcher::builder(
+        CloudwatchBackend::new(client.clone(), namespace.clone()).aggregate(aggregate),
+    )
+    .build()
+    .unwrap();
     let at = minute_ago();
     let (metrics, expected) = metrics(at);
     for metric in metrics {
-        cloudwatch.submit_metric(metric).await.unwrap();
+        cloudwatch.submit_payload(metric).await.unwrap();
     }
     assert!(cloudwatch.flush_payloads().await.is_empty());
     let names: Vec<String> = expected.keys().cloned().collect();

@@ -30,12 +30,12 @@ proptest! {
         resolution in any::<i32>(),
     ) {
         let cloudwatch = offline();
-        let single = dimensions.iter().fold(Metric::new(name.clone(), value), |m, (k, v)| m.dimension(k, v));
+        let single = dimensions.iter().fold(Metric::new(name.clone(), value), |m, (k, v)| m.with_dimension(k, v));
         if cloudwatch.backend().prepare(&single).is_ok() {
             prop_assert!(value.is_finite());
             prop_assert!(dimensions.len() <= 30);
         }
-        let many = Metric::values(name, values, counts).storage_resolution(resolution);
+        let many = Metric::values(name, values, counts).with_storage_resolution(resolution);
         if cloudwatch.backend().prepare(&many).is_ok() {
             prop_assert!(resolution == 1 || resolution == 60);
         }
@@ -55,9 +55,9 @@ async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
             vec![1.0; 150],
         );
         for d in 0..30 {
-            metric = metric.dimension(format!("d{d}"), format!("{i}-{}", "v".repeat(100)));
+            metric = metric.with_dimension(format!("d{d}"), format!("{i}-{}", "v".repeat(100)));
         }
-        cloudwatch.submit_metric(metric).await.unwrap();
+        cloudwatch.submit_payload(metric).await.unwrap();
     }
     assert!(cloudwatch.flush_payloads().await.is_empty());
     let received = endpoint.counts(Api::PutMetricData);
@@ -87,11 +87,11 @@ async fn a_thousand_one_kilobyte_metrics_fill_one_request() {
     for i in 0..1_000_u32 {
         let values: Vec<f64> = (0..40).map(|v| f64::from(i + v) + 0.5).collect();
         let metric = Metric::values(format!("metric-{}", i % 100), values, vec![1.0; 40])
-            .unit(batch_cloudwatch::Unit::Milliseconds)
-            .dimension("host", format!("host-{}", i % 16))
-            .dimension("region", "eu-west-1")
-            .dimension("service", "checkout");
-        cloudwatch.submit_metric(metric).await.unwrap();
+            .with_unit(batch_cloudwatch::Unit::Milliseconds)
+            .with_dimension("host", format!("host-{}", i % 16))
+            .with_dimension("region", "eu-west-1")
+            .with_dimension("service", "checkout");
+        cloudwatch.submit_payload(metric).await.unwrap();
     }
     assert!(cloudwatch.flush_payloads().await.is_empty());
     let received = endpoint.counts(Api::PutMetricData);
@@ -130,10 +130,10 @@ proptest! {
                 } else {
                     Metric::values(name.clone(), values.clone(), vec![2.0; values.len()])
                 };
-                let metric = dimensions.iter().fold(metric, |m, (k, v)| m.dimension(k, v));
+                let metric = dimensions.iter().fold(metric, |m, (k, v)| m.with_dimension(k, v));
                 let entry = cloudwatch.backend().prepare(&metric).unwrap();
                 counted += entry.size;
-                cloudwatch.submit_metric(metric).await.unwrap();
+                cloudwatch.submit_payload(metric).await.unwrap();
             }
             assert!(cloudwatch.flush_payloads().await.is_empty());
             let received = endpoint.counts(Api::PutMetricData);

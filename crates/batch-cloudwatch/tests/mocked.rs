@@ -29,7 +29,7 @@ async fn a_throttled_request_is_retried_and_then_accepted() {
     let cloudwatch = CloudwatchBatchDispatcher::from_client(client, "ns");
     for i in 0..20 {
         cloudwatch
-            .submit_metric(Metric::new("m", f64::from(i)))
+            .submit_payload(Metric::new("m", f64::from(i)))
             .await
             .unwrap();
     }
@@ -56,7 +56,7 @@ async fn a_refused_request_returns_every_metric_of_its_batch() {
     let cloudwatch = CloudwatchBatchDispatcher::from_client(client, "ns");
     for i in 0..30 {
         cloudwatch
-            .submit_metric(Metric::new(format!("m{i}"), 1.0))
+            .submit_payload(Metric::new(format!("m{i}"), 1.0))
             .await
             .unwrap();
     }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, BatchEntry};
-use crate::config::RetryConfig;
+use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
 use crate::pending::Item;
 use crate::stats::Counters;
@@ -22,7 +22,7 @@ use crate::unprocessed::{Unprocessed, UnprocessedReason};
 /// What sending needs from the dispatcher.
 pub(crate) struct Sender<'a, B: Backend> {
     pub(crate) backend: &'a B,
-    pub(crate) retry: &'a RetryConfig,
+    pub(crate) retry: &'a RetryPolicy,
     pub(crate) counters: &'a Counters,
     pub(crate) rng: &'a Mutex<fastrand::Rng>,
     pub(crate) abandon: &'a watch::Sender<bool>,
@@ -85,7 +85,7 @@ impl<B: Backend> Sender<'_, B> {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 retry.backoff(attempt, &mut rng)
             };
-            let give_up = if attempt >= retry.get_max_attempts() {
+            let give_up = if attempt >= retry.attempt_limit() {
                 Some(UnprocessedReason::RetriesExhausted)
             } else {
                 retry.deadline_limit().and_then(|deadline| {

@@ -15,23 +15,24 @@ use crate::spec::{DedupPolicy, Limits};
 ///
 /// ```
 /// use std::time::Duration;
-/// use batch_core::RetryConfig;
+/// use batch_core::RetryPolicy;
 ///
-/// let retry = RetryConfig::default()
+/// let retry = RetryPolicy::default()
 ///     .max_attempts(8)
 ///     .initial_backoff(Duration::from_millis(50))
 ///     .deadline(Duration::from_secs(30));
-/// assert_eq!(retry.get_max_attempts(), 8);
+/// // the fourth attempt waits up to 50 ms * 2^2
+/// assert_eq!(retry.backoff_cap(3), Duration::from_millis(200));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryConfig {
+pub struct RetryPolicy {
     max_attempts: u32,
     initial_backoff: Duration,
     max_backoff: Duration,
     deadline: Option<Duration>,
 }
 
-impl Default for RetryConfig {
+impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 5,
@@ -42,7 +43,7 @@ impl Default for RetryConfig {
     }
 }
 
-impl RetryConfig {
+impl RetryPolicy {
     /// No retries: every failure is final after one attempt.
     #[must_use]
     pub fn disabled() -> Self {
@@ -77,9 +78,7 @@ impl RetryConfig {
         self
     }
 
-    /// Attempts per entry, the first included.
-    #[must_use]
-    pub fn get_max_attempts(&self) -> u32 {
+    pub(crate) fn attempt_limit(&self) -> u32 {
         self.max_attempts
     }
 
@@ -124,14 +123,14 @@ impl RetryConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use batch_core::{DedupPolicy, DispatcherConfig, RetryConfig};
+/// use batch_core::{DedupPolicy, DispatcherConfig, RetryPolicy};
 ///
 /// let config = DispatcherConfig::default()
 ///     .max_entries(5)
 ///     .max_in_flight(8)
 ///     .linger(Duration::from_millis(200))
 ///     .dedup(DedupPolicy::KeepLast)
-///     .retry(RetryConfig::default().max_attempts(3));
+///     .retry(RetryPolicy::default().max_attempts(3));
 /// # let _ = config;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,7 +141,7 @@ pub struct DispatcherConfig {
     max_in_flight: Option<usize>,
     linger: Option<Duration>,
     dedup: Option<DedupPolicy>,
-    retry: RetryConfig,
+    retry: RetryPolicy,
 }
 
 /// Requests in flight at once unless configured.
@@ -196,7 +195,7 @@ impl DispatcherConfig {
 
     /// How failures are retried.
     #[must_use]
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
@@ -270,5 +269,5 @@ pub(crate) struct Resolved {
     pub(crate) max_in_flight: usize,
     pub(crate) linger: Option<Duration>,
     pub(crate) dedup: DedupPolicy,
-    pub(crate) retry: RetryConfig,
+    pub(crate) retry: RetryPolicy,
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::config::DispatcherConfig;
 use crate::error::{ConfigError, SubmitError};
+use crate::service::DispatcherBuilder;
 use crate::shared::Shared;
 use crate::stats::{Counters, Stats};
 use crate::unprocessed::Unprocessed;
@@ -24,7 +25,9 @@ use crate::unprocessed::Unprocessed;
 /// use batch_core::{Dispatcher, DispatcherConfig};
 ///
 /// let backend = InMemoryBackend::new();
-/// let dispatcher = Dispatcher::new(backend.clone(), DispatcherConfig::default().max_entries(10))
+/// let dispatcher = Dispatcher::builder(backend.clone())
+///     .config(DispatcherConfig::default().max_entries(10))
+///     .build()
 ///     .expect("valid config");
 /// for id in 0..25 {
 ///     dispatcher.submit_payload(TestPayload::new(id, 100)).await.expect("valid payload");
@@ -39,10 +42,13 @@ pub struct Dispatcher<B: Backend> {
 }
 
 impl<B: Backend> Dispatcher<B> {
-    /// A dispatcher over `backend`, with `config` checked against the backend's limits.
-    ///
-    /// Does no I/O.
-    pub fn new(backend: B, config: DispatcherConfig) -> Result<Self, ConfigError> {
+    /// A builder of a dispatcher over `backend`; its settings are checked against the
+    /// backend's limits when it is built.
+    pub fn builder(backend: B) -> DispatcherBuilder<B> {
+        DispatcherBuilder::new(backend)
+    }
+
+    pub(crate) fn from_parts(backend: B, config: &DispatcherConfig) -> Result<Self, ConfigError> {
         let config = config.resolve::<B>()?;
         Ok(Self {
             shared: Shared::new(backend, config),
@@ -89,7 +95,7 @@ impl<B: Backend> Dispatcher<B> {
     ///
     /// let backend = InMemoryBackend::new();
     /// backend.fail_every_request(batch_core::Failure::permanent("AccessDenied", "no"));
-    /// let dispatcher = Dispatcher::new(backend, DispatcherConfig::default()).expect("config");
+    /// let dispatcher = Dispatcher::builder(backend).build().expect("valid settings");
     /// dispatcher.submit_tagged(TestPayload::new(1, 10), 41).await.expect("valid");
     /// let failed = dispatcher.flush_payloads().await;
     /// assert_eq!(failed[0].tag, Some(41));

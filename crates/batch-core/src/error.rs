@@ -76,7 +76,10 @@ pub enum SubmitErrorKind {
 }
 
 impl SubmitErrorKind {
-    /// The payload field the error is about.
+    /// The name of the field the error is about, for a program to match: the AWS request
+    /// field (`MessageGroupId`), the payload's own field or attribute path (`user`,
+    /// `address.city`, `/user/id`), or the entry as a whole (`message`, `record`, `item`,
+    /// `metric`). The rest is in the message.
     #[must_use]
     pub fn field(&self) -> &str {
         match self {

@@ -198,3 +198,40 @@ pub enum EntryOutcome {
     /// The service refused the entry; the rest of the request may still have succeeded.
     Failed(Failure),
 }
+
+/// Outcomes of a request whose response names its entries by id, as SendMessageBatch,
+/// DeleteMessageBatch and SNS PublishBatch do, for a request whose entry ids are their
+/// indices (`"0"`, `"1"`, ...). An entry the response does not mention is a retryable
+/// failure (`MissingFromResponse`); an id that is not an index of the request is ignored.
+///
+/// ```
+/// use batch_core::{EntryOutcome, Failure, outcomes_by_index};
+///
+/// let outcomes = outcomes_by_index(3, ["0"], [("2", Failure::permanent("InvalidParameterValue", "bad"))]);
+/// assert!(matches!(outcomes[0], EntryOutcome::Delivered));
+/// assert!(matches!(&outcomes[1], EntryOutcome::Failed(f) if f.code == "MissingFromResponse"));
+/// assert!(matches!(&outcomes[2], EntryOutcome::Failed(f) if !f.is_retryable()));
+/// ```
+pub fn outcomes_by_index<'a>(
+    count: usize,
+    delivered: impl IntoIterator<Item = &'a str>,
+    failed: impl IntoIterator<Item = (&'a str, Failure)>,
+) -> Vec<EntryOutcome> {
+    let missing = Failure::retryable(
+        "MissingFromResponse",
+        "the response did not mention this entry",
+    );
+    let mut outcomes = vec![EntryOutcome::Failed(missing); count];
+    let index = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
+    for id in delivered {
+        if let Some(i) = index(id) {
+            outcomes[i] = EntryOutcome::Delivered;
+        }
+    }
+    for (id, failure) in failed {
+        if let Some(i) = index(id) {
+            outcomes[i] = EntryOutcome::Failed(failure);
+        }
+    }
+    outcomes
+}

@@ -63,6 +63,7 @@ mod error;
 mod failure;
 mod ordering;
 mod pending;
+mod service;
 mod shared;
 mod spec;
 mod stats;
@@ -74,13 +75,20 @@ pub mod testing;
 
 pub use aws::classify_sdk_error;
 pub use backend::{Backend, BatchEntry, Grouping, Prepared};
-pub use config::{DEFAULT_MAX_IN_FLIGHT, DispatcherConfig, RetryConfig};
+pub use config::{DEFAULT_MAX_IN_FLIGHT, DispatcherConfig, RetryPolicy};
 pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
 pub use failure::codes::{self, ABANDONED};
 pub use failure::{
     EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
+    outcomes_by_index,
 };
+pub use service::{DispatcherBuilder, Service};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use aws_types::SdkConfig;
+}
 pub use spec::{DedupPolicy, Limits, ServiceSpec};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -15,6 +15,7 @@ use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::{Ledger, Turn};
 use crate::pending::{Added, Item, Pending};
+use crate::spec::DedupPolicy;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
 
@@ -167,7 +168,13 @@ impl<B: Backend> Shared<B> {
             Added::Done { duplicates, first } => (None, duplicates, first),
             Added::NoRoom { item, duplicates } => (Some(item), duplicates, false),
         };
-        Counters::add(&self.counters.duplicates_dropped, duplicates);
+        if duplicates > 0 {
+            let counter = match self.config.dedup {
+                DedupPolicy::KeepLast => &self.counters.superseded,
+                DedupPolicy::Off | DedupPolicy::KeepFirst => &self.counters.duplicates_dropped,
+            };
+            Counters::add(counter, duplicates);
+        }
         if first && let Some(linger) = self.config.linger {
             self.start_linger(state.pending.generation(), linger);
         }

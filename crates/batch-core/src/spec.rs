@@ -56,7 +56,7 @@ pub enum DedupPolicy {
 ///
 /// const SPEC: ServiceSpec = ServiceSpec::new("sns", Limits::new(10, 256 * 1024, 256 * 1024))
 ///     .default_dedup(DedupPolicy::KeepFirst)
-///     .entry_size_field("message (body and attributes)");
+///     .entry_size_field("message");
 /// assert_eq!(SPEC.default_limits, SPEC.hard_limits);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,8 @@ pub struct ServiceSpec {
     pub default_limits: Limits,
     /// The dedup policy a dispatcher uses unless told otherwise.
     pub default_dedup: DedupPolicy,
-    /// What the entry size counts, for error messages, e.g. `"message body and attributes"`.
+    /// The name an oversized entry is reported under (`SubmitErrorKind::field`), e.g.
+    /// `"message"`. The size is the one the service counts, as `Backend::prepare` reports it.
     pub entry_size_field: &'static str,
     /// Whether the service keeps the order of one ordering key's entries inside one request
     /// when it refuses some of them. SQS FIFO enqueues a batch's messages of a group in
@@ -114,7 +115,7 @@ impl ServiceSpec {
         self
     }
 
-    /// What the entry size counts, for error messages.
+    /// The name an oversized entry is reported under.
     #[must_use]
     pub const fn entry_size_field(mut self, field: &'static str) -> Self {
         self.entry_size_field = field;

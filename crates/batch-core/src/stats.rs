@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// A snapshot of a dispatcher's counters since it was built.
 ///
 /// Once a flush has returned, and with no submit running, every accepted payload is accounted
-/// for: `submitted == delivered + duplicates_dropped + unprocessed`.
+/// for: `submitted == delivered + duplicates_dropped + superseded + unprocessed`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -15,8 +15,13 @@ pub struct Stats {
     pub rejected: u64,
     /// Payloads the service accepted.
     pub delivered: u64,
-    /// Payloads dropped as duplicates of another pending payload.
+    /// Payloads dropped as duplicates of a pending payload that was kept
+    /// ([`DedupPolicy::KeepFirst`](crate::DedupPolicy::KeepFirst)).
     pub duplicates_dropped: u64,
+    /// Pending payloads replaced by a later one with the same key
+    /// ([`DedupPolicy::KeepLast`](crate::DedupPolicy::KeepLast), as for DynamoDB writes to
+    /// one item): the later write stands for both.
+    pub superseded: u64,
     /// Batch requests sent, retries included.
     pub requests_sent: u64,
     /// Entries sent again after a failure.
@@ -40,6 +45,7 @@ pub(crate) struct Counters {
     pub(crate) rejected: AtomicU64,
     pub(crate) delivered: AtomicU64,
     pub(crate) duplicates_dropped: AtomicU64,
+    pub(crate) superseded: AtomicU64,
     pub(crate) requests_sent: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) unprocessed: AtomicU64,
@@ -72,6 +78,7 @@ impl Counters {
             rejected: self.rejected.load(Relaxed),
             delivered: self.delivered.load(Relaxed),
             duplicates_dropped: self.duplicates_dropped.load(Relaxed),
+            superseded: self.superseded.load(Relaxed),
             requests_sent: self.requests_sent.load(Relaxed),
             retries: self.retries.load(Relaxed),
             unprocessed: self.unprocessed.load(Relaxed),

@@ -11,7 +11,7 @@
 //! backend.fail_entry(3, 1, Failure::retryable("Throttled", "slow down"));
 //! backend.fail_entry_always(4, Failure::permanent("Invalid", "bad entry"));
 //!
-//! let dispatcher = Dispatcher::new(backend.clone(), DispatcherConfig::default()).unwrap();
+//! let dispatcher = Dispatcher::builder(backend.clone()).build().unwrap();
 //! for id in 0..6 {
 //!     dispatcher.submit_payload(TestPayload::new(id, 10)).await.unwrap();
 //! }

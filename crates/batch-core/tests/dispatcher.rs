@@ -9,14 +9,17 @@ use std::time::Duration;
 
 use batch_core::testing::{InMemoryBackend, TestPayload};
 use batch_core::{
-    ConfigError, DedupPolicy, Dispatcher, DispatcherConfig, Failure, RetryConfig, SubmitErrorKind,
+    ConfigError, DedupPolicy, Dispatcher, DispatcherConfig, Failure, RetryPolicy, SubmitErrorKind,
     UnprocessedReason,
 };
 use tokio::time::{Instant, sleep};
 
 fn dispatcher(config: DispatcherConfig) -> (InMemoryBackend, Dispatcher<InMemoryBackend>) {
     let backend = InMemoryBackend::new();
-    let dispatcher = Dispatcher::new(backend.clone(), config).unwrap();
+    let dispatcher = Dispatcher::builder(backend.clone())
+        .config(config)
+        .build()
+        .unwrap();
     (backend, dispatcher)
 }
 
@@ -181,22 +184,24 @@ fn zero_limits_are_rejected() {
             "max_in_flight",
         ),
         (
-            DispatcherConfig::default().retry(RetryConfig::default().max_attempts(0)),
+            DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(0)),
             "max_attempts",
         ),
     ] {
-        let err = Dispatcher::new(InMemoryBackend::new(), config).unwrap_err();
+        let err = Dispatcher::builder(InMemoryBackend::new())
+            .config(config)
+            .build()
+            .unwrap_err();
         assert_eq!(err, ConfigError::Zero { field });
     }
 }
 
 #[test]
 fn limits_above_the_service_ceiling_are_rejected_not_clamped() {
-    let err = Dispatcher::new(
-        InMemoryBackend::new(),
-        DispatcherConfig::default().max_entries(1_001),
-    )
-    .unwrap_err();
+    let err = Dispatcher::builder(InMemoryBackend::new())
+        .config(DispatcherConfig::default().max_entries(1_001))
+        .build()
+        .unwrap_err();
     assert_eq!(
         err,
         ConfigError::AboveLimit {
@@ -211,24 +216,22 @@ fn limits_above_the_service_ceiling_are_rejected_not_clamped() {
         "`max_entries` is 1001, above the in-memory limit of 1000"
     );
     // The ceiling itself is fine, and above the default.
-    let ok = Dispatcher::new(
-        InMemoryBackend::new(),
-        DispatcherConfig::default().max_entries(1_000),
-    )
-    .unwrap();
+    let ok = Dispatcher::builder(InMemoryBackend::new())
+        .config(DispatcherConfig::default().max_entries(1_000))
+        .build()
+        .unwrap();
     assert_eq!(ok.limits().max_entries, 1_000);
 }
 
 #[test]
 fn inconsistent_retry_and_linger_settings_are_rejected() {
-    let backoff = RetryConfig::default()
+    let backoff = RetryPolicy::default()
         .initial_backoff(Duration::from_secs(2))
         .max_backoff(Duration::from_secs(1));
-    let err = Dispatcher::new(
-        InMemoryBackend::new(),
-        DispatcherConfig::default().retry(backoff),
-    )
-    .unwrap_err();
+    let err = Dispatcher::builder(InMemoryBackend::new())
+        .config(DispatcherConfig::default().retry(backoff))
+        .build()
+        .unwrap_err();
     assert!(matches!(
         err,
         ConfigError::Invalid {
@@ -236,11 +239,10 @@ fn inconsistent_retry_and_linger_settings_are_rejected() {
             ..
         }
     ));
-    let err = Dispatcher::new(
-        InMemoryBackend::new(),
-        DispatcherConfig::default().linger(Duration::ZERO),
-    )
-    .unwrap_err();
+    let err = Dispatcher::builder(InMemoryBackend::new())
+        .config(DispatcherConfig::default().linger(Duration::ZERO))
+        .build()
+        .unwrap_err();
     assert!(matches!(
         err,
         ConfigError::Invalid {
@@ -291,7 +293,8 @@ async fn keep_last_replaces_the_earlier_duplicate() {
     let mut delivered = backend.delivered_ids();
     delivered.sort_unstable();
     assert_eq!(delivered, vec![2, 3]);
-    assert_eq!(dispatcher.stats().duplicates_dropped, 1);
+    let stats = dispatcher.stats();
+    assert_eq!((stats.superseded, stats.duplicates_dropped), (1, 0));
 }
 
 #[tokio::test(start_paused = true)]
@@ -441,7 +444,7 @@ async fn a_permanent_failure_is_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn retries_stop_at_max_attempts() {
     let (backend, dispatcher) =
-        dispatcher(DispatcherConfig::default().retry(RetryConfig::default().max_attempts(3)));
+        dispatcher(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(3)));
     backend.fail_entry_always(9, throttled());
     dispatcher
         .submit_payload(TestPayload::new(9, 1))
@@ -502,7 +505,7 @@ async fn a_permanent_request_failure_returns_every_entry_with_its_source() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_ends_retries_before_max_attempts() {
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(100)
         .initial_backoff(Duration::from_secs(1))
         .max_backoff(Duration::from_secs(1))
@@ -529,7 +532,7 @@ async fn the_deadline_ends_retries_before_max_attempts() {
 
 #[test]
 fn backoff_cap_doubles_up_to_the_maximum() {
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .initial_backoff(Duration::from_millis(100))
         .max_backoff(Duration::from_secs(1));
     let caps: Vec<u128> = (1..=6).map(|a| retry.backoff_cap(a).as_millis()).collect();
@@ -539,7 +542,7 @@ fn backoff_cap_doubles_up_to_the_maximum() {
 
 #[tokio::test(start_paused = true)]
 async fn backoff_between_attempts_grows_and_is_jittered() {
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(6)
         .initial_backoff(Duration::from_millis(100))
         .max_backoff(Duration::from_secs(60));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use batch_core::testing::{InMemoryBackend, TestPayload};
-use batch_core::{Dispatcher, DispatcherConfig, Failure, RetryConfig};
+use batch_core::{Dispatcher, DispatcherConfig, Failure, RetryPolicy};
 use proptest::prelude::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -64,7 +64,7 @@ proptest! {
     #[test]
     fn packing_respects_limits_and_matches_next_fit(case in case()) {
         let backend = InMemoryBackend::new();
-        let dispatcher = Dispatcher::new(backend.clone(), config(&case)).unwrap();
+        let dispatcher = Dispatcher::builder(backend.clone()).config(config(&case)).build().unwrap();
         let unprocessed = runtime().block_on(async {
             for (id, &size) in case.sizes.iter().enumerate() {
                 dispatcher.submit_payload(TestPayload::new(id as u64, size)).await.unwrap();
@@ -102,8 +102,8 @@ proptest! {
         }
         let config = config(&case)
             .max_in_flight(max_in_flight)
-            .retry(RetryConfig::default().max_attempts(3));
-        let dispatcher = Dispatcher::new(backend.clone(), config).unwrap();
+            .retry(RetryPolicy::default().max_attempts(3));
+        let dispatcher = Dispatcher::builder(backend.clone()).config(config).build().unwrap();
         let unprocessed = runtime().block_on(async {
             for (id, &size) in case.sizes.iter().enumerate() {
                 dispatcher.submit_payload(TestPayload::new(id as u64, size)).await.unwrap();

@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use batch_core::testing::{InMemoryBackend, TestPayload};
 use batch_core::{
-    ABANDONED, Dispatcher, DispatcherConfig, Failure, RetryConfig, UnprocessedReason,
+    ABANDONED, Dispatcher, DispatcherConfig, Failure, RetryPolicy, UnprocessedReason,
 };
 use tokio::time::{Instant, sleep};
 
 fn dispatcher(config: DispatcherConfig) -> (InMemoryBackend, Dispatcher<InMemoryBackend>) {
     let backend = InMemoryBackend::new();
-    let dispatcher = Dispatcher::new(backend.clone(), config).unwrap();
+    let dispatcher = Dispatcher::builder(backend.clone())
+        .config(config)
+        .build()
+        .unwrap();
     (backend, dispatcher)
 }
 
@@ -46,7 +49,7 @@ async fn tags_come_back_with_the_payloads_that_failed() {
 
 #[tokio::test(start_paused = true)]
 async fn abandon_hands_back_requests_on_the_wire_and_in_backoff_at_once() {
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(10)
         .initial_backoff(Duration::from_secs(60))
         .max_backoff(Duration::from_secs(60));
@@ -127,7 +130,7 @@ async fn abandon_cancels_a_request_on_the_wire() {
 
 #[tokio::test(start_paused = true)]
 async fn whole_request_failures_in_a_row_are_counted_apart_from_throttling() {
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(2)
         .initial_backoff(Duration::from_millis(1));
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(2).retry(retry));

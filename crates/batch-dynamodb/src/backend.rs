@@ -55,7 +55,7 @@ impl KeySchema {
 pub struct DynamoBackend {
     client: Client,
     table: String,
-    keys: KeySchema,
+    pub(crate) keys: KeySchema,
 }
 
 /// A prepared write: its SDK request when converted from JSON (a write given as attribute
@@ -72,7 +72,7 @@ pub struct DynamoEntry {
 pub struct DynamoRequestError(#[source] pub SdkError<BatchWriteItemError, HttpResponse>);
 
 impl DynamoBackend {
-    pub(crate) fn new(client: Client, table: String, keys: KeySchema) -> Self {
+    pub(crate) fn with_keys(client: Client, table: String, keys: KeySchema) -> Self {
         Self {
             client,
             table,
@@ -113,7 +113,7 @@ impl Backend for DynamoBackend {
     // leaves the state that applying both in order would.
     const SPEC: ServiceSpec = ServiceSpec::new("dynamodb", DYNAMODB_LIMITS)
         .default_dedup(DedupPolicy::KeepLast)
-        .entry_size_field("item (attribute names and values)");
+        .entry_size_field("item");
 
     fn prepare(&self, write: &DynamoWrite) -> Result<Prepared<DynamoEntry>, SubmitErrorKind> {
         match write {
@@ -122,7 +122,7 @@ impl Backend for DynamoBackend {
                 if let Some(source) = &self.keys.partition_key_from {
                     let value = attributes.get(source).cloned().ok_or_else(|| {
                         SubmitErrorKind::Missing {
-                            field: format!("partition key source `{source}`").into(),
+                            field: source.clone().into(),
                         }
                     })?;
                     attributes
@@ -144,8 +144,10 @@ impl Backend for DynamoBackend {
                     .find(|name| !self.keys.is_key_attribute(name))
                 {
                     return Err(SubmitErrorKind::Invalid {
-                        field: format!("key attribute `{extra}`").into(),
-                        reason: "a delete takes only the table's key attributes".into(),
+                        field: extra.clone().into(),
+                        reason: "is not a key attribute; a delete takes only the table's key \
+                                 attributes"
+                            .into(),
                     });
                 }
                 let key = self.keys.key_of(&attributes)?;

@@ -1,39 +1,104 @@
-//! The public dispatcher and its builder.
+//! The public dispatcher and the table's options.
 
-use std::ops::Deref;
+use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
-use aws_types::SdkConfig;
-use batch_core::{ConfigError, Dispatcher, DispatcherConfig, SubmitError};
+use batch_core::{Dispatcher, SubmitError};
 
 use crate::backend::{DynamoBackend, KeySchema};
 use crate::item::{DynamoItem, DynamoWrite};
 
-/// Builds a [`DynamoBatchDispatcher`] with options.
+/// Batches puts and deletes into BatchWriteItem requests for one table.
+///
+/// [`new`](Dispatcher::new) and [`from_client`](Dispatcher::from_client) take a
+/// [`DynamoTable`] (or a `(table, partition key attribute)` pair);
+/// [`builder`](Dispatcher::builder) takes a [`DynamoBackend`] with its options set. Submit a
+/// put (a JSON object or an attribute map) or any [`DynamoWrite`](crate::DynamoWrite), such
+/// as [`DynamoWrite::delete`](crate::DynamoWrite::delete).
+///
+/// Two writes to one key never share a request (DynamoDB refuses such a batch): a later write
+/// replaces a pending one with the same key (counted in
+/// [`Stats::superseded`](batch_core::Stats::superseded), logged at WARN), and writes to one
+/// key in different requests are sent one request after the other, so the table ends as if
+/// every write had been applied in submission order.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use batch_dynamodb::{DynamoBatchDispatcher, DynamoWrite};
+///
+/// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// let table = DynamoBatchDispatcher::new(&config, ("users", "user_id"));
+/// table.submit_payload(serde_json::json!({"user_id": "u-1", "name": "Ada", "score": 0.1})).await?;
+/// table.submit_payload(DynamoWrite::delete(serde_json::json!({"user_id": "u-2"}))).await?;
+/// let unprocessed = table.flush_payloads().await;
+/// # let _ = unprocessed; Ok(()) }
+/// ```
+///
+/// With options:
 ///
 /// ```
 /// # fn demo(client: aws_sdk_dynamodb::Client) -> Result<(), batch_core::ConfigError> {
 /// use batch_core::DispatcherConfig;
-/// use batch_dynamodb::DynamoBatchDispatcher;
+/// use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 ///
-/// let orders = DynamoBatchDispatcher::builder(client, "orders", "customer")
+/// let table = DynamoBackend::new(client, "orders", "customer")
 ///     .sort_key("order_id")
-///     .partition_key_from("customer_id") // copy this field into `customer`
+///     .partition_key_from("customer_id"); // copy this field into `customer`
+/// let orders = DynamoBatchDispatcher::builder(table)
 ///     .config(DispatcherConfig::default().max_in_flight(8))
 ///     .build()?;
 /// # let _ = orders; Ok(()) }
 /// ```
-#[derive(Debug)]
-#[must_use]
-pub struct DynamoBatchDispatcherBuilder {
-    client: Client,
-    table: String,
-    keys: KeySchema,
-    config: DispatcherConfig,
+pub type DynamoBatchDispatcher = Dispatcher<DynamoBackend>;
+
+/// A table and its partition key attribute: what a [`DynamoBatchDispatcher`] writes to.
+///
+/// ```
+/// use batch_dynamodb::DynamoTable;
+///
+/// assert_eq!(DynamoTable::from(("users", "user_id")), DynamoTable::new("users", "user_id"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoTable {
+    name: String,
+    partition_key: String,
 }
 
-impl DynamoBatchDispatcherBuilder {
+impl DynamoTable {
+    /// The table `name` (or ARN) whose partition key attribute is `partition_key`.
+    pub fn new(name: impl Into<String>, partition_key: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            partition_key: partition_key.into(),
+        }
+    }
+}
+
+impl<N: Into<String>, K: Into<String>> From<(N, K)> for DynamoTable {
+    fn from((name, partition_key): (N, K)) -> Self {
+        Self::new(name, partition_key)
+    }
+}
+
+impl DynamoBackend {
+    /// The backend of `table` (a name or an ARN) whose partition key attribute is
+    /// `partition_key`, without a sort key.
+    pub fn new(client: Client, table: impl Into<String>, partition_key: impl Into<String>) -> Self {
+        let keys = KeySchema {
+            partition_key: partition_key.into(),
+            sort_key: None,
+            partition_key_from: None,
+        };
+        Self::with_keys(client, table.into(), keys)
+    }
+
+    /// The backend of `table`, without a sort key.
+    pub fn for_table(client: Client, table: DynamoTable) -> Self {
+        Self::new(client, table.name, table.partition_key)
+    }
+
     /// The table's sort key attribute, if it has one.
+    #[must_use]
     pub fn sort_key(mut self, name: impl Into<String>) -> Self {
         self.keys.sort_key = Some(name.into());
         self
@@ -41,110 +106,38 @@ impl DynamoBatchDispatcherBuilder {
 
     /// Copies this attribute of each put item into the partition key attribute (on the
     /// dispatcher's copy; the caller's data is never changed).
+    #[must_use]
     pub fn partition_key_from(mut self, source: impl Into<String>) -> Self {
         self.keys.partition_key_from = Some(source.into());
         self
     }
-
-    /// Batching, concurrency and retry settings. Default: [`DispatcherConfig::default`].
-    pub fn config(mut self, config: DispatcherConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The dispatcher.
-    pub fn build(self) -> Result<DynamoBatchDispatcher, ConfigError> {
-        let backend = DynamoBackend::new(self.client, self.table, self.keys);
-        Ok(DynamoBatchDispatcher(Dispatcher::new(
-            backend,
-            self.config,
-        )?))
-    }
 }
 
-/// Batches puts and deletes into BatchWriteItem requests for one table.
-///
-/// It dereferences to [`Dispatcher`], which has the methods:
-/// [`submit_payload`](Dispatcher::submit_payload) (a put: a JSON object or an attribute map,
-/// or any [`DynamoWrite`]), [`flush_payloads`](Dispatcher::flush_payloads) and
-/// [`stats`](Dispatcher::stats). Deletes go through [`submit_delete`](Self::submit_delete).
-///
-/// Two writes to one key never share a request (DynamoDB refuses such a batch): a later write
-/// replaces a pending one with the same key (counted as a duplicate dropped, logged at WARN),
-/// and writes to one key in different requests are sent one request after the other, so the
-/// table ends as if every write had been applied in submission order.
+batch_core::impl_service!(DynamoBackend, Client, DynamoTable, for_table);
+
+/// `submit_delete`: submits [`DynamoWrite::delete`] of a key.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use batch_dynamodb::DynamoBatchDispatcher;
+/// # async fn demo(table: batch_dynamodb::DynamoBatchDispatcher) -> Result<(), Box<dyn std::error::Error>> {
+/// use batch_dynamodb::SubmitDelete;
 ///
-/// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-/// let table = DynamoBatchDispatcher::new(&config, "users", "user_id");
-/// table.submit_payload(serde_json::json!({"user_id": "u-1", "name": "Ada", "score": 0.1})).await?;
 /// table.submit_delete(serde_json::json!({"user_id": "u-2"})).await?;
-/// let unprocessed = table.flush_payloads().await;
-/// # let _ = unprocessed; Ok(()) }
+/// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct DynamoBatchDispatcher(Dispatcher<DynamoBackend>);
-
-impl DynamoBatchDispatcher {
-    /// A dispatcher for `table` whose partition key attribute is `partition_key`, with a
-    /// client built from `config`. Does no I/O.
-    pub fn new(
-        config: &SdkConfig,
-        table: impl Into<String>,
-        partition_key: impl Into<String>,
-    ) -> Self {
-        Self::from_client(Client::new(config), table, partition_key)
-    }
-
-    /// A dispatcher for `table` using the caller's client.
-    pub fn from_client(
-        client: Client,
-        table: impl Into<String>,
-        partition_key: impl Into<String>,
-    ) -> Self {
-        Self::builder(client, table, partition_key)
-            .build()
-            .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
-    }
-
-    /// A builder for options (sort key, partition key source, dispatcher settings).
-    pub fn builder(
-        client: Client,
-        table: impl Into<String>,
-        partition_key: impl Into<String>,
-    ) -> DynamoBatchDispatcherBuilder {
-        DynamoBatchDispatcherBuilder {
-            client,
-            table: table.into(),
-            keys: KeySchema {
-                partition_key: partition_key.into(),
-                sort_key: None,
-                partition_key_from: None,
-            },
-            config: DispatcherConfig::default(),
-        }
-    }
-
-    /// Deletes the item with this key (an object of the key attributes only).
-    ///
-    /// # Errors
-    ///
-    /// A key without the table's key attributes, or with other attributes, is handed back.
-    pub async fn submit_delete(
+pub trait SubmitDelete {
+    /// Submits a delete of the item with this key (the key attributes only); see
+    /// [`Dispatcher::submit_payload`].
+    fn submit_delete(
         &self,
         key: impl Into<DynamoItem>,
-    ) -> Result<(), SubmitError<DynamoWrite>> {
-        self.0.submit_payload(DynamoWrite::Delete(key.into())).await
-    }
+    ) -> impl Future<Output = Result<(), SubmitError<DynamoWrite>>> + Send;
 }
 
-impl Deref for DynamoBatchDispatcher {
-    type Target = Dispatcher<DynamoBackend>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
+impl SubmitDelete for DynamoBatchDispatcher {
+    fn submit_delete(
+        &self,
+        key: impl Into<DynamoItem>,
+    ) -> impl Future<Output = Result<(), SubmitError<DynamoWrite>>> + Send {
+        self.submit_payload(DynamoWrite::delete(key))
     }
 }

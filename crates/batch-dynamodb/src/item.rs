@@ -38,8 +38,8 @@ impl From<HashMap<String, AttributeValue>> for DynamoItem {
 ///
 /// let put: DynamoWrite = serde_json::json!({"pk": "user#1", "name": "Ada"}).into();
 /// assert!(matches!(put, DynamoWrite::Put(DynamoItem::Json(_))));
-/// let delete = DynamoWrite::Delete(serde_json::json!({"pk": "user#2"}).into());
-/// # let _ = delete;
+/// let delete = DynamoWrite::delete(serde_json::json!({"pk": "user#2"}));
+/// assert!(matches!(delete, DynamoWrite::Delete(DynamoItem::Json(_))));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -48,6 +48,19 @@ pub enum DynamoWrite {
     Put(DynamoItem),
     /// Delete the item with this key (the key attributes only).
     Delete(DynamoItem),
+}
+
+impl DynamoWrite {
+    /// A put of `item` (a JSON object or an attribute map).
+    pub fn put(item: impl Into<DynamoItem>) -> Self {
+        Self::Put(item.into())
+    }
+
+    /// A delete of the item with this key (a JSON object or an attribute map of the key
+    /// attributes only).
+    pub fn delete(key: impl Into<DynamoItem>) -> Self {
+        Self::Delete(key.into())
+    }
 }
 
 impl From<Value> for DynamoWrite {
@@ -311,11 +324,12 @@ pub(crate) fn key_part(
 ) -> Result<String, SubmitErrorKind> {
     match item.get(name) {
         None => Err(SubmitErrorKind::Missing {
-            field: format!("key attribute `{name}`").into(),
+            field: name.to_owned().into(),
         }),
         Some(AttributeValue::Null(_)) => Err(SubmitErrorKind::Invalid {
-            field: format!("key attribute `{name}`").into(),
-            reason: "is null; a key must be a non-empty string, a number or non-empty binary"
+            field: name.to_owned().into(),
+            reason: "the key attribute is null; a key must be a non-empty string, a number or \
+                     non-empty binary"
                 .into(),
         }),
         Some(AttributeValue::S(s)) if !s.is_empty() => Ok(format!("S:{s}")),
@@ -329,8 +343,9 @@ pub(crate) fn key_part(
             Ok(format!("B:{hex}"))
         }
         Some(_) => Err(SubmitErrorKind::Invalid {
-            field: format!("key attribute `{name}`").into(),
-            reason: "must be a non-empty string, a number or non-empty binary".into(),
+            field: name.to_owned().into(),
+            reason: "a key attribute must be a non-empty string, a number or non-empty binary"
+                .into(),
         }),
     }
 }

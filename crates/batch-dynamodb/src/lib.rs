@@ -17,18 +17,17 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use batch_dynamodb::DynamoBatchDispatcher;
+//! use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoWrite};
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let client = aws_sdk_dynamodb::Client::new(&config);
-//! let orders = DynamoBatchDispatcher::builder(client, "orders", "customer")
-//!     .sort_key("order")
-//!     .build()?;
+//! let table = DynamoBackend::new(client, "orders", "customer").sort_key("order");
+//! let orders = DynamoBatchDispatcher::builder(table).build()?;
 //! for n in 0..100 {
 //!     let item = serde_json::json!({"customer": "c-1", "order": n, "total": 12.30});
 //!     orders.submit_payload(item).await?;
 //! }
-//! orders.submit_delete(serde_json::json!({"customer": "c-1", "order": 7})).await?;
+//! orders.submit_payload(DynamoWrite::delete(serde_json::json!({"customer": "c-1", "order": 7}))).await?;
 //! for failed in orders.flush_payloads().await {
 //!     eprintln!("not written ({}): {}", failed.error.code(), failed.error);
 //! }
@@ -42,7 +41,7 @@ mod dispatcher;
 mod item;
 
 pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
-pub use dispatcher::{DynamoBatchDispatcher, DynamoBatchDispatcherBuilder};
+pub use dispatcher::{DynamoBatchDispatcher, DynamoTable, SubmitDelete};
 pub use item::{
     DynamoItem, DynamoWrite, MAX_NUMBER_DIGITS, MAX_NUMBER_EXPONENT, MIN_NUMBER_EXPONENT,
 };

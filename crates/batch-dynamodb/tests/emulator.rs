@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use batch_dynamodb::DynamoBatchDispatcher;
+use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoWrite};
 use serde_json::{Value, json};
 
 async fn client() -> Client {
@@ -24,10 +24,11 @@ async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValu
 /// A new table keyed by `pk` and `sk`, and a dispatcher for it.
 async fn table_with_sort_key(client: &Client) -> (String, DynamoBatchDispatcher) {
     let table = test_support::create_table(client, "pk", Some("sk")).await;
-    let dynamo = DynamoBatchDispatcher::builder(client.clone(), table.clone(), "pk")
-        .sort_key("sk")
-        .build()
-        .unwrap();
+    let dynamo = DynamoBatchDispatcher::builder(
+        DynamoBackend::new(client.clone(), table.clone(), "pk").sort_key("sk"),
+    )
+    .build()
+    .unwrap();
     (table, dynamo)
 }
 
@@ -48,7 +49,10 @@ async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
         };
         if earlier && i % 20 == 0 {
             let key = json!({"pk": pk, "sk": sk});
-            dynamo.submit_delete(key).await.unwrap();
+            dynamo
+                .submit_payload(DynamoWrite::delete(key))
+                .await
+                .unwrap();
             model.remove(&(pk.clone(), sk));
         } else {
             let item = json!({"pk": pk, "sk": sk, "write": i, "tags": ["a", i.to_string()], "nested": {"ok": true, "none": null}});
@@ -62,10 +66,10 @@ async fn a_thousand_puts_and_deletes_leave_the_table_as_applied_one_by_one() {
     assert!(dynamo.flush_payloads().await.is_empty());
 
     let stats = dynamo.stats();
-    let needed = stats.submitted - stats.duplicates_dropped;
+    let needed = stats.submitted - stats.superseded;
     eprintln!(
         "{} writes, {} superseded in a pending batch, {needed} needed, {} requests",
-        stats.submitted, stats.duplicates_dropped, stats.requests_sent
+        stats.submitted, stats.superseded, stats.requests_sent
     );
     assert_eq!(stats.requests_sent, needed.div_ceil(25));
     assert_eq!(stats.delivered, needed);
@@ -151,8 +155,7 @@ async fn numbers_keep_their_exact_decimal_value() {
 async fn a_missing_table_returns_every_write_with_resource_not_found() {
     let dynamo = DynamoBatchDispatcher::from_client(
         client().await,
-        test_support::unique_name("absent"),
-        "pk",
+        (test_support::unique_name("absent"), "pk"),
     );
     for n in 0..30 {
         dynamo

@@ -45,7 +45,7 @@ proptest! {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .build();
-        let dynamo = DynamoBatchDispatcher::from_client(Client::from_conf(config), "t", "pk");
+        let dynamo = DynamoBatchDispatcher::from_client(Client::from_conf(config), ("t", "pk"));
         let mut item: serde_json::Map<String, Value> = body.into_iter().collect();
         item.insert("pk".into(), Value::String(pk));
         let item = Value::Object(item);

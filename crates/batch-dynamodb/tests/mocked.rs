@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWr
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
-use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use batch_core::{DispatcherConfig, RetryPolicy, UnprocessedReason};
+use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWrite};
 use serde_json::json;
 
 type Log = test_support::Recorder<Vec<String>>;
@@ -78,14 +78,17 @@ async fn unprocessed_items_are_matched_by_key_and_retried() {
             vec![]
         })
     });
-    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    let dynamo = DynamoBatchDispatcher::from_client(client, ("t", "pk"));
     for n in 0..10 {
         dynamo
             .submit_payload(json!({"pk": format!("k{n}"), "v": n}))
             .await
             .unwrap();
     }
-    dynamo.submit_delete(json!({"pk": "k10"})).await.unwrap();
+    dynamo
+        .submit_payload(DynamoWrite::delete(json!({"pk": "k10"})))
+        .await
+        .unwrap();
     assert!(dynamo.flush_payloads().await.is_empty());
     let requests = log.seen();
     assert_eq!(requests.len(), 2);
@@ -97,8 +100,8 @@ async fn unprocessed_items_are_matched_by_key_and_retried() {
 async fn persistent_unprocessed_items_end_unprocessed_after_the_bounded_attempts() {
     let (client, log, _) =
         client(|_, keys| Ok(keys.iter().filter(|k| *k == "k1").cloned().collect()));
-    let dynamo = DynamoBatchDispatcher::builder(client, "t", "pk")
-        .config(DispatcherConfig::default().retry(RetryConfig::default().max_attempts(4)))
+    let dynamo = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "t", "pk"))
+        .config(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(4)))
         .build()
         .unwrap();
     for n in 0..5 {
@@ -122,7 +125,7 @@ async fn persistent_unprocessed_items_end_unprocessed_after_the_bounded_attempts
 #[tokio::test(start_paused = true)]
 async fn a_validation_exception_fails_the_whole_batch_unretried() {
     let (client, _, rule) = client(|_, _| Err("ValidationException"));
-    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    let dynamo = DynamoBatchDispatcher::from_client(client, ("t", "pk"));
     for n in 0..6 {
         dynamo
             .submit_payload(json!({"pk": format!("k{n}")}))
@@ -144,7 +147,7 @@ async fn a_validation_exception_fails_the_whole_batch_unretried() {
 #[tokio::test(start_paused = true)]
 async fn two_writes_to_one_key_never_share_a_request() {
     let (client, log, _) = client(|_, _| Ok(vec![]));
-    let dynamo = DynamoBatchDispatcher::from_client(client, "t", "pk");
+    let dynamo = DynamoBatchDispatcher::from_client(client, ("t", "pk"));
     dynamo
         .submit_payload(json!({"pk": "a", "v": 1}))
         .await
@@ -173,5 +176,5 @@ async fn two_writes_to_one_key_never_share_a_request() {
         log.seen(),
         vec![vec!["a".to_owned(), "b".into(), "c".into()]]
     );
-    assert_eq!(dynamo.stats().duplicates_dropped, 1);
+    assert_eq!(dynamo.stats().superseded, 1);
 }

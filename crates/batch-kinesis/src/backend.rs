@@ -31,10 +31,10 @@ pub const KINESIS_DEFAULT_LIMITS: Limits = Limits::new(500, 5 * 1_048_576, 1_048
 /// The PutRecords backend of one stream.
 #[derive(Debug)]
 pub struct KinesisBackend {
-    client: Client,
-    stream: String,
-    partition_key: PartitionKey,
-    ordered: bool,
+    pub(crate) client: Client,
+    pub(crate) stream: String,
+    pub(crate) partition_key: PartitionKey,
+    pub(crate) ordered: bool,
 }
 
 /// A prepared record: its partition key, its data when written from JSON (raw bytes are
@@ -51,20 +51,6 @@ pub struct KinesisEntry {
 pub struct KinesisRequestError(#[source] pub SdkError<PutRecordsError, HttpResponse>);
 
 impl KinesisBackend {
-    pub(crate) fn new(
-        client: Client,
-        stream: String,
-        partition_key: PartitionKey,
-        ordered: bool,
-    ) -> Self {
-        Self {
-            client,
-            stream,
-            partition_key,
-            ordered,
-        }
-    }
-
     /// The stream name or ARN the dispatcher was given.
     #[must_use]
     pub fn stream(&self) -> &str {
@@ -81,7 +67,7 @@ impl Backend for KinesisBackend {
     // partial failure with one record per key in each request.
     const SPEC: ServiceSpec = ServiceSpec::new("kinesis", KINESIS_MAX_LIMITS)
         .default_limits(KINESIS_DEFAULT_LIMITS)
-        .entry_size_field("record (data and partition key)")
+        .entry_size_field("record")
         .keeps_order_within_request(false);
 
     fn prepare(&self, record: &KinesisRecord) -> Result<Prepared<KinesisEntry>, SubmitErrorKind> {
@@ -109,9 +95,7 @@ impl Backend for KinesisBackend {
         };
         let size = data_len + key.len();
         let ordering_key = self.ordered.then(|| key.clone());
-        let mut prepared = Prepared::new(KinesisEntry { key, json }, size);
-        prepared.ordering_key = ordering_key;
-        Ok(prepared)
+        Ok(Prepared::new(KinesisEntry { key, json }, size).ordered_by(ordering_key))
     }
 
     async fn send_batch(

@@ -11,23 +11,23 @@
 //! - **Partition keys** come from the record, from a field or JSON pointer of the data
 //!   ([`PartitionKey`]), or are random per record. Keys are checked: 1-256 characters.
 //! - **Size** is counted as Kinesis counts it: data bytes plus the partition key's UTF-8 bytes.
-//! - **Order.** With [`KinesisBatchDispatcherBuilder::ordered`], records of one partition key
+//! - **Order.** With [`KinesisBackend::ordered`], records of one partition key
 //!   reach the stream in submission order, across retries and partial failures too (a
 //!   request then holds at most one record per key).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord};
+//! use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-//! let kinesis = KinesisBatchDispatcher::builder(aws_sdk_kinesis::Client::new(&config), "clicks")
+//! let stream = KinesisBackend::new(aws_sdk_kinesis::Client::new(&config), "clicks")
 //!     .partition_key_field("user")
-//!     .ordered(true)
-//!     .build()?;
+//!     .ordered(true);
+//! let kinesis = KinesisBatchDispatcher::builder(stream).build()?;
 //! for n in 0..1_000 {
 //!     kinesis.submit_payload(serde_json::json!({"user": format!("u-{}", n % 20), "n": n})).await?;
 //! }
-//! kinesis.submit_payload(KinesisRecord::bytes(b"raw".to_vec()).partition_key("raw")).await?;
+//! kinesis.submit_payload(KinesisRecord::bytes(b"raw".to_vec()).with_partition_key("raw")).await?;
 //! for failed in kinesis.flush_payloads().await {
 //!     eprintln!("not delivered ({}): {}", failed.error.code(), failed.error);
 //! }
@@ -42,5 +42,5 @@ mod record;
 pub use backend::{
     KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
 };
-pub use dispatcher::{KinesisBatchDispatcher, KinesisBatchDispatcherBuilder};
+pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

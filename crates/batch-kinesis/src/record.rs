@@ -22,9 +22,9 @@ pub enum RecordData {
 /// use batch_kinesis::KinesisRecord;
 ///
 /// let record = KinesisRecord::json(serde_json::json!({"user": "u-7", "clicks": 3}))
-///     .partition_key("u-7");
-/// assert_eq!(record.get_partition_key(), Some("u-7"));
-/// let raw = KinesisRecord::bytes(vec![0, 1, 2]).explicit_hash_key("0");
+///     .with_partition_key("u-7");
+/// assert_eq!(record.partition_key(), Some("u-7"));
+/// let raw = KinesisRecord::bytes(vec![0, 1, 2]).with_explicit_hash_key("0");
 /// # let _ = raw;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +64,7 @@ impl KinesisRecord {
     /// The partition key of this record (1-256 characters), overriding the dispatcher's
     /// [`PartitionKey`] setting.
     #[must_use]
-    pub fn partition_key(mut self, key: impl Into<String>) -> Self {
+    pub fn with_partition_key(mut self, key: impl Into<String>) -> Self {
         self.partition_key = Some(key.into());
         self
     }
@@ -72,7 +72,7 @@ impl KinesisRecord {
     /// An explicit hash key: a decimal number from 0 to 2^128 - 1 that picks the shard
     /// instead of the partition key's hash.
     #[must_use]
-    pub fn explicit_hash_key(mut self, key: impl Into<String>) -> Self {
+    pub fn with_explicit_hash_key(mut self, key: impl Into<String>) -> Self {
         self.explicit_hash_key = Some(key.into());
         self
     }
@@ -85,13 +85,13 @@ impl KinesisRecord {
 
     /// The partition key given on the record, if any.
     #[must_use]
-    pub fn get_partition_key(&self) -> Option<&str> {
+    pub fn partition_key(&self) -> Option<&str> {
         self.partition_key.as_deref()
     }
 
     /// The explicit hash key, if any.
     #[must_use]
-    pub fn get_explicit_hash_key(&self) -> Option<&str> {
+    pub fn explicit_hash_key(&self) -> Option<&str> {
         self.explicit_hash_key.as_deref()
     }
 }
@@ -119,7 +119,7 @@ impl PartitionKey {
     pub(crate) fn key_of(&self, data: &RecordData) -> Result<Option<String>, SubmitErrorKind> {
         match self {
             Self::Random => Ok(None),
-            Self::Field(name) | Self::Pointer(name) => self.key_of_json(json(data, name)?),
+            Self::Field(_) | Self::Pointer(_) => self.key_of_json(json(data)?),
         }
     }
 
@@ -146,28 +146,30 @@ impl PartitionKey {
         };
         match value {
             None => Err(SubmitErrorKind::Missing {
-                field: format!("partition key field `{field}`").into(),
+                field: field.clone().into(),
             }),
             Some(Value::Null) => Err(SubmitErrorKind::Invalid {
-                field: format!("partition key field `{field}`").into(),
-                reason: "is null; a key must be a string, number or boolean".into(),
+                field: field.clone().into(),
+                reason: "the partition key is null; it must be a string, number or boolean".into(),
             }),
             Some(Value::String(text)) => Ok(Some(text.clone())),
             Some(scalar @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.to_string())),
             Some(_) => Err(SubmitErrorKind::Invalid {
-                field: format!("partition key field `{field}`").into(),
-                reason: "must be a string, number or boolean, not an object or array".into(),
+                field: field.clone().into(),
+                reason: "the partition key must be a string, number or boolean, not an object \
+                         or array"
+                    .into(),
             }),
         }
     }
 }
 
-fn json<'a>(data: &'a RecordData, field: &str) -> Result<&'a Value, SubmitErrorKind> {
+fn json(data: &RecordData) -> Result<&Value, SubmitErrorKind> {
     match data {
         RecordData::Json(value) => Ok(value),
+        // A byte record has no field to read the key from: it needs a key of its own.
         RecordData::Bytes(_) => Err(SubmitErrorKind::Missing {
-            field: format!("partition key of a byte record (no JSON field `{field}` to read)")
-                .into(),
+            field: "PartitionKey".into(),
         }),
     }
 }

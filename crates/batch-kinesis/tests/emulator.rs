@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_kinesis::Client;
 use batch_core::UnprocessedReason;
-use batch_kinesis::KinesisBatchDispatcher;
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher};
 use serde_json::{Value, json};
 
 async fn client() -> Client {
@@ -16,11 +16,13 @@ async fn client() -> Client {
 async fn two_thousand_records_over_500_keys_go_in_four_requests_in_order_per_key() {
     let client = client().await;
     let stream = test_support::create_stream(&client, 2).await;
-    let kinesis = KinesisBatchDispatcher::builder(client.clone(), stream.clone())
-        .partition_key_field("key")
-        .ordered(true)
-        .build()
-        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client.clone(), stream.clone())
+            .partition_key_field("key")
+            .ordered(true),
+    )
+    .build()
+    .unwrap();
     for n in 0..2_000_u64 {
         // Ordered requests hold one record per key: 500 keys fill each request.
         let record = json!({"key": format!("key-{}", n % 500), "n": n, "text": "ünïcödé"});

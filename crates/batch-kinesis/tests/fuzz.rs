@@ -4,7 +4,7 @@
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::config::{BehaviorVersion, Region};
 use batch_core::Backend;
-use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, PartitionKey};
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, PartitionKey};
 use proptest::prelude::*;
 
 fn dispatcher(source: PartitionKey) -> KinesisBatchDispatcher {
@@ -12,10 +12,11 @@ fn dispatcher(source: PartitionKey) -> KinesisBatchDispatcher {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .build();
-    KinesisBatchDispatcher::builder(Client::from_conf(config), "s")
-        .partition_key(source)
-        .build()
-        .unwrap()
+    KinesisBatchDispatcher::builder(
+        KinesisBackend::new(Client::from_conf(config), "s").partition_key(source),
+    )
+    .build()
+    .unwrap()
 }
 
 proptest! {
@@ -25,8 +26,8 @@ proptest! {
         key in any::<String>(),
         hash in proptest::option::of("[0-9-]{0,45}"),
     ) {
-        let mut record = KinesisRecord::bytes(data.clone()).partition_key(key.clone());
-        if let Some(hash) = hash { record = record.explicit_hash_key(hash); }
+        let mut record = KinesisRecord::bytes(data.clone()).with_partition_key(key.clone());
+        if let Some(hash) = hash { record = record.with_explicit_hash_key(hash); }
         let kinesis = dispatcher(PartitionKey::Random);
         if let Ok(entry) = kinesis.backend().prepare(&record) {
             prop_assert_eq!(entry.size, data.len() + key.len());

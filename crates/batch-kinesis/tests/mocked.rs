@@ -13,8 +13,8 @@ use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput}
 use aws_sdk_kinesis::types::PutRecordsResultEntry;
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
-use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, RecordData};
+use batch_core::{DispatcherConfig, RetryPolicy, UnprocessedReason};
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -116,12 +116,12 @@ async fn throttled_records_are_retried_then_delivered() {
 #[tokio::test(start_paused = true)]
 async fn steady_throttling_ends_unprocessed_after_bounded_growing_backoff() {
     let (client, log, _) = client(|_, numbers| Ok(numbers.iter().map(|&n| (n, PTE)).collect()));
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(5)
         .initial_backoff(Duration::from_millis(100))
         .max_backoff(Duration::from_secs(30));
     let records = 40;
-    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
+    let kinesis = KinesisBatchDispatcher::builder(KinesisBackend::new(client, "stream"))
         .config(
             DispatcherConfig::default()
                 .max_entries(1)
@@ -182,12 +182,14 @@ async fn an_unknown_stream_reports_every_pending_record() {
 async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
     // Record 3 (key k3) fails twice; records of key k3 in later requests wait for it.
     let (client, log, _) = client(|call, _| Ok(if call <= 2 { vec![(3, PTE)] } else { vec![] }));
-    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
-        .partition_key_field("key")
-        .ordered(true)
-        .config(DispatcherConfig::default().max_entries(4).max_in_flight(4))
-        .build()
-        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream")
+            .partition_key_field("key")
+            .ordered(true),
+    )
+    .config(DispatcherConfig::default().max_entries(4).max_in_flight(4))
+    .build()
+    .unwrap();
     for n in 0..12_u64 {
         let key = format!("k{}", n % 4);
         kinesis
@@ -213,11 +215,13 @@ async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
 async fn ordered_requests_hold_one_record_per_key() {
     // Kinesis would store record 1 even if record 0 of the same key failed in one request.
     let (client, log, _) = client(|_, _| Ok(vec![]));
-    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
-        .partition_key_field("key")
-        .ordered(true)
-        .build()
-        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream")
+            .partition_key_field("key")
+            .ordered(true),
+    )
+    .build()
+    .unwrap();
     for (n, key) in [(0, "a"), (1, "a"), (2, "b"), (3, "b"), (4, "a"), (5, "c")] {
         kinesis
             .submit_payload(json!({"n": n, "key": key}))
@@ -232,10 +236,11 @@ async fn ordered_requests_hold_one_record_per_key() {
 #[tokio::test(start_paused = true)]
 async fn unordered_requests_pack_one_key_together() {
     let (client, log, _) = client(|_, _| Ok(vec![]));
-    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
-        .partition_key_field("key")
-        .build()
-        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream").partition_key_field("key"),
+    )
+    .build()
+    .unwrap();
     for n in 0..6_u64 {
         kinesis
             .submit_payload(json!({"n": n, "key": "a"}))
@@ -256,12 +261,14 @@ async fn a_record_that_ends_undelivered_holds_back_its_key() {
             .map(|&n| (n, "KMSAccessDeniedException"))
             .collect())
     });
-    let kinesis = KinesisBatchDispatcher::builder(client, "stream")
-        .partition_key_field("key")
-        .ordered(true)
-        .config(DispatcherConfig::default().max_entries(2))
-        .build()
-        .unwrap();
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream")
+            .partition_key_field("key")
+            .ordered(true),
+    )
+    .config(DispatcherConfig::default().max_entries(2))
+    .build()
+    .unwrap();
     for (n, key) in [(0, "b"), (1, "a"), (2, "a"), (3, "b")] {
         kinesis
             .submit_payload(json!({"n": n, "key": key}))

@@ -1,6 +1,7 @@
 //! SendMessageBatch as a [`Backend`]: validation, sizing, keys, the request and its outcomes.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;
@@ -11,7 +12,7 @@ use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
-    ServiceSpec, SubmitErrorKind, classify_sdk_error,
+    ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -42,14 +43,41 @@ pub enum FifoDeduplication {
     ContentHash,
 }
 
-/// Standard or FIFO, with the FIFO settings.
-#[derive(Debug, Clone)]
-pub(crate) enum QueueKind {
-    Standard,
-    Fifo {
-        default_group: Option<String>,
-        deduplication: FifoDeduplication,
-    },
+/// A standard queue: the type parameter of [`SqsBackend`] for
+/// [`SqsBatchDispatcher`](crate::SqsBatchDispatcher).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardQueue;
+
+/// A FIFO queue's settings: the type parameter of [`SqsBackend`] for
+/// [`SqsFifoBatchDispatcher`](crate::SqsFifoBatchDispatcher).
+#[derive(Debug, Clone, Default)]
+pub struct FifoQueue {
+    pub(crate) default_group: Option<String>,
+    pub(crate) deduplication: FifoDeduplication,
+}
+
+/// The kind of queue a [`SqsBackend`] writes to: [`StandardQueue`] or [`FifoQueue`].
+pub trait QueueKind: sealed::Sealed + Default + fmt::Debug + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn fifo(&self) -> Option<&FifoQueue>;
+}
+
+impl QueueKind for StandardQueue {
+    fn fifo(&self) -> Option<&FifoQueue> {
+        None
+    }
+}
+
+impl QueueKind for FifoQueue {
+    fn fifo(&self) -> Option<&FifoQueue> {
+        Some(self)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::StandardQueue {}
+    impl Sealed for super::FifoQueue {}
 }
 
 /// A queue given by name (resolved with GetQueueUrl once, when first needed) or by URL.
@@ -69,12 +97,12 @@ impl Queue {
     }
 }
 
-/// The SendMessageBatch backend of one queue.
+/// The SendMessageBatch backend of one queue, standard or FIFO.
 #[derive(Debug)]
-pub struct SqsBackend {
+pub struct SqsBackend<K = StandardQueue> {
     client: Client,
     queue: Queue,
-    kind: QueueKind,
+    pub(crate) kind: K,
 }
 
 /// A prepared message: its SDK entry (the id is set per request).
@@ -95,12 +123,12 @@ pub enum SqsRequestError {
     SendMessageBatch(#[source] SdkError<SendMessageBatchError, HttpResponse>),
 }
 
-impl SqsBackend {
-    pub(crate) fn new(client: Client, queue: String, kind: QueueKind) -> Self {
+impl<K: QueueKind> SqsBackend<K> {
+    pub(crate) fn with_defaults(client: Client, queue: String) -> Self {
         Self {
             client,
             queue: Queue::new(queue),
-            kind,
+            kind: K::default(),
         }
     }
 
@@ -130,7 +158,7 @@ impl SqsBackend {
     }
 
     fn is_fifo(&self) -> bool {
-        matches!(self.kind, QueueKind::Fifo { .. })
+        self.kind.fifo().is_some()
     }
 }
 
@@ -177,14 +205,14 @@ fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, Su
     })
 }
 
-impl Backend for SqsBackend {
+impl<K: QueueKind> Backend for SqsBackend<K> {
     type Payload = SqsMessage;
     type Entry = SqsEntry;
     type Error = SqsRequestError;
 
     const SPEC: ServiceSpec = ServiceSpec::new("sqs", SQS_LIMITS)
         .default_dedup(DedupPolicy::KeepFirst)
-        .entry_size_field("message (body and attributes)");
+        .entry_size_field("message");
 
     fn prepare(&self, message: &SqsMessage) -> Result<Prepared<SqsEntry>, SubmitErrorKind> {
         if let Some(id) = &message.id {
@@ -192,8 +220,8 @@ impl Backend for SqsBackend {
         }
         let body = body_text(&message.body)?;
         check_attributes(&message.attributes)?;
-        let (group, dedup_id) = match &self.kind {
-            QueueKind::Standard => {
+        let (group, dedup_id) = match self.kind.fifo() {
+            None => {
                 if message.deduplication_id.is_some() {
                     return Err(SubmitErrorKind::Invalid {
                         field: "MessageDeduplicationId".into(),
@@ -209,10 +237,10 @@ impl Backend for SqsBackend {
                 }
                 (message.message_group_id.clone(), None)
             }
-            QueueKind::Fifo {
+            Some(FifoQueue {
                 default_group,
                 deduplication,
-            } => {
+            }) => {
                 if message.delay_seconds.is_some() {
                     return Err(SubmitErrorKind::Invalid {
                         field: "DelaySeconds".into(),
@@ -292,9 +320,9 @@ impl Backend for SqsBackend {
             keys.push(format!("dedup:{content}"));
             ordering_key.clone_from(&entry.message_group_id);
         }
-        let mut prepared = Prepared::new(SqsEntry { entry }, size).grouped(Grouping::Dedup(keys));
-        prepared.ordering_key = ordering_key;
-        Ok(prepared)
+        Ok(Prepared::new(SqsEntry { entry }, size)
+            .ordered_by(ordering_key)
+            .grouped(Grouping::Dedup(keys)))
     }
 
     async fn send_batch(
@@ -332,30 +360,16 @@ impl Backend for SqsBackend {
 }
 
 /// Maps a SendMessageBatch response onto the request's entries (ids are their indices). An
-/// entry with `SenderFault` cannot succeed as sent; others may on a later attempt. An entry
-/// the response does not mention counts as a retryable failure.
+/// entry with `SenderFault` cannot succeed as sent; others may on a later attempt.
 pub(crate) fn outcomes(count: usize, output: &SendMessageBatchOutput) -> Vec<EntryOutcome> {
-    let missing = Failure::retryable(
-        "MissingFromResponse",
-        "the SendMessageBatch response did not mention this entry",
-    );
-    let mut outcomes = vec![EntryOutcome::Failed(missing); count];
-    let index = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
-    for ok in output.successful() {
-        if let Some(i) = index(ok.id()) {
-            outcomes[i] = EntryOutcome::Delivered;
-        }
-    }
-    for failed in output.failed() {
-        if let Some(i) = index(failed.id()) {
-            let message = failed.message().unwrap_or_default();
-            let failure = if failed.sender_fault() {
-                Failure::permanent(failed.code(), message)
-            } else {
-                Failure::retryable(failed.code(), message)
-            };
-            outcomes[i] = EntryOutcome::Failed(failure);
-        }
-    }
-    outcomes
+    let failed = output.failed().iter().map(|failed| {
+        let message = failed.message().unwrap_or_default();
+        let failure = if failed.sender_fault() {
+            Failure::permanent(failed.code(), message)
+        } else {
+            Failure::retryable(failed.code(), message)
+        };
+        (failed.id(), failure)
+    });
+    outcomes_by_index(count, output.successful().iter().map(|ok| ok.id()), failed)
 }

@@ -1,147 +1,16 @@
-//! The two public dispatchers and their builder.
-
-use std::ops::Deref;
+//! The two public dispatchers and the queue's options.
 
 use aws_sdk_sqs::Client;
-use aws_types::SdkConfig;
-use batch_core::{ConfigError, Dispatcher, DispatcherConfig};
+use batch_core::Dispatcher;
 
-use crate::backend::{FifoDeduplication, QueueKind, SqsBackend};
-
-/// Builds an [`SqsBatchDispatcher`] for a standard queue with options. The FIFO options are
-/// on [`SqsFifoBatchDispatcherBuilder`] only:
-///
-/// ```compile_fail
-/// # fn demo(client: aws_sdk_sqs::Client) {
-/// batch_sqs::SqsBatchDispatcher::builder(client, "q").default_message_group_id("g");
-/// # }
-/// ```
-///
-/// ```
-/// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
-/// use batch_core::DispatcherConfig;
-/// use batch_sqs::SqsBatchDispatcher;
-///
-/// let orders = SqsBatchDispatcher::builder(client, "orders")
-///     .max_message_bytes(256 * 1024)
-///     .config(DispatcherConfig::default().max_in_flight(8))
-///     .build()?;
-/// # let _ = orders; Ok(()) }
-/// ```
-#[derive(Debug)]
-#[must_use]
-pub struct SqsBatchDispatcherBuilder {
-    client: Client,
-    queue: String,
-    config: DispatcherConfig,
-    max_message_bytes: Option<usize>,
-}
-
-impl SqsBatchDispatcherBuilder {
-    fn new(client: Client, queue: String) -> Self {
-        Self {
-            client,
-            queue,
-            config: DispatcherConfig::default(),
-            max_message_bytes: None,
-        }
-    }
-
-    /// Batching, concurrency and retry settings. Default: [`DispatcherConfig::default`].
-    pub fn config(mut self, config: DispatcherConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The largest message (body and attributes) in bytes: the queue's
-    /// `MaximumMessageSize` when it is below the SQS maximum of 1 MiB. Larger messages are
-    /// refused at submit.
-    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
-        self.max_message_bytes = Some(bytes);
-        self
-    }
-
-    fn dispatcher(self, kind: QueueKind) -> Result<Dispatcher<SqsBackend>, ConfigError> {
-        let mut config = self.config;
-        if let Some(bytes) = self.max_message_bytes {
-            config = config.max_entry_bytes(bytes);
-        }
-        Dispatcher::new(SqsBackend::new(self.client, self.queue, kind), config)
-    }
-
-    /// A dispatcher for a standard queue.
-    pub fn build(self) -> Result<SqsBatchDispatcher, ConfigError> {
-        Ok(SqsBatchDispatcher(self.dispatcher(QueueKind::Standard)?))
-    }
-}
-
-/// Builds an [`SqsFifoBatchDispatcher`] with options: always a FIFO dispatcher.
-///
-/// ```
-/// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
-/// use std::time::Duration;
-/// use batch_core::DispatcherConfig;
-/// use batch_sqs::{FifoDeduplication, SqsFifoBatchDispatcher};
-///
-/// let orders = SqsFifoBatchDispatcher::builder(client, "orders.fifo")
-///     .default_message_group_id("all")
-///     .deduplication(FifoDeduplication::ContentHash)
-///     .max_message_bytes(256 * 1024)
-///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
-///     .build()?;
-/// # let _ = orders; Ok(()) }
-/// ```
-#[derive(Debug)]
-#[must_use]
-pub struct SqsFifoBatchDispatcherBuilder {
-    queue: SqsBatchDispatcherBuilder,
-    default_group: Option<String>,
-    deduplication: FifoDeduplication,
-}
-
-impl SqsFifoBatchDispatcherBuilder {
-    /// Batching, concurrency and retry settings. Default: [`DispatcherConfig::default`].
-    pub fn config(mut self, config: DispatcherConfig) -> Self {
-        self.queue = self.queue.config(config);
-        self
-    }
-
-    /// The largest message (body and attributes) in bytes; see
-    /// [`SqsBatchDispatcherBuilder::max_message_bytes`].
-    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
-        self.queue = self.queue.max_message_bytes(bytes);
-        self
-    }
-
-    /// The message group of messages that name none. Without it such messages are refused at
-    /// submit.
-    pub fn default_message_group_id(mut self, group: impl Into<String>) -> Self {
-        self.default_group = Some(group.into());
-        self
-    }
-
-    /// Where deduplication ids come from. Default: [`FifoDeduplication::Explicit`].
-    pub fn deduplication(mut self, deduplication: FifoDeduplication) -> Self {
-        self.deduplication = deduplication;
-        self
-    }
-
-    /// A dispatcher for the FIFO queue.
-    pub fn build(self) -> Result<SqsFifoBatchDispatcher, ConfigError> {
-        let kind = QueueKind::Fifo {
-            default_group: self.default_group,
-            deduplication: self.deduplication,
-        };
-        Ok(SqsFifoBatchDispatcher(self.queue.dispatcher(kind)?))
-    }
-}
+use crate::backend::{FifoDeduplication, FifoQueue, SqsBackend, StandardQueue};
 
 /// Batches messages into SendMessageBatch requests for a standard queue.
 ///
-/// It dereferences to [`Dispatcher`], which has the methods:
-/// [`submit_payload`](Dispatcher::submit_payload) (a `serde_json::Value` or an
-/// [`SqsMessage`](crate::SqsMessage)), [`flush_payloads`](Dispatcher::flush_payloads) and
-/// [`stats`](Dispatcher::stats).
+/// [`new`](Dispatcher::new) and [`from_client`](Dispatcher::from_client) take the queue (a
+/// name, resolved with GetQueueUrl when the first batch is sent, or a queue URL);
+/// [`builder`](Dispatcher::builder) takes an [`SqsBackend`]. Submit a `serde_json::Value`
+/// or an [`SqsMessage`](crate::SqsMessage).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -154,36 +23,28 @@ impl SqsFifoBatchDispatcherBuilder {
 /// assert!(unprocessed.is_empty());
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct SqsBatchDispatcher(Dispatcher<SqsBackend>);
-
-impl SqsBatchDispatcher {
-    /// A dispatcher for `queue` (a name or a queue URL) with a client built from `config`.
-    /// Does no I/O: a name is resolved with GetQueueUrl when the first batch is sent.
-    pub fn new(config: &SdkConfig, queue: impl Into<String>) -> Self {
-        Self::from_client(Client::new(config), queue)
-    }
-
-    /// A dispatcher for `queue` using the caller's client.
-    pub fn from_client(client: Client, queue: impl Into<String>) -> Self {
-        Self::builder(client, queue)
-            .build()
-            .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
-    }
-
-    /// A builder for options.
-    pub fn builder(client: Client, queue: impl Into<String>) -> SqsBatchDispatcherBuilder {
-        SqsBatchDispatcherBuilder::new(client, queue.into())
-    }
-}
-
-impl Deref for SqsBatchDispatcher {
-    type Target = Dispatcher<SqsBackend>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
+///
+/// With settings (a queue whose `MaximumMessageSize` is 256 KiB):
+///
+/// ```
+/// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
+/// use batch_core::DispatcherConfig;
+/// use batch_sqs::{SqsBackend, SqsBatchDispatcher};
+///
+/// let orders = SqsBatchDispatcher::builder(SqsBackend::new(client, "orders"))
+///     .config(DispatcherConfig::default().max_entry_bytes(256 * 1024).max_in_flight(8))
+///     .build()?;
+/// # let _ = orders; Ok(()) }
+/// ```
+///
+/// The FIFO options belong to FIFO queues only:
+///
+/// ```compile_fail
+/// # fn demo(client: aws_sdk_sqs::Client) {
+/// batch_sqs::SqsBackend::new(client, "q").default_message_group_id("g");
+/// # }
+/// ```
+pub type SqsBatchDispatcher = Dispatcher<SqsBackend<StandardQueue>>;
 
 /// Batches messages into SendMessageBatch requests for a FIFO queue.
 ///
@@ -200,44 +61,60 @@ impl Deref for SqsBatchDispatcher {
 /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 /// let fifo = SqsFifoBatchDispatcher::new(&config, "orders.fifo");
 /// let message = SqsMessage::json(serde_json::json!({"order": 1}))
-///     .message_group_id("customer-7")
-///     .deduplication_id("order-1");
+///     .with_message_group_id("customer-7")
+///     .with_deduplication_id("order-1");
 /// fifo.submit_payload(message).await?;
 /// let unprocessed = fifo.flush_payloads().await;
 /// # let _ = unprocessed; Ok(()) }
 /// ```
-#[derive(Debug)]
-pub struct SqsFifoBatchDispatcher(Dispatcher<SqsBackend>);
+///
+/// With options:
+///
+/// ```
+/// # fn demo(client: aws_sdk_sqs::Client) -> Result<(), batch_core::ConfigError> {
+/// use std::time::Duration;
+/// use batch_core::DispatcherConfig;
+/// use batch_sqs::{FifoDeduplication, SqsBackend, SqsFifoBatchDispatcher};
+///
+/// let queue = SqsBackend::fifo(client, "orders.fifo")
+///     .default_message_group_id("all")
+///     .deduplication(FifoDeduplication::ContentHash);
+/// let orders = SqsFifoBatchDispatcher::builder(queue)
+///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
+///     .build()?;
+/// # let _ = orders; Ok(()) }
+/// ```
+pub type SqsFifoBatchDispatcher = Dispatcher<SqsBackend<FifoQueue>>;
 
-impl SqsFifoBatchDispatcher {
-    /// A dispatcher for the FIFO `queue` (a name or a queue URL) with a client built from
-    /// `config`. Messages must carry a group and a deduplication id; see the builder for
-    /// defaults.
-    pub fn new(config: &SdkConfig, queue: impl Into<String>) -> Self {
-        Self::from_client(Client::new(config), queue)
-    }
-
-    /// A dispatcher for the FIFO `queue` using the caller's client.
-    pub fn from_client(client: Client, queue: impl Into<String>) -> Self {
-        Self::builder(client, queue)
-            .build()
-            .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
-    }
-
-    /// A builder for options.
-    pub fn builder(client: Client, queue: impl Into<String>) -> SqsFifoBatchDispatcherBuilder {
-        SqsFifoBatchDispatcherBuilder {
-            queue: SqsBatchDispatcherBuilder::new(client, queue.into()),
-            default_group: None,
-            deduplication: FifoDeduplication::default(),
-        }
+impl SqsBackend<StandardQueue> {
+    /// The backend of the standard `queue` (a name or a queue URL).
+    pub fn new(client: Client, queue: impl Into<String>) -> Self {
+        Self::with_defaults(client, queue.into())
     }
 }
 
-impl Deref for SqsFifoBatchDispatcher {
-    type Target = Dispatcher<SqsBackend>;
+impl SqsBackend<FifoQueue> {
+    /// The backend of the FIFO `queue` (a name or a queue URL). Messages must carry a group
+    /// and a deduplication id unless the options below give defaults.
+    pub fn fifo(client: Client, queue: impl Into<String>) -> Self {
+        Self::with_defaults(client, queue.into())
+    }
 
-    fn deref(&self) -> &Self::Target {
-        &self.0
+    /// The message group of messages that name none. Without it such messages are refused at
+    /// submit.
+    #[must_use]
+    pub fn default_message_group_id(mut self, group: impl Into<String>) -> Self {
+        self.kind.default_group = Some(group.into());
+        self
+    }
+
+    /// Where deduplication ids come from. Default: [`FifoDeduplication::Explicit`].
+    #[must_use]
+    pub fn deduplication(mut self, deduplication: FifoDeduplication) -> Self {
+        self.kind.deduplication = deduplication;
+        self
     }
 }
+
+batch_core::impl_service!(SqsBackend<StandardQueue>, Client, String, new);
+batch_core::impl_service!(SqsBackend<FifoQueue>, Client, String, fifo);

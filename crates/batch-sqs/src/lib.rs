@@ -11,7 +11,7 @@
 //!   [`SubmitError`](batch_core::SubmitError) naming the field and the limit.
 //! - **Size** is counted as SQS counts it: the body plus each attribute's name, type and value.
 //!   Lower the per-message limit to a queue's `MaximumMessageSize` with
-//!   [`SqsBatchDispatcherBuilder::max_message_bytes`].
+//!   [`DispatcherConfig::max_entry_bytes`](batch_core::DispatcherConfig::max_entry_bytes).
 //! - **Queue** by name (resolved once with GetQueueUrl, lazily) or by URL. A missing queue
 //!   sends every pending message to the unprocessed list with the AWS error, unretried.
 //! - **Dedup** within the pending batch by id, and on FIFO queues by deduplication id too.
@@ -34,12 +34,13 @@ mod backend;
 mod dispatcher;
 mod message;
 
-pub use backend::{FifoDeduplication, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError};
-pub use dispatcher::{
-    SqsBatchDispatcher, SqsBatchDispatcherBuilder, SqsFifoBatchDispatcher,
-    SqsFifoBatchDispatcherBuilder,
+pub use backend::{
+    FifoDeduplication, FifoQueue, QueueKind, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError,
+    StandardQueue,
 };
+pub use dispatcher::{SqsBatchDispatcher, SqsFifoBatchDispatcher};
 pub use message::{
     MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MAX_DELAY_SECONDS, MAX_GROUP_OR_DEDUP_ID_CHARS,
-    MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage,
+    MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage, check_attributes, check_body_chars,
+    check_group_or_dedup_id, check_id,
 };

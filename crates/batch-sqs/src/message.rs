@@ -56,12 +56,13 @@ impl MessageAttribute {
 /// use batch_sqs::{MessageAttribute, SqsMessage};
 ///
 /// let message = SqsMessage::json(serde_json::json!({"order": 17}))
-///     .id("order-17")
-///     .attribute("source", MessageAttribute::String("shop".into()))
-///     .delay_seconds(30);
-/// assert_eq!(message.get_id(), Some("order-17"));
+///     .with_id("order-17")
+///     .with_attribute("source", MessageAttribute::String("shop".into()))
+///     .with_delay_seconds(30);
+/// assert_eq!(message.id(), Some("order-17"));
+/// assert_eq!(message.delay_seconds(), Some(30));
 /// let plain: SqsMessage = serde_json::json!({"test": "message"}).into();
-/// assert!(plain.get_id().is_none());
+/// assert!(plain.id().is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqsMessage {
@@ -83,16 +84,16 @@ impl SqsMessage {
     /// A message with a JSON body.
     #[must_use]
     pub fn json(body: Value) -> Self {
-        Self::with_body(MessageBody::Json(body))
+        Self::of_body(MessageBody::Json(body))
     }
 
     /// A message with a raw text body.
     #[must_use]
     pub fn text(body: impl Into<String>) -> Self {
-        Self::with_body(MessageBody::Text(body.into()))
+        Self::of_body(MessageBody::Text(body.into()))
     }
 
-    fn with_body(body: MessageBody) -> Self {
+    fn of_body(body: MessageBody) -> Self {
         Self {
             body,
             id: None,
@@ -107,21 +108,21 @@ impl SqsMessage {
     /// same id are duplicates (the first is kept). Without one, none is needed: the
     /// dispatcher numbers the entries of each request itself.
     #[must_use]
-    pub fn id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
     }
 
     /// Delay before the message becomes visible, 0-900 seconds. Standard queues only.
     #[must_use]
-    pub fn delay_seconds(mut self, seconds: u32) -> Self {
+    pub fn with_delay_seconds(mut self, seconds: u32) -> Self {
         self.delay_seconds = Some(seconds);
         self
     }
 
     /// Adds a message attribute (at most 10 per message).
     #[must_use]
-    pub fn attribute(mut self, name: impl Into<String>, value: MessageAttribute) -> Self {
+    pub fn with_attribute(mut self, name: impl Into<String>, value: MessageAttribute) -> Self {
         self.attributes.insert(name.into(), value);
         self
     }
@@ -130,14 +131,14 @@ impl SqsMessage {
     /// group), where messages of one group keep their order; on standard queues it enables
     /// fair queues.
     #[must_use]
-    pub fn message_group_id(mut self, group: impl Into<String>) -> Self {
+    pub fn with_message_group_id(mut self, group: impl Into<String>) -> Self {
         self.message_group_id = Some(group.into());
         self
     }
 
     /// The FIFO deduplication id. Two pending messages with the same one are duplicates.
     #[must_use]
-    pub fn deduplication_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_deduplication_id(mut self, id: impl Into<String>) -> Self {
         self.deduplication_id = Some(id.into());
         self
     }
@@ -150,7 +151,7 @@ impl SqsMessage {
 
     /// The id, if set.
     #[must_use]
-    pub fn get_id(&self) -> Option<&str> {
+    pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
@@ -162,19 +163,19 @@ impl SqsMessage {
 
     /// The message group, if set.
     #[must_use]
-    pub fn get_message_group_id(&self) -> Option<&str> {
+    pub fn message_group_id(&self) -> Option<&str> {
         self.message_group_id.as_deref()
     }
 
     /// The deduplication id, if set.
     #[must_use]
-    pub fn get_deduplication_id(&self) -> Option<&str> {
+    pub fn deduplication_id(&self) -> Option<&str> {
         self.deduplication_id.as_deref()
     }
 
     /// The delay, if set.
     #[must_use]
-    pub fn get_delay_seconds(&self) -> Option<u32> {
+    pub fn delay_seconds(&self) -> Option<u32> {
         self.delay_seconds
     }
 }
@@ -198,8 +199,14 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> SubmitErrorKi
     }
 }
 
-/// Checks a batch entry id: 1-80 characters of `A-Z a-z 0-9 _ -`.
-pub(crate) fn check_id(id: &str) -> Result<(), SubmitErrorKind> {
+/// Checks a batch entry id: 1-80 characters of `A-Z a-z 0-9 _ -`. SNS PublishBatch and SQS
+/// DeleteMessageBatch take the same ids.
+///
+/// ```
+/// assert!(batch_sqs::check_id("order-17").is_ok());
+/// assert_eq!(batch_sqs::check_id("order 17").unwrap_err().field(), "Id");
+/// ```
+pub fn check_id(id: &str) -> Result<(), SubmitErrorKind> {
     let valid_chars = id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -212,8 +219,9 @@ pub(crate) fn check_id(id: &str) -> Result<(), SubmitErrorKind> {
     Ok(())
 }
 
-/// Checks a message group or deduplication id: 1-128 printable ASCII characters.
-pub(crate) fn check_group_or_dedup_id(field: &str, id: &str) -> Result<(), SubmitErrorKind> {
+/// Checks a message group or deduplication id (reported as `field`): 1-128 printable ASCII
+/// characters. SNS FIFO topics take the same ids.
+pub fn check_group_or_dedup_id(field: &str, id: &str) -> Result<(), SubmitErrorKind> {
     let valid_chars = id.chars().all(|c| c.is_ascii_graphic());
     if id.is_empty() || id.len() > MAX_GROUP_OR_DEDUP_ID_CHARS || !valid_chars {
         return Err(invalid(
@@ -227,8 +235,8 @@ pub(crate) fn check_group_or_dedup_id(field: &str, id: &str) -> Result<(), Submi
 }
 
 /// Checks text against the characters SQS accepts in a message: #x9, #xA, #xD, #x20-#xD7FF,
-/// #xE000-#xFFFD and #x10000-#x10FFFF.
-pub(crate) fn check_body_chars(field: &str, text: &str) -> Result<(), SubmitErrorKind> {
+/// #xE000-#xFFFD and #x10000-#x10FFFF. `field` names the text in the error.
+pub fn check_body_chars(field: &str, text: &str) -> Result<(), SubmitErrorKind> {
     let allowed = |c: char| {
         matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
             || c >= '\u{10000}'
@@ -251,8 +259,10 @@ pub(crate) fn check_body_chars(field: &str, text: &str) -> Result<(), SubmitErro
     }
 }
 
-/// Checks the attributes: count, names and values.
-pub(crate) fn check_attributes(
+/// Checks message attributes: at most [`MAX_ATTRIBUTES`], names of at most
+/// [`MAX_ATTRIBUTE_NAME_CHARS`] characters without reserved prefixes, and values SQS accepts.
+/// SNS message attributes follow the same rules.
+pub fn check_attributes(
     attributes: &BTreeMap<String, MessageAttribute>,
 ) -> Result<(), SubmitErrorKind> {
     if attributes.len() > MAX_ATTRIBUTES {

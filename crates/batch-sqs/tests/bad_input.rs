@@ -3,9 +3,10 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Region};
-use batch_core::{SubmitError, SubmitErrorKind};
+use batch_core::{DispatcherConfig, SubmitError, SubmitErrorKind};
 use batch_sqs::{
-    FifoDeduplication, MessageAttribute, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage,
+    FifoDeduplication, MessageAttribute, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher,
+    SqsMessage,
 };
 use serde_json::json;
 
@@ -23,10 +24,12 @@ fn standard() -> SqsBatchDispatcher {
 }
 
 fn fifo() -> SqsFifoBatchDispatcher {
-    SqsFifoBatchDispatcher::builder(client(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo")
-        .deduplication(FifoDeduplication::ContentHash)
-        .build()
-        .unwrap()
+    SqsFifoBatchDispatcher::builder(
+        SqsBackend::fifo(client(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo")
+            .deduplication(FifoDeduplication::ContentHash),
+    )
+    .build()
+    .unwrap()
 }
 
 async fn refused_by_standard(message: SqsMessage) -> SubmitError<SqsMessage> {
@@ -47,7 +50,7 @@ async fn refused_by_standard(message: SqsMessage) -> SubmitError<SqsMessage> {
 
 #[tokio::test]
 async fn an_id_of_81_characters() {
-    let err = refused_by_standard(SqsMessage::json(json!(1)).id("a".repeat(81))).await;
+    let err = refused_by_standard(SqsMessage::json(json!(1)).with_id("a".repeat(81))).await;
     assert_eq!(err.kind().field(), "Id");
     assert!(err.to_string().contains("1-80 characters"), "{err}");
 }
@@ -55,7 +58,7 @@ async fn an_id_of_81_characters() {
 #[tokio::test]
 async fn an_id_of_80_characters_is_fine() {
     let sqs = standard();
-    sqs.submit_payload(SqsMessage::json(json!(1)).id("a".repeat(80)))
+    sqs.submit_payload(SqsMessage::json(json!(1)).with_id("a".repeat(80)))
         .await
         .unwrap();
     assert_eq!(sqs.pending(), 1);
@@ -64,13 +67,13 @@ async fn an_id_of_80_characters_is_fine() {
 
 #[tokio::test]
 async fn an_id_with_a_space() {
-    let err = refused_by_standard(SqsMessage::json(json!(1)).id("two words")).await;
+    let err = refused_by_standard(SqsMessage::json(json!(1)).with_id("two words")).await;
     assert_eq!(err.kind().field(), "Id");
 }
 
 #[tokio::test]
 async fn a_delay_of_901_seconds() {
-    let err = refused_by_standard(SqsMessage::json(json!(1)).delay_seconds(901)).await;
+    let err = refused_by_standard(SqsMessage::json(json!(1)).with_delay_seconds(901)).await;
     assert_eq!(
         err.kind(),
         &SubmitErrorKind::OutOfRange {
@@ -84,8 +87,8 @@ async fn a_delay_of_901_seconds() {
 #[tokio::test]
 async fn a_delay_on_fifo() {
     let message = SqsMessage::json(json!(1))
-        .message_group_id("g")
-        .delay_seconds(5);
+        .with_message_group_id("g")
+        .with_delay_seconds(5);
     let err = fifo().submit_payload(message.clone()).await.unwrap_err();
     assert_eq!(err.kind().field(), "DelaySeconds");
     assert_eq!(err.into_payload(), message);
@@ -94,7 +97,7 @@ async fn a_delay_on_fifo() {
 #[tokio::test]
 async fn eleven_attributes() {
     let message = (0..11).fold(SqsMessage::json(json!(1)), |m, i| {
-        m.attribute(format!("a{i}"), MessageAttribute::String("v".into()))
+        m.with_attribute(format!("a{i}"), MessageAttribute::String("v".into()))
     });
     let err = refused_by_standard(message).await;
     assert_eq!(err.kind().field(), "MessageAttributes");
@@ -107,7 +110,7 @@ async fn a_body_of_one_mebibyte_and_one_byte() {
     assert_eq!(
         err.kind(),
         &SubmitErrorKind::TooLarge {
-            field: "message (body and attributes)".into(),
+            field: "message".into(),
             size: 1_048_577,
             limit: 1_048_576
         }
@@ -118,7 +121,7 @@ async fn a_body_of_one_mebibyte_and_one_byte() {
 async fn attributes_count_toward_the_message_size() {
     // 1 MiB of body leaves no room for an attribute.
     let message = SqsMessage::text("x".repeat(1_048_576))
-        .attribute("a", MessageAttribute::String("b".into()));
+        .with_attribute("a", MessageAttribute::String("b".into()));
     let err = refused_by_standard(message).await;
     assert!(matches!(
         err.kind(),
@@ -131,8 +134,8 @@ async fn attributes_count_toward_the_message_size() {
 
 #[tokio::test]
 async fn a_body_above_a_lowered_message_limit() {
-    let sqs = SqsBatchDispatcher::builder(client(), "q")
-        .max_message_bytes(1_000)
+    let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client(), "q"))
+        .config(DispatcherConfig::default().max_entry_bytes(1_000))
         .build()
         .unwrap();
     let err = sqs
@@ -147,8 +150,8 @@ async fn a_body_above_a_lowered_message_limit() {
 
 #[tokio::test]
 async fn a_message_limit_above_the_sqs_maximum_is_a_config_error() {
-    let err = SqsBatchDispatcher::builder(client(), "q")
-        .max_message_bytes(1_048_577)
+    let err = SqsBatchDispatcher::builder(SqsBackend::new(client(), "q"))
+        .config(DispatcherConfig::default().max_entry_bytes(1_048_577))
         .build()
         .unwrap_err();
     assert_eq!(
@@ -174,7 +177,7 @@ async fn a_fifo_message_without_a_group() {
 async fn a_fifo_message_without_a_deduplication_id_by_default() {
     let fifo = SqsFifoBatchDispatcher::from_client(client(), "q.fifo");
     let err = fifo
-        .submit_payload(SqsMessage::json(json!(1)).message_group_id("g"))
+        .submit_payload(SqsMessage::json(json!(1)).with_message_group_id("g"))
         .await
         .unwrap_err();
     assert_eq!(err.kind().field(), "MessageDeduplicationId");
@@ -182,7 +185,7 @@ async fn a_fifo_message_without_a_deduplication_id_by_default() {
 
 #[tokio::test]
 async fn a_deduplication_id_on_a_standard_queue() {
-    let err = refused_by_standard(SqsMessage::json(json!(1)).deduplication_id("d")).await;
+    let err = refused_by_standard(SqsMessage::json(json!(1)).with_deduplication_id("d")).await;
     assert_eq!(err.kind().field(), "MessageDeduplicationId");
 }
 
@@ -209,36 +212,37 @@ async fn attribute_names_and_values_sqs_refuses() {
         ("nan", MessageAttribute::Number("not a number".into())),
         ("bin", MessageAttribute::Binary(Vec::new())),
     ] {
-        let err = refused_by_standard(SqsMessage::json(json!(1)).attribute(name, value)).await;
+        let err = refused_by_standard(SqsMessage::json(json!(1)).with_attribute(name, value)).await;
         assert_eq!(err.kind().field(), format!("MessageAttributes.{name}"));
     }
 }
 
 #[tokio::test]
 async fn a_group_id_of_129_characters() {
-    let message = SqsMessage::json(json!(1)).message_group_id("g".repeat(129));
+    let message = SqsMessage::json(json!(1)).with_message_group_id("g".repeat(129));
     let err = fifo().submit_payload(message).await.unwrap_err();
     assert_eq!(err.kind().field(), "MessageGroupId");
     assert!(err.to_string().contains("1-128"), "{err}");
 }
 
 // FIFO options on a standard dispatcher do not compile: see the `compile_fail` example of
-// `SqsBatchDispatcherBuilder`.
+// `SqsBatchDispatcher`.
 
 #[tokio::test]
 async fn the_fifo_builder_builds_a_fifo_dispatcher() {
     // Only a deduplication mode set: `build()` still makes a FIFO dispatcher, whose rules
     // apply at submit (a message needs a group), and the error names the group.
-    let fifo = SqsFifoBatchDispatcher::builder(client(), "q.fifo")
-        .deduplication(FifoDeduplication::ContentHash)
-        .build()
-        .unwrap();
+    let fifo = SqsFifoBatchDispatcher::builder(
+        SqsBackend::fifo(client(), "q.fifo").deduplication(FifoDeduplication::ContentHash),
+    )
+    .build()
+    .unwrap();
     let err = fifo
         .submit_payload(SqsMessage::text("no group"))
         .await
         .unwrap_err();
     assert_eq!(err.kind().field(), "MessageGroupId");
-    fifo.submit_payload(SqsMessage::text("grouped").message_group_id("g"))
+    fifo.submit_payload(SqsMessage::text("grouped").with_message_group_id("g"))
         .await
         .unwrap();
     let _ = fifo.flush_payloads_timeout(std::time::Duration::ZERO).await;
@@ -259,13 +263,13 @@ async fn a_body_of_exactly_one_mebibyte_is_fine() {
 
 #[tokio::test]
 async fn a_delay_of_900_seconds_is_fine() {
-    accepted_by_standard(SqsMessage::json(json!(1)).delay_seconds(900)).await;
+    accepted_by_standard(SqsMessage::json(json!(1)).with_delay_seconds(900)).await;
 }
 
 #[tokio::test]
 async fn ten_attributes_are_fine() {
     let message = (0..10).fold(SqsMessage::json(json!(1)), |m, i| {
-        m.attribute(format!("a{i}"), MessageAttribute::String("v".into()))
+        m.with_attribute(format!("a{i}"), MessageAttribute::String("v".into()))
     });
     accepted_by_standard(message).await;
 }
@@ -273,7 +277,7 @@ async fn ten_attributes_are_fine() {
 #[tokio::test]
 async fn a_group_id_of_128_characters_is_fine() {
     let sqs = fifo();
-    sqs.submit_payload(SqsMessage::json(json!(1)).message_group_id("g".repeat(128)))
+    sqs.submit_payload(SqsMessage::json(json!(1)).with_message_group_id("g".repeat(128)))
         .await
         .unwrap();
     assert_eq!(sqs.pending(), 1);

@@ -21,9 +21,9 @@ async fn a_thousand_messages_go_in_a_hundred_requests_and_arrive_intact() {
     let sqs = SqsBatchDispatcher::from_client(client.clone(), name);
     for n in 0..1_000 {
         let message = SqsMessage::json(json!({"n": n, "text": "grüße 🚀", "quote": "\"x\""}))
-            .attribute("n", MessageAttribute::Number(n.to_string()))
-            .attribute("kind", MessageAttribute::String(format!("kind-{}", n % 3)))
-            .attribute("raw", MessageAttribute::Binary(vec![n as u8, 0, 255]));
+            .with_attribute("n", MessageAttribute::Number(n.to_string()))
+            .with_attribute("kind", MessageAttribute::String(format!("kind-{}", n % 3)))
+            .with_attribute("raw", MessageAttribute::Binary(vec![n as u8, 0, 255]));
         sqs.submit_payload(message).await.unwrap();
     }
     assert!(sqs.flush_payloads().await.is_empty());
@@ -63,8 +63,8 @@ async fn fifo_messages_arrive_in_submission_order_within_each_group() {
     for n in 0..120 {
         let group = format!("group-{}", n % 3);
         let message = SqsMessage::json(json!({"n": n, "group": group}))
-            .message_group_id(group)
-            .deduplication_id(format!("dedup-{n}"));
+            .with_message_group_id(group)
+            .with_deduplication_id(format!("dedup-{n}"));
         fifo.submit_payload(message).await.unwrap();
     }
     assert!(fifo.flush_payloads().await.is_empty());
@@ -94,7 +94,7 @@ async fn duplicates_in_the_pending_batch_are_dropped_and_counted() {
     for n in 0..8 {
         // Ids a, b, c, d, a, b, c, d: the second four are duplicates.
         let id = ["a", "b", "c", "d"][n % 4];
-        sqs.submit_payload(SqsMessage::json(json!({"n": n})).id(id))
+        sqs.submit_payload(SqsMessage::json(json!({"n": n})).with_id(id))
             .await
             .unwrap();
     }

@@ -35,9 +35,9 @@ proptest! {
         attributes in proptest::collection::vec(("[ -~]{0,20}", attribute()), 0..12),
     ) {
         let mut message = SqsMessage::text(body.clone());
-        if let Some(id) = id { message = message.id(id); }
-        if let Some(delay) = delay { message = message.delay_seconds(delay); }
-        for (name, value) in attributes { message = message.attribute(name, value); }
+        if let Some(id) = id { message = message.with_id(id); }
+        if let Some(delay) = delay { message = message.with_delay_seconds(delay); }
+        for (name, value) in attributes { message = message.with_attribute(name, value); }
         let sqs = dispatcher();
         if let Ok(entry) = sqs.backend().prepare(&message) {
             let attributes: usize = message

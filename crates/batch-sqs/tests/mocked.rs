@@ -9,8 +9,8 @@ use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMess
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use batch_core::{DispatcherConfig, RetryConfig, UnprocessedReason};
-use batch_sqs::{MessageBody, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+use batch_core::{DispatcherConfig, RetryPolicy, UnprocessedReason};
+use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -145,11 +145,11 @@ async fn a_sender_fault_entry_is_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn a_throttled_request_is_retried_with_backoff_then_reported_whole() {
     let (client, log, rule) = client(|_, _| Err("ThrottlingException"));
-    let retry = RetryConfig::default()
+    let retry = RetryPolicy::default()
         .max_attempts(4)
         .initial_backoff(Duration::from_millis(200))
         .max_backoff(Duration::from_secs(5));
-    let sqs = SqsBatchDispatcher::builder(client, QUEUE_URL)
+    let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client, QUEUE_URL))
         .config(DispatcherConfig::default().retry(retry.clone()))
         .build()
         .unwrap();
@@ -178,12 +178,14 @@ async fn fifo_group_order_holds_under_a_partial_failure() {
     // The last message of the first request fails once; the second request must wait for
     // its retry, so the queue sees 0..20 in order.
     let (client, log, _) = client(|call, _| Ok(if call == 1 { vec![(9, false)] } else { vec![] }));
-    let fifo = SqsFifoBatchDispatcher::builder(client, QUEUE_URL)
-        .default_message_group_id("g")
-        .deduplication(batch_sqs::FifoDeduplication::ContentHash)
-        .config(DispatcherConfig::default().max_in_flight(4))
-        .build()
-        .unwrap();
+    let fifo = SqsFifoBatchDispatcher::builder(
+        SqsBackend::fifo(client, QUEUE_URL)
+            .default_message_group_id("g")
+            .deduplication(batch_sqs::FifoDeduplication::ContentHash),
+    )
+    .config(DispatcherConfig::default().max_in_flight(4))
+    .build()
+    .unwrap();
     for n in 0..20 {
         fifo.submit_payload(json!({"n": n})).await.unwrap();
     }
@@ -204,13 +206,15 @@ async fn fifo_messages_behind_an_undelivered_one_are_held_back() {
             .map(|&n| (n, true))
             .collect())
     });
-    let fifo = SqsFifoBatchDispatcher::builder(client, QUEUE_URL)
-        .deduplication(batch_sqs::FifoDeduplication::ContentHash)
-        .config(DispatcherConfig::default().max_entries(2))
-        .build()
-        .unwrap();
+    let fifo = SqsFifoBatchDispatcher::builder(
+        SqsBackend::fifo(client, QUEUE_URL)
+            .deduplication(batch_sqs::FifoDeduplication::ContentHash),
+    )
+    .config(DispatcherConfig::default().max_entries(2))
+    .build()
+    .unwrap();
     for (n, group) in [(0, "a"), (1, "a"), (2, "b"), (3, "a"), (4, "b")] {
-        let message = SqsMessage::json(json!({"n": n})).message_group_id(group);
+        let message = SqsMessage::json(json!({"n": n})).with_message_group_id(group);
         fifo.submit_payload(message).await.unwrap();
     }
     let unprocessed = fifo.flush_payloads().await;

@@ -13,11 +13,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::{Blob, DateTime};
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
 use batch_core::{Backend, Dispatcher, DispatcherConfig, Limits};
-use batch_dynamodb::DynamoBatchDispatcher;
-use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord};
-use batch_sqs::{SqsBatchDispatcher, SqsMessage};
+use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
 use serde::{Deserialize, Serialize};
 
 use crate::measure;
@@ -257,7 +257,7 @@ async fn sqs(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Resu
             .await?;
         }
         Peer::Ours { max_in_flight } => {
-            let sqs = SqsBatchDispatcher::builder(client.clone(), QUEUE_URL)
+            let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client.clone(), QUEUE_URL))
                 .config(config(max_in_flight))
                 .build()?;
             failed = submit_all(&sqs, records, |n, size| {
@@ -308,12 +308,13 @@ async fn kinesis(client: &aws_sdk_kinesis::Client, peer: Peer, records: Records)
             .await?;
         }
         Peer::Ours { max_in_flight } => {
-            let kinesis = KinesisBatchDispatcher::builder(client.clone(), NAME)
-                .config(config(max_in_flight))
-                .build()?;
+            let kinesis =
+                KinesisBatchDispatcher::builder(KinesisBackend::new(client.clone(), NAME))
+                    .config(config(max_in_flight))
+                    .build()?;
             failed = submit_all(&kinesis, records, |n, size| {
                 let (key, data) = workload::kinesis_record(size, n);
-                KinesisRecord::bytes(data).partition_key(key)
+                KinesisRecord::bytes(data).with_partition_key(key)
             })
             .await?;
         }
@@ -367,9 +368,10 @@ async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Record
             .await?;
         }
         Peer::Ours { max_in_flight } => {
-            let table = DynamoBatchDispatcher::builder(client.clone(), NAME, "pk")
-                .config(config(max_in_flight))
-                .build()?;
+            let table =
+                DynamoBatchDispatcher::builder(DynamoBackend::new(client.clone(), NAME, "pk"))
+                    .config(config(max_in_flight))
+                    .build()?;
             failed = submit_all(&table, records, |n, size| {
                 dynamodb_attributes(size, n).into()
             })
@@ -406,9 +408,9 @@ fn metric(values: usize, n: u64) -> Metric {
         let counts = vec![1.0; list.len()];
         Metric::values(name, list, counts)
     };
-    metric = metric.unit(StandardUnit::Milliseconds);
+    metric = metric.with_unit(StandardUnit::Milliseconds);
     for (name, value) in dimensions {
-        metric = metric.dimension(name, value);
+        metric = metric.with_dimension(name, value);
     }
     metric
 }
@@ -444,9 +446,10 @@ async fn cloudwatch(
             .await?;
         }
         Peer::Ours { max_in_flight } => {
-            let metrics = CloudwatchBatchDispatcher::builder(client.clone(), NAME)
-                .config(config(max_in_flight))
-                .build()?;
+            let metrics =
+                CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(client.clone(), NAME))
+                    .config(config(max_in_flight))
+                    .build()?;
             return submit_all(&metrics, records, |n, values| metric(values, n)).await;
         }
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),

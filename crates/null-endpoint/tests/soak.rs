@@ -11,13 +11,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
 use batch_core::{
-    Backend, Dispatcher, DispatcherConfig, RetryConfig, Stats, Unprocessed, UnprocessedReason,
+    Backend, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed, UnprocessedReason,
 };
-use batch_dynamodb::{DynamoBatchDispatcher, DynamoItem, DynamoWrite};
-use batch_kinesis::{KinesisBatchDispatcher, KinesisRecord, RecordData};
-use batch_sqs::{MessageBody, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
+use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Faults, NullEndpoint};
 use serde_json::{Value, json};
 
@@ -53,7 +53,7 @@ fn config(max_entries: usize) -> DispatcherConfig {
         .max_entries(max_entries)
         .max_in_flight(MAX_IN_FLIGHT)
         .retry(
-            RetryConfig::default()
+            RetryPolicy::default()
                 .max_attempts(MAX_ATTEMPTS)
                 .initial_backoff(Duration::from_millis(2))
                 .max_backoff(Duration::from_millis(20)),
@@ -317,10 +317,10 @@ async fn sqs_standard_soak() {
     )
     .await
     .unwrap();
-    let sqs = SqsBatchDispatcher::builder(
+    let sqs = SqsBatchDispatcher::builder(SqsBackend::new(
         aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
         "http://127.0.0.1/0/q",
-    )
+    ))
     .config(config(10))
     .build()
     .unwrap();
@@ -356,18 +356,18 @@ async fn sqs_fifo_soak() {
     let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(2))
         .await
         .unwrap();
-    let fifo = SqsFifoBatchDispatcher::builder(
+    let fifo = SqsFifoBatchDispatcher::builder(SqsBackend::fifo(
         aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
         "http://127.0.0.1/0/q.fifo",
-    )
+    ))
     .config(config(10))
     .build()
     .unwrap();
     let records = records();
     let (returned, held) = drive(&fifo, records, |n| {
         SqsMessage::text(format!("m{n}"))
-            .message_group_id(fifo_group(n))
-            .deduplication_id(format!("d{n}"))
+            .with_message_group_id(fifo_group(n))
+            .with_deduplication_id(format!("d{n}"))
     })
     .await;
     eprintln!(
@@ -399,16 +399,18 @@ async fn kinesis_ordered_soak() {
         .await
         .unwrap();
     let kinesis = KinesisBatchDispatcher::builder(
-        aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await),
-        "stream",
+        KinesisBackend::new(
+            aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await),
+            "stream",
+        )
+        .ordered(true),
     )
-    .ordered(true)
     .config(config(500))
     .build()
     .unwrap();
     let records = records();
     let (returned, held) = drive(&kinesis, records, |n| {
-        KinesisRecord::bytes(n.to_be_bytes().to_vec()).partition_key(kinesis_key(n))
+        KinesisRecord::bytes(n.to_be_bytes().to_vec()).with_partition_key(kinesis_key(n))
     })
     .await;
     let number = |record: &KinesisRecord| match record.data() {
@@ -436,11 +438,11 @@ async fn dynamodb_soak() {
     let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(4))
         .await
         .unwrap();
-    let table = DynamoBatchDispatcher::builder(
+    let table = DynamoBatchDispatcher::builder(DynamoBackend::new(
         aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await),
         "table",
         "pk",
-    )
+    ))
     .config(config(25))
     .build()
     .unwrap();
@@ -484,10 +486,10 @@ async fn cloudwatch_soak() {
     )
     .await
     .unwrap();
-    let metrics = CloudwatchBatchDispatcher::builder(
+    let metrics = CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(
         aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await),
         "Soak",
-    )
+    ))
     .config(config(20))
     .build()
     .unwrap();

@@ -1,0 +1,115 @@
+//! Building a dispatcher: the one builder of engine options, and the constructors every AWS
+//! service shares.
+
+use aws_types::SdkConfig;
+
+use crate::backend::Backend;
+use crate::config::DispatcherConfig;
+use crate::dispatcher::Dispatcher;
+use crate::error::ConfigError;
+
+/// A backend for an AWS service, made from an SDK client and a target (a queue, a stream, a
+/// table, a namespace). It gives every dispatcher over it the constructors
+/// [`Dispatcher::new`] and [`Dispatcher::from_client`].
+///
+/// Service options (how partition keys are chosen, a FIFO queue's default group) are set on
+/// the backend before it is handed to [`Dispatcher::builder`].
+pub trait Service: Backend + Sized {
+    /// The SDK client the backend sends with.
+    type Client;
+    /// What the dispatcher writes to.
+    type Target;
+
+    /// A client built from the shared SDK configuration.
+    fn client(config: &SdkConfig) -> Self::Client;
+
+    /// A backend for `target` with every option at its default.
+    fn backend(client: Self::Client, target: Self::Target) -> Self;
+}
+
+impl<B: Service> Dispatcher<B> {
+    /// A dispatcher for `target` with a client built from `config`, every service option and
+    /// engine setting at its default. Does no I/O.
+    pub fn new(config: &SdkConfig, target: impl Into<B::Target>) -> Self {
+        Self::from_client(B::client(config), target)
+    }
+
+    /// A dispatcher for `target` that sends with the caller's client, every option at its
+    /// default. Does no I/O.
+    pub fn from_client(client: B::Client, target: impl Into<B::Target>) -> Self {
+        Self::from_parts(
+            B::backend(client, target.into()),
+            &DispatcherConfig::default(),
+        )
+        .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
+    }
+}
+
+/// Builds a [`Dispatcher`] from a backend (with its service options set) and the engine's
+/// settings. Made by [`Dispatcher::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use batch_core::testing::InMemoryBackend;
+/// use batch_core::{Dispatcher, DispatcherConfig};
+///
+/// let dispatcher = Dispatcher::builder(InMemoryBackend::new())
+///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
+///     .build()
+///     .expect("valid settings");
+/// assert_eq!(dispatcher.limits().max_entries, 10);
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct DispatcherBuilder<B> {
+    backend: B,
+    config: DispatcherConfig,
+}
+
+impl<B: Backend> DispatcherBuilder<B> {
+    pub(crate) fn new(backend: B) -> Self {
+        Self {
+            backend,
+            config: DispatcherConfig::default(),
+        }
+    }
+
+    /// Batching, concurrency and retry settings. Default: [`DispatcherConfig::default`].
+    pub fn config(mut self, config: DispatcherConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The dispatcher, once the settings and the backend's options pass their checks. Does
+    /// no I/O.
+    pub fn build(self) -> Result<Dispatcher<B>, ConfigError> {
+        self.backend.check()?;
+        Dispatcher::from_parts(self.backend, &self.config)
+    }
+}
+
+/// Implements [`Service`] for a backend of an AWS SDK service: the client comes from
+/// `Client::new(&SdkConfig)`, as every SDK client's does, and the backend from its
+/// constructor `ctor(client, target)`.
+///
+/// ```ignore
+/// // impl Service for KinesisBackend { type Client = Client; type Target = String; ... }
+/// batch_core::impl_service!(KinesisBackend, Client, String, new);
+/// ```
+#[macro_export]
+macro_rules! impl_service {
+    ($backend:ty, $client:ty, $target:ty, $ctor:ident) => {
+        impl $crate::Service for $backend {
+            type Client = $client;
+            type Target = $target;
+
+            fn client(config: &$crate::__private::SdkConfig) -> $client {
+                <$client>::new(config)
+            }
+
+            fn backend(client: $client, target: $target) -> Self {
+                <$backend>::$ctor(client, target)
+            }
+        }
+    };
+}
