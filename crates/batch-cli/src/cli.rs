@@ -91,16 +91,27 @@ pub(crate) struct Common {
     #[arg(long, global = true)]
     pub(crate) endpoint_url: Option<String>,
 
-    /// Requests in flight at once.
-    #[arg(long, global = true, default_value_t = 4)]
+    /// Requests in flight at once, at most; fewer while the destination throttles.
+    #[arg(long, global = true, default_value_t = aws_batch_utils::core::DEFAULT_MAX_IN_FLIGHT)]
     pub(crate) max_in_flight: usize,
+
+    /// Send at most this many records a second, to leave room in a shared quota for other
+    /// writers. Without it, the command paces itself to what the destination accepts.
+    #[arg(long, global = true)]
+    pub(crate) max_records_per_second: Option<u64>,
+
+    /// Do not pace to the destination's throttling: send as fast as requests go, and count
+    /// throttling against --max-attempts.
+    #[arg(long, global = true)]
+    pub(crate) no_pacing: bool,
 
     /// Send a partial batch once its oldest record waited this long; 0 to wait for full
     /// batches.
     #[arg(long, global = true, value_parser = parse_duration, default_value = "1s")]
     pub(crate) linger: Duration,
 
-    /// Attempts per record, the first included.
+    /// Attempts per record, the first included. Throttling does not count while the command
+    /// paces itself: a throttled record is sent again for up to a minute.
     #[arg(long, global = true, default_value_t = 5)]
     pub(crate) max_attempts: u32,
 

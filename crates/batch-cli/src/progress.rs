@@ -68,6 +68,9 @@ pub(crate) fn message(
     if stats.throttled > 0 {
         text.push_str(&format!("  throttled {}", stats.throttled));
     }
+    if let Some(paced) = stats.paced_rate {
+        text.push_str(&format!("  paced at {paced}/s"));
+    }
     if stats.requests_failed_in_a_row > 0 {
         text.push_str(&format!(
             "  {} requests failed in a row",
@@ -178,6 +181,9 @@ mod tests {
             text,
             "read 1100  delivered 1000  failed 5  333 records/s  throttled 40"
         );
+        stats.paced_rate = Some(950);
+        let text = message(1_100, 3, false, &stats, Duration::from_millis(3_000));
+        assert!(text.ends_with("throttled 40  paced at 950/s"), "{text}");
         stats.submitted = 1_090;
         let text = message(1_100, 3, true, &stats, Duration::from_millis(3_000));
         assert!(text.starts_with("flushing 88 records  read 1100"), "{text}");

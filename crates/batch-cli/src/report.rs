@@ -47,6 +47,8 @@ pub(crate) struct Summary {
     pub(crate) requests_one_per_record: u64,
     pub(crate) retries: u64,
     pub(crate) throttled: u64,
+    /// The rate the destination's throttling paced the run to at its end, if it did.
+    pub(crate) paced_rate: Option<u64>,
     /// Why the run stopped before the end of the input, if it did.
     pub(crate) stopped: Option<String>,
     pub(crate) elapsed: Duration,
@@ -69,6 +71,7 @@ impl Summary {
         self.requests_one_per_record = stats.submitted;
         self.retries = stats.retries;
         self.throttled = stats.throttled;
+        self.paced_rate = stats.paced_rate;
         self.elapsed = elapsed;
     }
 
@@ -94,6 +97,7 @@ impl Summary {
             "requests_one_per_record": self.requests_one_per_record,
             "retries": self.retries,
             "throttled": self.throttled,
+            "paced_records_per_second": self.paced_rate,
             "stopped": self.stopped,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "records_per_second": self.throughput(),
@@ -126,6 +130,13 @@ impl Summary {
             ("one per record", self.requests_one_per_record.to_string()),
             ("retried entries", self.retries.to_string()),
             ("throttled entries", self.throttled.to_string()),
+            (
+                "paced to",
+                self.paced_rate.map_or_else(
+                    || "not needed".to_owned(),
+                    |rate| format!("{rate} records/s"),
+                ),
+            ),
             ("elapsed", format!("{:.2} s", self.elapsed.as_secs_f64())),
             ("throughput", format!("{} records/s", self.throughput())),
         ]);

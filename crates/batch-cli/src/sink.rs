@@ -68,6 +68,12 @@ impl Sink {
         if !common.linger.is_zero() {
             config = config.linger(common.linger);
         }
+        if let Some(records) = common.max_records_per_second {
+            config = config.max_records_per_second(records);
+        }
+        if common.no_pacing {
+            config = config.adaptive(false);
+        }
         Ok(match service {
             Service::Sqs {
                 queue,

@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 use crate::backend::{Backend, BatchEntry};
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
+use crate::pace::{Answer, Pacer, Share};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -26,6 +28,7 @@ pub(crate) struct Sender<'a, B: Backend> {
     pub(crate) counters: &'a Counters,
     pub(crate) rng: &'a Mutex<fastrand::Rng>,
     pub(crate) abandon: &'a watch::Sender<bool>,
+    pub(crate) pacer: Option<&'a Pacer>,
 }
 
 impl<B: Backend> Sender<'_, B> {
@@ -40,6 +43,20 @@ impl<B: Backend> Sender<'_, B> {
                 out.abandon(todo, attempt - 1, why);
                 return;
             }
+            let pass = match self.pacer {
+                Some(pacer) => {
+                    let shares = shares(self.backend, &todo);
+                    tokio::select! {
+                        pass = pacer.admit(&shares) => Some(pass),
+                        () = abandoned(self.abandon) => {
+                            let why = "the dispatcher was told to stop while a request waited for its pace";
+                            out.abandon(todo, attempt - 1, why);
+                            return;
+                        }
+                    }
+                }
+                None => None,
+            };
             let batch: Vec<BatchEntry<'_, B>> = todo
                 .iter()
                 .map(|item| BatchEntry {
@@ -74,26 +91,37 @@ impl<B: Backend> Sender<'_, B> {
                     return;
                 }
             };
+            if let (Some(pacer), Some(pass)) = (self.pacer, &pass) {
+                pacer.report(pass, &answers(self.backend, &todo, &outcomes));
+            }
+            drop(pass);
             let again = self.sort(todo, outcomes, attempt, out);
             if again.is_empty() {
                 return;
             }
-            let delay = {
+            let again = self.give_up_on(again, started, attempt, out);
+            if again.is_empty() {
+                return;
+            }
+            // Throttled entries wait for their pace; others back off by their failures.
+            let failures = again
+                .iter()
+                .map(|(item, _)| item.failures)
+                .max()
+                .unwrap_or(0);
+            let delay = if failures == 0 {
+                Duration::ZERO
+            } else {
                 let mut rng = self
                     .rng
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                retry.backoff(attempt, &mut rng)
+                retry.backoff(failures, &mut rng)
             };
-            let give_up = if attempt >= retry.attempt_limit() {
-                Some(UnprocessedReason::RetriesExhausted)
-            } else {
-                retry.deadline_limit().and_then(|deadline| {
-                    (started.elapsed() + delay > deadline)
-                        .then_some(UnprocessedReason::DeadlineExceeded)
-                })
-            };
-            if let Some(reason) = give_up {
+            if let Some(deadline) = retry.deadline_limit()
+                && started.elapsed() + delay > deadline
+            {
+                let reason = UnprocessedReason::DeadlineExceeded;
                 tracing::warn!(entries = again.len(), attempt, %reason, "giving up on failed entries");
                 for (item, failure) in again {
                     out.push(item, reason, failure, attempt);
@@ -123,6 +151,42 @@ impl<B: Backend> Sender<'_, B> {
             }
             attempt += 1;
         }
+    }
+
+    /// Counts a failed attempt against each entry that was not throttled (throttled ones
+    /// count too when the dispatcher does not pace itself), and moves to `out` the entries
+    /// out of attempts, or throttled for longer than the throttle budget.
+    fn give_up_on(
+        &self,
+        again: Vec<(Item<B>, Failure)>,
+        started: Instant,
+        attempt: u32,
+        out: &mut Undelivered<B>,
+    ) -> Vec<(Item<B>, Failure)> {
+        let paced = self.pacer.is_some_and(Pacer::learns);
+        let mut kept = Vec::with_capacity(again.len());
+        let mut gave_up = 0;
+        for (mut item, failure) in again {
+            let reason = if paced && failure.kind == FailureKind::Throttling {
+                (started.elapsed() >= self.retry.throttle_limit())
+                    .then_some(UnprocessedReason::DeadlineExceeded)
+            } else {
+                item.failures += 1;
+                (item.failures >= self.retry.attempt_limit())
+                    .then_some(UnprocessedReason::RetriesExhausted)
+            };
+            match reason {
+                Some(reason) => {
+                    gave_up += 1;
+                    out.push(item, reason, failure, attempt);
+                }
+                None => kept.push((item, failure)),
+            }
+        }
+        if gave_up > 0 {
+            tracing::warn!(entries = gave_up, attempt, "giving up on failed entries");
+        }
+        kept
     }
 
     /// Counts the delivered entries, puts the refused ones in `out`, and returns those a
@@ -205,6 +269,53 @@ impl<B: Backend> Sender<'_, B> {
             }
         }
     }
+}
+
+/// Each domain's entries and bytes in a request.
+fn shares<B: Backend>(backend: &B, items: &[Item<B>]) -> Vec<Share> {
+    let mut shares: Vec<Share> = Vec::new();
+    for item in items {
+        let domain = backend.domain(&item.entry);
+        match shares.iter_mut().find(|share| share.domain == domain) {
+            Some(share) => {
+                share.entries += 1;
+                share.bytes += item.size;
+            }
+            None => shares.push(Share {
+                domain,
+                entries: 1,
+                bytes: item.size,
+            }),
+        }
+    }
+    shares
+}
+
+/// What the service did with each domain's entries of a request.
+fn answers<B: Backend>(
+    backend: &B,
+    items: &[Item<B>],
+    outcomes: &[EntryOutcome],
+) -> Vec<(u64, Answer)> {
+    let mut answers: Vec<(u64, Answer)> = Vec::new();
+    for (item, outcome) in items.iter().zip(outcomes) {
+        let domain = backend.domain(&item.entry);
+        let index = match answers.iter().position(|(d, _)| *d == domain) {
+            Some(index) => index,
+            None => {
+                answers.push((domain, Answer::default()));
+                answers.len() - 1
+            }
+        };
+        match outcome {
+            EntryOutcome::Delivered => answers[index].1.accepted += 1,
+            EntryOutcome::Failed(failure) if failure.kind == FailureKind::Throttling => {
+                answers[index].1.throttled += 1;
+            }
+            EntryOutcome::Failed(_) => {}
+        }
+    }
+    answers
 }
 
 /// Returns once [`Dispatcher::abandon`](crate::Dispatcher::abandon) was called and no flush

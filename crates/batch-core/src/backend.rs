@@ -220,6 +220,15 @@ pub trait Backend: Send + Sync + 'static {
     /// Classifies a request that failed as a whole.
     fn classify(&self, error: &Self::Error) -> Failure;
 
+    /// The throttling domain of an entry: the part of the destination whose quota it uses
+    /// (a Kinesis shard). The engine paces each domain to what it accepts. Asked before
+    /// every attempt, so an entry follows a change (a stream resharded). Default 0: the
+    /// whole destination (a queue, a table, a namespace) is one domain.
+    fn domain(&self, entry: &Self::Entry) -> u64 {
+        let _ = entry;
+        0
+    }
+
     /// Checks the backend's own options when a dispatcher is built with
     /// [`Dispatcher::builder`](crate::Dispatcher::builder). Default: nothing to check.
     fn check(&self) -> Result<(), ConfigError> {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::error::ConfigError;
+use crate::pace::Caps;
 use crate::spec::{DedupPolicy, Limits};
 
 /// How failed entries and requests are retried.
@@ -30,6 +31,7 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     deadline: Option<Duration>,
+    throttle_budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -39,6 +41,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             deadline: None,
+            throttle_budget: DEFAULT_THROTTLE_BUDGET,
         }
     }
 }
@@ -78,6 +81,18 @@ impl RetryPolicy {
         self
     }
 
+    /// How long an entry the service throttles keeps being sent again, from its batch's first
+    /// attempt, when the dispatcher paces itself ([`DispatcherConfig::adaptive`]): throttling
+    /// says the destination is busy, not that the entry is bad, so it does not count against
+    /// `max_attempts`. Default 60 s: a batch job gets through a busy minute; a Lambda
+    /// function that must finish sooner flushes with
+    /// [`flush_payloads_timeout`](crate::Dispatcher::flush_payloads_timeout).
+    #[must_use]
+    pub fn throttle_budget(mut self, budget: Duration) -> Self {
+        self.throttle_budget = budget;
+        self
+    }
+
     pub(crate) fn attempt_limit(&self) -> u32 {
         self.max_attempts
     }
@@ -98,6 +113,10 @@ impl RetryPolicy {
 
     pub(crate) fn deadline_limit(&self) -> Option<Duration> {
         self.deadline
+    }
+
+    pub(crate) fn throttle_limit(&self) -> Duration {
+        self.throttle_budget
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -142,10 +161,20 @@ pub struct DispatcherConfig {
     linger: Option<Duration>,
     dedup: Option<DedupPolicy>,
     retry: RetryPolicy,
+    fixed: bool,
+    max_records_per_second: Option<u64>,
+    max_bytes_per_second: Option<u64>,
 }
 
-/// Requests in flight at once unless configured.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+/// Requests in flight at once unless configured: enough for a dispatcher facing AWS's
+/// real latency (tens of milliseconds) to reach its throughput without tuning. The pacer
+/// keeps fewer in flight while the destination throttles; memory stays bounded by this many
+/// requests' entries.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
+/// How long a throttled entry keeps being retried unless configured; see
+/// [`RetryPolicy::throttle_budget`].
+pub const DEFAULT_THROTTLE_BUDGET: Duration = Duration::from_secs(60);
 
 impl DispatcherConfig {
     /// Entries per request. Default and ceiling: the service's.
@@ -171,7 +200,8 @@ impl DispatcherConfig {
     }
 
     /// Requests in flight at once. When they are all busy and the pending batch is full,
-    /// `submit` waits (backpressure). Default 4.
+    /// `submit` waits (backpressure). Default [`DEFAULT_MAX_IN_FLIGHT`] (32); while the
+    /// destination throttles, the pacer keeps fewer in flight.
     #[must_use]
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = Some(n);
@@ -197,6 +227,34 @@ impl DispatcherConfig {
     #[must_use]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Whether the dispatcher paces itself to what the destination accepts. Default on: when
+    /// the service throttles, each throttling domain (a Kinesis shard, a table, a queue) gets
+    /// a send rate just below what it was accepting, which then follows the service (growing
+    /// while entries get through, shrinking when they are throttled), fewer requests are kept
+    /// in flight, and throttled entries are sent again within
+    /// [`RetryPolicy::throttle_budget`] instead of using up attempts. Off: every request goes
+    /// as soon as a slot is free and throttling is a retryable failure like any other.
+    #[must_use]
+    pub fn adaptive(mut self, adaptive: bool) -> Self {
+        self.fixed = !adaptive;
+        self
+    }
+
+    /// The most records (entries) per second to send, whatever the destination would take:
+    /// to leave room in a shared quota for other writers. Default: no cap.
+    #[must_use]
+    pub fn max_records_per_second(mut self, records: u64) -> Self {
+        self.max_records_per_second = Some(records);
+        self
+    }
+
+    /// The most bytes (as the service counts them) per second to send. Default: no cap.
+    #[must_use]
+    pub fn max_bytes_per_second(mut self, bytes: u64) -> Self {
+        self.max_bytes_per_second = Some(bytes);
         self
     }
 
@@ -252,12 +310,27 @@ impl DispatcherConfig {
             });
         }
         self.retry.validate()?;
+        for (field, cap) in [
+            ("max_records_per_second", self.max_records_per_second),
+            ("max_bytes_per_second", self.max_bytes_per_second),
+        ] {
+            if cap == Some(0) {
+                return Err(ConfigError::Zero { field });
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let caps = Caps {
+            records_per_second: self.max_records_per_second.map(|n| n as f64),
+            bytes_per_second: self.max_bytes_per_second.map(|n| n as f64),
+        };
         Ok(Resolved {
             limits,
             max_in_flight,
             linger: self.linger,
             dedup: self.dedup.unwrap_or(B::SPEC.default_dedup),
             retry: self.retry.clone(),
+            adaptive: !self.fixed,
+            caps,
         })
     }
 }
@@ -270,4 +343,6 @@ pub(crate) struct Resolved {
     pub(crate) linger: Option<Duration>,
     pub(crate) dedup: DedupPolicy,
     pub(crate) retry: RetryPolicy,
+    pub(crate) adaptive: bool,
+    pub(crate) caps: Caps,
 }

@@ -218,7 +218,16 @@ impl<B: Backend> Dispatcher<B> {
 
     /// Counters since the dispatcher was built.
     pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
+        let mut stats = self.shared.counters.snapshot();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let rate = self
+            .shared
+            .pacer
+            .as_ref()
+            .and_then(|pacer| pacer.rate())
+            .map(|r| r as u64);
+        stats.paced_rate = rate;
+        stats
     }
 
     /// Payloads accepted and not yet sealed into a request.

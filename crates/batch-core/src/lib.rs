@@ -62,6 +62,7 @@ mod dispatcher;
 mod error;
 mod failure;
 mod ordering;
+mod pace;
 mod pending;
 mod service;
 mod shared;
@@ -75,7 +76,7 @@ pub mod testing;
 
 pub use aws::classify_sdk_error;
 pub use backend::{Backend, BatchEntry, Grouping, Prepared};
-pub use config::{DEFAULT_MAX_IN_FLIGHT, DispatcherConfig, RetryPolicy};
+pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_THROTTLE_BUDGET, DispatcherConfig, RetryPolicy};
 pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
 pub use failure::codes::{self, ABANDONED};

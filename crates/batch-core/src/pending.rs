@@ -18,6 +18,8 @@ pub(crate) struct Item<B: Backend> {
     pub(crate) merged_size: usize,
     /// The request entry it counts as, once in a batch (see [`BatchEntry`](crate::BatchEntry)).
     pub(crate) slot: usize,
+    /// Attempts that failed for a reason other than throttling.
+    pub(crate) failures: u32,
 }
 
 impl<B: Backend> Item<B> {
@@ -37,6 +39,7 @@ impl<B: Backend> Item<B> {
             merge_key,
             merged_size,
             slot: 0,
+            failures: 0,
         }
     }
 }
@@ -273,6 +276,7 @@ mod tests {
             merge_key: payload.merge_key.clone(),
             merged_size: 1,
             slot: 0,
+            failures: 0,
             payload,
         }
     }

@@ -92,10 +92,9 @@ impl<B: Backend> DispatcherBuilder<B> {
 /// `Client::new(&SdkConfig)`, as every SDK client's does, and the backend from its
 /// constructor `ctor(client, target)`.
 ///
-/// ```ignore
-/// // impl Service for KinesisBackend { type Client = Client; type Target = String; ... }
-/// batch_core::impl_service!(KinesisBackend, Client, String, new);
-/// ```
+/// `batch-kinesis` has `impl_service!(KinesisBackend, Client, String, new)`: its client is
+/// `aws_sdk_kinesis::Client`, its target a stream name, and `KinesisBackend::new(client,
+/// stream)` makes the backend.
 #[macro_export]
 macro_rules! impl_service {
     ($backend:ty, $client:ty, $target:ty, $ctor:ident) => {

@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::{Ledger, Turn};
+use crate::pace::{Caps, Pacer};
 use crate::pending::{Added, Item, Pending};
 use crate::spec::DedupPolicy;
 use crate::stats::Counters;
@@ -36,6 +37,8 @@ pub(crate) struct Shared<B: Backend> {
     /// Set by [`Dispatcher::abandon`]: batches stop sending and hand their payloads back,
     /// until a flush returns.
     pub(crate) abandon: watch::Sender<bool>,
+    /// Paces requests to what the destination accepts, and to the user's caps.
+    pub(crate) pacer: Option<Pacer>,
 }
 
 pub(crate) struct State<B: Backend> {
@@ -59,6 +62,8 @@ pub(crate) struct Batch<B: Backend> {
 impl<B: Backend> Shared<B> {
     pub(crate) fn new(backend: B, config: Resolved) -> Arc<Self> {
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
+        let pacer = (config.adaptive || config.caps != Caps::default())
+            .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
         let pending = Pending::new(config.dedup, config.limits);
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
@@ -77,6 +82,7 @@ impl<B: Backend> Shared<B> {
             counters: Counters::default(),
             rng: Mutex::new(fastrand::Rng::new()),
             abandon: watch::Sender::new(false),
+            pacer,
         })
     }
 
@@ -279,6 +285,7 @@ impl<B: Backend> Shared<B> {
             counters: &self.counters,
             rng: &self.rng,
             abandon: &self.abandon,
+            pacer: self.pacer.as_ref(),
         };
         sender.send(todo, &mut out).await;
         Counters::add(&self.counters.unprocessed, out.items.len());

@@ -37,6 +37,11 @@ pub struct Stats {
     /// answer with an outcome per entry. A destination that is down or refuses everything
     /// makes it grow; a program can stop feeding the dispatcher when it does.
     pub requests_failed_in_a_row: u64,
+    /// Entries per second the dispatcher allows itself now, summed over its throttling
+    /// domains: learned from the service's throttling (see
+    /// [`DispatcherConfig::adaptive`](crate::DispatcherConfig::adaptive)). `None` while the
+    /// destination has not throttled it.
+    pub paced_rate: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +90,7 @@ impl Counters {
             throttled: self.throttled.load(Relaxed),
             requests_failed: self.requests_failed.load(Relaxed),
             requests_failed_in_a_row: self.requests_failed_in_a_row.load(Relaxed),
+            paced_rate: None,
         }
     }
 }

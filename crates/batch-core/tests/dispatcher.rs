@@ -443,8 +443,11 @@ async fn a_permanent_failure_is_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn retries_stop_at_max_attempts() {
-    let (backend, dispatcher) =
-        dispatcher(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(3)));
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .adaptive(false)
+            .retry(RetryPolicy::default().max_attempts(3)),
+    );
     backend.fail_entry_always(9, throttled());
     dispatcher
         .submit_payload(TestPayload::new(9, 1))
@@ -510,7 +513,8 @@ async fn the_deadline_ends_retries_before_max_attempts() {
         .initial_backoff(Duration::from_secs(1))
         .max_backoff(Duration::from_secs(1))
         .deadline(Duration::from_secs(5));
-    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().retry(retry));
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().adaptive(false).retry(retry));
     backend.fail_entry_always(1, throttled());
     let start = Instant::now();
     dispatcher
@@ -548,6 +552,7 @@ async fn backoff_between_attempts_grows_and_is_jittered() {
         .max_backoff(Duration::from_secs(60));
     let (backend, dispatcher) = dispatcher(
         DispatcherConfig::default()
+            .adaptive(false)
             .max_entries(1)
             .max_in_flight(64)
             .retry(retry.clone()),
@@ -846,8 +851,12 @@ async fn without_linger_a_partial_batch_waits_for_the_flush() {
 
 #[tokio::test(start_paused = true)]
 async fn a_retried_entry_is_not_overtaken_by_a_later_one_of_its_key() {
-    let (backend, dispatcher) =
-        dispatcher(DispatcherConfig::default().max_entries(1).max_in_flight(4));
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(1)
+            .max_in_flight(4)
+            .adaptive(false),
+    );
     backend.fail_entry(1, 1, throttled());
     backend.fail_entry(1, 2, throttled());
     submit_all(
@@ -1034,4 +1043,82 @@ fn public_types_are_send_and_sync() {
     send_sync::<batch_core::Unprocessed<TestPayload>>();
     send_sync::<ConfigError>();
     send_sync::<batch_core::Stats>();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_dispatcher_retries_throttled_entries_past_max_attempts_until_delivered() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(2)));
+    for attempt in 1..=6 {
+        backend.fail_entry(7, attempt, throttled());
+    }
+    dispatcher
+        .submit_payload(TestPayload::new(7, 1))
+        .await
+        .unwrap();
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(backend.attempts_of(7), 7);
+    let stats = dispatcher.stats();
+    assert_eq!((stats.delivered, stats.throttled), (1, 6));
+    assert!(stats.paced_rate.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_dispatcher_gives_up_on_throttling_after_the_throttle_budget() {
+    let budget = Duration::from_secs(20);
+    let retry = RetryPolicy::default().throttle_budget(budget);
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().retry(retry));
+    backend.fail_entry_always(3, throttled());
+    dispatcher
+        .submit_payload(TestPayload::new(3, 1))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let unprocessed = dispatcher.flush_payloads().await;
+    assert!(started.elapsed() >= budget);
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(
+        unprocessed[0].error.reason,
+        UnprocessedReason::DeadlineExceeded
+    );
+    assert_eq!(unprocessed[0].error.code(), "ThrottlingException");
+    assert!(backend.attempts_of(3) > 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_failures_keep_their_attempt_bound_in_a_paced_dispatcher() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(3)));
+    backend.fail_entry_always(4, Failure::retryable("InternalFailure", "oops"));
+    dispatcher
+        .submit_payload(TestPayload::new(4, 1))
+        .await
+        .unwrap();
+    let unprocessed = dispatcher.flush_payloads().await;
+    assert_eq!(
+        unprocessed[0].error.reason,
+        UnprocessedReason::RetriesExhausted
+    );
+    assert_eq!(backend.attempts_of(4), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_records_per_second_cap_paces_without_any_throttling() {
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(10)
+            .max_records_per_second(100),
+    );
+    let started = tokio::time::Instant::now();
+    for id in 0..300 {
+        dispatcher
+            .submit_payload(TestPayload::new(id, 1))
+            .await
+            .unwrap();
+    }
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    // 30 requests of 10 at 100 entries a second: the last goes out after 2.9 s.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(2_900), "{took:?}");
+    assert_eq!(backend.requests().len(), 30);
 }

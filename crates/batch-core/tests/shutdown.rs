@@ -133,7 +133,12 @@ async fn whole_request_failures_in_a_row_are_counted_apart_from_throttling() {
     let retry = RetryPolicy::default()
         .max_attempts(2)
         .initial_backoff(Duration::from_millis(1));
-    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(2).retry(retry));
+    let (backend, dispatcher) = dispatcher(
+        DispatcherConfig::default()
+            .max_entries(2)
+            .adaptive(false)
+            .retry(retry),
+    );
     backend.fail_request(1, Failure::retryable("ThrottlingException", "slow down"));
     backend.fail_request(2, Failure::retryable("ThrottlingException", "slow down"));
     for id in 0..2 {

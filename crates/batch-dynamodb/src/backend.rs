@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWr
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
-    ServiceSpec, SubmitErrorKind, classify_sdk_error,
+    Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, FailureKind, Grouping, Limits,
+    Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error,
 };
 
 use crate::item::{DynamoItem, DynamoWrite, item_size, key_part, to_attributes};
@@ -242,7 +242,10 @@ impl DynamoBackend {
                 .and_then(|key| index.get(key.as_str()).copied())
             {
                 Some(i) => {
-                    outcomes[i] = EntryOutcome::Failed(Failure::retryable(
+                    // DynamoDB leaves writes unprocessed when the table or partition is out
+                    // of throughput: throttling, to be paced rather than counted.
+                    outcomes[i] = EntryOutcome::Failed(Failure::new(
+                        FailureKind::Throttling,
                         "UnprocessedItems",
                         "DynamoDB left the write unprocessed (throughput or capacity)",
                     ));

@@ -101,7 +101,11 @@ async fn persistent_unprocessed_items_end_unprocessed_after_the_bounded_attempts
     let (client, log, _) =
         client(|_, keys| Ok(keys.iter().filter(|k| *k == "k1").cloned().collect()));
     let dynamo = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "t", "pk"))
-        .config(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(4)))
+        .config(
+            DispatcherConfig::default()
+                .adaptive(false)
+                .retry(RetryPolicy::default().max_attempts(4)),
+        )
         .build()
         .unwrap();
     for n in 0..5 {

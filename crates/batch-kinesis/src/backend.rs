@@ -1,5 +1,7 @@
 //! PutRecords as a [`Backend`].
 
+use std::sync::Arc;
+
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::SdkError;
 use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
@@ -14,6 +16,7 @@ use batch_core::{
 use crate::record::{
     KinesisRecord, PartitionKey, RecordData, check_explicit_hash_key, check_partition_key,
 };
+use crate::shards::{ShardMap, hash_key};
 
 /// PutRecords ceilings: 500 records; 10 MiB per request and per record (the record limit
 /// of a stream can be raised to 10 MiB; the request limit follows it).
@@ -35,6 +38,7 @@ pub struct KinesisBackend {
     pub(crate) stream: String,
     pub(crate) partition_key: PartitionKey,
     pub(crate) ordered: bool,
+    pub(crate) shards: Arc<ShardMap>,
 }
 
 /// A prepared record: its partition key, its data when written from JSON (raw bytes are
@@ -43,6 +47,8 @@ pub struct KinesisBackend {
 pub struct KinesisEntry {
     key: String,
     json: Option<Vec<u8>>,
+    /// The record's place in the hash key space, which picks its shard.
+    hash: u128,
 }
 
 /// A PutRecords request that failed as a whole.
@@ -95,7 +101,8 @@ impl Backend for KinesisBackend {
         };
         let size = data_len + key.len();
         let ordering_key = self.ordered.then(|| key.clone());
-        Ok(Prepared::new(KinesisEntry { key, json }, size).ordered_by(ordering_key))
+        let hash = hash_key(&key, record.explicit_hash_key.as_deref());
+        Ok(Prepared::new(KinesisEntry { key, json, hash }, size).ordered_by(ordering_key))
     }
 
     async fn send_batch(
@@ -127,12 +134,19 @@ impl Backend for KinesisBackend {
         } else {
             request.stream_name(&self.stream)
         };
+        self.shards.refresh(&self.client, &self.stream);
         let output = request.send().await.map_err(KinesisRequestError)?;
+        self.shards
+            .saw(output.records().iter().filter_map(|r| r.shard_id()));
         Ok(outcomes(batch.len(), &output))
     }
 
     fn classify(&self, error: &KinesisRequestError) -> Failure {
         classify_sdk_error(&error.0)
+    }
+
+    fn domain(&self, entry: &KinesisEntry) -> u64 {
+        self.shards.domain_of(entry.hash)
     }
 }
 

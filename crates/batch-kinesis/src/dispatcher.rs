@@ -1,5 +1,7 @@
 //! The public dispatcher and the stream's options.
 
+use std::sync::Arc;
+
 use aws_sdk_kinesis::Client;
 use batch_core::Dispatcher;
 
@@ -49,6 +51,7 @@ impl KinesisBackend {
             stream: stream.into(),
             partition_key: PartitionKey::Random,
             ordered: false,
+            shards: Arc::default(),
         }
     }
 

@@ -38,6 +38,7 @@
 mod backend;
 mod dispatcher;
 mod record;
+mod shards;
 
 pub use backend::{
     KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::config::retry::RetryConfig as SdkRetryConfig;
+use aws_sdk_kinesis::operation::list_shards::ListShardsOutput;
 use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
 use aws_sdk_kinesis::types::PutRecordsResultEntry;
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
@@ -82,7 +83,11 @@ where
             }
         }
     });
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule], |c| c
+    // The backend reads the shard map in the background; a stream of no known shards keeps
+    // every record in one throttling domain.
+    let shards = mock!(Client::list_shards)
+        .then_compute_response(|_| MockResponse::Output(ListShardsOutput::builder().build()));
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
         .retry_config(SdkRetryConfig::disabled()));
     (client, log, rule)
 }
@@ -124,6 +129,7 @@ async fn steady_throttling_ends_unprocessed_after_bounded_growing_backoff() {
     let kinesis = KinesisBatchDispatcher::builder(KinesisBackend::new(client, "stream"))
         .config(
             DispatcherConfig::default()
+                .adaptive(false)
                 .max_entries(1)
                 .max_in_flight(records)
                 .retry(retry.clone()),

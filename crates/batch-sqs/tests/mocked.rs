@@ -150,7 +150,11 @@ async fn a_throttled_request_is_retried_with_backoff_then_reported_whole() {
         .initial_backoff(Duration::from_millis(200))
         .max_backoff(Duration::from_secs(5));
     let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client, QUEUE_URL))
-        .config(DispatcherConfig::default().retry(retry.clone()))
+        .config(
+            DispatcherConfig::default()
+                .adaptive(false)
+                .retry(retry.clone()),
+        )
         .build()
         .unwrap();
     for n in 0..7 {

@@ -9,8 +9,11 @@
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
-//! batch-bench serve [LATENCY_MS]                      serve a null endpoint until stopped,
-//!                                                     to run or profile one peer by hand
+//! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
+//!                                                     to run or profile one peer by hand;
+//!                                                     QUOTAS like `kinesis=2,dynamodb=1000,
+//!                                                     sqs=50,cloudwatch=5` (shards, WCU,
+//!                                                     requests/s) enforces AWS-like quotas
 //! ```
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
 
@@ -27,7 +30,7 @@ type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE]
        batch-bench peer SPEC_JSON
-       batch-bench serve [LATENCY_MS]";
+       batch-bench serve [LATENCY_MS [QUOTAS]]";
 
 /// Options of a benchmark run.
 #[derive(Debug)]
@@ -76,8 +79,11 @@ fn main() -> ExitCode {
     };
     let result = match args.as_slice() {
         [peer, spec] if peer == "peer" => runtime.block_on(run_peer(spec)),
-        [serve] if serve == "serve" => runtime.block_on(serve_endpoint("0")),
-        [serve, latency] if serve == "serve" => runtime.block_on(serve_endpoint(latency)),
+        [serve] if serve == "serve" => runtime.block_on(serve_endpoint("0", "")),
+        [serve, latency] if serve == "serve" => runtime.block_on(serve_endpoint(latency, "")),
+        [serve, latency, quotas] if serve == "serve" => {
+            runtime.block_on(serve_endpoint(latency, quotas))
+        }
         _ => match parse(&args) {
             Some(options) => runtime.block_on(plan::run_all(&options)),
             None => {
@@ -102,10 +108,34 @@ async fn run_peer(spec: &str) -> Result<()> {
     Ok(())
 }
 
-async fn serve_endpoint(latency_ms: &str) -> Result<()> {
+async fn serve_endpoint(latency_ms: &str, quotas: &str) -> Result<()> {
     let latency = std::time::Duration::from_millis(latency_ms.parse()?);
-    let endpoint = null_endpoint::NullEndpoint::start(latency).await?;
+    let mut capacity = null_endpoint::Capacity::default();
+    for quota in quotas.split(',').filter(|q| !q.is_empty()) {
+        let (service, value) = quota
+            .split_once('=')
+            .ok_or_else(|| format!("quota `{quota}` is not SERVICE=NUMBER"))?;
+        let value: f64 = value.parse()?;
+        capacity = match service {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            "kinesis" => capacity.kinesis_shards(value as u32),
+            "dynamodb" => capacity.dynamodb_wcu(value),
+            "sqs" => capacity.sqs_requests_per_second(value),
+            "cloudwatch" => capacity.cloudwatch_requests_per_second(value),
+            other => return Err(format!("unknown service `{other}` in the quotas").into()),
+        };
+    }
+    let endpoint =
+        null_endpoint::NullEndpoint::start_with_capacity(latency, capacity, None).await?;
     println!("{}", endpoint.url());
-    std::future::pending::<()>().await;
-    Ok(())
+    // Every few seconds, the entries refused for the quotas so far (on stderr).
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let refused = endpoint.refused_for_capacity();
+        if refused != last {
+            eprintln!("refused for capacity: {refused}");
+            last = refused;
+        }
+    }
 }

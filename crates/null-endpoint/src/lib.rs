@@ -3,8 +3,11 @@
 //! received. The AWS emulators are far too slow to measure a client against; this answers as
 //! fast as the machine allows, so a benchmark measures the client.
 //!
+//! With a [`Capacity`], it enforces AWS's quotas instead of taking everything: per-shard
+//! Kinesis rates, a table's write capacity units, request rates.
+//!
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl` (awsJson 1.0), Kinesis
-//! `PutRecords`, `PutRecord` (awsJson 1.1), DynamoDB `BatchWriteItem`, `PutItem` (awsJson 1.0)
+//! `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB `BatchWriteItem`, `PutItem` (awsJson 1.0)
 //! and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0 as boto3
 //! does; gzip-compressed bodies included).
 //!
@@ -36,6 +39,11 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+mod capacity;
+
+use capacity::Quotas;
+pub use capacity::{Capacity, hash_key, shard_of, shard_range};
 
 /// The operations the endpoint answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +143,9 @@ struct Counters {
     /// Deduplication ids a FIFO queue has stored, and the repeats it absorbed.
     fifo_ids: Mutex<HashSet<String>>,
     fifo_repeats: AtomicU64,
+    /// The quotas enforced, if any, and the entries refused for them.
+    quotas: Option<Quotas>,
+    refused_for_capacity: AtomicU64,
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -162,7 +173,21 @@ impl NullEndpoint {
     ///
     /// When no port can be bound.
     pub async fn start_with_faults(latency: Duration, faults: Faults) -> std::io::Result<Self> {
-        Self::serve(0, latency, Some(faults)).await
+        Self::serve(0, latency, Some(faults), None).await
+    }
+
+    /// Starts the endpoint on a free port of 127.0.0.1, enforcing `capacity` (and injecting
+    /// `faults`, if any, recording every entry it accepts).
+    ///
+    /// # Errors
+    ///
+    /// When no port can be bound.
+    pub async fn start_with_capacity(
+        latency: Duration,
+        capacity: Capacity,
+        faults: Option<Faults>,
+    ) -> std::io::Result<Self> {
+        Self::serve(0, latency, faults, Some(capacity)).await
     }
 
     /// Starts the endpoint on `port` of 127.0.0.1 (0: any free port).
@@ -171,14 +196,20 @@ impl NullEndpoint {
     ///
     /// When the port cannot be bound.
     pub async fn start_on(port: u16, latency: Duration) -> std::io::Result<Self> {
-        Self::serve(port, latency, None).await
+        Self::serve(port, latency, None, None).await
     }
 
-    async fn serve(port: u16, latency: Duration, faults: Option<Faults>) -> std::io::Result<Self> {
+    async fn serve(
+        port: u16,
+        latency: Duration,
+        faults: Option<Faults>,
+        capacity: Option<Capacity>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters {
             faults_config: faults,
+            quotas: capacity.map(Quotas::new),
             ..Counters::default()
         });
         let (stop, stopped) = watch::channel(false);
@@ -258,6 +289,13 @@ impl NullEndpoint {
     #[must_use]
     pub fn lost_responses(&self) -> u64 {
         self.counters.lost_responses.load(Ordering::Relaxed)
+    }
+
+    /// Entries refused because a quota of the [`Capacity`] was used up (Kinesis records and
+    /// DynamoDB writes one by one, SQS and CloudWatch requests with all their entries).
+    #[must_use]
+    pub fn refused_for_capacity(&self) -> u64 {
+        self.counters.refused_for_capacity.load(Ordering::Relaxed)
     }
 
     /// FIFO messages answered as sent but not stored again, because their deduplication id
@@ -437,9 +475,23 @@ async fn answer(
         Some(draw.hit(faults.sender_faults))
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let quotas = counters.quotas.as_ref();
+    // A request over its operation's request rate is refused whole, with all its entries.
+    let over_rate = |cloudwatch: bool, entries: usize| {
+        let fits = quotas.is_none_or(|quotas| quotas.take_request(cloudwatch));
+        (!fits).then(|| {
+            counters
+                .refused_for_capacity
+                .fetch_add(entries as u64, Ordering::Relaxed);
+            throttled(cloudwatch, content_type, "ThrottlingException")
+        })
+    };
     let response = match target.as_str() {
         "AmazonSQS.SendMessageBatch" => {
             let entries = json["Entries"].as_array().cloned().unwrap_or_default();
+            if let Some(refusal) = over_rate(false, entries.len()) {
+                return Some(refusal);
+            }
             // A FIFO queue enqueues a batch's messages of one group in order: after a refused
             // one, the later ones of its group are refused too. It stores a deduplication id
             // once and answers repeats as sent (tracked with faults on, where repeats happen).
@@ -502,13 +554,39 @@ async fn answer(
                     failed += 1;
                     results.push(json!({"ErrorCode": "ProvisionedThroughputExceededException",
                                         "ErrorMessage": "injected fault"}));
+                    continue;
+                }
+                let data = entry["Data"].as_str().unwrap_or_default();
+                let key = entry["PartitionKey"].as_str().unwrap_or_default();
+                let size = base64_len(data) + key.len();
+                let (shard, fits) = quotas
+                    .and_then(|quotas| quotas.take_record(key, entry["ExplicitHashKey"].as_str(), size))
+                    .unwrap_or((0, true));
+                let shard_id = format!("shardId-{shard:012}");
+                if fits {
+                    accepted.push(data.to_owned());
+                    results.push(json!({"SequenceNumber": i.to_string(), "ShardId": shard_id}));
                 } else {
-                    accepted.push(entry["Data"].as_str().unwrap_or_default().to_owned());
-                    results.push(json!({"SequenceNumber": i.to_string(), "ShardId": "shardId-000000000000"}));
+                    failed += 1;
+                    counters.refused_for_capacity.fetch_add(1, Ordering::Relaxed);
+                    results.push(json!({"ErrorCode": "ProvisionedThroughputExceededException",
+                                        "ErrorMessage": format!("Rate exceeded for shard {shard_id}")}));
                 }
             }
             record(Api::PutRecords, accepted, entries.len());
             json_response(JSON_11, &json!({"FailedRecordCount": failed, "Records": results}))
+        }
+        "Kinesis_20131202.ListShards" => {
+            let count = quotas.map_or(1, Quotas::shard_count).max(1) as usize;
+            let shards: Vec<Value> = (0..count)
+                .map(|index| {
+                    let (start, end) = shard_range(index, count);
+                    json!({"ShardId": format!("shardId-{index:012}"),
+                           "HashKeyRange": {"StartingHashKey": start.to_string(), "EndingHashKey": end.to_string()},
+                           "SequenceNumberRange": {"StartingSequenceNumber": "0"}})
+                })
+                .collect();
+            json_response(JSON_11, &json!({"Shards": shards}))
         }
         "Kinesis_20131202.PutRecord" => {
             let data = json["Data"].as_str().unwrap_or_default().to_owned();
@@ -517,26 +595,38 @@ async fn answer(
         }
         "DynamoDB_20120810.BatchWriteItem" => {
             let mut unprocessed = serde_json::Map::new();
-            let (mut accepted, mut sent) = (Vec::new(), 0);
+            let (mut accepted, mut sent, mut over_capacity) = (Vec::new(), 0_usize, 0_usize);
             for (table, writes) in json["RequestItems"].as_object().cloned().unwrap_or_default() {
                 let mut left = Vec::new();
                 for write in writes.as_array().cloned().unwrap_or_default() {
                     sent += 1;
+                    let text = write.to_string();
                     if refuse(counters).is_some() {
                         left.push(write);
+                    } else if quotas.and_then(|quotas| quotas.take_write(text.len())) == Some(false) {
+                        over_capacity += 1;
+                        left.push(write);
                     } else {
-                        accepted.push(write.to_string());
+                        accepted.push(text);
                     }
                 }
                 if !left.is_empty() {
                     unprocessed.insert(table, Value::Array(left));
                 }
             }
+            counters.refused_for_capacity.fetch_add(over_capacity as u64, Ordering::Relaxed);
+            // DynamoDB refuses the whole request when none of its writes fits the capacity.
+            if over_capacity > 0 && over_capacity == sent {
+                return Some(throttled(false, JSON_10, "ProvisionedThroughputExceededException"));
+            }
             record(Api::BatchWriteItem, accepted, sent);
             json_response(JSON_10, &json!({"UnprocessedItems": unprocessed}))
         }
         // boto3 speaks awsJson 1.0 to CloudWatch where the Rust SDK speaks rpcv2Cbor.
         "GraniteServiceVersion20100801.PutMetricData" => {
+            if let Some(refusal) = over_rate(true, json["MetricData"].as_array().map_or(0, Vec::len)) {
+                return Some(refusal);
+            }
             let names: Vec<String> = json["MetricData"]
                 .as_array()
                 .map(|data| {
@@ -576,6 +666,9 @@ async fn answer(
                 })
                 .collect();
             let sent = names.len();
+            if let Some(refusal) = over_rate(true, sent) {
+                return Some(refusal);
+            }
             record(Api::PutMetricData, names, sent);
             // An empty CBOR map.
             respond(StatusCode::OK, "application/cbor", vec![0xa0])
@@ -597,6 +690,37 @@ async fn answer(
         }
     }
     Some(response)
+}
+
+/// A throttling answer: the error code in the body, in CBOR for CloudWatch's rpcv2Cbor.
+fn throttled(cbor: bool, content_type: &str, code: &str) -> Response<Full<Bytes>> {
+    let message = "Rate exceeded";
+    let body = if cbor && content_type == "application/cbor" {
+        let error = ciborium::Value::Map(vec![
+            (
+                ciborium::Value::Text("__type".into()),
+                ciborium::Value::Text(code.into()),
+            ),
+            (
+                ciborium::Value::Text("message".into()),
+                ciborium::Value::Text(message.into()),
+            ),
+        ]);
+        let mut bytes = Vec::new();
+        let _ = ciborium::ser::into_writer(&error, &mut bytes);
+        bytes
+    } else {
+        json!({"__type": code, "message": message})
+            .to_string()
+            .into_bytes()
+    };
+    respond(StatusCode::BAD_REQUEST, content_type, body)
+}
+
+/// Bytes encoded by a base64 text.
+fn base64_len(text: &str) -> usize {
+    let padding = text.bytes().rev().take_while(|&b| b == b'=').count();
+    (text.len() / 4 * 3).saturating_sub(padding)
 }
 
 const JSON_10: &str = "application/x-amz-json-1.0";

@@ -19,6 +19,9 @@ use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWri
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
 use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Faults, NullEndpoint};
+
+mod common;
+use common::{base64_decode, number_in, sdk_config};
 use serde_json::{Value, json};
 
 const MAX_ATTEMPTS: u32 = 6;
@@ -48,25 +51,19 @@ fn faults(seed: u64) -> Faults {
     }
 }
 
+/// The engine's retry bounds under random faults, without pacing (the capacity soak runs
+/// with it): every failure, throttling included, counts against `MAX_ATTEMPTS`.
 fn config(max_entries: usize) -> DispatcherConfig {
     DispatcherConfig::default()
         .max_entries(max_entries)
         .max_in_flight(MAX_IN_FLIGHT)
+        .adaptive(false)
         .retry(
             RetryPolicy::default()
                 .max_attempts(MAX_ATTEMPTS)
                 .initial_backoff(Duration::from_millis(2))
                 .max_backoff(Duration::from_millis(20)),
         )
-}
-
-async fn sdk_config(endpoint: &NullEndpoint) -> aws_config::SdkConfig {
-    test_support::sdk_config_at(&endpoint.url())
-        .await
-        .to_builder()
-        // The dispatcher does the retrying; the SDK's own retries would hide faults from it.
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build()
 }
 
 /// Submits records `0..records` (each made by `record`), flushing every [`FLUSH_EVERY`] and
@@ -293,12 +290,6 @@ fn unprocessed<P>(
         .collect()
 }
 
-fn number_in(text: &str) -> u64 {
-    text.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap_or_else(|_| panic!("no record number in {text:?}"))
-}
-
 fn sqs_body(message: &SqsMessage) -> u64 {
     match message.body() {
         MessageBody::Text(body) => number_in(body),
@@ -507,29 +498,4 @@ async fn cloudwatch_soak() {
         absorbs_repeats: false,
     }
     .check();
-}
-
-/// Standard base64 (test data only).
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => 0,
-        }
-    };
-    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in clean.chunks(4) {
-        let mut buffer = 0_u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            buffer |= value(c) << (18 - 6 * i);
-        }
-        let bytes = buffer.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
 }

@@ -1,0 +1,205 @@
+//! The stream's shard map: which shard a record goes to, so the engine paces each shard to
+//! its own quota (1,000 records and 1 MiB a second on a provisioned stream).
+//!
+//! A record's shard is the open shard whose hash key range holds the MD5 of its partition
+//! key (as a 128-bit number), or its explicit hash key. The map comes from ListShards, in
+//! the background: until it is known, or when ListShards is not allowed, every record is in
+//! one domain, the whole stream. A response that names a shard the map does not know (after
+//! resharding) has it read again, at most once a second.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use md5::{Digest, Md5};
+use tokio::time::Instant;
+
+/// The domain of records whose shard is not known.
+const UNKNOWN: u64 = 0;
+/// The soonest the map is read again after it was read.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// The soonest ListShards is tried again after it failed.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+pub(crate) struct ShardMap {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Open shards: (starting hash key, domain), by starting hash key.
+    starts: Vec<(u128, u64)>,
+    ids: HashSet<String>,
+    /// Whether the map is missing or out of date.
+    stale: bool,
+    loaded: bool,
+    reading: bool,
+    not_before: Option<Instant>,
+}
+
+impl ShardMap {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The throttling domain of a record with this hash key: its shard's number plus one, or
+    /// 0 while the map is unknown.
+    pub(crate) fn domain_of(&self, hash: u128) -> u64 {
+        let state = self.lock();
+        let index = state.starts.partition_point(|(start, _)| *start <= hash);
+        index
+            .checked_sub(1)
+            .map_or(UNKNOWN, |index| state.starts[index].1)
+    }
+
+    /// Notes the shards a response named; one the map does not know makes it stale.
+    pub(crate) fn saw<'a>(&self, shard_ids: impl IntoIterator<Item = &'a str>) {
+        let mut state = self.lock();
+        if state.loaded && shard_ids.into_iter().any(|id| !state.ids.contains(id)) {
+            state.stale = true;
+        }
+    }
+
+    /// Reads the map in the background when it is missing or stale and may be read now.
+    pub(crate) fn refresh(self: &Arc<Self>, client: &Client, stream: &str) {
+        let now = Instant::now();
+        {
+            let mut state = self.lock();
+            let due = !state.loaded || state.stale;
+            if !due || state.reading || state.not_before.is_some_and(|at| now < at) {
+                return;
+            }
+            state.reading = true;
+        }
+        let (map, client, stream) = (Arc::clone(self), client.clone(), stream.to_owned());
+        tokio::spawn(async move {
+            let result = list_open_shards(&client, &stream).await;
+            let mut state = map.lock();
+            state.reading = false;
+            match result {
+                Ok(shards) => {
+                    tracing::debug!(stream, shards = shards.len(), "shard map read");
+                    state.ids = shards.iter().map(|(id, _)| id.clone()).collect();
+                    state.starts = shards
+                        .iter()
+                        .map(|(id, start)| (*start, domain_of_id(id)))
+                        .collect();
+                    state.starts.sort_unstable();
+                    state.loaded = true;
+                    state.stale = false;
+                    state.not_before = Some(Instant::now() + REFRESH_EVERY);
+                }
+                Err(error) => {
+                    tracing::info!(
+                        stream,
+                        %error,
+                        "ListShards failed: records are paced per stream, not per shard"
+                    );
+                    state.not_before = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                }
+            }
+        });
+    }
+}
+
+/// A record's hash key: its explicit hash key, or the MD5 of its partition key as a 128-bit
+/// number, as Kinesis computes it.
+pub(crate) fn hash_key(partition_key: &str, explicit_hash_key: Option<&str>) -> u128 {
+    explicit_hash_key
+        .and_then(|key| key.parse::<u128>().ok())
+        .unwrap_or_else(|| u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into()))
+}
+
+/// A shard's domain: its number (`shardId-000000000007` is 7) plus one, stable across
+/// reads of the map.
+fn domain_of_id(id: &str) -> u64 {
+    let digits = id.rsplit('-').next().unwrap_or_default();
+    digits
+        .parse::<u64>()
+        .map_or_else(|_| fastrand::u64(1..), |n| n.saturating_add(1))
+}
+
+/// The open shards of `stream` (a name or an ARN): id and starting hash key.
+async fn list_open_shards(
+    client: &Client,
+    stream: &str,
+) -> Result<Vec<(String, u128)>, aws_sdk_kinesis::Error> {
+    let mut shards = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let request = client.list_shards();
+        let request = match &token {
+            Some(token) => request.next_token(token),
+            None if stream.starts_with("arn:") => request.stream_arn(stream),
+            None => request.stream_name(stream),
+        };
+        let output = request.send().await?;
+        for shard in output.shards() {
+            let open = shard
+                .sequence_number_range()
+                .is_none_or(|range| range.ending_sequence_number().is_none());
+            let start = shard
+                .hash_key_range()
+                .and_then(|range| range.starting_hash_key().parse::<u128>().ok());
+            if let (true, Some(start)) = (open, start) {
+                shards.push((shard.shard_id().to_owned(), start));
+            }
+        }
+        match output.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(shards),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(starts: &[(u128, u64)]) -> ShardMap {
+        let map = ShardMap::default();
+        {
+            let mut state = map.lock();
+            state.starts = starts.to_vec();
+            state.ids = starts
+                .iter()
+                .map(|(_, d)| format!("shardId-{:012}", d - 1))
+                .collect();
+            state.loaded = true;
+        }
+        map
+    }
+
+    #[test]
+    fn a_record_goes_to_the_shard_whose_range_holds_its_hash() {
+        let half = 1_u128 << 127;
+        let map = map(&[(0, 1), (half, 2)]);
+        // MD5("a") starts with 0x0c: the lower half.
+        assert_eq!(map.domain_of(hash_key("a", None)), 1);
+        assert_eq!(map.domain_of(hash_key("a", Some(&half.to_string()))), 2);
+        assert_eq!(
+            map.domain_of(hash_key("a", Some(&(half - 1).to_string()))),
+            1
+        );
+        assert_eq!(ShardMap::default().domain_of(hash_key("a", None)), UNKNOWN);
+    }
+
+    #[test]
+    fn an_unknown_shard_in_a_response_makes_the_map_stale() {
+        let map = map(&[(0, 1)]);
+        map.saw(["shardId-000000000000"]);
+        assert!(!map.lock().stale);
+        map.saw(["shardId-000000000003"]);
+        assert!(map.lock().stale);
+    }
+
+    #[test]
+    fn a_shard_id_names_its_domain() {
+        assert_eq!(domain_of_id("shardId-000000000007"), 8);
+        assert!(domain_of_id("odd") > 0);
+    }
+}
