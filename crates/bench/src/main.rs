@@ -21,6 +21,8 @@ mod measure;
 mod peers;
 mod plan;
 mod report;
+mod sweep;
+mod sweep_report;
 mod workload;
 
 use std::path::PathBuf;

@@ -7,11 +7,13 @@ use null_endpoint::{Api, NullEndpoint};
 use serde::{Deserialize, Serialize};
 
 use crate::peers::{Measured, Peer, Spec};
+use crate::sweep::{self, CapacityRun, Sender};
 use crate::workload::{self, Load, Service};
 use crate::{Options, Result, report};
 
 /// The in-flight settings measured.
-pub(crate) const MAX_IN_FLIGHT: [usize; 4] = [1, 4, 16, 64];
+/// 32 is the default.
+pub(crate) const MAX_IN_FLIGHT: [usize; 5] = [1, 4, 16, 32, 64];
 /// The round trip a latency run adds to every answer, as to a real AWS region.
 pub(crate) const LATENCY_MS: u64 = 20;
 /// [`LATENCY_MS`] as a duration.
@@ -97,7 +99,9 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
     if let Some(path) = &options.from_json {
         let figures: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
-        return report::write(options, &runs);
+        let capacity: Vec<CapacityRun> =
+            serde_json::from_value(figures["capacity"].clone()).unwrap_or_default();
+        return report::write(options, &runs, &capacity);
     }
     let counts = Counts::new(options.quick);
     let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
@@ -195,7 +199,44 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         );
         runs.push(run);
     }
-    report::write(options, &runs)
+    let capacity = sweep(options).await?;
+    report::write(options, &runs, &capacity)
+}
+
+/// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.
+async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
+    let seconds = if options.quick { 1.5 } else { 4.0 };
+    let plan = sweep::plan(options.quick);
+    let mut runs = Vec::with_capacity(plan.len());
+    for (i, (service, sender, offered, max_in_flight)) in plan.into_iter().enumerate() {
+        let run = sweep::run(service, sender, offered, max_in_flight, seconds).await?;
+        eprintln!(
+            "batch-bench: capacity [{:>2}] {:<10} {:<34} {:>2}x {:>2} in flight: {:>5.1}% delivered, goodput {:>3.0}%, {:.3} refused per delivered, {} requests (bound {}), p50 {:.0} ms, p99 {:.0} ms",
+            i + 1,
+            service.title(),
+            sender.title(),
+            offered,
+            max_in_flight,
+            run.delivered_share() * 100.0,
+            run.goodput() * 100.0,
+            run.refused_per_delivered(),
+            run.requests,
+            run.lower_bound,
+            run.p50_ms,
+            run.p99_ms,
+        );
+        if options.quick && sender == Sender::Paced && run.delivered != run.records {
+            return Err(format!(
+                "{} under a quota: {} of {} records delivered",
+                service.title(),
+                run.delivered,
+                run.records
+            )
+            .into());
+        }
+        runs.push(run);
+    }
+    Ok(runs)
 }
 
 /// Runs one peer in its own process against a fresh endpoint, and checks the endpoint got

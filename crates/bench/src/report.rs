@@ -7,6 +7,8 @@ use plotters::prelude::*;
 
 use crate::peers::Peer;
 use crate::plan::{LATENCY_MS, MAX_IN_FLIGHT, Run, ratio};
+use crate::sweep::CapacityRun;
+use crate::sweep_report;
 use crate::workload::{Load, Service};
 use crate::{Options, Result};
 
@@ -42,20 +44,25 @@ fn mb(kib: u64) -> f64 {
 }
 
 /// Writes the three outputs under `options.out`.
-pub(crate) fn write(options: &Options, runs: &[Run]) -> Result<()> {
+pub(crate) fn write(options: &Options, runs: &[Run], capacity: &[CapacityRun]) -> Result<()> {
     fs::create_dir_all(options.out.join("docs/bench"))?;
     let json = serde_json::json!({
         "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         "quick": options.quick,
         "latency_ms": LATENCY_MS,
         "runs": runs,
+        "capacity": capacity,
     });
     fs::write(
         options.out.join(JSON),
         serde_json::to_string_pretty(&json)? + "\n",
     )?;
     plot(&options.out.join(PLOT), runs)?;
-    let markdown = markdown(options, runs);
+    if !capacity.is_empty() {
+        sweep_report::plot(&options.out.join(sweep_report::PLOT), capacity)?;
+    }
+    let mut markdown = markdown(options, runs);
+    sweep_report::section(&mut markdown, capacity);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");
@@ -96,7 +103,7 @@ fn markdown(options: &Options, runs: &[Run]) -> String {
         "Peers: the plain aws-sdk-rust client sending one request per record; the plain client \
          in a hand-written loop that packs full batches (next-fit by count and bytes) and \
          sends them one after another; the same loop in Python with boto3; and the \
-         dispatchers at `max_in_flight` 1, 4, 16 and 64. The one-request-per-record and boto3 \
+         dispatchers at `max_in_flight` 1, 4, 16, 32 (the default) and 64. The one-request-per-record and boto3 \
          peers send fewer records (their rate per record does not depend on the count); \
          CPU is given per 100,000 records for all.\n"
     );

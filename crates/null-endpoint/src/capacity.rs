@@ -124,6 +124,9 @@ pub(crate) struct Quotas {
 #[derive(Debug)]
 struct State {
     shards: Vec<(Bucket, Bucket)>,
+    /// The number of the first open shard: a reshard closes the shards and opens new ones
+    /// with the next numbers, as Kinesis does.
+    first_id: usize,
     wcu: Bucket,
     sqs: Bucket,
     cloudwatch: Bucket,
@@ -138,6 +141,7 @@ impl Quotas {
         let shards = Self::shard_buckets(&capacity, capacity.kinesis_shards, now);
         let state = State {
             shards,
+            first_id: 0,
             wcu: Bucket::new(capacity.dynamodb_wcu, now),
             sqs: Bucket::new(capacity.sqs_requests_per_second, now),
             cloudwatch: Bucket::new(capacity.cloudwatch_requests_per_second, now),
@@ -169,18 +173,20 @@ impl Quotas {
             && self.started.elapsed() >= after
             && state.shards.len() != shards as usize
         {
+            state.first_id += state.shards.len();
             state.shards = Self::shard_buckets(&self.capacity, shards, Instant::now());
         }
         state
     }
 
-    /// The shard count now (0: no Kinesis quota).
-    pub(crate) fn shard_count(&self) -> u32 {
-        u32::try_from(self.lock().shards.len()).unwrap_or(u32::MAX)
+    /// The numbers of the open shards (empty: no Kinesis quota).
+    pub(crate) fn open_shards(&self) -> std::ops::Range<usize> {
+        let state = self.lock();
+        state.first_id..state.first_id + state.shards.len()
     }
 
-    /// The shard a record goes to, and whether the shard takes it now. `None` when there is
-    /// no Kinesis quota.
+    /// The number of the open shard a record goes to, and whether the shard takes it now.
+    /// `None` when there is no Kinesis quota.
     pub(crate) fn take_record(
         &self,
         partition_key: &str,
@@ -197,6 +203,7 @@ impl Quotas {
             .unwrap_or_else(|| hash_key(partition_key));
         let shard = shard_of(hash, count);
         let now = Instant::now();
+        let first_id = state.first_id;
         let (records, bytes_bucket) = &mut state.shards[shard];
         records.refill(now);
         bytes_bucket.refill(now);
@@ -207,7 +214,7 @@ impl Quotas {
             records.tokens -= 1.0;
             bytes_bucket.tokens -= size;
         }
-        Some((shard, fits))
+        Some((first_id + shard, fits))
     }
 
     /// Whether the table takes a write of `bytes` now; `None` when there is no quota.
@@ -327,6 +334,19 @@ mod tests {
             })
             .count();
         assert_eq!(taken, 500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reshard_opens_new_shards_with_the_next_numbers() {
+        let capacity = Capacity::default()
+            .kinesis_shards(2)
+            .reshard_after(Duration::from_secs(5), 3);
+        let quotas = Quotas::new(capacity);
+        assert_eq!(quotas.open_shards(), 0..2);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(quotas.open_shards(), 2..5);
+        let taken = quotas.take_record("k", None, 10);
+        assert!(taken.is_some_and(|(shard, fits)| (2..5).contains(&shard) && fits));
     }
 
     #[tokio::test(start_paused = true)]

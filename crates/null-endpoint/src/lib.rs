@@ -138,8 +138,8 @@ struct Counters {
     /// Requests left in the current throttling burst.
     burst_left: AtomicU64,
     faults_config: Option<Faults>,
-    /// Every entry accepted, per operation, in the order accepted.
-    accepted: Mutex<Vec<(Api, String)>>,
+    /// Every entry accepted, per operation, in the order accepted, with when.
+    accepted: Mutex<Vec<(Api, tokio::time::Instant, String)>>,
     /// Deduplication ids a FIFO queue has stored, and the repeats it absorbed.
     fifo_ids: Mutex<HashSet<String>>,
     fifo_repeats: AtomicU64,
@@ -267,6 +267,15 @@ impl NullEndpoint {
     /// started with faults.
     #[must_use]
     pub fn accepted(&self, api: Api) -> Vec<String> {
+        self.accepted_at(api)
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect()
+    }
+
+    /// As [`accepted`](Self::accepted), with the moment each entry was accepted.
+    #[must_use]
+    pub fn accepted_at(&self, api: Api) -> Vec<(tokio::time::Instant, String)> {
         let accepted = self
             .counters
             .accepted
@@ -274,8 +283,8 @@ impl NullEndpoint {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         accepted
             .iter()
-            .filter(|(a, _)| *a == api)
-            .map(|(_, entry)| entry.clone())
+            .filter(|(a, _, _)| *a == api)
+            .map(|(_, at, entry)| (*at, entry.clone()))
             .collect()
     }
 
@@ -461,7 +470,8 @@ async fn answer(
                 .accepted
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            log.extend(accepted.into_iter().map(|entry| (api, entry)));
+            let now = tokio::time::Instant::now();
+            log.extend(accepted.into_iter().map(|entry| (api, now, entry)));
         }
     };
     // Per-entry refusals, when faults are on: Some(sender fault?) for a refused entry.
@@ -476,13 +486,23 @@ async fn answer(
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let quotas = counters.quotas.as_ref();
+    // A request refused whole for a quota counts as a request, its entries as refused.
+    let refused_whole = |api: Api, entries: usize| {
+        counters.requests[api.index()].fetch_add(1, Ordering::Relaxed);
+        counters
+            .refused_for_capacity
+            .fetch_add(entries as u64, Ordering::Relaxed);
+    };
     // A request over its operation's request rate is refused whole, with all its entries.
     let over_rate = |cloudwatch: bool, entries: usize| {
         let fits = quotas.is_none_or(|quotas| quotas.take_request(cloudwatch));
         (!fits).then(|| {
-            counters
-                .refused_for_capacity
-                .fetch_add(entries as u64, Ordering::Relaxed);
+            let api = if cloudwatch {
+                Api::PutMetricData
+            } else {
+                Api::SendMessageBatch
+            };
+            refused_whole(api, entries);
             throttled(cloudwatch, content_type, "ThrottlingException")
         })
     };
@@ -577,11 +597,15 @@ async fn answer(
             json_response(JSON_11, &json!({"FailedRecordCount": failed, "Records": results}))
         }
         "Kinesis_20131202.ListShards" => {
-            let count = quotas.map_or(1, Quotas::shard_count).max(1) as usize;
-            let shards: Vec<Value> = (0..count)
-                .map(|index| {
+            // Without a quota, one shard; shard numbers past the first are after a reshard.
+            let open = quotas.map_or(0..1, Quotas::open_shards);
+            let open = if open.is_empty() { 0..1 } else { open };
+            let count = open.len();
+            let shards: Vec<Value> = open
+                .enumerate()
+                .map(|(index, id)| {
                     let (start, end) = shard_range(index, count);
-                    json!({"ShardId": format!("shardId-{index:012}"),
+                    json!({"ShardId": format!("shardId-{id:012}"),
                            "HashKeyRange": {"StartingHashKey": start.to_string(), "EndingHashKey": end.to_string()},
                            "SequenceNumberRange": {"StartingSequenceNumber": "0"}})
                 })
@@ -614,11 +638,12 @@ async fn answer(
                     unprocessed.insert(table, Value::Array(left));
                 }
             }
-            counters.refused_for_capacity.fetch_add(over_capacity as u64, Ordering::Relaxed);
             // DynamoDB refuses the whole request when none of its writes fits the capacity.
             if over_capacity > 0 && over_capacity == sent {
+                refused_whole(Api::BatchWriteItem, sent);
                 return Some(throttled(false, JSON_10, "ProvisionedThroughputExceededException"));
             }
+            counters.refused_for_capacity.fetch_add(over_capacity as u64, Ordering::Relaxed);
             record(Api::BatchWriteItem, accepted, sent);
             json_response(JSON_10, &json!({"UnprocessedItems": unprocessed}))
         }

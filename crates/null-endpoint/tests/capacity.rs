@@ -1,11 +1,14 @@
 //! Capacity soak: each dispatcher, with default settings, against the null endpoint enforcing
-//! AWS's quotas (a 2-shard Kinesis stream, a 1,000 WCU table, request rates for SQS and
-//! CloudWatch), submitting as fast as it lets them in: far more than the destination takes,
-//! with random faults on top for Kinesis. Every record must be delivered: none handed back,
-//! none lost, order kept per ordered key, memory bounded. The figures (refused entries per
-//! delivered one, goodput against the quota) are printed; `cargo xtask bench` measures them.
+//! AWS's quotas (a 2-shard Kinesis stream that reshards to 3 mid-run, a 1,000 WCU table,
+//! request rates for SQS, SQS FIFO and CloudWatch), submitting as fast as it lets them in:
+//! far more than 10x what the destination takes, with random faults on top (server errors,
+//! lost and slow answers). Every record must be delivered: none handed back, none lost,
+//! order kept per FIFO group and ordered Kinesis key, memory bounded. The figures (refused
+//! entries per delivered one, goodput against the quota) are printed; `cargo xtask bench`
+//! measures them against peers.
 //!
-//! `AWS_BATCH_CAPACITY_SECONDS` sets the seconds of quota each run offers (default 3).
+//! `AWS_BATCH_CAPACITY_SECONDS` sets the seconds of quota each run offers (default 3;
+//! `cargo xtask soak` runs 20).
 #![allow(
     clippy::unwrap_used,
     clippy::cast_precision_loss,
@@ -21,7 +24,7 @@ use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
 use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
-use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
+use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
 use serde_json::json;
 
@@ -117,9 +120,18 @@ fn faults(seed: u64) -> Faults {
     }
 }
 
+/// Default settings, but for the attempts: random server errors count against them (and
+/// throttling does not), and ten keep a record's odds of running out of them tiny.
+fn config() -> DispatcherConfig {
+    DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(10))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kinesis_ordered_under_a_two_shard_quota_with_faults() {
-    let capacity = Capacity::default().kinesis_shards(2);
+async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
+    // Halfway through, the stream is resharded to three shards with new shard ids.
+    let capacity = Capacity::default()
+        .kinesis_shards(2)
+        .reshard_after(Duration::from_millis(seconds() * 500), 3);
     let endpoint =
         NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(7)))
             .await
@@ -128,12 +140,11 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_faults() {
     let backend = KinesisBackend::new(client, "stream")
         .partition_key_field("user")
         .ordered(true);
-    // Random faults count against attempts: ten keep a record's odds of running out tiny.
-    let config = DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(10));
     let kinesis = KinesisBatchDispatcher::builder(backend)
-        .config(config)
+        .config(config())
         .build()
         .unwrap();
+    // The quota before the reshard: goodput reads high once the third shard opens.
     let quota = 2_000.0;
     let records = (quota as u64) * seconds();
     let pad = "x".repeat(880);
@@ -174,13 +185,15 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_faults() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_under_a_thousand_wcu() {
+async fn dynamodb_under_a_thousand_wcu_with_faults() {
     let capacity = Capacity::default().dynamodb_wcu(1_000.0);
-    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
-        .await
-        .unwrap();
+    let endpoint =
+        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(11)))
+            .await
+            .unwrap();
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await);
     let dynamo = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "t", "pk"))
+        .config(config())
         .build()
         .unwrap();
     let quota = 1_000.0;
@@ -205,13 +218,15 @@ async fn dynamodb_under_a_thousand_wcu() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqs_under_a_request_rate() {
+async fn sqs_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().sqs_requests_per_second(50.0);
-    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
-        .await
-        .unwrap();
+    let endpoint =
+        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(13)))
+            .await
+            .unwrap();
     let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
     let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client, "http://127.0.0.1/0/q"))
+        .config(config())
         .build()
         .unwrap();
     let quota = 500.0;
@@ -232,14 +247,15 @@ async fn sqs_under_a_request_rate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cloudwatch_under_a_request_rate() {
+async fn cloudwatch_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().cloudwatch_requests_per_second(20.0);
-    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
-        .await
-        .unwrap();
+    let endpoint =
+        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(17)))
+            .await
+            .unwrap();
     let client = aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await);
     let metrics = CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(client, "Soak"))
-        .config(DispatcherConfig::default().max_entries(50))
+        .config(config().max_entries(50))
         .build()
         .unwrap();
     let quota = 1_000.0;
@@ -257,6 +273,52 @@ async fn cloudwatch_under_a_request_rate() {
         quota,
         held,
         max_entries: 50,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_fifo_under_a_request_rate_with_faults_keeps_group_order() {
+    let capacity = Capacity::default().sqs_requests_per_second(50.0);
+    let endpoint =
+        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(19)))
+            .await
+            .unwrap();
+    let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
+    let backend = SqsBackend::fifo(client, "http://127.0.0.1/0/q.fifo");
+    let fifo = SqsFifoBatchDispatcher::builder(backend)
+        .config(config())
+        .build()
+        .unwrap();
+    let quota = 500.0;
+    let records = (quota as u64) * seconds();
+    let (handed_back, held, elapsed) = drive(&fifo, records, |n| {
+        SqsMessage::text(format!("{}:{n}", n % 20))
+            .with_message_group_id(format!("g{}", n % 20))
+            .with_deduplication_id(format!("d{n}"))
+    })
+    .await;
+    // Order per group: the numbers of one group only go up, each stored once.
+    let mut last: HashMap<u64, u64> = HashMap::new();
+    let mut stored = 0;
+    for body in endpoint.accepted(Api::SendMessageBatch) {
+        let (group, n) = body.split_once(':').unwrap();
+        let (group, n): (u64, u64) = (group.parse().unwrap(), n.parse().unwrap());
+        if let Some(previous) = last.insert(group, n) {
+            assert!(previous < n, "group {group} stored {n} after {previous}");
+        }
+        stored += 1;
+    }
+    assert_eq!(stored, records);
+    Run {
+        service: "sqs fifo",
+        records,
+        handed_back,
+        refused: endpoint.refused_for_capacity(),
+        elapsed,
+        quota,
+        held,
+        max_entries: 10,
     }
     .check();
 }

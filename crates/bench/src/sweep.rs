@@ -1,0 +1,616 @@
+//! The capacity sweep: each service against the null endpoint enforcing an AWS-like quota,
+//! offered 1x to 30x what the quota takes, by the dispatcher and by the peers a user would
+//! otherwise pick. Every run offers the same number of records (a few seconds of quota) at
+//! the offered rate, so a run at 30x is a burst the sender must spread out.
+//!
+//! Figures per run: records delivered, goodput (the delivery rate while 20% to 80% of the
+//! records arrived, as a share of the quota: the burst a full bucket allows at the start and
+//! the tail do not count), entries the endpoint refused for capacity per delivered one,
+//! requests against the fewest that carry the records, and the time from offering a record
+//! to the endpoint accepting it (p50, p99).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudwatch::types::MetricDatum;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_smithy_types::Blob;
+use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
+use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
+use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::Result;
+use crate::peers::{NAME, QUEUE_URL};
+use crate::plan::ratio;
+use crate::workload::Service;
+
+/// Offered loads, as multiples of the quota.
+pub(crate) const OFFERED: [u32; 4] = [1, 3, 10, 30];
+/// The in-flight settings of the sweep at 10x.
+pub(crate) const SWEEP_IN_FLIGHT: [usize; 5] = [1, 4, 16, 32, 64];
+/// The offered load of the in-flight sweep and of the targets.
+pub(crate) const TARGET_OFFERED: u32 = 10;
+/// The round trip of every answer in the sweep.
+const LATENCY: Duration = Duration::from_millis(10);
+/// In-flight requests of the dispatcher before pacing: the default it had.
+const UNPACED_IN_FLIGHT: usize = 4;
+/// The KPL's default record time to live (`RecordTtl`, 30,000 ms) and its rate limit
+/// (`RateLimit`, 150% of a shard's quota). Source: amazon-kinesis-producer,
+/// default_config.properties; checked 2026-11-29.
+const KPL_RECORD_TTL: Duration = Duration::from_secs(30);
+const KPL_RATE_LIMIT: f64 = 1.5;
+/// A hand-written loop's patience: rounds of resending failed entries, with exponential
+/// backoff from 50 ms up to 5 s (about 21 s in all).
+const SDK_ROUNDS: u32 = 10;
+
+/// Who sends the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Sender {
+    /// The dispatcher with default settings: paced by what the service answers.
+    Paced,
+    /// The dispatcher with pacing off (`adaptive(false)`), as it was before pacing.
+    Unpaced,
+    /// The dispatcher unpaced, held to a fixed 150% of the quota, throttled records resent
+    /// until a 30 s time to live: what the KPL does.
+    FixedLimit,
+    /// A hand-written loop with the plain SDK client in aws-config's adaptive retry mode:
+    /// full batches one request at a time, failed entries resent with exponential backoff.
+    SdkAdaptive,
+}
+
+impl Sender {
+    pub(crate) const ALL: [Self; 4] = [
+        Self::Paced,
+        Self::Unpaced,
+        Self::FixedLimit,
+        Self::SdkAdaptive,
+    ];
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::Paced => "aws-batch-utils, paced (default)",
+            Self::Unpaced => "aws-batch-utils, pacing off",
+            Self::FixedLimit => "fixed limit at 150% (KPL-style)",
+            Self::SdkAdaptive => "SDK loop, adaptive retry mode",
+        }
+    }
+
+    /// The in-flight setting of the load sweep.
+    pub(crate) fn default_in_flight(self) -> usize {
+        match self {
+            Self::Paced | Self::FixedLimit => DEFAULT_MAX_IN_FLIGHT,
+            Self::Unpaced => UNPACED_IN_FLIGHT,
+            Self::SdkAdaptive => 1,
+        }
+    }
+}
+
+/// One sweep run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CapacityRun {
+    pub(crate) service: Service,
+    pub(crate) sender: Sender,
+    /// Offered load, as a multiple of the quota.
+    pub(crate) offered: u32,
+    pub(crate) max_in_flight: usize,
+    pub(crate) records: u64,
+    /// Distinct records the endpoint accepted.
+    pub(crate) delivered: u64,
+    /// Records per second the quota takes.
+    pub(crate) quota: f64,
+    /// Delivery rate while 20% to 80% of the records arrived, per second.
+    pub(crate) steady_rate: f64,
+    pub(crate) refused: u64,
+    pub(crate) requests: u64,
+    pub(crate) lower_bound: u64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) seconds: f64,
+}
+
+impl CapacityRun {
+    pub(crate) fn delivered_share(&self) -> f64 {
+        ratio(self.delivered as f64, self.records as f64)
+    }
+
+    pub(crate) fn goodput(&self) -> f64 {
+        ratio(self.steady_rate, self.quota)
+    }
+
+    pub(crate) fn refused_per_delivered(&self) -> f64 {
+        ratio(self.refused as f64, self.delivered as f64)
+    }
+}
+
+/// A service's quota at the endpoint, and the records per second it takes.
+fn quota(service: Service) -> (Capacity, f64) {
+    match service {
+        // Two provisioned shards: 1,000 records a second each (records of 500 bytes).
+        Service::Kinesis => (Capacity::default().kinesis_shards(2), 2_000.0),
+        // 1,000 WCU; items under 1 KB cost one unit each.
+        Service::Dynamodb => (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0),
+        // 50 requests a second of 10 messages.
+        Service::Sqs => (Capacity::default().sqs_requests_per_second(50.0), 500.0),
+        // 5 requests a second of 1,000 metrics.
+        Service::Cloudwatch => (
+            Capacity::default().cloudwatch_requests_per_second(5.0),
+            5_000.0,
+        ),
+    }
+}
+
+fn api(service: Service) -> Api {
+    match service {
+        Service::Sqs => Api::SendMessageBatch,
+        Service::Kinesis => Api::PutRecords,
+        Service::Dynamodb => Api::BatchWriteItem,
+        Service::Cloudwatch => Api::PutMetricData,
+    }
+}
+
+/// The runs of a sweep: every sender at every offered load with its default in-flight
+/// setting, then the dispatcher paced and unpaced at 10x over in-flight settings. The smoke
+/// run has the dispatcher paced and unpaced at 10x only.
+pub(crate) fn plan(quick: bool) -> Vec<(Service, Sender, u32, usize)> {
+    let mut plan = Vec::new();
+    for service in Service::ALL {
+        if quick {
+            for sender in [Sender::Paced, Sender::Unpaced] {
+                plan.push((service, sender, TARGET_OFFERED, sender.default_in_flight()));
+            }
+            continue;
+        }
+        for offered in OFFERED {
+            for sender in Sender::ALL {
+                plan.push((service, sender, offered, sender.default_in_flight()));
+            }
+        }
+        for max_in_flight in SWEEP_IN_FLIGHT {
+            for sender in [Sender::Paced, Sender::Unpaced] {
+                if max_in_flight != sender.default_in_flight() {
+                    plan.push((service, sender, TARGET_OFFERED, max_in_flight));
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// Runs one sweep cell against a fresh endpoint: `seconds` of quota offered at `offered`
+/// times the quota.
+pub(crate) async fn run(
+    service: Service,
+    sender: Sender,
+    offered: u32,
+    max_in_flight: usize,
+    seconds: f64,
+) -> Result<CapacityRun> {
+    let (capacity, quota) = quota(service);
+    // Faults at zero: the endpoint then logs what it accepts, and when.
+    let endpoint =
+        NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let records = (quota * seconds) as u64;
+    let interval = Duration::from_secs_f64(1.0 / (quota * f64::from(offered)));
+    let offer = Offer { records, interval };
+    let config = sdk_config(&endpoint.url(), sender == Sender::SdkAdaptive).await;
+    let started = Instant::now();
+    let offered_at = match sender {
+        Sender::SdkAdaptive => sdk_loop(service, &config, offer).await?,
+        _ => {
+            engine(
+                service,
+                &config,
+                engine_config(sender, max_in_flight, quota),
+                offer,
+            )
+            .await?
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    // The first acceptance of each record.
+    let mut first: HashMap<u64, Instant> = HashMap::new();
+    for (at, entry) in endpoint.accepted_at(api(service)) {
+        if let Some(n) = record_number(service, &entry) {
+            first.entry(n).or_insert(at);
+        }
+    }
+    let mut delays: Vec<f64> = first
+        .iter()
+        .filter_map(|(&n, &at)| {
+            let offered = offered_at.get(usize::try_from(n).ok()?)?;
+            Some(at.saturating_duration_since(*offered).as_secs_f64() * 1_000.0)
+        })
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    let mut arrivals: Vec<Instant> = first.values().copied().collect();
+    arrivals.sort_unstable();
+    let delivered = arrivals.len() as u64;
+    let max_entries = service.limits().max_entries as u64;
+    Ok(CapacityRun {
+        service,
+        sender,
+        offered,
+        max_in_flight,
+        records,
+        delivered,
+        quota,
+        steady_rate: steady_rate(&arrivals, records),
+        refused: endpoint.refused_for_capacity(),
+        requests: endpoint.counts(api(service)).requests,
+        lower_bound: records.div_ceil(max_entries),
+        p50_ms: percentile(&delays, 0.5),
+        p99_ms: percentile(&delays, 0.99),
+        seconds,
+    })
+}
+
+/// Records per second between the arrival of 20% and of 80% of `records`; 0 when fewer
+/// arrived.
+fn steady_rate(arrivals: &[Instant], records: u64) -> f64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (low, high) = (
+        (records as f64 * 0.2) as usize,
+        (records as f64 * 0.8) as usize,
+    );
+    match (arrivals.get(low), arrivals.get(high)) {
+        (Some(from), Some(to)) if to > from => {
+            (high - low) as f64 / to.duration_since(*from).as_secs_f64()
+        }
+        _ => 0.0,
+    }
+}
+
+fn percentile(sorted: &[f64], share: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let index = ((sorted.len() - 1) as f64 * share).round() as usize;
+    sorted[index]
+}
+
+async fn sdk_config(endpoint: &str, adaptive_retry: bool) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http());
+    if adaptive_retry {
+        loader = loader.retry_config(RetryConfig::adaptive());
+    }
+    loader.load().await
+}
+
+fn engine_config(sender: Sender, max_in_flight: usize, quota: f64) -> DispatcherConfig {
+    let config = DispatcherConfig::default().max_in_flight(max_in_flight);
+    match sender {
+        Sender::Paced | Sender::SdkAdaptive => config,
+        Sender::Unpaced => config.adaptive(false),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Sender::FixedLimit => config
+            .adaptive(false)
+            .max_records_per_second((quota * KPL_RATE_LIMIT) as u64)
+            .retry(
+                RetryPolicy::default()
+                    .max_attempts(u32::MAX)
+                    .max_backoff(Duration::from_millis(500))
+                    .deadline(KPL_RECORD_TTL),
+            ),
+    }
+}
+
+/// How records are offered: `records` of them, one every `interval`.
+#[derive(Clone, Copy)]
+struct Offer {
+    records: u64,
+    interval: Duration,
+}
+
+impl Offer {
+    /// When record `n` is offered, from `start`.
+    fn due(self, start: Instant, n: u64) -> Instant {
+        start + self.interval.mul_f64(n as f64)
+    }
+}
+
+/// The record's number and its text: Kinesis data and DynamoDB items are padded to about
+/// 500 and 900 bytes.
+fn kinesis_data(n: u64) -> Vec<u8> {
+    format!("{n} {}", "x".repeat(490)).into_bytes()
+}
+
+fn dynamodb_item(n: u64) -> (String, String) {
+    (format!("k{n}"), "x".repeat(850))
+}
+
+/// The record number of an entry the endpoint accepted.
+fn record_number(service: Service, entry: &str) -> Option<u64> {
+    match service {
+        Service::Sqs => entry.parse().ok(),
+        Service::Cloudwatch => entry.strip_prefix('m')?.parse().ok(),
+        Service::Kinesis => {
+            let data = aws_smithy_types::base64::decode(entry).ok()?;
+            let text = std::str::from_utf8(&data).ok()?;
+            text.split(' ').next()?.parse().ok()
+        }
+        Service::Dynamodb => {
+            let write: serde_json::Value = serde_json::from_str(entry).ok()?;
+            write["PutRequest"]["Item"]["pk"]["S"]
+                .as_str()?
+                .strip_prefix('k')?
+                .parse()
+                .ok()
+        }
+    }
+}
+
+/// Offers the records to a dispatcher at their due times, flushes, and returns when each
+/// was offered.
+async fn engine(
+    service: Service,
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    offer: Offer,
+) -> Result<Vec<Instant>> {
+    match service {
+        Service::Sqs => {
+            let backend = SqsBackend::new(aws_sdk_sqs::Client::new(sdk), QUEUE_URL);
+            let sqs = SqsBatchDispatcher::builder(backend)
+                .config(config)
+                .build()?;
+            offer_to(&sqs, offer, |n| SqsMessage::text(n.to_string())).await
+        }
+        Service::Kinesis => {
+            let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), NAME);
+            let kinesis = KinesisBatchDispatcher::builder(backend)
+                .config(config)
+                .build()?;
+            offer_to(&kinesis, offer, |n| {
+                KinesisRecord::bytes(kinesis_data(n)).with_partition_key(format!("u{}", n % 200))
+            })
+            .await
+        }
+        Service::Dynamodb => {
+            let backend = DynamoBackend::new(aws_sdk_dynamodb::Client::new(sdk), NAME, "pk");
+            let dynamo = DynamoBatchDispatcher::builder(backend)
+                .config(config)
+                .build()?;
+            offer_to(&dynamo, offer, |n| {
+                let (pk, pad) = dynamodb_item(n);
+                serde_json::json!({"pk": pk, "pad": pad}).into()
+            })
+            .await
+        }
+        Service::Cloudwatch => {
+            let backend = CloudwatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
+            let metrics = CloudwatchBatchDispatcher::builder(backend)
+                .config(config)
+                .build()?;
+            offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await
+        }
+    }
+}
+
+async fn offer_to<B: Backend>(
+    dispatcher: &Dispatcher<B>,
+    offer: Offer,
+    payload: impl Fn(u64) -> B::Payload,
+) -> Result<Vec<Instant>>
+where
+    B::Payload: std::fmt::Debug,
+{
+    let start = Instant::now();
+    let mut offered_at = Vec::with_capacity(usize::try_from(offer.records)?);
+    for n in 0..offer.records {
+        let due = offer.due(start, n);
+        if due > Instant::now() {
+            tokio::time::sleep_until(due).await;
+        }
+        offered_at.push(Instant::now());
+        dispatcher.submit_payload(payload(n)).await?;
+    }
+    // What is handed back counts as not delivered.
+    let _handed_back = dispatcher.flush_payloads().await;
+    Ok(offered_at)
+}
+
+/// The hand-written loop: a full batch is sent once its last record was offered; its failed
+/// entries (or all of them, on an error the SDK's retries did not get past) are resent after
+/// an exponential backoff, for [`SDK_ROUNDS`] rounds.
+async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let clients = Clients {
+        sqs: aws_sdk_sqs::Client::new(sdk),
+        kinesis: aws_sdk_kinesis::Client::new(sdk),
+        dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+    };
+    let max_entries = service.limits().max_entries as u64;
+    let start = Instant::now();
+    let mut offered_at = Vec::with_capacity(usize::try_from(offer.records)?);
+    let mut next = 0;
+    while next < offer.records {
+        let end = (next + max_entries).min(offer.records);
+        let due = offer.due(start, end - 1);
+        if due > Instant::now() {
+            tokio::time::sleep_until(due).await;
+        }
+        let now = Instant::now();
+        for n in next..end {
+            offered_at.push(offer.due(start, n).min(now));
+        }
+        let mut todo: Vec<u64> = (next..end).collect();
+        for round in 0..SDK_ROUNDS {
+            if round > 0 {
+                let backoff = Duration::from_millis(50 << (round - 1).min(7));
+                tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
+            }
+            todo = clients.send(service, &todo).await;
+            if todo.is_empty() {
+                break;
+            }
+        }
+        next = end;
+    }
+    Ok(offered_at)
+}
+
+struct Clients {
+    sqs: aws_sdk_sqs::Client,
+    kinesis: aws_sdk_kinesis::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl Clients {
+    /// Sends records `ns` in one request; returns those not delivered.
+    async fn send(&self, service: Service, ns: &[u64]) -> Vec<u64> {
+        let failed = match service {
+            Service::Sqs => self.send_sqs(ns).await,
+            Service::Kinesis => self.send_kinesis(ns).await,
+            Service::Dynamodb => self.send_dynamodb(ns).await,
+            Service::Cloudwatch => self.send_cloudwatch(ns).await,
+        };
+        failed.unwrap_or_else(|_| ns.to_vec())
+    }
+
+    async fn send_sqs(&self, ns: &[u64]) -> Result<Vec<u64>> {
+        let entries = ns
+            .iter()
+            .map(|n| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .message_body(n.to_string())
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .sqs
+            .send_message_batch()
+            .queue_url(QUEUE_URL)
+            .set_entries(Some(entries))
+            .send()
+            .await?;
+        Ok(output
+            .failed()
+            .iter()
+            .filter_map(|f| f.id().parse().ok())
+            .collect())
+    }
+
+    async fn send_kinesis(&self, ns: &[u64]) -> Result<Vec<u64>> {
+        let entries = ns
+            .iter()
+            .map(|&n| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(format!("u{}", n % 200))
+                    .data(Blob::new(kinesis_data(n)))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .kinesis
+            .put_records()
+            .stream_name(NAME)
+            .set_records(Some(entries))
+            .send()
+            .await?;
+        Ok(ns
+            .iter()
+            .zip(output.records())
+            .filter(|(_, result)| result.error_code().is_some())
+            .map(|(n, _)| *n)
+            .collect())
+    }
+
+    async fn send_dynamodb(&self, ns: &[u64]) -> Result<Vec<u64>> {
+        let writes = ns
+            .iter()
+            .map(|&n| {
+                let (pk, pad) = dynamodb_item(n);
+                let item = HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(pk)),
+                    ("pad".to_owned(), AttributeValue::S(pad)),
+                ]);
+                Ok(WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build()?)
+                    .build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let output = self
+            .dynamodb
+            .batch_write_item()
+            .request_items(NAME, writes)
+            .send()
+            .await?;
+        Ok(output
+            .unprocessed_items()
+            .and_then(|items| items.get(NAME))
+            .into_iter()
+            .flatten()
+            .filter_map(|write| {
+                let item = write.put_request()?.item();
+                item.get("pk")?.as_s().ok()?.strip_prefix('k')?.parse().ok()
+            })
+            .collect())
+    }
+
+    async fn send_cloudwatch(&self, ns: &[u64]) -> Result<Vec<u64>> {
+        let data = ns
+            .iter()
+            .map(|n| {
+                MetricDatum::builder()
+                    .metric_name(format!("m{n}"))
+                    .value(1.0)
+                    .build()
+            })
+            .collect();
+        self.cloudwatch
+            .put_metric_data()
+            .namespace(NAME)
+            .set_metric_data(Some(data))
+            .send()
+            .await?;
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_numbers_are_read_back_from_what_the_endpoint_logs() {
+        assert_eq!(record_number(Service::Sqs, "42"), Some(42));
+        assert_eq!(record_number(Service::Cloudwatch, "m7"), Some(7));
+        let data = aws_smithy_types::base64::encode(kinesis_data(9));
+        assert_eq!(record_number(Service::Kinesis, &data), Some(9));
+        let write = r#"{"PutRequest":{"Item":{"pk":{"S":"k5"}}}}"#;
+        assert_eq!(record_number(Service::Dynamodb, write), Some(5));
+        assert_eq!(record_number(Service::Sqs, "x"), None);
+    }
+
+    #[test]
+    fn the_steady_rate_leaves_out_the_first_and_last_fifth() {
+        let start = Instant::now();
+        // 100 records: 50 at once, then one every 10 ms.
+        let arrivals: Vec<Instant> = (0..100_u64)
+            .map(|i| start + Duration::from_millis(i.saturating_sub(50) * 10))
+            .collect();
+        // From the 20th (at 0 ms) to the 80th (at 300 ms): 60 records in 0.3 s.
+        let rate = steady_rate(&arrivals, 100);
+        assert!((rate - 200.0).abs() < 1e-6, "{rate}");
+        assert!(steady_rate(&arrivals[..10], 100) < f64::EPSILON);
+    }
+}

@@ -1,0 +1,216 @@
+//! The capacity sweep's part of BENCHMARKS.md, and its plot.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+
+use crate::Result;
+use crate::sweep::{CapacityRun, OFFERED, Sender, TARGET_OFFERED};
+use crate::workload::Service;
+
+pub(crate) const PLOT: &str = "docs/bench/capacity.svg";
+
+/// Targets at 10x with default settings.
+const DELIVERED_TARGET: f64 = 1.0;
+const GOODPUT_TARGET: f64 = 0.95;
+const REFUSED_TARGET: f64 = 0.05;
+
+fn find(
+    runs: &[CapacityRun],
+    service: Service,
+    sender: Sender,
+    offered: u32,
+) -> Option<&CapacityRun> {
+    runs.iter().find(|r| {
+        r.service == service
+            && r.sender == sender
+            && r.offered == offered
+            && r.max_in_flight == sender.default_in_flight()
+    })
+}
+
+fn row(md: &mut String, first: &str, run: &CapacityRun) {
+    let _ = writeln!(
+        md,
+        "| {first} | {:.1}% | {:.0}% | {:.3} | {} ({}) | {:.0} | {:.0} |",
+        run.delivered_share() * 100.0,
+        run.goodput() * 100.0,
+        run.refused_per_delivered(),
+        run.requests,
+        run.lower_bound,
+        run.p50_ms,
+        run.p99_ms,
+    );
+}
+
+const HEADER: &str = "| delivered | goodput (share of quota) | refused per delivered | requests (lower bound) | p50 ms | p99 ms |";
+const RULE: &str = "|---:|---:|---:|---:|---:|---:|";
+
+/// The section: targets, then per service the load sweep and the in-flight sweep.
+pub(crate) fn section(md: &mut String, runs: &[CapacityRun]) {
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Under a quota: offered load against provisioned capacity\n"
+    );
+    let _ = writeln!(
+        md,
+        "The null endpoint enforces AWS-like quotas: a 2-shard Kinesis stream (1,000 records \
+         a second per shard, the shard chosen by the MD5 of the partition key; records of \
+         500 bytes over 200 keys), a 1,000 WCU DynamoDB table (items of about 900 bytes, one \
+         unit each), 50 SendMessageBatch requests a second (500 messages) and 5 PutMetricData \
+         requests a second (5,000 metrics). Each quota is a token bucket holding one second, so \
+         a run starts with a burst. Every run offers the same records (a few seconds of quota) \
+         at 1x to 30x the quota's rate, 10 ms per answer. Goodput is the delivery rate while \
+         20% to 80% of the records arrived, as a share of the quota (so neither the initial \
+         burst nor the tail counts); refused entries are those the endpoint refused for \
+         capacity; the times are from offering a record to the endpoint accepting it. Senders: \
+         the dispatcher with default settings (paced); the dispatcher with pacing off at \
+         `max_in_flight` 4, as it was before pacing; the dispatcher unpaced, held to 150% of \
+         the quota and resending throttled records until a 30 s time to live, as the KPL \
+         does (a limit on the whole stream: the keys spread evenly over the shards); and a \
+         hand-written loop with the plain SDK in aws-config's adaptive retry mode, sending \
+         full batches one at a time and resending failed entries with exponential backoff \
+         for 10 rounds. Plot: [`{PLOT}`]({PLOT}).\n"
+    );
+    targets(md, runs);
+    for service in Service::ALL {
+        let _ = writeln!(md, "### {}\n", service.title());
+        let _ = writeln!(md, "| offered | sender {HEADER}");
+        let _ = writeln!(md, "|---:|---{RULE}");
+        for offered in OFFERED {
+            for sender in Sender::ALL {
+                if let Some(run) = find(runs, service, sender, offered) {
+                    row(md, &format!("{offered}x | {}", sender.title()), run);
+                }
+            }
+        }
+        let _ = writeln!(md);
+        let mut sweep: Vec<&CapacityRun> = runs
+            .iter()
+            .filter(|r| {
+                r.service == service
+                    && r.offered == TARGET_OFFERED
+                    && matches!(r.sender, Sender::Paced | Sender::Unpaced)
+            })
+            .collect();
+        sweep.sort_by_key(|r| (r.sender == Sender::Unpaced, r.max_in_flight));
+        if sweep.len() > 2 {
+            let _ = writeln!(md, "At {TARGET_OFFERED}x, by `max_in_flight`:\n");
+            let _ = writeln!(md, "| max_in_flight | sender {HEADER}");
+            let _ = writeln!(md, "|---:|---{RULE}");
+            for run in sweep {
+                row(
+                    md,
+                    &format!("{} | {}", run.max_in_flight, run.sender.title()),
+                    run,
+                );
+            }
+            let _ = writeln!(md);
+        }
+    }
+}
+
+fn targets(md: &mut String, runs: &[CapacityRun]) {
+    let _ = writeln!(
+        md,
+        "Targets at {TARGET_OFFERED}x with default settings: everything delivered, goodput at \
+         least {:.0}% of the quota, at most {:.2} refused entries per delivered one.\n",
+        GOODPUT_TARGET * 100.0,
+        REFUSED_TARGET
+    );
+    let _ = writeln!(
+        md,
+        "| service | delivered | goodput | refused per delivered | verdict | pacing off, max_in_flight 4: delivered, refused per delivered |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---|---|");
+    for service in Service::ALL {
+        let Some(run) = find(runs, service, Sender::Paced, TARGET_OFFERED) else {
+            continue;
+        };
+        let met = run.delivered_share() >= DELIVERED_TARGET
+            && run.goodput() >= GOODPUT_TARGET
+            && run.refused_per_delivered() <= REFUSED_TARGET;
+        let before =
+            find(runs, service, Sender::Unpaced, TARGET_OFFERED).map_or_else(String::new, |r| {
+                format!(
+                    "{:.1}%, {:.2}",
+                    r.delivered_share() * 100.0,
+                    r.refused_per_delivered()
+                )
+            });
+        let _ = writeln!(
+            md,
+            "| {} | {:.1}% | {:.0}% | {:.3} | {} | {before} |",
+            service.title(),
+            run.delivered_share() * 100.0,
+            run.goodput() * 100.0,
+            run.refused_per_delivered(),
+            if met { "met" } else { "**not met**" },
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// Goodput and refusals against offered load: a row per service, a line per sender.
+pub(crate) fn plot(path: &std::path::Path, runs: &[CapacityRun]) -> Result<()> {
+    let root = SVGBackend::new(path, (1000, 1200)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((Service::ALL.len(), 2));
+    let colors = [BLUE, RED, GREEN, MAGENTA];
+    for (row, service) in Service::ALL.iter().enumerate() {
+        for (column, (what, top)) in [
+            ("goodput, % of quota", 120.0),
+            ("refused per delivered", 4.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut chart = ChartBuilder::on(&panels[row * 2 + column])
+                .caption(format!("{}: {what}", service.title()), ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(45)
+                .build_cartesian_2d((0.8_f64..40.0).log_scale(), 0.0_f64..top)?;
+            chart
+                .configure_mesh()
+                .x_desc("offered load, x quota")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .draw()?;
+            for (sender, color) in Sender::ALL.iter().zip(colors) {
+                let points: Vec<(f64, f64)> = OFFERED
+                    .iter()
+                    .filter_map(|&offered| {
+                        let run = find(runs, *service, *sender, offered)?;
+                        let y = if column == 0 {
+                            run.goodput() * 100.0
+                        } else {
+                            run.refused_per_delivered()
+                        };
+                        Some((f64::from(offered), y.min(top)))
+                    })
+                    .collect();
+                let series =
+                    chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+                if row == 0 && column == 1 {
+                    series
+                        .label(sender.title())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                }
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            }
+            if row == 0 && column == 1 {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()?;
+            }
+        }
+    }
+    root.present()?;
+    Ok(())
+}
