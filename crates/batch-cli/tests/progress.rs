@@ -70,3 +70,49 @@ async fn a_terminal_sees_progress_by_bytes_with_an_eta_then_flushing() {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn under_a_one_shard_quota_every_record_is_delivered_at_the_shards_pace() {
+    // One shard takes 1,000 records a second (and a second's burst): 5,000 records offered
+    // at once must all get through, paced, with few refused.
+    let capacity = null_endpoint::Capacity::default().kinesis_shards(1);
+    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
+        .await
+        .unwrap();
+    let lines: Vec<String> = (0..5_000)
+        .map(|n| json!({"user": n % 50, "n": n}).to_string())
+        .collect();
+    let input = temp_file("quota.ndjson", &lines);
+    let url = endpoint.url();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(support::binary())
+            .args(["--region", "us-east-1", "--endpoint-url", &url, "kinesis"])
+            .args(["--stream", "s", "--partition-key-field", "user", "--json"])
+            .arg("--input")
+            .arg(&input)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["delivered"], 5_000, "{summary}");
+    assert_eq!(summary["unprocessed"], 0, "{summary}");
+    let throttled = summary["throttled"].as_u64().unwrap();
+    assert!(throttled > 0, "the quota was never met: {summary}");
+    assert_eq!(throttled, endpoint.refused_for_capacity());
+    // Pacing keeps refusals to a share of what was delivered (without it: several times).
+    assert!(throttled < 2_500, "{throttled} refused: {summary}");
+    let paced = summary["paced_records_per_second"].as_u64().unwrap();
+    assert!((500..=1_500).contains(&paced), "paced to {paced}/s");
+}

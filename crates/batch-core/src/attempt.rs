@@ -285,6 +285,7 @@ fn shares<B: Backend>(backend: &B, items: &[Item<B>]) -> Vec<Share> {
                 domain,
                 entries: 1,
                 bytes: item.size,
+                known_rate: backend.domain_rate(domain),
             }),
         }
     }

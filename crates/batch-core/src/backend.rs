@@ -229,6 +229,14 @@ pub trait Backend: Send + Sync + 'static {
         0
     }
 
+    /// The entries per second a domain takes, where the service documents it (a Kinesis
+    /// shard: 1,000 records a second): a paced dispatcher starts the domain at this rate
+    /// instead of learning it from throttling. Default `None`: learned.
+    fn domain_rate(&self, domain: u64) -> Option<f64> {
+        let _ = domain;
+        None
+    }
+
     /// Checks the backend's own options when a dispatcher is built with
     /// [`Dispatcher::builder`](crate::Dispatcher::builder). Default: nothing to check.
     fn check(&self) -> Result<(), ConfigError> {

@@ -51,11 +51,13 @@ pub(crate) struct Caps {
 }
 
 /// Entries and bytes of one request in one domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Share {
     pub(crate) domain: u64,
     pub(crate) entries: usize,
     pub(crate) bytes: usize,
+    /// The domain's documented rate, if any ([`Backend::domain_rate`](crate::Backend::domain_rate)).
+    pub(crate) known_rate: Option<f64>,
 }
 
 /// What the service did with one request's entries of one domain.
@@ -104,13 +106,14 @@ struct Domain {
 }
 
 impl Domain {
-    fn new(now: Instant) -> Self {
+    /// A domain paced from the start at `known_rate`, or not until its first throttling.
+    fn new(now: Instant, known_rate: Option<f64>) -> Self {
         Self {
-            rate: None,
+            rate: known_rate,
             free_at: now,
             accepted: VecDeque::new(),
             last_decrease: None,
-            ceiling: None,
+            ceiling: known_rate,
         }
     }
 
@@ -217,10 +220,11 @@ impl Pacer {
         let mut state = self.lock();
         let mut go = now;
         for share in shares {
+            let known_rate = share.known_rate.filter(|_| self.learns);
             let domain = state
                 .domains
                 .entry(share.domain)
-                .or_insert_with(|| Domain::new(now));
+                .or_insert_with(|| Domain::new(now, known_rate));
             if let Some(rate) = domain.rate {
                 let start = domain.free_at.max(now);
                 go = go.max(start);
@@ -254,7 +258,7 @@ impl Pacer {
             let domain = state
                 .domains
                 .entry(domain_id)
-                .or_insert_with(|| Domain::new(now));
+                .or_insert_with(|| Domain::new(now, None));
             if answer.accepted > 0 {
                 domain.accepted.push_back((now, answer.accepted));
                 while domain
@@ -351,7 +355,34 @@ mod tests {
             domain: 0,
             entries,
             bytes: entries * 100,
+            known_rate: None,
         }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_domain_with_a_known_rate_is_paced_from_the_start() {
+        let pacer = Pacer::new(4, Caps::default(), true);
+        let known = |entries| {
+            vec![Share {
+                domain: 1,
+                entries,
+                bytes: 0,
+                known_rate: Some(1_000.0),
+            }]
+        };
+        let start = Instant::now();
+        for _ in 0..4 {
+            drop(pacer.admit(&known(500)).await);
+        }
+        // 2,000 entries at 1,000 a second: the fourth request goes after 1.5 s.
+        assert_eq!(Instant::now() - start, Duration::from_millis(1_500));
+        // Unpaced, the known rate is not used.
+        let unpaced = Pacer::new(4, Caps::default(), false);
+        let start = Instant::now();
+        for _ in 0..4 {
+            drop(unpaced.admit(&known(500)).await);
+        }
+        assert_eq!(Instant::now(), start);
     }
 
     #[tokio::test(start_paused = true)]

@@ -16,7 +16,7 @@ use batch_core::{
 use crate::record::{
     KinesisRecord, PartitionKey, RecordData, check_explicit_hash_key, check_partition_key,
 };
-use crate::shards::{ShardMap, hash_key};
+use crate::shards::{SHARD_RECORDS_PER_SECOND, ShardMap, UNKNOWN_SHARD, hash_key};
 
 /// PutRecords ceilings: 500 records; 10 MiB per request and per record (the record limit
 /// of a stream can be raised to 10 MiB; the request limit follows it).
@@ -147,6 +147,11 @@ impl Backend for KinesisBackend {
 
     fn domain(&self, entry: &KinesisEntry) -> u64 {
         self.shards.domain_of(entry.hash)
+    }
+
+    fn domain_rate(&self, domain: u64) -> Option<f64> {
+        // A known shard; the whole stream, before the map is read, has no known rate.
+        (domain != UNKNOWN_SHARD).then_some(SHARD_RECORDS_PER_SECOND)
     }
 }
 

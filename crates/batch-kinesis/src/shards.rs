@@ -16,7 +16,11 @@ use md5::{Digest, Md5};
 use tokio::time::Instant;
 
 /// The domain of records whose shard is not known.
-const UNKNOWN: u64 = 0;
+pub(crate) const UNKNOWN_SHARD: u64 = 0;
+/// Records a second one shard takes, provisioned or on-demand. Source: Amazon Kinesis Data
+/// Streams quotas and limits ("each shard can support writes up to 1,000 records per second,
+/// up to a maximum data write total of 1 MiB per second"); checked 2026-11-29.
+pub(crate) const SHARD_RECORDS_PER_SECOND: f64 = 1_000.0;
 /// The soonest the map is read again after it was read.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// The soonest ListShards is tried again after it failed.
@@ -53,7 +57,7 @@ impl ShardMap {
         let index = state.starts.partition_point(|(start, _)| *start <= hash);
         index
             .checked_sub(1)
-            .map_or(UNKNOWN, |index| state.starts[index].1)
+            .map_or(UNKNOWN_SHARD, |index| state.starts[index].1)
     }
 
     /// Notes the shards a response named; one the map does not know makes it stale.
@@ -185,7 +189,10 @@ mod tests {
             map.domain_of(hash_key("a", Some(&(half - 1).to_string()))),
             1
         );
-        assert_eq!(ShardMap::default().domain_of(hash_key("a", None)), UNKNOWN);
+        assert_eq!(
+            ShardMap::default().domain_of(hash_key("a", None)),
+            UNKNOWN_SHARD
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! ```text
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
+//! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
 //! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
 //!                                                     to run or profile one peer by hand;
@@ -30,7 +31,8 @@ use std::process::ExitCode;
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE]
+const USAGE: &str =
+    "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE] [--capacity-only]
        batch-bench peer SPEC_JSON
        batch-bench serve [LATENCY_MS [QUOTAS]]";
 
@@ -45,6 +47,8 @@ pub(crate) struct Options {
     pub(crate) python: PathBuf,
     /// Write the report from the figures of an earlier run instead of measuring.
     pub(crate) from_json: Option<PathBuf>,
+    /// Run only the capacity sweep.
+    pub(crate) capacity_only: bool,
 }
 
 fn parse(args: &[String]) -> Option<Options> {
@@ -53,6 +57,7 @@ fn parse(args: &[String]) -> Option<Options> {
         out: PathBuf::from("."),
         python: PathBuf::from("python3"),
         from_json: None,
+        capacity_only: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -61,6 +66,7 @@ fn parse(args: &[String]) -> Option<Options> {
             "--out" => options.out = PathBuf::from(args.next()?),
             "--python" => options.python = PathBuf::from(args.next()?),
             "--from-json" => options.from_json = Some(PathBuf::from(args.next()?)),
+            "--capacity-only" => options.capacity_only = true,
             _ => return None,
         }
     }

@@ -180,6 +180,9 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
             ));
         }
     }
+    if options.capacity_only {
+        plan.clear();
+    }
     let mut runs = Vec::with_capacity(plan.len());
     for (i, (service, load, peer, latency, records)) in plan.into_iter().enumerate() {
         let run = measure(options, service, load, peer, latency, records).await?;
@@ -205,7 +208,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
 
 /// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.
 async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
-    let seconds = if options.quick { 1.5 } else { 4.0 };
+    let seconds = if options.quick { 1.5 } else { 6.0 };
     let plan = sweep::plan(options.quick);
     let mut runs = Vec::with_capacity(plan.len());
     for (i, (service, sender, offered, max_in_flight)) in plan.into_iter().enumerate() {

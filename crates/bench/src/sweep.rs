@@ -3,7 +3,7 @@
 //! otherwise pick. Every run offers the same number of records (a few seconds of quota) at
 //! the offered rate, so a run at 30x is a burst the sender must spread out.
 //!
-//! Figures per run: records delivered, goodput (the delivery rate while 20% to 80% of the
+//! Figures per run: records delivered, goodput (the delivery rate while 30% to 90% of the
 //! records arrived, as a share of the quota: the burst a full bucket allows at the start and
 //! the tail do not count), entries the endpoint refused for capacity per delivered one,
 //! requests against the fewest that carry the records, and the time from offering a record
@@ -37,7 +37,7 @@ use crate::workload::Service;
 /// Offered loads, as multiples of the quota.
 pub(crate) const OFFERED: [u32; 4] = [1, 3, 10, 30];
 /// The in-flight settings of the sweep at 10x.
-pub(crate) const SWEEP_IN_FLIGHT: [usize; 5] = [1, 4, 16, 32, 64];
+pub(crate) const SWEEP_IN_FLIGHT: [usize; 4] = [1, 4, 16, 64];
 /// The offered load of the in-flight sweep and of the targets.
 pub(crate) const TARGET_OFFERED: u32 = 10;
 /// The round trip of every answer in the sweep.
@@ -109,7 +109,7 @@ pub(crate) struct CapacityRun {
     pub(crate) delivered: u64,
     /// Records per second the quota takes.
     pub(crate) quota: f64,
-    /// Delivery rate while 20% to 80% of the records arrived, per second.
+    /// Delivery rate while 30% to 90% of the records arrived, per second.
     pub(crate) steady_rate: f64,
     pub(crate) refused: u64,
     pub(crate) requests: u64,
@@ -256,13 +256,13 @@ pub(crate) async fn run(
     })
 }
 
-/// Records per second between the arrival of 20% and of 80% of `records`; 0 when fewer
+/// Records per second between the arrival of 30% and of 90% of `records`; 0 when fewer
 /// arrived.
 fn steady_rate(arrivals: &[Instant], records: u64) -> f64 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (low, high) = (
-        (records as f64 * 0.2) as usize,
-        (records as f64 * 0.8) as usize,
+        (records as f64 * 0.3) as usize,
+        (records as f64 * 0.9) as usize,
     );
     match (arrivals.get(low), arrivals.get(high)) {
         (Some(from), Some(to)) if to > from => {
@@ -602,15 +602,15 @@ mod tests {
     }
 
     #[test]
-    fn the_steady_rate_leaves_out_the_first_and_last_fifth() {
+    fn the_steady_rate_leaves_out_the_start_and_the_tail() {
         let start = Instant::now();
         // 100 records: 50 at once, then one every 10 ms.
         let arrivals: Vec<Instant> = (0..100_u64)
             .map(|i| start + Duration::from_millis(i.saturating_sub(50) * 10))
             .collect();
-        // From the 20th (at 0 ms) to the 80th (at 300 ms): 60 records in 0.3 s.
+        // From the 30th (at 0 ms) to the 90th (at 400 ms): 60 records in 0.4 s.
         let rate = steady_rate(&arrivals, 100);
-        assert!((rate - 200.0).abs() < 1e-6, "{rate}");
+        assert!((rate - 150.0).abs() < 1e-6, "{rate}");
         assert!(steady_rate(&arrivals[..10], 100) < f64::EPSILON);
     }
 }

@@ -64,7 +64,7 @@ pub(crate) fn section(md: &mut String, runs: &[CapacityRun]) {
          requests a second (5,000 metrics). Each quota is a token bucket holding one second, so \
          a run starts with a burst. Every run offers the same records (a few seconds of quota) \
          at 1x to 30x the quota's rate, 10 ms per answer. Goodput is the delivery rate while \
-         20% to 80% of the records arrived, as a share of the quota (so neither the initial \
+         30% to 90% of the records arrived, as a share of the quota (so neither the initial \
          burst nor the tail counts); refused entries are those the endpoint refused for \
          capacity; the times are from offering a record to the endpoint accepting it. Senders: \
          the dispatcher with default settings (paced); the dispatcher with pacing off at \
