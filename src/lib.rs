@@ -42,7 +42,7 @@ pub use batch_core as core;
 pub use batch_core::{
     ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
     Failure, FailureKind, Limits, RetryPolicy, Service, Stats, SubmitError, SubmitErrorKind,
-    Unprocessed, UnprocessedReason, codes,
+    Unprocessed, UnprocessedReason, codes, without_sdk_retries,
 };
 
 /// Amazon SQS: standard and FIFO queues.

@@ -10,7 +10,8 @@
 //!   BENCHMARKS.md, `docs/bench/results.json` and `docs/bench/throughput.svg`; `--quick` is
 //!   a smoke run of seconds (debug build) into `target/bench-quick/`.
 //! - `soak`: the long soak, 100,000 records per service through the null endpoint's faults
-//!   (the tests run 5,000).
+//!   (the tests run 5,000), then the capacity soak with 20 s of quota per service (the tests
+//!   run 3 s).
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
@@ -30,7 +31,8 @@ commands:
   test                    fmt check, clippy -D warnings, every test against the emulators, docs
   ci                      what .ci/run runs (the same as test)
   bench [--quick]         benchmarks against the SDK and boto3 peers; writes BENCHMARKS.md
-  soak                    100,000 records per service against injected faults; nothing may be lost
+  soak                    100,000 records per service against injected faults, then 20 s
+                          of quota per service; nothing may be lost
   emulator start|stop|status
                           the local AWS emulators (moto, dynalite) on 127.0.0.1";
 
@@ -238,7 +240,8 @@ fn bench(quick: bool) -> Result<()> {
 }
 
 /// The soak tests with 100,000 records per service, one service at a time, printing what
-/// each saw (faults, retries, duplicates, nothing lost).
+/// each saw (faults, retries, duplicates, nothing lost); then the capacity soak with 20
+/// seconds of quota per service.
 fn soak() -> Result<()> {
     let mut soak = cargo(&[
         "test",
@@ -252,7 +255,23 @@ fn soak() -> Result<()> {
         "1",
     ]);
     soak.env("AWS_BATCH_SOAK_RECORDS", "100000");
-    step("soak, 100,000 records per service", &mut soak)
+    step("soak, 100,000 records per service", &mut soak)?;
+    let mut capacity = cargo(&[
+        "test",
+        "--package",
+        "null-endpoint",
+        "--test",
+        "capacity",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]);
+    capacity.env("AWS_BATCH_CAPACITY_SECONDS", "20");
+    step(
+        "capacity soak, 20 seconds of quota per service",
+        &mut capacity,
+    )
 }
 
 /// Builds the CLI and the demo, then runs the demo with every emulator in a private network.

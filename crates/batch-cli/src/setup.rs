@@ -70,7 +70,8 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
     if let Some(profile) = &profile {
         check_profile(profile).await?;
     }
-    let sdk = loader.load().await;
+    // The dispatcher retries and paces; SDK retries would hide throttling from it.
+    let sdk = aws_batch_utils::core::without_sdk_retries(&loader.load().await);
     let credentials = sdk
         .credentials_provider()
         .ok_or("no AWS credentials provider")?;

@@ -84,7 +84,7 @@ pub use failure::{
     EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
     outcomes_by_index,
 };
-pub use service::{DispatcherBuilder, Service};
+pub use service::{DispatcherBuilder, Service, without_sdk_retries};
 
 #[doc(hidden)]
 pub mod __private {

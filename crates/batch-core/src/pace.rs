@@ -27,8 +27,10 @@ const FIRST_RATE_SHARE: f64 = 0.9;
 /// most `1 - MAX_DECREASE`.
 const MARGIN: f64 = 0.95;
 const MAX_DECREASE: f64 = 0.7;
-/// Requests in flight before the first answers: the window grows by one per answered
-/// request from here (doubling each round trip) until the first throttling.
+/// Requests in flight at the start: the window grows from here by one per round trip in
+/// which it was full. Not doubling per round trip (a slow start): a service with a burst
+/// allowance would let the window double until the burst is spent, and then refuse a whole
+/// window at once, about the burst again.
 const INITIAL_WINDOW: f64 = 4.0;
 /// Growth of a domain's rate per entry accepted while it was the limit: the rate grows by
 /// this share of itself per second of sending at it.
@@ -38,8 +40,11 @@ const GROWTH: f64 = 0.03;
 const MAX_CALM: f64 = 3.0;
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
-/// How far back accepted entries count when the first rate is measured.
+/// How far back accepted entries count when a rate is measured.
 const MEASURE: Duration = Duration::from_secs(1);
+/// The shortest span a later measure is taken over: a shorter one says too little, and the
+/// rate is cut by the margin alone.
+const MIN_MEASURE: Duration = Duration::from_millis(250);
 /// The lowest rate a domain is paced at, in entries per second.
 const MIN_RATE: f64 = 1.0;
 
@@ -83,8 +88,6 @@ pub(crate) struct Pacer {
 struct State {
     domains: HashMap<u64, Domain>,
     window: f64,
-    /// Whether the window still grows by one per answer (until the first throttling).
-    slow_start: bool,
     window_cut: Option<Instant>,
     in_flight: usize,
     /// When the user's caps next allow a request.
@@ -101,6 +104,8 @@ struct Domain {
     /// Entries accepted recently, for the first rate.
     accepted: VecDeque<(Instant, usize)>,
     last_decrease: Option<Instant>,
+    /// When the service first throttled the domain.
+    throttled_since: Option<Instant>,
     /// What the domain accepted when last throttled: near it, probing slows down.
     ceiling: Option<f64>,
 }
@@ -113,14 +118,37 @@ impl Domain {
             free_at: now,
             accepted: VecDeque::new(),
             last_decrease: None,
+            throttled_since: None,
             ceiling: known_rate,
         }
     }
 
-    /// Entries per second accepted over the last [`MEASURE`]. A service's burst allowance
-    /// (a full bucket at the start) would make a shorter span read high; a low first rate is
-    /// found again by probing.
-    fn measured(&self, now: Instant) -> f64 {
+    /// Entries per second the domain accepted over the last [`MEASURE`], but only since it
+    /// was first throttled: before that, a service's burst allowance (a full bucket at the
+    /// start) was being spent, and counting it would read the quota high for a second.
+    /// `None` when that span is shorter than [`MIN_MEASURE`].
+    fn measured(&self, now: Instant) -> Option<f64> {
+        let since = match (self.throttled_since, now.checked_sub(MEASURE)) {
+            (Some(first), Some(window)) => first.max(window),
+            (first, window) => first.or(window)?,
+        };
+        let span = now.saturating_duration_since(since);
+        if span < MIN_MEASURE {
+            return None;
+        }
+        let accepted: usize = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|(_, n)| n)
+            .sum();
+        #[allow(clippy::cast_precision_loss)]
+        let accepted = accepted as f64;
+        Some(accepted / span.as_secs_f64())
+    }
+
+    /// Entries per second accepted over the last [`MEASURE`]: the first rate.
+    fn accepted_last_second(&self, now: Instant) -> f64 {
         let accepted: usize = self
             .accepted
             .iter()
@@ -164,7 +192,6 @@ impl Pacer {
                 } else {
                     max_in_flight as f64
                 },
-                slow_start: true,
                 window_cut: None,
                 in_flight: 0,
                 records_cap_free: now,
@@ -279,12 +306,19 @@ impl Pacer {
                 // Before any entry got through, half of what was just refused in a second.
                 #[allow(clippy::cast_precision_loss)]
                 let refused = answer.throttled as f64 * 0.5;
-                let measured = domain.measured(now);
-                domain.ceiling = Some(measured);
-                let rate = match domain.rate {
-                    Some(rate) => (measured * MARGIN).clamp(rate * MAX_DECREASE, rate * MARGIN),
-                    None => (measured * FIRST_RATE_SHARE).max(refused),
+                let rate = match (domain.rate, domain.measured(now)) {
+                    (Some(rate), Some(measured)) => {
+                        domain.ceiling = Some(measured);
+                        (measured * MARGIN).clamp(rate * MAX_DECREASE, rate * MARGIN)
+                    }
+                    (Some(rate), None) => rate * MARGIN,
+                    (None, _) => {
+                        let measured = domain.accepted_last_second(now);
+                        domain.ceiling = Some(measured);
+                        (measured * FIRST_RATE_SHARE).max(refused)
+                    }
                 };
+                domain.throttled_since.get_or_insert(now);
                 let rate = rate.max(MIN_RATE);
                 tracing::debug!(domain = domain_id, rate, "throttled: send rate lowered");
                 domain.rate = Some(rate);
@@ -317,9 +351,6 @@ impl Pacer {
                 state.window = (state.window * WINDOW_DECREASE).max(1.0);
                 state.window_cut = Some(now);
             }
-            state.slow_start = false;
-        } else if state.slow_start {
-            state.window = (state.window + 1.0).min(max);
         } else if pass.window_full {
             state.window = (state.window + 1.0 / state.window.max(1.0)).min(max);
         }

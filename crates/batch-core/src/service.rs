@@ -20,22 +20,48 @@ pub trait Service: Backend + Sized {
     /// What the dispatcher writes to.
     type Target;
 
-    /// A client built from the shared SDK configuration.
+    /// A client built from the shared SDK configuration, with the SDK's own retries off
+    /// ([`without_sdk_retries`]).
     fn client(config: &SdkConfig) -> Self::Client;
 
     /// A backend for `target` with every option at its default.
     fn backend(client: Self::Client, target: Self::Target) -> Self;
 }
 
+/// `config` with the SDK's own retries off, for the clients a dispatcher sends with.
+///
+/// The dispatcher is the retry layer: it retries only the entries that failed, with backoff,
+/// within `max_attempts`, and paces throttled entries to what the destination accepts. A
+/// client that retries a throttled request by itself (the SDK's standard mode makes up to 3
+/// attempts) hides the throttling from the pacing and spends more of the quota on requests
+/// that are refused. [`Dispatcher::new`] uses this; pass a client built from it to
+/// [`Dispatcher::from_client`] too, unless you mean to keep the SDK's retries.
+///
+/// ```
+/// use aws_types::SdkConfig;
+/// use aws_types::sdk_config::RetryConfig;
+///
+/// let config = batch_core::without_sdk_retries(&SdkConfig::builder().build());
+/// assert_eq!(config.retry_config(), Some(&RetryConfig::disabled()));
+/// ```
+#[must_use]
+pub fn without_sdk_retries(config: &SdkConfig) -> SdkConfig {
+    config
+        .to_builder()
+        .retry_config(aws_types::sdk_config::RetryConfig::disabled())
+        .build()
+}
+
 impl<B: Service> Dispatcher<B> {
-    /// A dispatcher for `target` with a client built from `config`, every service option and
-    /// engine setting at its default. Does no I/O.
+    /// A dispatcher for `target` with a client built from `config` (with the SDK's own
+    /// retries off: see [`without_sdk_retries`]), every service option and engine setting at
+    /// its default. Does no I/O.
     pub fn new(config: &SdkConfig, target: impl Into<B::Target>) -> Self {
         Self::from_client(B::client(config), target)
     }
 
-    /// A dispatcher for `target` that sends with the caller's client, every option at its
-    /// default. Does no I/O.
+    /// A dispatcher for `target` that sends with the caller's client, as the caller
+    /// configured it, every option at its default. Does no I/O.
     pub fn from_client(client: B::Client, target: impl Into<B::Target>) -> Self {
         Self::from_parts(
             B::backend(client, target.into()),
@@ -103,7 +129,7 @@ macro_rules! impl_service {
             type Target = $target;
 
             fn client(config: &$crate::__private::SdkConfig) -> $client {
-                <$client>::new(config)
+                <$client>::new(&$crate::without_sdk_retries(config))
             }
 
             fn backend(client: $client, target: $target) -> Self {

@@ -208,18 +208,18 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
 
 /// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.
 async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
-    let seconds = if options.quick { 1.5 } else { 6.0 };
     let plan = sweep::plan(options.quick);
     let mut runs = Vec::with_capacity(plan.len());
-    for (i, (service, sender, offered, max_in_flight)) in plan.into_iter().enumerate() {
-        let run = sweep::run(service, sender, offered, max_in_flight, seconds).await?;
+    for (i, cell) in plan.into_iter().enumerate() {
+        let run = sweep::run(cell).await?;
         eprintln!(
-            "batch-bench: capacity [{:>2}] {:<10} {:<34} {:>2}x {:>2} in flight: {:>5.1}% delivered, goodput {:>3.0}%, {:.3} refused per delivered, {} requests (bound {}), p50 {:.0} ms, p99 {:.0} ms",
+            "batch-bench: capacity [{:>2}] {:<10} {:<34} {:>2}x {:>2} in flight {:>2} s: {:>5.1}% delivered, goodput {:>3.0}%, {:.3} refused per delivered, {} requests (bound {}), p50 {:.0} ms, p99 {:.0} ms",
             i + 1,
-            service.title(),
-            sender.title(),
-            offered,
-            max_in_flight,
+            run.service.title(),
+            run.sender.title(),
+            run.offered,
+            run.max_in_flight,
+            run.seconds_of_quota,
             run.delivered_share() * 100.0,
             run.goodput() * 100.0,
             run.refused_per_delivered(),
@@ -228,10 +228,10 @@ async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
             run.p50_ms,
             run.p99_ms,
         );
-        if options.quick && sender == Sender::Paced && run.delivered != run.records {
+        if options.quick && run.sender == Sender::Paced && run.delivered != run.records {
             return Err(format!(
                 "{} under a quota: {} of {} records delivered",
-                service.title(),
+                run.service.title(),
                 run.delivered,
                 run.records
             )

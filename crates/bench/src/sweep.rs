@@ -40,6 +40,12 @@ pub(crate) const OFFERED: [u32; 4] = [1, 3, 10, 30];
 pub(crate) const SWEEP_IN_FLIGHT: [usize; 4] = [1, 4, 16, 64];
 /// The offered load of the in-flight sweep and of the targets.
 pub(crate) const TARGET_OFFERED: u32 = 10;
+/// Seconds of quota each sweep run offers; the smoke run's.
+const SWEEP_SECONDS: f64 = 6.0;
+const QUICK_SECONDS: f64 = 1.5;
+/// Seconds of quota of the target runs: sustained, so that learning the quota (at most one
+/// window of requests refused when it is first met) weighs as in a long job.
+pub(crate) const TARGET_SECONDS: f64 = 20.0;
 /// The round trip of every answer in the sweep.
 const LATENCY: Duration = Duration::from_millis(10);
 /// In-flight requests of the dispatcher before pacing: the default it had.
@@ -104,12 +110,14 @@ pub(crate) struct CapacityRun {
     /// Offered load, as a multiple of the quota.
     pub(crate) offered: u32,
     pub(crate) max_in_flight: usize,
+    /// Seconds of quota offered.
+    pub(crate) seconds_of_quota: f64,
     pub(crate) records: u64,
     /// Distinct records the endpoint accepted.
     pub(crate) delivered: u64,
     /// Records per second the quota takes.
     pub(crate) quota: f64,
-    /// Delivery rate while 30% to 90% of the records arrived, per second.
+    /// Delivery rate while 30% to 90% of the delivered records arrived, per second.
     pub(crate) steady_rate: f64,
     pub(crate) refused: u64,
     pub(crate) requests: u64,
@@ -159,52 +167,93 @@ fn api(service: Service) -> Api {
     }
 }
 
+/// One sweep run to make.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cell {
+    pub(crate) service: Service,
+    pub(crate) sender: Sender,
+    pub(crate) offered: u32,
+    pub(crate) max_in_flight: usize,
+    pub(crate) seconds_of_quota: f64,
+}
+
 /// The runs of a sweep: every sender at every offered load with its default in-flight
-/// setting, then the dispatcher paced and unpaced at 10x over in-flight settings. The smoke
-/// run has the dispatcher paced and unpaced at 10x only.
-pub(crate) fn plan(quick: bool) -> Vec<(Service, Sender, u32, usize)> {
+/// setting, the dispatcher paced and unpaced at 10x over in-flight settings, and the target
+/// runs (paced, 10x, sustained). The smoke run has the dispatcher paced and unpaced at 10x.
+pub(crate) fn plan(quick: bool) -> Vec<Cell> {
     let mut plan = Vec::new();
+    let mut push = |service, sender: Sender, offered, max_in_flight, seconds_of_quota| {
+        plan.push(Cell {
+            service,
+            sender,
+            offered,
+            max_in_flight,
+            seconds_of_quota,
+        });
+    };
     for service in Service::ALL {
         if quick {
             for sender in [Sender::Paced, Sender::Unpaced] {
-                plan.push((service, sender, TARGET_OFFERED, sender.default_in_flight()));
+                let mif = sender.default_in_flight();
+                push(service, sender, TARGET_OFFERED, mif, QUICK_SECONDS);
             }
             continue;
         }
         for offered in OFFERED {
             for sender in Sender::ALL {
-                plan.push((service, sender, offered, sender.default_in_flight()));
+                let mif = sender.default_in_flight();
+                push(service, sender, offered, mif, SWEEP_SECONDS);
             }
         }
         for max_in_flight in SWEEP_IN_FLIGHT {
             for sender in [Sender::Paced, Sender::Unpaced] {
                 if max_in_flight != sender.default_in_flight() {
-                    plan.push((service, sender, TARGET_OFFERED, max_in_flight));
+                    push(
+                        service,
+                        sender,
+                        TARGET_OFFERED,
+                        max_in_flight,
+                        SWEEP_SECONDS,
+                    );
                 }
             }
         }
+        let paced = Sender::Paced;
+        push(
+            service,
+            paced,
+            TARGET_OFFERED,
+            paced.default_in_flight(),
+            TARGET_SECONDS,
+        );
     }
     plan
 }
 
-/// Runs one sweep cell against a fresh endpoint: `seconds` of quota offered at `offered`
-/// times the quota.
-pub(crate) async fn run(
-    service: Service,
-    sender: Sender,
-    offered: u32,
-    max_in_flight: usize,
-    seconds: f64,
-) -> Result<CapacityRun> {
+/// Makes one sweep run against a fresh endpoint.
+pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
+    let Cell {
+        service,
+        sender,
+        offered,
+        max_in_flight,
+        seconds_of_quota,
+    } = cell;
     let (capacity, quota) = quota(service);
     // Faults at zero: the endpoint then logs what it accepts, and when.
     let endpoint =
         NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let records = (quota * seconds) as u64;
+    let records = (quota * seconds_of_quota) as u64;
     let interval = Duration::from_secs_f64(1.0 / (quota * f64::from(offered)));
     let offer = Offer { records, interval };
     let config = sdk_config(&endpoint.url(), sender == Sender::SdkAdaptive).await;
+    // As `Dispatcher::new` builds its clients: the dispatcher is the one retry layer. The
+    // dispatcher as it was before pacing kept the SDK's retries.
+    let config = match sender {
+        Sender::Paced | Sender::FixedLimit => batch_core::without_sdk_retries(&config),
+        Sender::Unpaced | Sender::SdkAdaptive => config,
+    };
     let started = Instant::now();
     let offered_at = match sender {
         Sender::SdkAdaptive => sdk_loop(service, &config, offer).await?,
@@ -243,10 +292,11 @@ pub(crate) async fn run(
         sender,
         offered,
         max_in_flight,
+        seconds_of_quota,
         records,
         delivered,
         quota,
-        steady_rate: steady_rate(&arrivals, records),
+        steady_rate: steady_rate(&arrivals),
         refused: endpoint.refused_for_capacity(),
         requests: endpoint.counts(api(service)).requests,
         lower_bound: records.div_ceil(max_entries),
@@ -256,13 +306,12 @@ pub(crate) async fn run(
     })
 }
 
-/// Records per second between the arrival of 30% and of 90% of `records`; 0 when fewer
-/// arrived.
-fn steady_rate(arrivals: &[Instant], records: u64) -> f64 {
+/// Records per second between the arrival of 30% and of 90% of the records that arrived.
+fn steady_rate(arrivals: &[Instant]) -> f64 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (low, high) = (
-        (records as f64 * 0.3) as usize,
-        (records as f64 * 0.9) as usize,
+        (arrivals.len() as f64 * 0.3) as usize,
+        (arrivals.len() as f64 * 0.9) as usize,
     );
     match (arrivals.get(low), arrivals.get(high)) {
         (Some(from), Some(to)) if to > from => {
@@ -325,6 +374,31 @@ impl Offer {
     }
 }
 
+/// Partition keys: 100 for each of the two shards, so that the quota, not a hot shard,
+/// is the limit (200 keys chosen at random split about 55/45, which caps any sender at
+/// about 90% of the stream's quota).
+fn partition_keys() -> Vec<String> {
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for i in 0.. {
+        let key = format!("u{i}");
+        let half = if null_endpoint::shard_of(null_endpoint::hash_key(&key), 2) == 0 {
+            &mut low
+        } else {
+            &mut high
+        };
+        if half.len() < 100 {
+            half.push(key);
+        }
+        if low.len() == 100 && high.len() == 100 {
+            break;
+        }
+    }
+    low.into_iter()
+        .zip(high)
+        .flat_map(|(a, b)| [a, b])
+        .collect()
+}
+
 /// The record's number and its text: Kinesis data and DynamoDB items are padded to about
 /// 500 and 900 bytes.
 fn kinesis_data(n: u64) -> Vec<u8> {
@@ -333,6 +407,10 @@ fn kinesis_data(n: u64) -> Vec<u8> {
 
 fn dynamodb_item(n: u64) -> (String, String) {
     (format!("k{n}"), "x".repeat(850))
+}
+
+fn key_of(keys: &[String], n: u64) -> String {
+    keys[usize::try_from(n).unwrap_or(0) % keys.len()].clone()
 }
 
 /// The record number of an entry the endpoint accepted.
@@ -377,8 +455,9 @@ async fn engine(
             let kinesis = KinesisBatchDispatcher::builder(backend)
                 .config(config)
                 .build()?;
+            let keys = partition_keys();
             offer_to(&kinesis, offer, |n| {
-                KinesisRecord::bytes(kinesis_data(n)).with_partition_key(format!("u{}", n % 200))
+                KinesisRecord::bytes(kinesis_data(n)).with_partition_key(key_of(&keys, n))
             })
             .await
         }
@@ -431,6 +510,7 @@ where
 /// an exponential backoff, for [`SDK_ROUNDS`] rounds.
 async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
     let clients = Clients {
+        keys: partition_keys(),
         sqs: aws_sdk_sqs::Client::new(sdk),
         kinesis: aws_sdk_kinesis::Client::new(sdk),
         dynamodb: aws_sdk_dynamodb::Client::new(sdk),
@@ -467,6 +547,7 @@ async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec
 }
 
 struct Clients {
+    keys: Vec<String>,
     sqs: aws_sdk_sqs::Client,
     kinesis: aws_sdk_kinesis::Client,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -514,7 +595,7 @@ impl Clients {
             .iter()
             .map(|&n| {
                 PutRecordsRequestEntry::builder()
-                    .partition_key(format!("u{}", n % 200))
+                    .partition_key(key_of(&self.keys, n))
                     .data(Blob::new(kinesis_data(n)))
                     .build()
             })
@@ -602,6 +683,16 @@ mod tests {
     }
 
     #[test]
+    fn partition_keys_split_evenly_over_two_shards() {
+        let keys = partition_keys();
+        let low = keys
+            .iter()
+            .filter(|key| null_endpoint::shard_of(null_endpoint::hash_key(key), 2) == 0)
+            .count();
+        assert_eq!((keys.len(), low), (200, 100));
+    }
+
+    #[test]
     fn the_steady_rate_leaves_out_the_start_and_the_tail() {
         let start = Instant::now();
         // 100 records: 50 at once, then one every 10 ms.
@@ -609,8 +700,8 @@ mod tests {
             .map(|i| start + Duration::from_millis(i.saturating_sub(50) * 10))
             .collect();
         // From the 30th (at 0 ms) to the 90th (at 400 ms): 60 records in 0.4 s.
-        let rate = steady_rate(&arrivals, 100);
+        let rate = steady_rate(&arrivals);
         assert!((rate - 150.0).abs() < 1e-6, "{rate}");
-        assert!(steady_rate(&arrivals[..10], 100) < f64::EPSILON);
+        assert!(steady_rate(&arrivals[..10]) < f64::EPSILON);
     }
 }
