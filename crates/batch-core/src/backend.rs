@@ -114,8 +114,12 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// - It returns exactly one [`EntryOutcome`] per entry, in order. A response that reports
 ///   failed entries (SQS `Failed`, Kinesis `ErrorCode`, DynamoDB `UnprocessedItems`) is `Ok`
 ///   with [`EntryOutcome::Failed`] for those entries.
-/// - It does not retry entries itself: the engine does, with backoff. The SDK client's own
-///   retries of whole requests stay as the user configured them.
+/// - It does not retry entries itself: the engine does, with backoff, and paces throttled
+///   ones. A client from [`Dispatcher::new`](crate::Dispatcher::new) has the SDK's own
+///   retries off ([`without_sdk_retries`](crate::without_sdk_retries)); one given to
+///   `from_client` keeps what its user configured.
+/// - Entries refused for capacity are [`FailureKind::Throttling`](crate::FailureKind), so
+///   the engine paces them instead of counting attempts.
 /// - A request that failed as a whole is `Err`, and [`classify`](Backend::classify) says
 ///   whether a later attempt may help.
 ///
@@ -130,6 +134,10 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// - [`Service`](crate::Service) through [`impl_service!`](crate::impl_service), which gives
 ///   the dispatcher `new(&SdkConfig, target)` and `from_client(client, target)`;
 /// - the alias users name: `pub type XBatchDispatcher = Dispatcher<XBackend>`.
+///
+/// Where the service's quota is finer than the destination (Kinesis: per shard), the
+/// backend names each entry's throttling domain with [`domain`](Backend::domain), and the
+/// domain's documented rate, if any, with [`domain_rate`](Backend::domain_rate).
 ///
 /// Limits are dated constants with their source. A toy backend:
 ///
@@ -187,12 +195,13 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// ```
 ///
 /// `batch-kinesis` is about 300 lines of code for these parts (490 with its docs), most of
-/// them the record's checks and the request's wire form. Outside its crate, a service
-/// touches: the facade (a feature in the root `Cargo.toml` and
+/// them the record's checks and the request's wire form, plus its shard map for pacing.
+/// Outside its crate, a service touches: the facade (a feature in the root `Cargo.toml` and
 /// a re-export in `src/lib.rs`), the `aws-batch` command (`crates/batch-cli`: a subcommand in
 /// `cli.rs`, a `Sink` variant in `sink.rs`), the null endpoint (`crates/null-endpoint`: the
-/// operation, for benchmarks and soaks), the benchmark (`crates/bench`: a workload and a
-/// hand-written peer), the soak (`crates/null-endpoint/tests/soak.rs`), and, when an emulator
+/// operation, and its quota in `capacity.rs`, for benchmarks and soaks), the benchmark
+/// (`crates/bench`: a workload and a hand-written peer; a quota and a sender in `sweep.rs`),
+/// the soaks (`crates/null-endpoint/tests/soak.rs` and `capacity.rs`), and, when an emulator
 /// speaks the API, `xtask/src/emulator.rs` and `crates/test-support`.
 pub trait Backend: Send + Sync + 'static {
     /// What the user submits and gets back when it cannot be delivered, as submitted.

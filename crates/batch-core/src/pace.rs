@@ -381,6 +381,20 @@ fn per(count: usize, rate: f64) -> Duration {
 mod tests {
     use super::*;
 
+    /// Reports an answer of domain 0 to `pass`.
+    fn answer(pacer: &Pacer, pass: &Pass<'_>, accepted: usize, throttled: usize) {
+        pacer.report(
+            pass,
+            &[(
+                0,
+                Answer {
+                    accepted,
+                    throttled,
+                },
+            )],
+        );
+    }
+
     fn share(entries: usize) -> Vec<Share> {
         vec![Share {
             domain: 0,
@@ -422,16 +436,7 @@ mod tests {
         let start = Instant::now();
         for _ in 0..100 {
             let pass = pacer.admit(&share(500)).await;
-            pacer.report(
-                &pass,
-                &[(
-                    0,
-                    Answer {
-                        accepted: 500,
-                        throttled: 0,
-                    },
-                )],
-            );
+            answer(&pacer, &pass, 500, 0);
         }
         assert_eq!(Instant::now(), start);
         assert_eq!(pacer.rate(), None);
@@ -443,45 +448,18 @@ mod tests {
         // 1,000 entries accepted over one second, then a throttle.
         for _ in 0..10 {
             let pass = pacer.admit(&share(100)).await;
-            pacer.report(
-                &pass,
-                &[(
-                    0,
-                    Answer {
-                        accepted: 100,
-                        throttled: 0,
-                    },
-                )],
-            );
+            answer(&pacer, &pass, 100, 0);
             tokio::time::advance(Duration::from_millis(100)).await;
         }
         let pass = pacer.admit(&share(100)).await;
-        pacer.report(
-            &pass,
-            &[(
-                0,
-                Answer {
-                    accepted: 0,
-                    throttled: 100,
-                },
-            )],
-        );
+        answer(&pacer, &pass, 0, 100);
         let rate = pacer.rate().unwrap();
         assert!((850.0..=950.0).contains(&rate), "{rate}");
         // From then on, 900 entries take about a second.
         let start = Instant::now();
         for _ in 0..9 {
             let pass = pacer.admit(&share(100)).await;
-            pacer.report(
-                &pass,
-                &[(
-                    0,
-                    Answer {
-                        accepted: 100,
-                        throttled: 0,
-                    },
-                )],
-            );
+            answer(&pacer, &pass, 100, 0);
         }
         let took = Instant::now() - start;
         assert!(took >= Duration::from_millis(800), "{took:?}");
@@ -492,52 +470,16 @@ mod tests {
         let pacer = Pacer::new(4, Caps::default(), true);
         let first = pacer.admit(&share(10)).await;
         let second = pacer.admit(&share(10)).await;
-        pacer.report(
-            &first,
-            &[(
-                0,
-                Answer {
-                    accepted: 10,
-                    throttled: 0,
-                },
-            )],
-        );
+        answer(&pacer, &first, 10, 0);
         tokio::time::advance(Duration::from_millis(100)).await;
-        pacer.report(
-            &second,
-            &[(
-                0,
-                Answer {
-                    accepted: 0,
-                    throttled: 10,
-                },
-            )],
-        );
+        answer(&pacer, &second, 0, 10);
         let rate = pacer.rate().unwrap();
         // `first` was sent before the cut too: its throttling does not cut again.
-        pacer.report(
-            &first,
-            &[(
-                0,
-                Answer {
-                    accepted: 0,
-                    throttled: 10,
-                },
-            )],
-        );
+        answer(&pacer, &first, 0, 10);
         assert!((pacer.rate().unwrap() - rate).abs() < f64::EPSILON);
         drop((first, second));
         let third = pacer.admit(&share(10)).await;
-        pacer.report(
-            &third,
-            &[(
-                0,
-                Answer {
-                    accepted: 0,
-                    throttled: 10,
-                },
-            )],
-        );
+        answer(&pacer, &third, 0, 10);
         assert!(pacer.rate().unwrap() < rate);
     }
 
@@ -545,16 +487,7 @@ mod tests {
     async fn the_window_shrinks_on_throttling_and_grows_back() {
         let pacer = Pacer::new(8, Caps::default(), true);
         let pass = pacer.admit(&share(1)).await;
-        pacer.report(
-            &pass,
-            &[(
-                0,
-                Answer {
-                    accepted: 0,
-                    throttled: 1,
-                },
-            )],
-        );
+        answer(&pacer, &pass, 0, 1);
         drop(pass);
         assert!(pacer.lock().window < 8.0);
         for _ in 0..200 {
@@ -565,16 +498,7 @@ mod tests {
                 passes.push(pacer.admit(&share(1)).await);
             }
             for pass in &passes {
-                pacer.report(
-                    pass,
-                    &[(
-                        0,
-                        Answer {
-                            accepted: 1,
-                            throttled: 0,
-                        },
-                    )],
-                );
+                answer(&pacer, pass, 1, 0);
             }
         }
         assert!((pacer.lock().window - 8.0).abs() < f64::EPSILON);
@@ -590,16 +514,7 @@ mod tests {
         let start = Instant::now();
         for _ in 0..11 {
             let pass = pacer.admit(&share(10)).await;
-            pacer.report(
-                &pass,
-                &[(
-                    0,
-                    Answer {
-                        accepted: 10,
-                        throttled: 0,
-                    },
-                )],
-            );
+            answer(&pacer, &pass, 10, 0);
         }
         // 110 entries at 100/s: the last request goes after a second.
         assert_eq!(Instant::now() - start, Duration::from_secs(1));

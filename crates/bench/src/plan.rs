@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::peers::{Measured, Peer, Spec};
 use crate::sweep::{self, CapacityRun, Sender};
 use crate::workload::{self, Load, Service};
-use crate::{Options, Result, report};
+use crate::{Options, Result, report, sweep_report};
 
 /// The in-flight settings measured.
 /// 32 is the default.
@@ -213,20 +213,15 @@ async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
     for (i, cell) in plan.into_iter().enumerate() {
         let run = sweep::run(cell).await?;
         eprintln!(
-            "batch-bench: capacity [{:>2}] {:<10} {:<34} {:>2}x {:>2} in flight {:>2} s: {:>5.1}% delivered, goodput {:>3.0}%, {:.3} refused per delivered, {} requests (bound {}), p50 {:.0} ms, p99 {:.0} ms",
+            "batch-bench: capacity [{:>2}] {:<10} {:<34} {:>2}x {:>2} in flight {:>2} s {}: {}",
             i + 1,
             run.service.title(),
             run.sender.title(),
             run.offered,
             run.max_in_flight,
             run.seconds_of_quota,
-            run.delivered_share() * 100.0,
-            run.goodput() * 100.0,
-            run.refused_per_delivered(),
-            run.requests,
-            run.lower_bound,
-            run.p50_ms,
-            run.p99_ms,
+            sweep_report::HEADER,
+            sweep_report::cells(&run),
         );
         if options.quick && run.sender == Sender::Paced && run.delivered != run.records {
             return Err(format!(

@@ -38,10 +38,10 @@ fn target(runs: &[CapacityRun], service: Service) -> Option<&CapacityRun> {
         .or_else(|| find(runs, service, Sender::Paced, TARGET_OFFERED))
 }
 
-fn row(md: &mut String, first: &str, run: &CapacityRun) {
-    let _ = writeln!(
-        md,
-        "| {first} | {:.1}% | {:.0}% | {:.3} | {} ({}) | {:.0} | {:.0} |",
+/// A run's figures as the cells of [`HEADER`].
+pub(crate) fn cells(run: &CapacityRun) -> String {
+    format!(
+        "{:.1}% | {:.0}% | {:.3} | {} ({}) | {:.0} | {:.0}",
         run.delivered_share() * 100.0,
         run.goodput() * 100.0,
         run.refused_per_delivered(),
@@ -49,10 +49,14 @@ fn row(md: &mut String, first: &str, run: &CapacityRun) {
         run.lower_bound,
         run.p50_ms,
         run.p99_ms,
-    );
+    )
 }
 
-const HEADER: &str = "| delivered | goodput (share of quota) | refused per delivered | requests (lower bound) | p50 ms | p99 ms |";
+fn row(md: &mut String, first: &str, run: &CapacityRun) {
+    let _ = writeln!(md, "| {first} | {} |", cells(run));
+}
+
+pub(crate) const HEADER: &str = "| delivered | goodput (share of quota) | refused per delivered | requests (lower bound) | p50 ms | p99 ms |";
 const RULE: &str = "|---:|---:|---:|---:|---:|---:|";
 
 /// The section: targets, then per service the load sweep and the in-flight sweep.

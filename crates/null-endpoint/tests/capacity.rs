@@ -86,12 +86,16 @@ impl Run {
     }
 }
 
-/// Submits `records` payloads as fast as the dispatcher takes them, then flushes.
+/// Submits a quota's worth of payloads for [`seconds`] as fast as the dispatcher takes them,
+/// then flushes, and says what it saw.
 async fn drive<B: Backend>(
+    service: &'static str,
     dispatcher: &Dispatcher<B>,
-    records: u64,
+    endpoint: &NullEndpoint,
+    quota: f64,
     record: impl Fn(u64) -> B::Payload,
-) -> (Vec<String>, usize, Duration) {
+) -> Run {
+    let records = (quota as u64) * seconds();
     let started = Instant::now();
     let mut held = 0;
     for n in 0..records {
@@ -104,7 +108,23 @@ async fn drive<B: Backend>(
         .iter()
         .map(|item| format!("{} ({})", item.error, item.error.reason))
         .collect();
-    (handed_back, held, started.elapsed())
+    Run {
+        service,
+        records,
+        handed_back,
+        refused: endpoint.refused_for_capacity(),
+        elapsed: started.elapsed(),
+        quota,
+        held,
+        max_entries: dispatcher.limits().max_entries,
+    }
+}
+
+/// An endpoint enforcing `capacity`, answering in 5 ms, with [`faults`] drawn from `seed`.
+async fn start(capacity: Capacity, seed: u64) -> NullEndpoint {
+    NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(seed)))
+        .await
+        .unwrap()
 }
 
 /// Faults besides the quota: server errors, lost answers, slow answers. (The endpoint's
@@ -132,10 +152,7 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
     let capacity = Capacity::default()
         .kinesis_shards(2)
         .reshard_after(Duration::from_millis(seconds() * 500), 3);
-    let endpoint =
-        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(7)))
-            .await
-            .unwrap();
+    let endpoint = start(capacity, 7).await;
     let client = aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await);
     let backend = KinesisBackend::new(client, "stream")
         .partition_key_field("user")
@@ -144,14 +161,13 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
         .config(config())
         .build()
         .unwrap();
-    // The quota before the reshard: goodput reads high once the third shard opens.
-    let quota = 2_000.0;
-    let records = (quota as u64) * seconds();
+    // The quota is the one before the reshard: goodput reads high once the third shard opens.
     let pad = "x".repeat(880);
-    let (handed_back, held, elapsed) = drive(&kinesis, records, |n| {
+    let run = drive("kinesis", &kinesis, &endpoint, 2_000.0, |n| {
         KinesisRecord::json(json!({"user": format!("u{}", n % 200), "n": n, "pad": pad}))
     })
     .await;
+    run.check();
     // Order per key: the numbers of one user only go up.
     let mut last: HashMap<u64, u64> = HashMap::new();
     let mut stored = 0;
@@ -168,136 +184,78 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
         }
         stored += 1;
     }
-    assert!(stored >= records, "{stored} stored of {records}");
+    assert!(stored >= run.records, "{stored} stored of {}", run.records);
     let stats = kinesis.stats();
     assert!(stats.paced_rate.is_some(), "the quota was never met");
-    Run {
-        service: "kinesis",
-        records,
-        handed_back,
-        refused: endpoint.refused_for_capacity(),
-        elapsed,
-        quota,
-        held,
-        max_entries: 500,
-    }
-    .check();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_under_a_thousand_wcu_with_faults() {
     let capacity = Capacity::default().dynamodb_wcu(1_000.0);
-    let endpoint =
-        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(11)))
-            .await
-            .unwrap();
+    let endpoint = start(capacity, 11).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await);
     let dynamo = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "t", "pk"))
         .config(config())
         .build()
         .unwrap();
-    let quota = 1_000.0;
-    let records = (quota as u64) * seconds();
     // About 900 bytes an item: one write capacity unit each.
     let pad = "x".repeat(850);
-    let (handed_back, held, elapsed) = drive(&dynamo, records, |n| {
+    drive("dynamodb", &dynamo, &endpoint, 1_000.0, |n| {
         json!({"pk": format!("k{n}"), "pad": pad}).into()
     })
-    .await;
-    Run {
-        service: "dynamodb",
-        records,
-        handed_back,
-        refused: endpoint.refused_for_capacity(),
-        elapsed,
-        quota,
-        held,
-        max_entries: 25,
-    }
+    .await
     .check();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().sqs_requests_per_second(50.0);
-    let endpoint =
-        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(13)))
-            .await
-            .unwrap();
+    let endpoint = start(capacity, 13).await;
     let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
     let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client, "http://127.0.0.1/0/q"))
         .config(config())
         .build()
         .unwrap();
-    let quota = 500.0;
-    let records = (quota as u64) * seconds();
-    let (handed_back, held, elapsed) =
-        drive(&sqs, records, |n| SqsMessage::text(format!("m{n}"))).await;
-    Run {
-        service: "sqs",
-        records,
-        handed_back,
-        refused: endpoint.refused_for_capacity(),
-        elapsed,
-        quota,
-        held,
-        max_entries: 10,
-    }
+    drive("sqs", &sqs, &endpoint, 500.0, |n| {
+        SqsMessage::text(format!("m{n}"))
+    })
+    .await
     .check();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudwatch_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().cloudwatch_requests_per_second(20.0);
-    let endpoint =
-        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(17)))
-            .await
-            .unwrap();
+    let endpoint = start(capacity, 17).await;
     let client = aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await);
     let metrics = CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(client, "Soak"))
         .config(config().max_entries(50))
         .build()
         .unwrap();
-    let quota = 1_000.0;
-    let records = (quota as u64) * seconds();
-    let (handed_back, held, elapsed) = drive(&metrics, records, |n| {
+    drive("cloudwatch", &metrics, &endpoint, 1_000.0, |n| {
         Metric::new(format!("m{}", n % 50), n as f64)
     })
-    .await;
-    Run {
-        service: "cloudwatch",
-        records,
-        handed_back,
-        refused: endpoint.refused_for_capacity(),
-        elapsed,
-        quota,
-        held,
-        max_entries: 50,
-    }
+    .await
     .check();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_fifo_under_a_request_rate_with_faults_keeps_group_order() {
     let capacity = Capacity::default().sqs_requests_per_second(50.0);
-    let endpoint =
-        NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, Some(faults(19)))
-            .await
-            .unwrap();
+    let endpoint = start(capacity, 19).await;
     let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
     let backend = SqsBackend::fifo(client, "http://127.0.0.1/0/q.fifo");
     let fifo = SqsFifoBatchDispatcher::builder(backend)
         .config(config())
         .build()
         .unwrap();
-    let quota = 500.0;
-    let records = (quota as u64) * seconds();
-    let (handed_back, held, elapsed) = drive(&fifo, records, |n| {
+    let run = drive("sqs fifo", &fifo, &endpoint, 500.0, |n| {
         SqsMessage::text(format!("{}:{n}", n % 20))
             .with_message_group_id(format!("g{}", n % 20))
             .with_deduplication_id(format!("d{n}"))
     })
     .await;
+    run.check();
     // Order per group: the numbers of one group only go up, each stored once.
     let mut last: HashMap<u64, u64> = HashMap::new();
     let mut stored = 0;
@@ -309,16 +267,5 @@ async fn sqs_fifo_under_a_request_rate_with_faults_keeps_group_order() {
         }
         stored += 1;
     }
-    assert_eq!(stored, records);
-    Run {
-        service: "sqs fifo",
-        records,
-        handed_back,
-        refused: endpoint.refused_for_capacity(),
-        elapsed,
-        quota,
-        held,
-        max_entries: 10,
-    }
-    .check();
+    assert_eq!(stored, run.records);
 }
