@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::backend::{Backend, BatchEntry};
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
-use crate::pace::{Answer, Pacer, Share};
+use crate::pace::{Pacer, answers, shares};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -269,54 +269,6 @@ impl<B: Backend> Sender<'_, B> {
             }
         }
     }
-}
-
-/// Each domain's entries and bytes in a request.
-fn shares<B: Backend>(backend: &B, items: &[Item<B>]) -> Vec<Share> {
-    let mut shares: Vec<Share> = Vec::new();
-    for item in items {
-        let domain = backend.domain(&item.entry);
-        match shares.iter_mut().find(|share| share.domain == domain) {
-            Some(share) => {
-                share.entries += 1;
-                share.bytes += item.size;
-            }
-            None => shares.push(Share {
-                domain,
-                entries: 1,
-                bytes: item.size,
-                known_rate: backend.domain_rate(domain),
-            }),
-        }
-    }
-    shares
-}
-
-/// What the service did with each domain's entries of a request.
-fn answers<B: Backend>(
-    backend: &B,
-    items: &[Item<B>],
-    outcomes: &[EntryOutcome],
-) -> Vec<(u64, Answer)> {
-    let mut answers: Vec<(u64, Answer)> = Vec::new();
-    for (item, outcome) in items.iter().zip(outcomes) {
-        let domain = backend.domain(&item.entry);
-        let index = match answers.iter().position(|(d, _)| *d == domain) {
-            Some(index) => index,
-            None => {
-                answers.push((domain, Answer::default()));
-                answers.len() - 1
-            }
-        };
-        match outcome {
-            EntryOutcome::Delivered => answers[index].1.accepted += 1,
-            EntryOutcome::Failed(failure) if failure.kind == FailureKind::Throttling => {
-                answers[index].1.throttled += 1;
-            }
-            EntryOutcome::Failed(_) => {}
-        }
-    }
-    answers
 }
 
 /// Returns once [`Dispatcher::abandon`](crate::Dispatcher::abandon) was called and no flush

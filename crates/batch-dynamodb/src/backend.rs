@@ -129,13 +129,7 @@ impl Backend for DynamoBackend {
                         .to_mut()
                         .insert(self.keys.partition_key.clone(), value);
                 }
-                let key = self.keys.key_of(&attributes)?;
-                let size = item_size(&attributes);
-                let request = match attributes {
-                    Cow::Owned(map) => Some(put_request(map).map_err(build_error)?),
-                    Cow::Borrowed(_) => None,
-                };
-                Ok(prepared(request, size, key))
+                prepared(&self.keys, attributes, put_request)
             }
             DynamoWrite::Delete(item) => {
                 let attributes = to_attributes(item, "key")?;
@@ -150,13 +144,7 @@ impl Backend for DynamoBackend {
                             .into(),
                     });
                 }
-                let key = self.keys.key_of(&attributes)?;
-                let size = item_size(&attributes);
-                let request = match attributes {
-                    Cow::Owned(map) => Some(delete_request(map).map_err(build_error)?),
-                    Cow::Borrowed(_) => None,
-                };
-                Ok(prepared(request, size, key))
+                prepared(&self.keys, attributes, delete_request)
             }
         }
     }
@@ -167,14 +155,7 @@ impl Backend for DynamoBackend {
     ) -> Result<Vec<EntryOutcome>, DynamoRequestError> {
         let requests = batch
             .iter()
-            .map(|item| match (&item.entry.request, item.payload) {
-                (Some(request), _) => Ok(request.clone()),
-                (None, DynamoWrite::Put(DynamoItem::Attributes(map))) => put_request(map.clone()),
-                (None, DynamoWrite::Delete(DynamoItem::Attributes(map))) => {
-                    delete_request(map.clone())
-                }
-                (None, _) => unreachable!("JSON writes are converted when prepared"),
-            })
+            .map(write_request)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DynamoRequestError(SdkError::construction_failure(e)))?;
         let output = self
@@ -193,16 +174,36 @@ impl Backend for DynamoBackend {
 }
 
 /// A write keyed by its item key: for dedup (one write per key in a request) and for order.
-fn prepared(request: Option<WriteRequest>, size: usize, key: String) -> Prepared<DynamoEntry> {
-    Prepared::new(
-        DynamoEntry {
-            request,
-            key: key.clone(),
-        },
-        size,
-    )
-    .ordered_by(key.clone())
-    .grouped(Grouping::Dedup(vec![key]))
+/// Attributes converted from JSON are built into their request once, here; a user's own
+/// attribute map is built from the payload at each attempt instead of being copied now.
+fn prepared(
+    keys: &KeySchema,
+    attributes: Cow<'_, HashMap<String, AttributeValue>>,
+    build: fn(HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError>,
+) -> Result<Prepared<DynamoEntry>, SubmitErrorKind> {
+    let key = keys.key_of(&attributes)?;
+    let size = item_size(&attributes);
+    let request = match attributes {
+        Cow::Owned(map) => Some(build(map).map_err(build_error)?),
+        Cow::Borrowed(_) => None,
+    };
+    let entry = DynamoEntry {
+        request,
+        key: key.clone(),
+    };
+    Ok(Prepared::new(entry, size)
+        .ordered_by(key.clone())
+        .grouped(Grouping::Dedup(vec![key])))
+}
+
+/// The request of one write: built when prepared, or now from the user's attribute map.
+fn write_request(item: &BatchEntry<'_, DynamoBackend>) -> Result<WriteRequest, BuildError> {
+    match (&item.entry.request, item.payload) {
+        (Some(request), _) => Ok(request.clone()),
+        (None, DynamoWrite::Put(DynamoItem::Attributes(map))) => put_request(map.clone()),
+        (None, DynamoWrite::Delete(DynamoItem::Attributes(map))) => delete_request(map.clone()),
+        (None, _) => unreachable!("JSON writes are converted when prepared"),
+    }
 }
 
 fn put_request(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {

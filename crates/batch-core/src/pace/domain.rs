@@ -1,0 +1,164 @@
+//! One throttling domain's send rate: set from what the service accepted when it first
+//! throttled, cut on throttling at most once per round trip, grown while accepted.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Share of the accepted rate a domain is set to when the service first throttles it.
+const FIRST_RATE_SHARE: f64 = 0.9;
+/// A throttled domain's rate is set to what it accepted over the last second (while
+/// throttled, that is the quota) times this margin, cut by at least `1 - MARGIN` and at
+/// most `1 - MAX_DECREASE`.
+const MARGIN: f64 = 0.95;
+const MAX_DECREASE: f64 = 0.7;
+/// Growth of a domain's rate per entry accepted while it was the limit: the rate grows by
+/// this share of itself per second of sending at it.
+const GROWTH: f64 = 0.03;
+/// Seconds without throttling after which probing grows no faster: at most
+/// `GROWTH * (1 + MAX_CALM)` of the rate per second.
+const MAX_CALM: f64 = 3.0;
+/// How far back accepted entries count when a rate is measured.
+const MEASURE: Duration = Duration::from_secs(1);
+/// The shortest span a later measure is taken over: a shorter one says too little, and the
+/// rate is cut by the margin alone.
+const MIN_MEASURE: Duration = Duration::from_millis(250);
+/// The lowest rate a domain is paced at, in entries per second.
+pub(super) const MIN_RATE: f64 = 1.0;
+
+#[derive(Debug)]
+pub(super) struct Domain {
+    /// Entries per second; `None` until the service throttles the domain.
+    pub(super) rate: Option<f64>,
+    /// When the domain's schedule next has room.
+    pub(super) free_at: Instant,
+    /// Entries accepted recently, for the first rate.
+    accepted: VecDeque<(Instant, usize)>,
+    last_decrease: Option<Instant>,
+    /// When the service first throttled the domain.
+    throttled_since: Option<Instant>,
+    /// What the domain accepted when last throttled: near it, probing slows down.
+    ceiling: Option<f64>,
+}
+
+impl Domain {
+    /// A domain paced from the start at `known_rate`, or not until its first throttling.
+    pub(super) fn new(now: Instant, known_rate: Option<f64>) -> Self {
+        Self {
+            rate: known_rate,
+            free_at: now,
+            accepted: VecDeque::new(),
+            last_decrease: None,
+            throttled_since: None,
+            ceiling: known_rate,
+        }
+    }
+
+    /// Entries per second the domain accepted over the last [`MEASURE`], but only since it
+    /// was first throttled: before that, a service's burst allowance (a full bucket at the
+    /// start) was being spent, and counting it would read the quota high for a second.
+    /// `None` when that span is shorter than [`MIN_MEASURE`].
+    fn measured(&self, now: Instant) -> Option<f64> {
+        let since = match (self.throttled_since, now.checked_sub(MEASURE)) {
+            (Some(first), Some(window)) => first.max(window),
+            (first, window) => first.or(window)?,
+        };
+        let span = now.saturating_duration_since(since);
+        if span < MIN_MEASURE {
+            return None;
+        }
+        let accepted: usize = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|(_, n)| n)
+            .sum();
+        #[allow(clippy::cast_precision_loss)]
+        let accepted = accepted as f64;
+        Some(accepted / span.as_secs_f64())
+    }
+
+    /// Entries per second accepted over the last [`MEASURE`]: the first rate.
+    fn accepted_last_second(&self, now: Instant) -> f64 {
+        let accepted: usize = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= MEASURE)
+            .map(|(_, n)| n)
+            .sum();
+        #[allow(clippy::cast_precision_loss)]
+        let accepted = accepted as f64;
+        accepted / MEASURE.as_secs_f64()
+    }
+
+    /// Notes entries the domain accepted now.
+    pub(super) fn note_accepted(&mut self, now: Instant, accepted: usize) {
+        if accepted == 0 {
+            return;
+        }
+        self.accepted.push_back((now, accepted));
+        while self
+            .accepted
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > MEASURE)
+        {
+            self.accepted.pop_front();
+        }
+    }
+
+    /// Lowers the rate after `throttled` entries of a request reserved at `reserved_at` were
+    /// refused; returns the new rate, or `None` when that throttling was already answered.
+    pub(super) fn throttled(
+        &mut self,
+        now: Instant,
+        reserved_at: Instant,
+        throttled: usize,
+    ) -> Option<f64> {
+        // A request scheduled before the last decrease went at the old rate: its throttling
+        // is what that decrease answered, not a reason for another.
+        if self.last_decrease.is_some_and(|at| reserved_at < at) {
+            return None;
+        }
+        // Before any entry got through, half of what was just refused in a second.
+        #[allow(clippy::cast_precision_loss)]
+        let refused = throttled as f64 * 0.5;
+        let rate = match (self.rate, self.measured(now)) {
+            (Some(rate), Some(measured)) => {
+                self.ceiling = Some(measured);
+                (measured * MARGIN).clamp(rate * MAX_DECREASE, rate * MARGIN)
+            }
+            (Some(rate), None) => rate * MARGIN,
+            (None, _) => {
+                let measured = self.accepted_last_second(now);
+                self.ceiling = Some(measured);
+                (measured * FIRST_RATE_SHARE).max(refused)
+            }
+        };
+        self.throttled_since.get_or_insert(now);
+        let rate = rate.max(MIN_RATE);
+        self.rate = Some(rate);
+        self.last_decrease = Some(now);
+        Some(rate)
+    }
+
+    /// Raises the rate after `accepted` entries of a request that waited for it got through.
+    pub(super) fn grow(&mut self, now: Instant, accepted: usize) {
+        let Some(rate) = self.rate else { return };
+        // Probing speeds up the longer nothing is throttled, so a rate set too low (or a
+        // quota that grew) is found again in seconds, not minutes.
+        let calm = self
+            .last_decrease
+            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64())
+            .min(MAX_CALM);
+        // Below the last ceiling the rate climbs back quickly; at it, slowly, to find out
+        // whether the quota grew without hitting it hard.
+        let speed = match self.ceiling {
+            Some(ceiling) if rate >= ceiling * MARGIN => GROWTH / 3.0,
+            _ => GROWTH * (1.0 + calm),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let grown = rate + speed * accepted as f64;
+        self.rate = Some(grown);
+    }
+}

@@ -1,0 +1,143 @@
+//! The pacing controller on paused time.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+/// Reports an answer of domain 0 to `pass`.
+fn answer(pacer: &Pacer, pass: &Pass<'_>, accepted: usize, throttled: usize) {
+    pacer.report(
+        pass,
+        &[(
+            0,
+            Answer {
+                accepted,
+                throttled,
+            },
+        )],
+    );
+}
+
+fn share(entries: usize) -> Vec<Share> {
+    vec![Share {
+        domain: 0,
+        entries,
+        bytes: entries * 100,
+        known_rate: None,
+    }]
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_domain_with_a_known_rate_is_paced_from_the_start() {
+    let pacer = Pacer::new(4, Caps::default(), true);
+    let known = |entries| {
+        vec![Share {
+            domain: 1,
+            entries,
+            bytes: 0,
+            known_rate: Some(1_000.0),
+        }]
+    };
+    let start = Instant::now();
+    for _ in 0..4 {
+        drop(pacer.admit(&known(500)).await);
+    }
+    // 2,000 entries at 1,000 a second: the fourth request goes after 1.5 s.
+    assert_eq!(Instant::now() - start, Duration::from_millis(1_500));
+    // Unpaced, the known rate is not used.
+    let unpaced = Pacer::new(4, Caps::default(), false);
+    let start = Instant::now();
+    for _ in 0..4 {
+        drop(unpaced.admit(&known(500)).await);
+    }
+    assert_eq!(Instant::now(), start);
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_is_paced_until_the_service_throttles() {
+    let pacer = Pacer::new(4, Caps::default(), true);
+    let start = Instant::now();
+    for _ in 0..100 {
+        let pass = pacer.admit(&share(500)).await;
+        answer(&pacer, &pass, 500, 0);
+    }
+    assert_eq!(Instant::now(), start);
+    assert_eq!(pacer.rate(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_throttle_sets_the_rate_below_what_was_accepted() {
+    let pacer = Pacer::new(4, Caps::default(), true);
+    // 1,000 entries accepted over one second, then a throttle.
+    for _ in 0..10 {
+        let pass = pacer.admit(&share(100)).await;
+        answer(&pacer, &pass, 100, 0);
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    let pass = pacer.admit(&share(100)).await;
+    answer(&pacer, &pass, 0, 100);
+    let rate = pacer.rate().unwrap();
+    assert!((850.0..=950.0).contains(&rate), "{rate}");
+    // From then on, 900 entries take about a second.
+    let start = Instant::now();
+    for _ in 0..9 {
+        let pass = pacer.admit(&share(100)).await;
+        answer(&pacer, &pass, 100, 0);
+    }
+    let took = Instant::now() - start;
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttle_on_a_request_sent_before_the_last_cut_does_not_cut_again() {
+    let pacer = Pacer::new(4, Caps::default(), true);
+    let first = pacer.admit(&share(10)).await;
+    let second = pacer.admit(&share(10)).await;
+    answer(&pacer, &first, 10, 0);
+    tokio::time::advance(Duration::from_millis(100)).await;
+    answer(&pacer, &second, 0, 10);
+    let rate = pacer.rate().unwrap();
+    // `first` was sent before the cut too: its throttling does not cut again.
+    answer(&pacer, &first, 0, 10);
+    assert!((pacer.rate().unwrap() - rate).abs() < f64::EPSILON);
+    drop((first, second));
+    let third = pacer.admit(&share(10)).await;
+    answer(&pacer, &third, 0, 10);
+    assert!(pacer.rate().unwrap() < rate);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_window_shrinks_on_throttling_and_grows_back() {
+    let pacer = Pacer::new(8, Caps::default(), true);
+    let pass = pacer.admit(&share(1)).await;
+    answer(&pacer, &pass, 0, 1);
+    drop(pass);
+    assert!(pacer.lock().window < 8.0);
+    for _ in 0..200 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let room = pacer.lock().window.floor() as usize;
+        let mut passes = Vec::new();
+        for _ in 0..room {
+            passes.push(pacer.admit(&share(1)).await);
+        }
+        for pass in &passes {
+            answer(&pacer, pass, 1, 0);
+        }
+    }
+    assert!((pacer.lock().window - 8.0).abs() < f64::EPSILON);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_users_cap_holds_without_any_throttling() {
+    let caps = Caps {
+        records_per_second: Some(100.0),
+        bytes_per_second: None,
+    };
+    let pacer = Pacer::new(4, caps, true);
+    let start = Instant::now();
+    for _ in 0..11 {
+        let pass = pacer.admit(&share(10)).await;
+        answer(&pacer, &pass, 10, 0);
+    }
+    // 110 entries at 100/s: the last request goes after a second.
+    assert_eq!(Instant::now() - start, Duration::from_secs(1));
+}
