@@ -466,12 +466,20 @@ fn plot(path: &std::path::Path, runs: &[Run]) -> Result<()> {
             chart.draw_series(LineSeries::new(ideal, color.mix(0.3).stroke_width(1)))?;
         }
     }
+    legend(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The series' labels in a box at the upper left of `chart`.
+pub(crate) fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+) -> Result<()> {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .position(SeriesLabelPosition::UpperLeft)
         .draw()?;
-    root.present()?;
     Ok(())
 }

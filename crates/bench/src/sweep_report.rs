@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::Result;
 use crate::sweep::{CapacityRun, OFFERED, Sender, TARGET_OFFERED, TARGET_SECONDS};
 use crate::workload::Service;
+use crate::{Result, report};
 
 pub(crate) const PLOT: &str = "docs/bench/capacity.svg";
 
@@ -223,12 +223,7 @@ pub(crate) fn plot(path: &std::path::Path, runs: &[CapacityRun]) -> Result<()> {
                 chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
             }
             if row == 0 && column == 1 {
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .draw()?;
+                report::legend(&mut chart)?;
             }
         }
     }
