@@ -27,11 +27,14 @@ use crate::pending::Item;
 mod domain;
 use domain::{Domain, MIN_RATE};
 
-/// Requests in flight at the start: the window grows from here by one per round trip in
-/// which it was full. Not doubling per round trip (a slow start): a service with a burst
-/// allowance would let the window double until the burst is spent, and then refuse a whole
-/// window at once, about the burst again.
+/// Requests in flight at the start. Until the first throttling the window doubles per round
+/// trip in which it was full, up to [`SLOW_START_LIMIT`]; beyond, and after a throttling, it
+/// grows by one per such round trip. Doubling all the way would, against a quota with a
+/// burst allowance, grow until the burst is spent and then have a whole window refused at
+/// once; the limit bounds that to about 16 requests, once, and still reaches 32 in flight
+/// about 20 round trips after the start.
 const INITIAL_WINDOW: f64 = 4.0;
+const SLOW_START_LIMIT: f64 = 16.0;
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
 /// Fixed caps set by the user.
@@ -89,8 +92,6 @@ pub(crate) struct Pass<'a> {
     reserved_at: Instant,
     /// Whether the request waited for a schedule: the rate, not demand, was the limit.
     limited: bool,
-    /// Whether the window was full when the request entered it.
-    window_full: bool,
 }
 
 impl Drop for Pass<'_> {
@@ -133,7 +134,7 @@ impl Pacer {
     /// Waits for room in the window, reserves the request's entries in its domains'
     /// schedules and the user's caps, and waits until all of them allow it.
     pub(crate) async fn admit(&self, shares: &[Share]) -> Pass<'_> {
-        let window_full = loop {
+        loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
@@ -143,11 +144,11 @@ impl Pacer {
                 let window = (state.window.floor() as usize).max(1);
                 if state.in_flight < window {
                     state.in_flight += 1;
-                    break state.in_flight == window;
+                    break;
                 }
             }
             freed.await;
-        };
+        }
         let now = Instant::now();
         let go = self.reserve(shares, now);
         let limited = go > now;
@@ -158,7 +159,6 @@ impl Pacer {
             pacer: self,
             reserved_at: now,
             limited,
-            window_full,
         }
     }
 
@@ -217,15 +217,22 @@ impl Pacer {
             }
         }
         #[allow(clippy::cast_precision_loss)]
-        let max = self.max_in_flight as f64;
+        let (max, in_flight) = (self.max_in_flight as f64, state.in_flight as f64);
         if throttled {
             // As for rates: one cut per round trip.
             if state.window_cut.is_none_or(|at| pass.reserved_at >= at) {
                 state.window = (state.window * WINDOW_DECREASE).max(1.0);
                 state.window_cut = Some(now);
             }
-        } else if pass.window_full {
-            state.window = (state.window + 1.0 / state.window.max(1.0)).min(max);
+        } else if !pass.limited && in_flight >= state.window.floor() {
+            // The window, not the rate or demand, was the limit: double it per round trip
+            // while it is small and nothing was throttled yet, else one more per round trip.
+            let step = if state.window_cut.is_none() && state.window < SLOW_START_LIMIT {
+                1.0
+            } else {
+                1.0 / state.window.floor().max(1.0)
+            };
+            state.window = (state.window + step).min(max);
         }
     }
 

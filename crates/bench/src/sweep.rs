@@ -148,12 +148,15 @@ fn quota(service: Service) -> (Capacity, f64) {
         Service::Kinesis => (Capacity::default().kinesis_shards(2), 2_000.0),
         // 1,000 WCU; items under 1 KB cost one unit each.
         Service::Dynamodb => (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0),
-        // 50 requests a second of 10 messages.
-        Service::Sqs => (Capacity::default().sqs_requests_per_second(50.0), 500.0),
-        // 5 requests a second of 1,000 metrics.
+        // A FIFO queue's 300 requests a second, of 10 messages. Source: Amazon SQS FIFO
+        // queue quotas; checked 2026-11-29.
+        Service::Sqs => (Capacity::default().sqs_requests_per_second(300.0), 3_000.0),
+        // 50 requests a second of 1,000 metrics: a tenth of the account's 500 PutMetricData
+        // requests a second (source: CloudWatch service quotas; checked 2026-11-29), so that
+        // the run measures pacing, not this machine's CPU.
         Service::Cloudwatch => (
-            Capacity::default().cloudwatch_requests_per_second(5.0),
-            5_000.0,
+            Capacity::default().cloudwatch_requests_per_second(50.0),
+            50_000.0,
         ),
     }
 }

@@ -73,14 +73,16 @@ pub(crate) fn section(md: &mut String, runs: &[CapacityRun]) {
         "The null endpoint enforces AWS-like quotas: a 2-shard Kinesis stream (1,000 records \
          a second per shard, the shard chosen by the MD5 of the partition key; records of \
          500 bytes over 200 keys, 100 on each shard), a 1,000 WCU DynamoDB table (items of about 900 bytes, one \
-         unit each), 50 SendMessageBatch requests a second (500 messages) and 5 PutMetricData \
-         requests a second (5,000 metrics). Each quota is a token bucket holding one second, so \
+         unit each), 300 SendMessageBatch requests a second (a FIFO queue's quota; 3,000 \
+         messages) and 50 PutMetricData requests a second (50,000 metrics; a tenth of the \
+         account quota, so that the runs measure pacing rather than this machine's CPU). Each quota is a token bucket holding one second, so \
          a run starts with a burst. Every run offers the same records (a few seconds of quota) \
          at 1x to 30x the quota's rate, 10 ms per answer. Goodput is the delivery rate while \
          30% to 90% of the records arrived, as a share of the quota (so neither the initial \
          burst nor the tail counts); refused entries are those the endpoint refused for \
-         capacity (SDK retries included); the times are from offering a record to the endpoint \
-         accepting it. Senders: the dispatcher with default settings (paced; its clients have \
+         capacity (SDK retries included); the times are from the sender taking a record (its \
+         `submit` called, or the loop reaching it) to the endpoint accepting it: a sender with a \
+         larger buffer holds records longer inside, and makes its caller wait less. Senders: the dispatcher with default settings (paced; its clients have \
          the SDK's retries off, as `Dispatcher::new` builds them); the dispatcher with pacing \
          off at `max_in_flight` 4 and the SDK's standard retries, as it was before pacing; the \
          dispatcher unpaced, held to 150% of the quota and resending throttled records until \
@@ -135,8 +137,8 @@ fn targets(md: &mut String, runs: &[CapacityRun]) {
         "Targets at {TARGET_OFFERED}x with default settings, over {TARGET_SECONDS:.0} seconds of \
          quota: everything delivered, goodput at least {:.0}% of the quota, at most {:.2} \
          refused entries per delivered one. (In the shorter sweep runs below, most refusals \
-         are those of the first round trip that meets the quota: at most one window of \
-         requests, once.)\n",
+         are those of the round trip that first meets the quota: the requests in flight then, \
+         at most 16 while the window starts, once per dispatcher.)\n",
         GOODPUT_TARGET * 100.0,
         REFUSED_TARGET
     );

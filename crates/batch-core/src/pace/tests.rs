@@ -108,10 +108,16 @@ async fn a_throttle_on_a_request_sent_before_the_last_cut_does_not_cut_again() {
 #[tokio::test(start_paused = true)]
 async fn the_window_shrinks_on_throttling_and_grows_back() {
     let pacer = Pacer::new(8, Caps::default(), true);
+    // Throttling in another domain cuts the window; domain 0 stays unpaced, so only the
+    // window limits its requests.
     let pass = pacer.admit(&share(1)).await;
-    answer(&pacer, &pass, 0, 1);
+    let refused = Answer {
+        accepted: 0,
+        throttled: 1,
+    };
+    pacer.report(&pass, &[(9, refused)]);
     drop(pass);
-    assert!(pacer.lock().window < 8.0);
+    assert!(pacer.lock().window < 4.0);
     for _ in 0..200 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let room = pacer.lock().window.floor() as usize;
@@ -124,6 +130,41 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
         }
     }
     assert!((pacer.lock().window - 8.0).abs() < f64::EPSILON);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_window_doubles_then_grows_by_one_per_round_trip_only_while_it_is_the_limit() {
+    let pacer = Pacer::new(64, Caps::default(), true);
+    let window = || pacer.lock().window;
+    // A saturated window: a new request takes each slot an answer frees.
+    let mut passes = std::collections::VecDeque::new();
+    let mut answered = 0;
+    for (answers, expected) in [(12, 16.0), (16, 17.0), (17, 18.0)] {
+        for _ in 0..answers {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            while passes.len() < window().floor() as usize {
+                passes.push_back(pacer.admit(&share(1)).await);
+            }
+            let pass = passes.pop_front().unwrap();
+            answer(&pacer, &pass, 1, 0);
+            answered += 1;
+        }
+        // Slow start adds one per answer (doubling per round trip) up to 16; then one per
+        // window of answers.
+        assert!(
+            (window() - expected).abs() < 1e-9,
+            "{} after {answered}",
+            window()
+        );
+    }
+    // One request at a time: the window is not the limit, and does not grow.
+    drop(passes);
+    let before = window();
+    for _ in 0..100 {
+        let pass = pacer.admit(&share(1)).await;
+        answer(&pacer, &pass, 1, 0);
+    }
+    assert!((window() - before).abs() < f64::EPSILON);
 }
 
 #[tokio::test(start_paused = true)]
