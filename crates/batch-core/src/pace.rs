@@ -2,15 +2,18 @@
 //! the service answers.
 //!
 //! Each throttling domain (a Kinesis shard, a table, a queue: see
-//! [`Backend::domain`](crate::Backend::domain)) has a send rate in entries per second. It is unknown,
-//! and nothing is paced, until the service first throttles that domain; then it is set a
+//! [`Backend::domain`](crate::Backend::domain)) has a send rate in entries per second. It
+//! starts at the domain's documented rate where the service has one
+//! ([`Backend::domain_rate`](crate::Backend::domain_rate)); otherwise it is unknown, and
+//! nothing is paced, until the service first throttles that domain; then it is set a
 //! little below the rate the domain was accepting, and from there it grows while the
 //! domain's entries are accepted with more waiting to go, and shrinks multiplicatively when
 //! they are throttled, at most once per round trip (requests sent before a decrease do not
 //! cause another). A request reserves its entries in each of its domains' schedules and goes
 //! when all of them allow. The same controller keeps a window of requests in flight: it
-//! shrinks on throttling and grows back by one per window of answered requests, up to
-//! `max_in_flight`. Users' own caps (`max_records_per_second`, `max_bytes_per_second`) are
+//! starts at 4, doubles per round trip up to 16 until the first throttling, then grows by
+//! one per round trip in which it was the limit, up to `max_in_flight`, and shrinks on
+//! throttling. Users' own caps (`max_records_per_second`, `max_bytes_per_second`) are
 //! fixed schedules on top.
 
 use std::collections::HashMap;

@@ -597,9 +597,14 @@ async fn answer(
             json_response(JSON_11, &json!({"FailedRecordCount": failed, "Records": results}))
         }
         "Kinesis_20131202.ListShards" => {
-            // Without a quota, one shard; shard numbers past the first are after a reshard.
-            let open = quotas.map_or(0..1, Quotas::open_shards);
-            let open = if open.is_empty() { 0..1 } else { open };
+            // Without a Kinesis quota the stream takes any rate: it has no shards to pace to,
+            // so ListShards is refused as an IAM policy without kinesis:ListShards would be.
+            let open = quotas.map_or(0..0, Quotas::open_shards);
+            if open.is_empty() {
+                let body = json!({"__type": "AccessDeniedException",
+                                  "message": "ListShards is not served without a Kinesis quota"});
+                return Some(respond(StatusCode::BAD_REQUEST, JSON_11, body.to_string().into_bytes()));
+            }
             let count = open.len();
             let shards: Vec<Value> = open
                 .enumerate()
