@@ -113,7 +113,7 @@ impl Summary {
             ("records read", self.read.to_string()),
             ("delivered", self.delivered.to_string()),
             ("duplicates dropped", self.duplicates_dropped.to_string()),
-            ("superseded by a later write", self.superseded.to_string()),
+            ("superseded", self.superseded.to_string()),
             (
                 "unprocessed",
                 format!(
