@@ -135,6 +135,7 @@ impl Backend for KinesisBackend {
             request.stream_name(&self.stream)
         };
         self.shards.refresh(&self.client, &self.stream);
+        self.shards.first_read().await;
         let output = request.send().await.map_err(KinesisRequestError)?;
         self.shards
             .saw(output.records().iter().filter_map(|r| r.shard_id()));

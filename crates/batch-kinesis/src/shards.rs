@@ -25,10 +25,14 @@ pub(crate) const SHARD_RECORDS_PER_SECOND: f64 = 1_000.0;
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// The soonest ListShards is tried again after it failed.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// How long the first requests wait for the first read of the map.
+const FIRST_READ_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub(crate) struct ShardMap {
     state: Mutex<State>,
+    /// Woken when a read of the map ends, read or failed.
+    read_ended: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +70,22 @@ impl ShardMap {
         if state.loaded && shard_ids.into_iter().any(|id| !state.ids.contains(id)) {
             state.stale = true;
         }
+    }
+
+    /// Waits, at most [`FIRST_READ_WAIT`], while the first read of the map is under way:
+    /// records sent before it would go unpaced, and a burst of them could use up the
+    /// shards' quota before the first answer says so.
+    pub(crate) async fn first_read(&self) {
+        let ended = self.read_ended.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        {
+            let state = self.lock();
+            if state.loaded || !state.reading {
+                return;
+            }
+        }
+        let _ = tokio::time::timeout(FIRST_READ_WAIT, ended).await;
     }
 
     /// Reads the map in the background when it is missing or stale and may be read now.
@@ -106,6 +126,8 @@ impl ShardMap {
                     state.not_before = Some(Instant::now() + RETRY_AFTER_FAILURE);
                 }
             }
+            drop(state);
+            map.read_ended.notify_waiters();
         });
     }
 }

@@ -38,6 +38,8 @@ pub(super) struct Domain {
     last_decrease: Option<Instant>,
     /// When the service first throttled the domain.
     throttled_since: Option<Instant>,
+    /// When the domain was first seen: no rate is measured over time before it.
+    created: Instant,
     /// What the domain accepted when last throttled: near it, probing slows down.
     ceiling: Option<f64>,
 }
@@ -51,19 +53,21 @@ impl Domain {
             accepted: VecDeque::new(),
             last_decrease: None,
             throttled_since: None,
+            created: now,
             ceiling: known_rate,
         }
     }
 
     /// Entries per second the domain accepted over the last [`MEASURE`], but only since it
-    /// was first throttled: before that, a service's burst allowance (a full bucket at the
-    /// start) was being spent, and counting it would read the quota high for a second.
-    /// `None` when that span is shorter than [`MIN_MEASURE`].
+    /// was first throttled (before that, a service's burst allowance, a full bucket at the
+    /// start, was being spent, and counting it would read the quota high for a second), and
+    /// never over time before the domain was first seen (that would read it low). `None`
+    /// when that span is shorter than [`MIN_MEASURE`].
     fn measured(&self, now: Instant) -> Option<f64> {
-        let since = match (self.throttled_since, now.checked_sub(MEASURE)) {
-            (Some(first), Some(window)) => first.max(window),
-            (first, window) => first.or(window)?,
-        };
+        let start = self.throttled_since.unwrap_or(self.created);
+        let since = now
+            .checked_sub(MEASURE)
+            .map_or(start, |window| window.max(start));
         let span = now.saturating_duration_since(since);
         if span < MIN_MEASURE {
             return None;
