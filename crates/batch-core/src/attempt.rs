@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::backend::{Backend, BatchEntry};
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
-use crate::pace::{Pacer, answers, shares};
+use crate::pace::{Pacer, Request};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -43,9 +43,12 @@ impl<B: Backend> Sender<'_, B> {
                 out.abandon(todo, attempt - 1, why);
                 return;
             }
-            let pass = match self.pacer {
-                Some(pacer) => {
-                    let shares = shares(self.backend, &todo);
+            // Domains are read once per attempt: an entry follows a change (a resharded
+            // stream) from one attempt to the next, never within one.
+            let request = self.pacer.map(|_| Request::of(self.backend, &todo));
+            let pass = match (self.pacer, &request) {
+                (Some(pacer), Some(request)) => {
+                    let shares = request.shares(self.backend);
                     tokio::select! {
                         pass = pacer.admit(&shares) => Some(pass),
                         () = abandoned(self.abandon) => {
@@ -55,7 +58,7 @@ impl<B: Backend> Sender<'_, B> {
                         }
                     }
                 }
-                None => None,
+                _ => None,
             };
             let batch: Vec<BatchEntry<'_, B>> = todo
                 .iter()
@@ -91,8 +94,9 @@ impl<B: Backend> Sender<'_, B> {
                     return;
                 }
             };
-            if let (Some(pacer), Some(pass)) = (self.pacer, &pass) {
-                pacer.report(pass, &answers(self.backend, &todo, &outcomes));
+            if let (Some(pacer), Some(pass), Some(request)) = (self.pacer, &pass, &request) {
+                let (answers, accepted) = request.answers(self.backend, &outcomes);
+                pacer.report(pass, &answers, accepted);
             }
             drop(pass);
             let again = self.sort(todo, outcomes, attempt, out);

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use crate::error::{ConfigError, SubmitErrorKind};
 use crate::failure::{EntryOutcome, Failure};
-use crate::spec::ServiceSpec;
+use crate::spec::{MergeLimit, ServiceSpec};
 
 /// Everything about one prepared entry, handed to the engine at once.
 #[derive(Debug, Clone)]
@@ -67,9 +67,10 @@ pub enum Grouping {
     /// (`id:7`, `dedup:abc`).
     Dedup(Vec<String>),
     /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
-    /// values and counts) share a key. Up to [`ServiceSpec::merge_limit`](crate::ServiceSpec)
-    /// pending entries with one key count as one request entry, and every one after the
-    /// first adds `merged_size` bytes instead of its full size.
+    /// values and counts; Kinesis records of one shard, aggregated) share a key. Pending
+    /// entries with one key count as one request entry, within the backend's
+    /// [`merge_limit`](Backend::merge_limit), and every one after the first adds
+    /// `merged_size` bytes instead of its full size.
     Merge {
         /// The merge key.
         key: String,
@@ -244,6 +245,28 @@ pub trait Backend: Send + Sync + 'static {
     fn domain_rate(&self, domain: u64) -> Option<f64> {
         let _ = domain;
         None
+    }
+
+    /// What one domain's rate counts: with `Some(bytes)`, an entry larger than `bytes` counts
+    /// as `size / bytes` entries, for a quota in bytes as well as entries (a Kinesis shard
+    /// takes 1 MiB and 1,000 records a second: 1,048 bytes per record). Default `None`:
+    /// every entry counts one, whatever its size.
+    fn domain_entry_bytes(&self) -> Option<usize> {
+        None
+    }
+
+    /// The bounds of one merged request entry. Default: [`ServiceSpec::merge_limit`]
+    /// entries, no bound in bytes but the request's, no overhead.
+    fn merge_limit(&self) -> MergeLimit {
+        MergeLimit::new(Self::SPEC.merge_limit)
+    }
+
+    /// Waits until the backend can prepare entries well; awaited before each submitted
+    /// payload is prepared, so it should return at once when there is nothing to wait for.
+    /// (Kinesis aggregation waits, at most a second, for the stream's shard map: records are
+    /// aggregated per shard.) Default: ready.
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
     }
 
     /// Checks the backend's own options when a dispatcher is built with

@@ -119,6 +119,7 @@ impl<B: Backend> Dispatcher<B> {
         tag: Option<u64>,
     ) -> Result<(), SubmitError<B::Payload>> {
         let shared = &self.shared;
+        shared.backend.ready().await;
         let item = match shared.prepare(payload, tag) {
             Ok(item) => item,
             Err(err) => {

@@ -47,21 +47,25 @@ pub(crate) struct Caps {
     pub(crate) bytes_per_second: Option<f64>,
 }
 
-/// Entries and bytes of one request in one domain.
+/// What one request takes of one domain: request entries (weighted by size where the
+/// domain counts bytes: [`Backend::domain_entry_bytes`](crate::Backend::domain_entry_bytes)),
+/// the payloads in them, and bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Share {
     pub(crate) domain: u64,
-    pub(crate) entries: usize,
+    pub(crate) units: f64,
+    pub(crate) payloads: usize,
     pub(crate) bytes: usize,
     /// The domain's documented rate, if any ([`Backend::domain_rate`](crate::Backend::domain_rate)).
     pub(crate) known_rate: Option<f64>,
 }
 
-/// What the service did with one request's entries of one domain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the service did with one request's entries of one domain, in the units of
+/// [`Share::units`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Answer {
-    pub(crate) accepted: usize,
-    pub(crate) throttled: usize,
+    pub(crate) accepted: f64,
+    pub(crate) throttled: f64,
 }
 
 /// The pacing state of one dispatcher.
@@ -82,6 +86,9 @@ struct State {
     window: f64,
     window_cut: Option<Instant>,
     in_flight: usize,
+    /// Payloads and units accepted so far, to state the learned rates in payloads.
+    accepted_payloads: f64,
+    accepted_units: f64,
     /// When the user's caps next allow a request.
     records_cap_free: Instant,
     bytes_cap_free: Instant,
@@ -118,6 +125,8 @@ impl Pacer {
                 },
                 window_cut: None,
                 in_flight: 0,
+                accepted_payloads: 0.0,
+                accepted_units: 0.0,
                 records_cap_free: now,
                 bytes_cap_free: now,
             }),
@@ -178,31 +187,46 @@ impl Pacer {
             if let Some(rate) = domain.rate {
                 let start = domain.free_at.max(now);
                 go = go.max(start);
-                domain.free_at = start + per(share.entries, rate);
+                domain.free_at = start + per(share.units, rate);
             }
         }
-        let entries: usize = shares.iter().map(|s| s.entries).sum();
+        let payloads: usize = shares.iter().map(|s| s.payloads).sum();
         let bytes: usize = shares.iter().map(|s| s.bytes).sum();
         if let Some(rate) = self.caps.records_per_second {
             let start = state.records_cap_free.max(now);
             go = go.max(start);
-            state.records_cap_free = start + per(entries, rate);
+            #[allow(clippy::cast_precision_loss)]
+            let payloads = payloads as f64;
+            state.records_cap_free = start + per(payloads, rate);
         }
         if let Some(rate) = self.caps.bytes_per_second {
             let start = state.bytes_cap_free.max(now);
             go = go.max(start);
+            #[allow(clippy::cast_precision_loss)]
+            let bytes = bytes as f64;
             state.bytes_cap_free = start + per(bytes, rate);
         }
         go
     }
 
-    /// Learns from a request's answer, per domain.
-    pub(crate) fn report(&self, pass: &Pass<'_>, answers: &[(u64, Answer)]) {
+    /// Learns from a request's answer, per domain; `accepted_payloads` is the number of
+    /// payloads the accepted entries held.
+    pub(crate) fn report(
+        &self,
+        pass: &Pass<'_>,
+        answers: &[(u64, Answer)],
+        accepted_payloads: usize,
+    ) {
         if !self.learns {
             return;
         }
         let now = Instant::now();
         let mut state = self.lock();
+        #[allow(clippy::cast_precision_loss)]
+        {
+            state.accepted_payloads += accepted_payloads as f64;
+        }
+        state.accepted_units += answers.iter().map(|(_, a)| a.accepted).sum::<f64>();
         let mut throttled = false;
         for &(domain_id, answer) in answers {
             let domain = state
@@ -210,7 +234,7 @@ impl Pacer {
                 .entry(domain_id)
                 .or_insert_with(|| Domain::new(now, None));
             domain.note_accepted(now, answer.accepted);
-            if answer.throttled > 0 {
+            if answer.throttled > 0.0 {
                 throttled = true;
                 if let Some(rate) = domain.throttled(now, pass.reserved_at, answer.throttled) {
                     tracing::debug!(domain = domain_id, rate, "throttled: send rate lowered");
@@ -244,67 +268,146 @@ impl Pacer {
         self.learns
     }
 
-    /// The sum of the learned rates, in entries per second; `None` while nothing is paced.
+    /// The sum of the learned rates, in payloads per second at the mix of sizes accepted so
+    /// far; `None` while nothing is paced.
     pub(crate) fn rate(&self) -> Option<f64> {
         let state = self.lock();
-        let rates: Vec<f64> = state.domains.values().filter_map(|d| d.rate).collect();
-        (!rates.is_empty()).then(|| rates.iter().sum())
+        let mut rates = state.domains.values().filter_map(|d| d.rate).peekable();
+        rates.peek()?;
+        let units: f64 = rates.sum();
+        let per_unit = if state.accepted_units > 0.0 {
+            state.accepted_payloads / state.accepted_units
+        } else {
+            1.0
+        };
+        Some(units * per_unit)
     }
 }
 
 /// The time `count` units take at `rate` per second.
-fn per(count: usize, rate: f64) -> Duration {
-    #[allow(clippy::cast_precision_loss)]
-    let seconds = count as f64 / rate.max(MIN_RATE);
+fn per(count: f64, rate: f64) -> Duration {
+    let seconds = count / rate.max(MIN_RATE);
     Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
 }
 
-/// Each domain's entries and bytes in a request.
-pub(crate) fn shares<B: Backend>(backend: &B, items: &[Item<B>]) -> Vec<Share> {
-    let mut shares: Vec<Share> = Vec::new();
-    for item in items {
-        let domain = backend.domain(&item.entry);
-        match shares.iter_mut().find(|share| share.domain == domain) {
-            Some(share) => {
-                share.entries += 1;
-                share.bytes += item.size;
-            }
-            None => shares.push(Share {
-                domain,
-                entries: 1,
-                bytes: item.size,
-                known_rate: backend.domain_rate(domain),
-            }),
-        }
-    }
-    shares
+/// One request entry as the pacer sees it: entries merged into one (a slot) go, and are
+/// answered, as one.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    slot: usize,
+    domain: u64,
+    payloads: usize,
+    bytes: usize,
+    /// The index of its first payload in the request.
+    first: usize,
 }
 
-/// What the service did with each domain's entries of a request.
-pub(crate) fn answers<B: Backend>(
-    backend: &B,
-    items: &[Item<B>],
-    outcomes: &[EntryOutcome],
-) -> Vec<(u64, Answer)> {
-    let mut answers: Vec<(u64, Answer)> = Vec::new();
-    for (item, outcome) in items.iter().zip(outcomes) {
-        let domain = backend.domain(&item.entry);
-        let index = match answers.iter().position(|(d, _)| *d == domain) {
-            Some(index) => index,
-            None => {
-                answers.push((domain, Answer::default()));
-                answers.len() - 1
+/// A request's entries, their domains and sizes, read once per attempt: for the pacer before
+/// it goes and for what it learns from the answer.
+pub(crate) struct Request {
+    slots: Vec<Slot>,
+}
+
+impl Request {
+    pub(crate) fn of<B: Backend>(backend: &B, items: &[Item<B>]) -> Self {
+        let mut slots: Vec<Slot> = Vec::with_capacity(items.len());
+        // Items of one slot are not always next to each other; most requests have no merged
+        // entries, so the index is only built once one shows up.
+        let mut index: HashMap<usize, usize> = HashMap::new();
+        let overhead = backend.merge_limit().overhead;
+        for (i, item) in items.iter().enumerate() {
+            let found = match slots.last() {
+                Some(last) if last.slot == item.slot => Some(slots.len() - 1),
+                _ => index.get(&item.slot).copied(),
+            };
+            match found {
+                Some(at) => {
+                    let slot = &mut slots[at];
+                    if slot.payloads == 1 {
+                        slot.bytes += overhead;
+                    }
+                    slot.payloads += 1;
+                    slot.bytes += item.merged_size;
+                }
+                None => {
+                    index.insert(item.slot, slots.len());
+                    slots.push(Slot {
+                        slot: item.slot,
+                        domain: backend.domain(&item.entry),
+                        payloads: 1,
+                        bytes: item.size,
+                        first: i,
+                    });
+                }
             }
-        };
-        match outcome {
-            EntryOutcome::Delivered => answers[index].1.accepted += 1,
-            EntryOutcome::Failed(failure) if failure.kind == FailureKind::Throttling => {
-                answers[index].1.throttled += 1;
-            }
-            EntryOutcome::Failed(_) => {}
         }
+        Self { slots }
     }
-    answers
+
+    /// Each domain's share of the request.
+    pub(crate) fn shares<B: Backend>(&self, backend: &B) -> Vec<Share> {
+        let unit_bytes = backend.domain_entry_bytes();
+        let mut shares: Vec<Share> = Vec::new();
+        for slot in &self.slots {
+            let units = units(slot.bytes, unit_bytes);
+            match shares.iter_mut().find(|share| share.domain == slot.domain) {
+                Some(share) => {
+                    share.units += units;
+                    share.payloads += slot.payloads;
+                    share.bytes += slot.bytes;
+                }
+                None => shares.push(Share {
+                    domain: slot.domain,
+                    units,
+                    payloads: slot.payloads,
+                    bytes: slot.bytes,
+                    known_rate: backend.domain_rate(slot.domain),
+                }),
+            }
+        }
+        shares
+    }
+
+    /// What the service did with each domain's entries, and how many payloads it accepted.
+    pub(crate) fn answers<B: Backend>(
+        &self,
+        backend: &B,
+        outcomes: &[EntryOutcome],
+    ) -> (Vec<(u64, Answer)>, usize) {
+        let unit_bytes = backend.domain_entry_bytes();
+        let mut answers: Vec<(u64, Answer)> = Vec::new();
+        let mut accepted_payloads = 0;
+        for slot in &self.slots {
+            let at = match answers.iter().position(|(d, _)| *d == slot.domain) {
+                Some(at) => at,
+                None => {
+                    answers.push((slot.domain, Answer::default()));
+                    answers.len() - 1
+                }
+            };
+            let units = units(slot.bytes, unit_bytes);
+            match outcomes.get(slot.first) {
+                Some(EntryOutcome::Delivered) => {
+                    answers[at].1.accepted += units;
+                    accepted_payloads += slot.payloads;
+                }
+                Some(EntryOutcome::Failed(failure)) if failure.kind == FailureKind::Throttling => {
+                    answers[at].1.throttled += units;
+                }
+                _ => {}
+            }
+        }
+        (answers, accepted_payloads)
+    }
+}
+
+/// What an entry of `bytes` counts in its domain's rate.
+fn units(bytes: usize, unit_bytes: Option<usize>) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    match unit_bytes {
+        Some(unit) if unit > 0 && bytes > unit => bytes as f64 / unit as f64,
+        _ => 1.0,
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! The pending batch: what the next request will carry. Packing by count and bytes, dedup,
 //! merge slots and the one-entry-per-ordering-key rule. Plain data: no runtime, no lock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::backend::{Backend, Grouping, Prepared};
-use crate::spec::{DedupPolicy, Limits};
+use crate::spec::{DedupPolicy, Limits, MergeLimit};
 
 /// One accepted payload with everything the engine needs to know about it.
 pub(crate) struct Item<B: Backend> {
@@ -59,23 +59,32 @@ pub(crate) struct Pending<B: Backend> {
     bytes: usize,
     /// Entries of the request the batch will make: merged entries count once.
     slots: usize,
-    /// Merge key to the slot of its current merged entry and the entries merged into it.
-    merge_slots: HashMap<String, (usize, usize)>,
+    /// Merge key to its current merged entry.
+    merge_slots: HashMap<String, MergeSlot>,
     /// The slot the next entry that does not merge takes.
     next_slot: usize,
     /// Dedup key to index in `items`.
     keys: HashMap<String, usize>,
-    /// Ordering keys in `items`, kept only for backends that allow one entry per key in a
-    /// request.
-    ordering_keys: HashSet<String>,
+    /// Ordering keys in `items` and the slot each is in, kept only for backends that allow
+    /// one request entry per key in a request (entries merged into one go or fail together).
+    ordering_keys: HashMap<String, usize>,
     /// Changes whenever the batch is taken, so a linger timer knows whether its batch left.
     generation: u64,
     policy: DedupPolicy,
     limits: Limits,
+    merge: MergeLimit,
+}
+
+/// A merged request entry that later entries may still join.
+#[derive(Clone, Copy)]
+struct MergeSlot {
+    slot: usize,
+    entries: usize,
+    bytes: usize,
 }
 
 impl<B: Backend> Pending<B> {
-    pub(crate) fn new(policy: DedupPolicy, limits: Limits) -> Self {
+    pub(crate) fn new(policy: DedupPolicy, limits: Limits, merge: MergeLimit) -> Self {
         Self {
             items: Vec::new(),
             bytes: 0,
@@ -83,10 +92,11 @@ impl<B: Backend> Pending<B> {
             merge_slots: HashMap::new(),
             next_slot: 0,
             keys: HashMap::new(),
-            ordering_keys: HashSet::new(),
+            ordering_keys: HashMap::new(),
             generation: 0,
             policy,
             limits,
+            merge,
         }
     }
 
@@ -198,39 +208,51 @@ impl<B: Backend> Pending<B> {
 
     /// Appends `item` if it fits; hands it back if not.
     fn push(&mut self, mut item: Item<B>) -> Option<Item<B>> {
-        if !B::SPEC.keeps_order_within_request
-            && let Some(key) = &item.ordering_key
-            && self.ordering_keys.contains(key)
-        {
-            // The key already has an entry in this request: the next request takes this one.
-            return Some(item);
-        }
+        let merge = self.merge;
         let merges_into = item
             .merge_key
             .as_ref()
             .and_then(|key| self.merge_slots.get(key))
-            .filter(|&&(_, merged)| merged < B::SPEC.merge_limit)
-            .map(|&(slot, _)| slot);
-        let merges = merges_into.is_some();
-        let (slots, bytes) = if merges {
-            (self.slots, item.merged_size)
-        } else {
-            (self.slots + 1, item.size)
+            .filter(|open| {
+                let overhead = if open.entries == 1 { merge.overhead } else { 0 };
+                open.entries < merge.entries
+                    && open.bytes + overhead + item.merged_size <= merge.bytes
+            })
+            .copied();
+        if !B::SPEC.keeps_order_within_request
+            && let Some(key) = &item.ordering_key
+            && let Some(&slot) = self.ordering_keys.get(key)
+            && merges_into.is_none_or(|open| open.slot != slot)
+        {
+            // The key already has an entry in this request: the next request takes this one.
+            return Some(item);
+        }
+        let (slots, bytes) = match merges_into {
+            Some(open) if open.entries == 1 => (self.slots, item.merged_size + merge.overhead),
+            Some(_) => (self.slots, item.merged_size),
+            None => (self.slots + 1, item.size),
         };
         if slots > self.limits.max_entries || self.bytes + bytes > self.limits.max_request_bytes {
             return Some(item);
         }
-        item.slot = merges_into.unwrap_or(self.next_slot);
-        if !merges {
+        item.slot = merges_into.map_or(self.next_slot, |open| open.slot);
+        if merges_into.is_none() {
             self.next_slot += 1;
         }
         if let Some(key) = &item.merge_key {
-            if merges {
-                if let Some((_, merged)) = self.merge_slots.get_mut(key) {
-                    *merged += 1;
+            match self.merge_slots.get_mut(key) {
+                Some(open) if merges_into.is_some() => {
+                    open.entries += 1;
+                    open.bytes += bytes;
                 }
-            } else {
-                self.merge_slots.insert(key.clone(), (item.slot, 1));
+                _ => {
+                    let open = MergeSlot {
+                        slot: item.slot,
+                        entries: 1,
+                        bytes,
+                    };
+                    self.merge_slots.insert(key.clone(), open);
+                }
             }
         }
         self.slots = slots;
@@ -242,7 +264,7 @@ impl<B: Backend> Pending<B> {
         if !B::SPEC.keeps_order_within_request
             && let Some(key) = &item.ordering_key
         {
-            self.ordering_keys.insert(key.clone());
+            self.ordering_keys.insert(key.clone(), item.slot);
         }
         self.bytes += bytes;
         self.items.push(item);
@@ -254,7 +276,7 @@ impl<B: Backend> Pending<B> {
             self.ordering_keys = self
                 .items
                 .iter()
-                .filter_map(|item| item.ordering_key.clone())
+                .filter_map(|item| Some((item.ordering_key.clone()?, item.slot)))
                 .collect();
         }
     }
@@ -310,7 +332,7 @@ mod tests {
         ) {
             let limits = Limits::new(10, 1_000, 1_000);
             let policy = if keep_last { DedupPolicy::KeepLast } else { DedupPolicy::KeepFirst };
-            let mut pending = Pending::<InMemoryBackend>::new(policy, limits);
+            let mut pending = Pending::<InMemoryBackend>::new(policy, limits, MergeLimit::new(3));
             let mut batches = Vec::new();
             let mut duplicates = 0;
             let count = payloads.len();

@@ -64,7 +64,7 @@ impl<B: Backend> Shared<B> {
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
         let pacer = (config.adaptive || config.caps != Caps::default())
             .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
-        let pending = Pending::new(config.dedup, config.limits);
+        let pending = Pending::new(config.dedup, config.limits, backend.merge_limit());
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             backend,

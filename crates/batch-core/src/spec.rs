@@ -34,6 +34,50 @@ impl Limits {
     }
 }
 
+/// The bounds of one merged request entry (see [`Grouping::Merge`](crate::Grouping::Merge)).
+///
+/// ```
+/// let limit = batch_core::MergeLimit::new(150).bytes(1 << 20).overhead(80);
+/// assert_eq!((limit.entries, limit.bytes, limit.overhead), (150, 1 << 20, 80));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MergeLimit {
+    /// Entries merged into one, at most.
+    pub entries: usize,
+    /// Bytes of the merged entry, at most, counting [`overhead`](Self::overhead).
+    pub bytes: usize,
+    /// Bytes a merged entry adds beyond the sizes of the entries in it (a header, a
+    /// checksum), counted once, when the second entry joins the first.
+    pub overhead: usize,
+}
+
+impl MergeLimit {
+    /// At most `entries` entries, bounded in bytes only by the request, without overhead.
+    #[must_use]
+    pub const fn new(entries: usize) -> Self {
+        Self {
+            entries,
+            bytes: usize::MAX,
+            overhead: 0,
+        }
+    }
+
+    /// At most `bytes` bytes in one merged entry.
+    #[must_use]
+    pub const fn bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
+        self
+    }
+
+    /// Bytes a merged entry adds beyond its entries.
+    #[must_use]
+    pub const fn overhead(mut self, overhead: usize) -> Self {
+        self.overhead = overhead;
+        self
+    }
+}
+
 /// What a dispatcher does with a second pending entry under the same dedup key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -80,7 +124,8 @@ pub struct ServiceSpec {
     /// ordering key in each request, and order then holds under any partial failure.
     pub keeps_order_within_request: bool,
     /// Entries merged into one request entry, at most (see
-    /// [`Grouping::Merge`](crate::Grouping::Merge)).
+    /// [`Grouping::Merge`](crate::Grouping::Merge)), unless the backend says otherwise
+    /// ([`Backend::merge_limit`](crate::Backend::merge_limit)).
     pub merge_limit: usize,
 }
 

@@ -1,22 +1,27 @@
 //! PutRecords as a [`Backend`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::error::SdkError;
+use aws_sdk_kinesis::error::{BuildError, SdkError};
 use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, BatchEntry, EntryOutcome, Failure, Limits, Prepared, ServiceSpec, SubmitErrorKind,
-    classify_sdk_error, is_retryable_code,
+    Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits, MergeLimit,
+    Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, is_retryable_code,
 };
 
+use crate::aggregate::{FRAMING, encode, encoded_len};
 use crate::record::{
-    KinesisRecord, PartitionKey, RecordData, check_explicit_hash_key, check_partition_key,
+    KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData, check_explicit_hash_key,
+    check_partition_key,
 };
-use crate::shards::{SHARD_RECORDS_PER_SECOND, ShardMap, UNKNOWN_SHARD, hash_key};
+use crate::shards::{
+    SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND, ShardMap, UNKNOWN_SHARD, hash_key,
+};
 
 /// PutRecords ceilings: 500 records; 10 MiB per request and per record (the record limit
 /// of a stream can be raised to 10 MiB; the request limit follows it).
@@ -38,7 +43,62 @@ pub struct KinesisBackend {
     pub(crate) stream: String,
     pub(crate) partition_key: PartitionKey,
     pub(crate) ordered: bool,
+    pub(crate) aggregation: Option<Aggregation>,
     pub(crate) shards: Arc<ShardMap>,
+}
+
+/// How user records are aggregated into Kinesis records (the KPL format; see
+/// [`KinesisBackend::aggregation`]).
+///
+/// ```
+/// use batch_kinesis::Aggregation;
+///
+/// let small = Aggregation::default().max_bytes(50 * 1024).max_records(1_000);
+/// assert_eq!(small.bytes_limit(), Some(50 * 1024));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Aggregation {
+    max_bytes: Option<usize>,
+    max_records: Option<usize>,
+}
+
+/// Bytes an aggregated record may count beyond the sizes of its user records, at most: the
+/// magic and digest, the outer partition key (the first record's, up to 4 bytes a
+/// character), and the first record's framing in the tables.
+const AGGREGATE_OVERHEAD: usize = FRAMING + 4 * MAX_PARTITION_KEY_CHARS + 64;
+
+impl Aggregation {
+    /// Aggregated records of at most `bytes` bytes (as Kinesis counts them: data and
+    /// partition key). Default: the dispatcher's record limit (1 MiB unless raised).
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = Some(bytes);
+        self
+    }
+
+    /// At most `records` user records in one aggregated record. Default: as many as fit.
+    #[must_use]
+    pub fn max_records(mut self, records: usize) -> Self {
+        self.max_records = Some(records);
+        self
+    }
+
+    /// The byte limit set, if any.
+    #[must_use]
+    pub fn bytes_limit(&self) -> Option<usize> {
+        self.max_bytes
+    }
+
+    /// The record limit set, if any.
+    #[must_use]
+    pub fn records_limit(&self) -> Option<usize> {
+        self.max_records
+    }
+
+    /// The largest table index an aggregated record can have.
+    fn max_index(&self) -> u64 {
+        self.max_records.map_or(u64::from(u32::MAX), |n| n as u64)
+    }
 }
 
 /// A prepared record: its partition key, its data when written from JSON (raw bytes are
@@ -61,6 +121,12 @@ impl KinesisBackend {
     #[must_use]
     pub fn stream(&self) -> &str {
         &self.stream
+    }
+
+    /// How records are aggregated, if they are.
+    #[must_use]
+    pub fn aggregation_settings(&self) -> Option<Aggregation> {
+        self.aggregation
     }
 }
 
@@ -102,32 +168,72 @@ impl Backend for KinesisBackend {
         let size = data_len + key.len();
         let ordering_key = self.ordered.then(|| key.clone());
         let hash = hash_key(&key, record.explicit_hash_key.as_deref());
-        Ok(Prepared::new(KinesisEntry { key, json, hash }, size).ordered_by(ordering_key))
+        let grouping = match &self.aggregation {
+            None => Grouping::None,
+            Some(aggregation) => {
+                // Records of one shard share an aggregate. Before the shard map is known,
+                // only records of one hash key do: they go to one shard, whichever it is.
+                let key = match self.shards.domain_of(hash) {
+                    UNKNOWN_SHARD => format!("h{hash}"),
+                    shard => format!("s{shard}"),
+                };
+                let hash_key = record.explicit_hash_key.as_ref().map(String::len);
+                let merged_size = encoded_len(
+                    size - data_len,
+                    hash_key,
+                    data_len,
+                    aggregation.max_index(),
+                );
+                Grouping::Merge { key, merged_size }
+            }
+        };
+        Ok(Prepared::new(KinesisEntry { key, json, hash }, size)
+            .ordered_by(ordering_key)
+            .grouped(grouping))
     }
 
     async fn send_batch(
         &self,
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
-        let records = batch
-            .iter()
-            .map(|item| {
-                let (entry, record) = (item.entry, item.payload);
-                let data = match (&entry.json, &record.data) {
-                    (Some(json), _) => json.clone(),
-                    (None, RecordData::Bytes(bytes)) => bytes.clone(),
-                    (None, RecordData::Json(_)) => {
-                        unreachable!("JSON records are written out when prepared")
+        // One Kinesis record per request entry: a record alone, or the aggregate of the
+        // records that share its slot.
+        let mut slots: Vec<Vec<usize>> = Vec::new();
+        let mut slot_of: HashMap<usize, usize> = HashMap::new();
+        for (i, item) in batch.iter().enumerate() {
+            let at = *slot_of.entry(item.slot).or_insert_with(|| {
+                slots.push(Vec::new());
+                slots.len() - 1
+            });
+            slots[at].push(i);
+        }
+        let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; batch.len()];
+        let mut sent: Vec<Vec<usize>> = Vec::with_capacity(slots.len());
+        let mut records = Vec::with_capacity(slots.len());
+        for mut members in slots {
+            if members.len() > 1 {
+                // Every record of an aggregate must hash to the shard the aggregate goes to.
+                // One the map now puts elsewhere (the stream was resharded since it was
+                // prepared) goes again in a later attempt.
+                let shard = self.shards.domain_of(batch[members[0]].entry.hash);
+                members.retain(|&i| {
+                    let here = self.shards.domain_of(batch[i].entry.hash) == shard;
+                    if !here {
+                        outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
+                            FailureKind::Transient,
+                            SHARD_CHANGED,
+                            "the stream's shards changed since the record was aggregated",
+                        )));
                     }
-                };
-                PutRecordsRequestEntry::builder()
-                    .data(Blob::new(data))
-                    .partition_key(entry.key.clone())
-                    .set_explicit_hash_key(record.explicit_hash_key.clone())
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| KinesisRequestError(SdkError::construction_failure(e)))?;
+                    here
+                });
+            }
+            let record = self
+                .wire_record(batch, &members)
+                .map_err(|e| KinesisRequestError(SdkError::construction_failure(e)))?;
+            records.push(record);
+            sent.push(members);
+        }
         let request = self.client.put_records().set_records(Some(records));
         let request = if self.stream.starts_with("arn:") {
             request.stream_arn(&self.stream)
@@ -139,7 +245,15 @@ impl Backend for KinesisBackend {
         let output = request.send().await.map_err(KinesisRequestError)?;
         self.shards
             .saw(output.records().iter().filter_map(|r| r.shard_id()));
-        Ok(outcomes(batch.len(), &output))
+        for (outcome, members) in record_outcomes(sent.len(), &output).into_iter().zip(sent) {
+            for i in members {
+                outcomes[i] = Some(outcome.clone());
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or(EntryOutcome::Delivered))
+            .collect())
     }
 
     fn classify(&self, error: &KinesisRequestError) -> Failure {
@@ -154,12 +268,108 @@ impl Backend for KinesisBackend {
         // A known shard; the whole stream, before the map is read, has no known rate.
         (domain != UNKNOWN_SHARD).then_some(SHARD_RECORDS_PER_SECOND)
     }
+
+    fn domain_entry_bytes(&self) -> Option<usize> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let bytes = (SHARD_BYTES_PER_SECOND / SHARD_RECORDS_PER_SECOND) as usize;
+        Some(bytes)
+    }
+
+    fn merge_limit(&self) -> MergeLimit {
+        let aggregation = self.aggregation.unwrap_or_default();
+        MergeLimit::new(aggregation.max_records.unwrap_or(usize::MAX))
+            .bytes(aggregation.max_bytes.unwrap_or(usize::MAX))
+            .overhead(AGGREGATE_OVERHEAD)
+    }
+
+    async fn ready(&self) {
+        // Records are aggregated by the shard the map predicts: the first ones wait for it.
+        if self.aggregation.is_some() {
+            self.shards.refresh(&self.client, &self.stream);
+            self.shards.first_read().await;
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let Some(aggregation) = self.aggregation else {
+            return Ok(());
+        };
+        if aggregation.max_records == Some(0) {
+            return Err(ConfigError::Zero {
+                field: "aggregation.max_records",
+            });
+        }
+        match aggregation.max_bytes {
+            Some(bytes) if bytes > KINESIS_MAX_LIMITS.max_entry_bytes => {
+                Err(ConfigError::AboveLimit {
+                    field: "aggregation.max_bytes",
+                    value: bytes as u64,
+                    limit: KINESIS_MAX_LIMITS.max_entry_bytes as u64,
+                    service: Self::SPEC.name,
+                })
+            }
+            Some(bytes) if bytes < MIN_AGGREGATE_BYTES => Err(ConfigError::Invalid {
+                field: "aggregation.max_bytes",
+                reason: format!("{bytes} bytes; at least {MIN_AGGREGATE_BYTES}"),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
+
+impl KinesisBackend {
+    /// The PutRecords entry of a record alone or of the aggregate of `members`.
+    fn wire_record(
+        &self,
+        batch: &[BatchEntry<'_, Self>],
+        members: &[usize],
+    ) -> Result<PutRecordsRequestEntry, BuildError> {
+        let data = |i: usize| -> &[u8] {
+            let (entry, record) = (batch[i].entry, batch[i].payload);
+            match (&entry.json, &record.data) {
+                (Some(json), _) => json,
+                (None, RecordData::Bytes(bytes)) => bytes,
+                (None, RecordData::Json(_)) => {
+                    unreachable!("JSON records are written out when prepared")
+                }
+            }
+        };
+        let first = &batch[members[0]];
+        let entry = if let [only] = members {
+            PutRecordsRequestEntry::builder()
+                .data(Blob::new(data(*only)))
+                .partition_key(first.entry.key.clone())
+                .set_explicit_hash_key(first.payload.explicit_hash_key.clone())
+        } else {
+            let aggregate = encode(members.iter().map(|&i| {
+                let item = &batch[i];
+                (
+                    item.entry.key.as_str(),
+                    item.payload.explicit_hash_key.as_deref(),
+                    data(i),
+                )
+            }));
+            // The first record's key and hash: the aggregate goes to its shard, where the
+            // others were predicted to go.
+            PutRecordsRequestEntry::builder()
+                .data(Blob::new(aggregate))
+                .partition_key(first.entry.key.clone())
+                .explicit_hash_key(first.entry.hash.to_string())
+        };
+        entry.build()
+    }
+}
+
+/// The code of a record that was aggregated for a shard it no longer hashes to.
+pub const SHARD_CHANGED: &str = "ShardChanged";
+
+/// The smallest aggregated record limit accepted: room for one small record.
+const MIN_AGGREGATE_BYTES: usize = 1_024;
 
 /// Maps a PutRecords response (one result per record, in request order) onto outcomes.
 /// `ProvisionedThroughputExceededException` and `InternalFailure` (and other throttling
 /// codes) are retryable; other codes are not.
-pub(crate) fn outcomes(count: usize, output: &PutRecordsOutput) -> Vec<EntryOutcome> {
+pub(crate) fn record_outcomes(count: usize, output: &PutRecordsOutput) -> Vec<EntryOutcome> {
     let results = output.records();
     (0..count)
         .map(|i| match results.get(i) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_sdk_kinesis::Client;
 use batch_core::Dispatcher;
 
-use crate::backend::KinesisBackend;
+use crate::backend::{Aggregation, KinesisBackend};
 use crate::record::PartitionKey;
 
 /// Batches records into PutRecords requests for one stream.
@@ -51,6 +51,7 @@ impl KinesisBackend {
             stream: stream.into(),
             partition_key: PartitionKey::Random,
             ordered: false,
+            aggregation: None,
             shards: Arc::default(),
         }
     }
@@ -77,6 +78,31 @@ impl KinesisBackend {
     #[must_use]
     pub fn ordered(mut self, ordered: bool) -> Self {
         self.ordered = ordered;
+        self
+    }
+
+    /// Aggregate user records into Kinesis records in the KPL format, which the KCL, Lambda
+    /// and Firehose de-aggregate (and [`deaggregate`](crate::deaggregate) reads): a shard takes
+    /// 1,000 records and 1 MiB a second, so small records fill its record quota long before
+    /// its bytes; aggregated, 100-byte records go about 9 times faster. Only records the
+    /// stream's shard map puts in one shard share an aggregate, which carries an explicit
+    /// hash key in that shard. Each user record keeps its outcome: when an aggregate fails,
+    /// all its records are retried, and those that end undelivered come back as submitted.
+    /// In ordered mode, a key's records keep their order inside and across aggregates.
+    /// Consumers must de-aggregate. Default: off; `true` takes [`Aggregation::default`].
+    #[must_use]
+    pub fn aggregate(self, on: bool) -> Self {
+        let aggregation = on.then(Aggregation::default);
+        Self {
+            aggregation,
+            ..self
+        }
+    }
+
+    /// Aggregate with these limits (see [`aggregate`](Self::aggregate)).
+    #[must_use]
+    pub fn aggregation(mut self, aggregation: Aggregation) -> Self {
+        self.aggregation = Some(aggregation);
         self
     }
 }

@@ -35,13 +35,18 @@
 //! # Ok(()) }
 //! ```
 
+mod aggregate;
 mod backend;
 mod dispatcher;
 mod record;
 mod shards;
 
+pub use aggregate::{
+    AGGREGATE_MAGIC, DeaggregateError, UserRecord, aggregate, deaggregate, is_aggregated,
+};
 pub use backend::{
-    KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
+    Aggregation, KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry,
+    KinesisRequestError, SHARD_CHANGED,
 };
 pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

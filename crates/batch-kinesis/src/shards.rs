@@ -21,6 +21,9 @@ pub(crate) const UNKNOWN_SHARD: u64 = 0;
 /// Streams quotas and limits ("each shard can support writes up to 1,000 records per second,
 /// up to a maximum data write total of 1 MiB per second"); checked 2026-11-29.
 pub(crate) const SHARD_RECORDS_PER_SECOND: f64 = 1_000.0;
+/// Bytes a second one shard takes (data and partition keys). Source: as
+/// [`SHARD_RECORDS_PER_SECOND`]; checked 2026-12-04.
+pub(crate) const SHARD_BYTES_PER_SECOND: f64 = 1_048_576.0;
 /// The soonest the map is read again after it was read.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// The soonest ListShards is tried again after it failed.

@@ -34,7 +34,7 @@ pub(super) struct Domain {
     /// When the domain's schedule next has room.
     pub(super) free_at: Instant,
     /// Entries accepted recently, for the first rate.
-    accepted: VecDeque<(Instant, usize)>,
+    accepted: VecDeque<(Instant, f64)>,
     last_decrease: Option<Instant>,
     /// When the service first throttled the domain.
     throttled_since: Option<Instant>,
@@ -72,33 +72,29 @@ impl Domain {
         if span < MIN_MEASURE {
             return None;
         }
-        let accepted: usize = self
+        let accepted: f64 = self
             .accepted
             .iter()
             .filter(|(at, _)| *at > since)
             .map(|(_, n)| n)
             .sum();
-        #[allow(clippy::cast_precision_loss)]
-        let accepted = accepted as f64;
         Some(accepted / span.as_secs_f64())
     }
 
     /// Entries per second accepted over the last [`MEASURE`]: the first rate.
     fn accepted_last_second(&self, now: Instant) -> f64 {
-        let accepted: usize = self
+        let accepted: f64 = self
             .accepted
             .iter()
             .filter(|(at, _)| now.saturating_duration_since(*at) <= MEASURE)
             .map(|(_, n)| n)
             .sum();
-        #[allow(clippy::cast_precision_loss)]
-        let accepted = accepted as f64;
         accepted / MEASURE.as_secs_f64()
     }
 
     /// Notes entries the domain accepted now.
-    pub(super) fn note_accepted(&mut self, now: Instant, accepted: usize) {
-        if accepted == 0 {
+    pub(super) fn note_accepted(&mut self, now: Instant, accepted: f64) {
+        if accepted <= 0.0 {
             return;
         }
         self.accepted.push_back((now, accepted));
@@ -117,7 +113,7 @@ impl Domain {
         &mut self,
         now: Instant,
         reserved_at: Instant,
-        throttled: usize,
+        throttled: f64,
     ) -> Option<f64> {
         // A request scheduled before the last decrease went at the old rate: its throttling
         // is what that decrease answered, not a reason for another.
@@ -125,8 +121,7 @@ impl Domain {
             return None;
         }
         // Before any entry got through, half of what was just refused in a second.
-        #[allow(clippy::cast_precision_loss)]
-        let refused = throttled as f64 * 0.5;
+        let refused = throttled * 0.5;
         let rate = match (self.rate, self.measured(now)) {
             (Some(rate), Some(measured)) => {
                 self.ceiling = Some(measured);
@@ -147,7 +142,7 @@ impl Domain {
     }
 
     /// Raises the rate after `accepted` entries of a request that waited for it got through.
-    pub(super) fn grow(&mut self, now: Instant, accepted: usize) {
+    pub(super) fn grow(&mut self, now: Instant, accepted: f64) {
         let Some(rate) = self.rate else { return };
         // Probing speeds up the longer nothing is throttled, so a rate set too low (or a
         // quota that grew) is found again in seconds, not minutes.
@@ -161,8 +156,7 @@ impl Domain {
             Some(ceiling) if rate >= ceiling * MARGIN => GROWTH / 3.0,
             _ => GROWTH * (1.0 + calm),
         };
-        #[allow(clippy::cast_precision_loss)]
-        let grown = rate + speed * accepted as f64;
+        let grown = rate + speed * accepted;
         self.rate = Some(grown);
     }
 }

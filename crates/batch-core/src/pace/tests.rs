@@ -4,23 +4,21 @@
 use super::*;
 
 /// Reports an answer of domain 0 to `pass`.
+#[allow(clippy::cast_precision_loss)]
 fn answer(pacer: &Pacer, pass: &Pass<'_>, accepted: usize, throttled: usize) {
-    pacer.report(
-        pass,
-        &[(
-            0,
-            Answer {
-                accepted,
-                throttled,
-            },
-        )],
-    );
+    let answer = Answer {
+        accepted: accepted as f64,
+        throttled: throttled as f64,
+    };
+    pacer.report(pass, &[(0, answer)], accepted);
 }
 
+#[allow(clippy::cast_precision_loss)]
 fn share(entries: usize) -> Vec<Share> {
     vec![Share {
         domain: 0,
-        entries,
+        units: entries as f64,
+        payloads: entries,
         bytes: entries * 100,
         known_rate: None,
     }]
@@ -29,10 +27,13 @@ fn share(entries: usize) -> Vec<Share> {
 #[tokio::test(start_paused = true)]
 async fn a_domain_with_a_known_rate_is_paced_from_the_start() {
     let pacer = Pacer::new(4, Caps::default(), true);
-    let known = |entries| {
+    let known = |entries: usize| {
+        #[allow(clippy::cast_precision_loss)]
+        let units = entries as f64;
         vec![Share {
             domain: 1,
-            entries,
+            units,
+            payloads: entries,
             bytes: 0,
             known_rate: Some(1_000.0),
         }]
@@ -112,10 +113,10 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
     // window limits its requests.
     let pass = pacer.admit(&share(1)).await;
     let refused = Answer {
-        accepted: 0,
-        throttled: 1,
+        accepted: 0.0,
+        throttled: 1.0,
     };
-    pacer.report(&pass, &[(9, refused)]);
+    pacer.report(&pass, &[(9, refused)], 0);
     drop(pass);
     assert!(pacer.lock().window < 4.0);
     for _ in 0..200 {
