@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::{Result, run, workspace_root};
 
-const MOTO: &str = "moto[server]==5.2.5";
+/// The project's virtualenv: moto (and with it boto3), and the KPL aggregation library of
+/// AWS Labs, which the Kinesis aggregation tests check compatibility with.
+const PYTHON_PACKAGES: &[&str] = &["moto[server]==5.2.5", "aws-kinesis-agg==1.2.3"];
 const DYNALITE: &str = "dynalite@4.0.0";
 /// LocalStack and the pins its latest transitive versions need (see the emulator notes).
 const LOCALSTACK: &[&str] = &[
@@ -112,15 +114,19 @@ fn pip_install(venv: &Path, python: &Path, packages: &[&str]) -> Result<()> {
         .args(packages))
 }
 
-/// Installs moto (and with it boto3) into its virtualenv unless there; returns the
+/// Installs the project's Python packages into its virtualenv unless there; returns the
 /// virtualenv's Python.
 pub(crate) fn install_moto() -> Result<PathBuf> {
-    let moto = dir().join("venv");
-    if !moto.join("bin/moto_server").exists() {
+    let venv = dir().join("venv");
+    // The list installed last: a changed list installs again.
+    let marker = venv.join("installed.txt");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
         fs::create_dir_all(dir())?;
-        pip_install(&moto, Path::new("python3"), &[MOTO])?;
+        pip_install(&venv, Path::new("python3"), PYTHON_PACKAGES)?;
+        fs::write(&marker, wanted)?;
     }
-    Ok(moto.join("bin/python"))
+    Ok(venv.join("bin/python"))
 }
 
 /// Installs what `set` needs and is missing. Idempotent and quiet when all is there.

@@ -131,7 +131,10 @@ pub(crate) fn encode<'a>(
     out.extend_from_slice(&AGGREGATE_MAGIC);
     out.extend_from_slice(&tables);
     out.extend_from_slice(&body);
-    let digest = Md5::new().chain_update(&tables).chain_update(&body).finalize();
+    let digest = Md5::new()
+        .chain_update(&tables)
+        .chain_update(&body)
+        .finalize();
     out.extend_from_slice(&digest);
     out
 }
@@ -140,7 +143,12 @@ pub(crate) fn encode<'a>(
 /// partition key table (a repeated key is stored once: counted each time, an upper bound),
 /// its explicit hash key likewise, and the protobuf framing, with table indexes below
 /// `max_index`.
-pub(crate) fn encoded_len(key: usize, hash_key: Option<usize>, data: usize, max_index: u64) -> usize {
+pub(crate) fn encoded_len(
+    key: usize,
+    hash_key: Option<usize>,
+    data: usize,
+    max_index: u64,
+) -> usize {
     let index = 1 + varint_len(max_index);
     let mut record = index + 1 + varint_len(data as u64) + data;
     let mut tables = 1 + varint_len(key as u64) + key;
@@ -220,8 +228,7 @@ pub fn deaggregate(partition_key: &str, data: &[u8]) -> Result<Vec<UserRecord>, 
 }
 
 fn text(bytes: &[u8]) -> Result<String, DeaggregateError> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| DeaggregateError::Malformed("a key is not UTF-8"))
+    String::from_utf8(bytes.to_vec()).map_err(|_| DeaggregateError::Malformed("a key is not UTF-8"))
 }
 
 // Each byte holds the low 7 bits of what is left.

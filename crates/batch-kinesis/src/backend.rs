@@ -10,8 +10,8 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits, MergeLimit,
-    Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, is_retryable_code,
+    Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
+    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, is_retryable_code,
 };
 
 use crate::aggregate::{FRAMING, encode, encoded_len};
@@ -178,12 +178,8 @@ impl Backend for KinesisBackend {
                     shard => format!("s{shard}"),
                 };
                 let hash_key = record.explicit_hash_key.as_ref().map(String::len);
-                let merged_size = encoded_len(
-                    size - data_len,
-                    hash_key,
-                    data_len,
-                    aggregation.max_index(),
-                );
+                let merged_size =
+                    encoded_len(size - data_len, hash_key, data_len, aggregation.max_index());
                 Grouping::Merge { key, merged_size }
             }
         };

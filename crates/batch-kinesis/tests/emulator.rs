@@ -72,3 +72,96 @@ async fn an_unknown_stream_returns_every_record_with_resource_not_found() {
         assert_eq!(item.error.attempts, 1);
     }
 }
+
+/// The shard a user record hashes to must be the one its aggregate was stored in.
+fn hash_of(record: &batch_kinesis::UserRecord) -> u128 {
+    use md5::{Digest, Md5};
+    match &record.explicit_hash_key {
+        Some(key) => key.parse().unwrap(),
+        None => u128::from_be_bytes(Md5::digest(record.partition_key.as_bytes()).into()),
+    }
+}
+
+/// Submits 10,000 small records over 300 keys to a 4-shard stream, aggregated (the keys
+/// whose number is a multiple of 10 have an explicit hash key on every record, `n << 110`,
+/// which puts them all in the first shard, apart from their key's hash); reads every shard back, de-aggregated; returns the stats,
+/// the Kinesis records stored and the user records per key, in stream order.
+async fn aggregate_ten_thousand(
+    ordered: bool,
+) -> (batch_core::Stats, usize, HashMap<String, Vec<u64>>) {
+    let client = client().await;
+    let stream = test_support::create_stream(&client, 4).await;
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client.clone(), stream.clone())
+            .partition_key_field("key")
+            .ordered(ordered)
+            .aggregate(true),
+    )
+    .build()
+    .unwrap();
+    for n in 0..10_000_u64 {
+        let key = format!("key-{}", n % 300);
+        let value = json!({"key": key, "n": n, "pad": "x".repeat(40)});
+        let record = if n % 10 == 0 {
+            batch_kinesis::KinesisRecord::json(value)
+                .with_partition_key(key)
+                .with_explicit_hash_key(((n as u128) << 110).to_string())
+        } else {
+            value.into()
+        };
+        kinesis.submit_payload(record).await.unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let stats = kinesis.stats();
+
+    let shards = test_support::read_shards(&client, &stream).await;
+    assert_eq!(shards.len(), 4);
+    let mut stored = 0;
+    let mut per_key: HashMap<String, Vec<u64>> = HashMap::new();
+    for shard in shards {
+        stored += shard.records.len();
+        for (key, data) in &shard.records {
+            for user in batch_kinesis::deaggregate(key, data).unwrap() {
+                assert!(
+                    shard.hash_keys.contains(&hash_of(&user)),
+                    "a user record is in the shard its key hashes to"
+                );
+                let value: Value = serde_json::from_slice(&user.data).unwrap();
+                assert_eq!(value["key"], user.partition_key.as_str());
+                assert_eq!(value["pad"], "x".repeat(40));
+                let n = value["n"].as_u64().unwrap();
+                assert_eq!(user.explicit_hash_key.is_some(), n % 10 == 0);
+                per_key.entry(user.partition_key).or_default().push(n);
+            }
+        }
+    }
+    (stats, stored, per_key)
+}
+
+#[tokio::test]
+async fn ten_thousand_aggregated_records_come_back_whole_in_the_shards_they_hash_to() {
+    let (stats, stored, per_key) = aggregate_ten_thousand(false).await;
+    let mut all: Vec<u64> = per_key.into_values().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..10_000).collect::<Vec<_>>(), "every record once");
+    assert_eq!(stats.delivered, 10_000);
+    // About 850 KB of user records: one request, a few aggregates per shard (plus the
+    // records whose explicit hash key puts them apart).
+    eprintln!("{stored} Kinesis records, {} requests", stats.requests_sent);
+    assert!(stored <= 8, "{stored} Kinesis records");
+    assert_eq!(stats.requests_sent, 1);
+}
+
+#[tokio::test]
+async fn aggregated_in_ordered_mode_each_key_keeps_its_order() {
+    let (stats, stored, per_key) = aggregate_ten_thousand(true).await;
+    assert_eq!(per_key.len(), 300);
+    for (key, numbers) in per_key {
+        let k: u64 = key.trim_start_matches("key-").parse().unwrap();
+        let expected: Vec<u64> = (0..10_000).filter(|n| n % 300 == k).collect();
+        assert_eq!(numbers, expected, "order within {key}");
+    }
+    assert_eq!(stats.delivered, 10_000);
+    eprintln!("{stored} Kinesis records, {} requests", stats.requests_sent);
+    assert!(stored <= 8, "{stored} Kinesis records");
+}

@@ -296,3 +296,133 @@ async fn a_record_that_ends_undelivered_holds_back_its_key() {
     let sent: Vec<u64> = log.seen().into_iter().flat_map(|s| s.numbers).collect();
     assert_eq!(sent, vec![0, 1, 3], "record 2 never sent");
 }
+
+/// A client for a 2-shard stream whose PutRecords de-aggregates each Kinesis record and
+/// answers it with `respond(call, numbers in it)`: `None` stored, `Some(code)` refused.
+fn aggregating_client<F>(respond: F) -> (Client, test_support::Recorder<Vec<Vec<u64>>>)
+where
+    F: Fn(usize, &[u64]) -> Option<&'static str> + Send + Sync + 'static,
+{
+    use aws_sdk_kinesis::types::{HashKeyRange, Shard};
+    let log = test_support::Recorder::default();
+    let seen = log.clone();
+    let rule = mock!(Client::put_records).then_compute_response(move |request| {
+        let records: Vec<Vec<u64>> = request
+            .records()
+            .iter()
+            .map(|r| {
+                batch_kinesis::deaggregate(r.partition_key().unwrap_or_default(), r.data().as_ref())
+                    .unwrap()
+                    .iter()
+                    .map(|u| {
+                        serde_json::from_slice::<Value>(&u.data).unwrap()["n"]
+                            .as_u64()
+                            .unwrap()
+                    })
+                    .collect()
+            })
+            .collect();
+        let call = seen.record(records.clone());
+        let results = records
+            .iter()
+            .map(|numbers| match respond(call, numbers) {
+                Some(code) => PutRecordsResultEntry::builder()
+                    .error_code(code)
+                    .error_message("scripted")
+                    .build(),
+                None => PutRecordsResultEntry::builder()
+                    .shard_id("shardId-000000000000")
+                    .sequence_number("1")
+                    .build(),
+            })
+            .collect();
+        MockResponse::Output(
+            PutRecordsOutput::builder()
+                .set_records(Some(results))
+                .build()
+                .unwrap(),
+        )
+    });
+    let shard = |id: &str, start: u128, end: u128| {
+        Shard::builder()
+            .shard_id(id)
+            .hash_key_range(
+                HashKeyRange::builder()
+                    .starting_hash_key(start.to_string())
+                    .ending_hash_key(end.to_string())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let half = 1_u128 << 127;
+    let shards = mock!(Client::list_shards).then_compute_response(move |_| {
+        MockResponse::Output(
+            ListShardsOutput::builder()
+                .shards(shard("shardId-000000000000", 0, half - 1))
+                .shards(shard("shardId-000000000001", half, u128::MAX))
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    (client, log)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_aggregate_is_retried_whole_and_handed_back_as_its_user_records() {
+    // The aggregate holding record 0 is throttled once, then goes; the one holding record 1
+    // (the other shard: keys k0 and k1 hash to different halves) fails every time.
+    let (client, log) = aggregating_client(|call, numbers| {
+        if numbers.contains(&1) {
+            Some("InternalFailure")
+        } else if numbers.contains(&0) && call == 1 {
+            Some(PTE)
+        } else {
+            None
+        }
+    });
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream")
+            .partition_key_field("key")
+            .ordered(true)
+            .aggregate(true),
+    )
+    .config(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(3)))
+    .build()
+    .unwrap();
+    for n in 0..40_u64 {
+        let key = format!("k{}", n % 8);
+        kinesis
+            .submit_payload(json!({"key": key, "n": n}))
+            .await
+            .unwrap();
+    }
+    let unprocessed = kinesis.flush_payloads().await;
+    let requests = log.seen();
+    let first = &requests[0];
+    assert_eq!(first.len(), 2, "one aggregate per shard: {first:?}");
+    let failing = first.iter().find(|r| r.contains(&1)).unwrap().clone();
+    let throttled = first.iter().find(|r| r.contains(&0)).unwrap().clone();
+    assert_ne!(failing, throttled);
+    assert!(failing.len() > 1 && throttled.len() > 1);
+    // Every later request carries the same aggregates whole, and in the same order.
+    for request in &requests[1..] {
+        for record in request {
+            assert!(record == &failing || record == &throttled, "{record:?}");
+        }
+    }
+    assert_eq!(requests.len(), 3, "attempts of the failing aggregate");
+    // Handed back: the failing aggregate's records, each as submitted, in order.
+    let back: Vec<u64> = unprocessed.iter().map(|u| number(&u.payload)).collect();
+    assert_eq!(back, failing);
+    for item in &unprocessed {
+        assert_eq!(item.error.code(), "InternalFailure");
+        assert_eq!(item.error.reason, UnprocessedReason::RetriesExhausted);
+        assert_eq!(item.error.attempts, 3);
+    }
+    let stats = kinesis.stats();
+    assert_eq!(stats.delivered as usize, 40 - failing.len());
+    assert_eq!(stats.throttled as usize, throttled.len());
+}

@@ -40,6 +40,26 @@ pub fn endpoint(service: &str) -> String {
         })
 }
 
+/// The Python of the project's virtualenv (boto3, moto, aws-kinesis-agg), which `cargo
+/// xtask` installs; `AWS_BATCH_PYTHON` overrides it.
+///
+/// # Panics
+///
+/// When it is not installed: tests that need it fail with the command that installs it.
+#[must_use]
+pub fn python() -> std::path::PathBuf {
+    if let Some(python) = std::env::var_os("AWS_BATCH_PYTHON") {
+        return python.into();
+    }
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.emulator/venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {}: run `cargo xtask emulator start` to install it, or set AWS_BATCH_PYTHON",
+        python.display()
+    );
+    python
+}
+
 /// An `SdkConfig` for the emulator of `service`: plain HTTP on loopback, dummy credentials,
 /// region us-east-1.
 pub async fn sdk_config(service: &str) -> SdkConfig {
@@ -99,6 +119,24 @@ pub async fn create_stream(client: &aws_sdk_kinesis::Client, shards: i32) -> Str
 
 /// Every record of every shard of `stream`, as (partition key, data), in shard order.
 pub async fn read_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec<u8>)> {
+    read_shards(client, stream)
+        .await
+        .into_iter()
+        .flat_map(|shard| shard.records)
+        .collect()
+}
+
+/// One shard of a stream and what it holds.
+#[derive(Debug)]
+pub struct ShardRecords {
+    /// The shard's hash key range, inclusive.
+    pub hash_keys: std::ops::RangeInclusive<u128>,
+    /// Its records in order, as (partition key, data).
+    pub records: Vec<(String, Vec<u8>)>,
+}
+
+/// Every shard of `stream` with its hash key range and its records, in shard order.
+pub async fn read_shards(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<ShardRecords> {
     use aws_sdk_kinesis::types::ShardIteratorType;
     let shards = client
         .list_shards()
@@ -106,8 +144,11 @@ pub async fn read_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<
         .send()
         .await
         .expect("ListShards");
-    let mut records = Vec::new();
+    let mut out = Vec::new();
     for shard in shards.shards() {
+        let range = shard.hash_key_range().expect("a hash key range");
+        let parse = |key: &str| key.parse::<u128>().expect("a decimal hash key");
+        let mut records = Vec::new();
         let mut iterator = client
             .get_shard_iterator()
             .stream_name(stream)
@@ -139,8 +180,12 @@ pub async fn read_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<
             }
             iterator = output.next_shard_iterator().map(str::to_owned);
         }
+        out.push(ShardRecords {
+            hash_keys: parse(range.starting_hash_key())..=parse(range.ending_hash_key()),
+            records,
+        });
     }
-    records
+    out
 }
 
 /// Creates a queue with a unique name (a FIFO queue when `fifo`) and returns its URL.
