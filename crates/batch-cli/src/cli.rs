@@ -169,6 +169,10 @@ pub(crate) enum Service {
         /// Keep the order of records per partition key.
         #[arg(long)]
         ordered: bool,
+        /// Aggregate records into Kinesis records in the KPL format, per shard (consumers
+        /// de-aggregate them: the KCL, Lambda, Firehose, or batch_kinesis::deaggregate).
+        #[arg(long)]
+        aggregate: bool,
         /// Send lines that are not JSON too, as bytes.
         #[arg(long, conflicts_with = "partition_key_field")]
         raw: bool,

@@ -117,11 +117,13 @@ impl Sink {
                 stream,
                 partition_key_field,
                 ordered,
+                aggregate,
                 raw,
             } => Self::Kinesis {
                 kinesis: KinesisBatchDispatcher::builder(
                     KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), stream)
-                        .ordered(*ordered),
+                        .ordered(*ordered)
+                        .aggregate(*aggregate),
                 )
                 .config(config)
                 .build()?,

@@ -37,6 +37,59 @@ async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {
 }
 
 #[tokio::test]
+async fn kinesis_aggregate_packs_a_file_into_a_few_records_per_shard() {
+    let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let stream = test_support::create_stream(&client, 2).await;
+    let lines: Vec<String> = (0..5_000)
+        .map(|n| json!({"n": n, "user": format!("u{}", n % 50)}).to_string())
+        .collect();
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = [
+        "kinesis",
+        "--stream",
+        &stream,
+        "--partition-key-field",
+        "user",
+        "--ordered",
+        "--aggregate",
+    ];
+    let output = aws_batch("kinesis", &args, &input, &unprocessed);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = summary(&output);
+    assert_eq!(summary["delivered"], 5_000);
+    assert_eq!(summary["requests_sent"], 1);
+    let stored = test_support::read_stream(&client, &stream).await;
+    assert!(stored.len() <= 2, "{} Kinesis records", stored.len());
+    let mut seen: Vec<String> = Vec::new();
+    for (key, data) in &stored {
+        for user in aws_batch_utils::kinesis::deaggregate(key, data).unwrap() {
+            let line = String::from_utf8(user.data).unwrap();
+            let value: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(value["user"], user.partition_key.as_str());
+            seen.push(line);
+        }
+    }
+    // Each line byte for byte, and each user's lines in file order.
+    let mut sorted = seen.clone();
+    sorted.sort();
+    let mut expected = lines.clone();
+    expected.sort();
+    assert_eq!(sorted, expected);
+    for user in 0..50 {
+        let tag = format!("\"user\":\"u{user}\"");
+        let mine: Vec<&String> = seen.iter().filter(|l| l.contains(&tag)).collect();
+        let want: Vec<&String> = lines.iter().filter(|l| l.contains(&tag)).collect();
+        assert_eq!(mine, want);
+    }
+}
+
+#[tokio::test]
 async fn kinesis_loads_a_file_in_few_requests() {
     let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;

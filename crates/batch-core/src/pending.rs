@@ -322,6 +322,84 @@ mod tests {
             })
     }
 
+    /// A backend whose ordering keys allow one request entry per key in a request.
+    struct OneEntryPerKey;
+
+    impl Backend for OneEntryPerKey {
+        type Payload = TestPayload;
+        type Entry = TestPayload;
+        type Error = std::io::Error;
+        const SPEC: crate::ServiceSpec =
+            crate::ServiceSpec::new("one-per-key", Limits::new(10, 1_000, 1_000))
+                .keeps_order_within_request(false);
+        fn prepare(
+            &self,
+            _: &TestPayload,
+        ) -> Result<Prepared<TestPayload>, crate::SubmitErrorKind> {
+            unreachable!("items are built by hand")
+        }
+        async fn send_batch(
+            &self,
+            _: &[crate::BatchEntry<'_, Self>],
+        ) -> Result<Vec<crate::EntryOutcome>, std::io::Error> {
+            unreachable!("nothing is sent")
+        }
+        fn classify(&self, _: &std::io::Error) -> crate::Failure {
+            unreachable!("nothing is sent")
+        }
+    }
+
+    fn merged<B: Backend<Payload = TestPayload, Entry = TestPayload>>(
+        id: u64,
+        ordering_key: &str,
+    ) -> Item<B> {
+        let payload = TestPayload::new(id, 20)
+            .merged_by("m")
+            .ordered_by(ordering_key);
+        Item {
+            tag: None,
+            entry: payload.clone(),
+            size: 20,
+            dedup_keys: Vec::new(),
+            ordering_key: Some(ordering_key.to_owned()),
+            merge_key: payload.merge_key.clone(),
+            merged_size: 20,
+            slot: 0,
+            failures: 0,
+            payload,
+        }
+    }
+
+    fn added<B: Backend>(pending: &mut Pending<B>, item: Item<B>) -> bool {
+        matches!(pending.try_add(item), Added::Done { .. })
+    }
+
+    #[test]
+    fn a_merged_entry_keeps_its_byte_limit_counting_its_overhead_once() {
+        let merge = MergeLimit::new(10).bytes(70).overhead(5);
+        let limits = Limits::new(10, 1_000, 1_000);
+        let mut pending = Pending::<OneEntryPerKey>::new(DedupPolicy::Off, limits, merge);
+        for id in 0..4 {
+            assert!(added(&mut pending, merged(id, &format!("k{id}"))));
+        }
+        // 20, + 5 + 20, + 20 = 65; a fourth would make 85 > 70: it opens a second entry.
+        let slots: Vec<usize> = pending.items.iter().map(|i| i.slot).collect();
+        assert_eq!(slots, vec![0, 0, 0, 1]);
+        assert_eq!(pending.bytes, 85);
+    }
+
+    #[test]
+    fn a_key_may_fill_one_merged_entry_but_not_two() {
+        let merge = MergeLimit::new(2);
+        let limits = Limits::new(10, 1_000, 1_000);
+        let mut pending = Pending::<OneEntryPerKey>::new(DedupPolicy::Off, limits, merge);
+        assert!(added(&mut pending, merged(0, "k")));
+        assert!(added(&mut pending, merged(1, "k")), "same merged entry");
+        // The merged entry is full: a third of key k would be a second request entry.
+        assert!(!added(&mut pending, merged(2, "k")));
+        assert!(added(&mut pending, merged(3, "other")));
+    }
+
     proptest! {
         /// Packing alone, without a runtime: every batch within the limits, no two entries of
         /// one dedup key in a batch, and every payload in a batch or counted as a duplicate.

@@ -183,3 +183,29 @@ async fn the_users_cap_holds_without_any_throttling() {
     // 110 entries at 100/s: the last request goes after a second.
     assert_eq!(Instant::now() - start, Duration::from_secs(1));
 }
+
+#[test]
+fn an_entry_larger_than_the_domains_entry_bytes_counts_as_several() {
+    assert!((units(100, Some(1_048)) - 1.0).abs() < 1e-9);
+    assert!((units(10_480, Some(1_048)) - 10.0).abs() < 1e-9);
+    assert!((units(10_480, None) - 1.0).abs() < 1e-9);
+    assert!((units(0, Some(0)) - 1.0).abs() < 1e-9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_domain_paced_in_bytes_lets_large_entries_through_more_slowly() {
+    // 1,000 units a second; 100 entries of 10 units each take a second.
+    let pacer = Pacer::new(4, Caps::default(), true);
+    let start = Instant::now();
+    for _ in 0..3 {
+        let share = Share {
+            domain: 1,
+            units: 500.0,
+            payloads: 50,
+            bytes: 50 * 10_480,
+            known_rate: Some(1_000.0),
+        };
+        drop(pacer.admit(&[share]).await);
+    }
+    assert_eq!(Instant::now() - start, Duration::from_secs(1));
+}
