@@ -209,16 +209,21 @@ impl<B: Backend> Pending<B> {
     /// Appends `item` if it fits; hands it back if not.
     fn push(&mut self, mut item: Item<B>) -> Option<Item<B>> {
         let merge = self.merge;
-        let merges_into = item
+        let open = item
             .merge_key
             .as_ref()
-            .and_then(|key| self.merge_slots.get(key))
+            .and_then(|key| self.merge_slots.get(key));
+        let merges_into = open
             .filter(|open| {
                 let overhead = if open.entries == 1 { merge.overhead } else { 0 };
                 open.entries < merge.entries
                     && open.bytes + overhead + item.merged_size <= merge.bytes
             })
             .copied();
+        if merge.full_sends && open.is_some() && merges_into.is_none() {
+            // Its merged entry is full: that sends the batch, and this entry starts the next.
+            return Some(item);
+        }
         if !B::SPEC.keeps_order_within_request
             && let Some(key) = &item.ordering_key
             && let Some(&slot) = self.ordering_keys.get(key)

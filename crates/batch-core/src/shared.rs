@@ -64,7 +64,10 @@ impl<B: Backend> Shared<B> {
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
         let pacer = (config.adaptive || config.caps != Caps::default())
             .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
-        let pending = Pending::new(config.dedup, config.limits, backend.merge_limit());
+        // A merged entry is one request entry: it keeps the entry limit too.
+        let mut merge = backend.merge_limit();
+        merge.bytes = merge.bytes.min(config.limits.max_entry_bytes);
+        let pending = Pending::new(config.dedup, config.limits, merge);
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             backend,

@@ -50,6 +50,11 @@ pub struct MergeLimit {
     /// Bytes a merged entry adds beyond the sizes of the entries in it (a header, a
     /// checksum), counted once, when the second entry joins the first.
     pub overhead: usize,
+    /// Whether a batch goes as soon as one of its merged entries is full, rather than when
+    /// the request is: the entry that does not fit starts the next batch. For merged entries
+    /// that are a request's worth of work on their own (a Kinesis aggregate), so that they
+    /// do not wait for a request of several.
+    pub full_sends: bool,
 }
 
 impl MergeLimit {
@@ -60,6 +65,7 @@ impl MergeLimit {
             entries,
             bytes: usize::MAX,
             overhead: 0,
+            full_sends: false,
         }
     }
 
@@ -74,6 +80,13 @@ impl MergeLimit {
     #[must_use]
     pub const fn overhead(mut self, overhead: usize) -> Self {
         self.overhead = overhead;
+        self
+    }
+
+    /// Whether a full merged entry sends its batch.
+    #[must_use]
+    pub const fn full_sends(mut self, sends: bool) -> Self {
+        self.full_sends = sends;
         self
     }
 }

@@ -62,6 +62,12 @@ pub struct Aggregation {
     max_records: Option<usize>,
 }
 
+/// The default size of an aggregated record: 64 KiB. An aggregate of 100-byte records then
+/// holds about 600 of them, and is a few hundredths of what a shard takes in a second, so
+/// pacing stays smooth and an aggregate refused for capacity is cheap to send again. A
+/// batch goes as soon as one of its aggregates is full. (The KPL's default is 50 KiB.)
+pub const DEFAULT_AGGREGATE_BYTES: usize = 64 * 1_024;
+
 /// Bytes an aggregated record may count beyond the sizes of its user records, at most: the
 /// magic and digest, the outer partition key (the first record's, up to 4 bytes a
 /// character), and the first record's framing in the tables.
@@ -69,7 +75,8 @@ const AGGREGATE_OVERHEAD: usize = FRAMING + 4 * MAX_PARTITION_KEY_CHARS + 64;
 
 impl Aggregation {
     /// Aggregated records of at most `bytes` bytes (as Kinesis counts them: data and
-    /// partition key). Default: the dispatcher's record limit (1 MiB unless raised).
+    /// partition key), up to the stream's record limit (the dispatcher's `max_entry_bytes`).
+    /// Default: [`DEFAULT_AGGREGATE_BYTES`].
     #[must_use]
     pub fn max_bytes(mut self, bytes: usize) -> Self {
         self.max_bytes = Some(bytes);
@@ -274,8 +281,9 @@ impl Backend for KinesisBackend {
     fn merge_limit(&self) -> MergeLimit {
         let aggregation = self.aggregation.unwrap_or_default();
         MergeLimit::new(aggregation.max_records.unwrap_or(usize::MAX))
-            .bytes(aggregation.max_bytes.unwrap_or(usize::MAX))
+            .bytes(aggregation.max_bytes.unwrap_or(DEFAULT_AGGREGATE_BYTES))
             .overhead(AGGREGATE_OVERHEAD)
+            .full_sends(true)
     }
 
     async fn ready(&self) {

@@ -45,8 +45,8 @@ pub use aggregate::{
     AGGREGATE_MAGIC, DeaggregateError, UserRecord, aggregate, deaggregate, is_aggregated,
 };
 pub use backend::{
-    Aggregation, KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry,
-    KinesisRequestError, SHARD_CHANGED,
+    Aggregation, DEFAULT_AGGREGATE_BYTES, KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS,
+    KinesisBackend, KinesisEntry, KinesisRequestError, SHARD_CHANGED,
 };
 pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

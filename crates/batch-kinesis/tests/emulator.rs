@@ -102,7 +102,7 @@ async fn aggregate_ten_thousand(
     for n in 0..10_000_u64 {
         let key = format!("key-{}", n % 300);
         let value = json!({"key": key, "n": n, "pad": "x".repeat(40)});
-        let record = if n % 10 == 0 {
+        let record = if n.is_multiple_of(10) {
             batch_kinesis::KinesisRecord::json(value)
                 .with_partition_key(key)
                 .with_explicit_hash_key(((n as u128) << 110).to_string())
@@ -130,7 +130,7 @@ async fn aggregate_ten_thousand(
                 assert_eq!(value["key"], user.partition_key.as_str());
                 assert_eq!(value["pad"], "x".repeat(40));
                 let n = value["n"].as_u64().unwrap();
-                assert_eq!(user.explicit_hash_key.is_some(), n % 10 == 0);
+                assert_eq!(user.explicit_hash_key.is_some(), n.is_multiple_of(10));
                 per_key.entry(user.partition_key).or_default().push(n);
             }
         }

@@ -8,8 +8,10 @@
 //! ```text
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
-//! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep
+//! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep and the
+//!                                                     Kinesis aggregation runs
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
+//! batch-bench aggregation-peer SPEC_JSON              (internal) the Kinesis aggregation sender
 //! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
 //!                                                     to run or profile one peer by hand;
 //!                                                     QUOTAS like `kinesis=2,dynamodb=1000,
@@ -18,6 +20,7 @@
 //! ```
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
 
+mod aggregation;
 mod measure;
 mod peers;
 mod plan;
@@ -47,7 +50,7 @@ pub(crate) struct Options {
     pub(crate) python: PathBuf,
     /// Write the report from the figures of an earlier run instead of measuring.
     pub(crate) from_json: Option<PathBuf>,
-    /// Run only the capacity sweep.
+    /// Run only the capacity sweep and the aggregation runs.
     pub(crate) capacity_only: bool,
 }
 
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
     };
     let result = match args.as_slice() {
         [peer, spec] if peer == "peer" => runtime.block_on(run_peer(spec)),
+        [peer, spec] if peer == "aggregation-peer" => runtime.block_on(aggregation::peer(spec)),
         [serve] if serve == "serve" => runtime.block_on(serve_endpoint("0", "")),
         [serve, latency] if serve == "serve" => runtime.block_on(serve_endpoint(latency, "")),
         [serve, latency, quotas] if serve == "serve" => {

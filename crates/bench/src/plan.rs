@@ -6,6 +6,7 @@ use std::time::Duration;
 use null_endpoint::{Api, NullEndpoint};
 use serde::{Deserialize, Serialize};
 
+use crate::aggregation::{self, AggregationRun};
 use crate::peers::{Measured, Peer, Spec};
 use crate::sweep::{self, CapacityRun, Sender};
 use crate::workload::{self, Load, Service};
@@ -101,7 +102,9 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
         let capacity: Vec<CapacityRun> =
             serde_json::from_value(figures["capacity"].clone()).unwrap_or_default();
-        return report::write(options, &runs, &capacity);
+        let aggregation: Vec<AggregationRun> =
+            serde_json::from_value(figures["aggregation"].clone()).unwrap_or_default();
+        return report::write(options, &runs, &capacity, &aggregation);
     }
     let counts = Counts::new(options.quick);
     let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
@@ -203,7 +206,8 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         runs.push(run);
     }
     let capacity = sweep(options).await?;
-    report::write(options, &runs, &capacity)
+    let aggregation = aggregation::run_all(options).await?;
+    report::write(options, &runs, &capacity, &aggregation)
 }
 
 /// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.

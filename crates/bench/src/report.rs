@@ -5,6 +5,7 @@ use std::fs;
 
 use plotters::prelude::*;
 
+use crate::aggregation::{self, AggregationRun};
 use crate::peers::Peer;
 use crate::plan::{LATENCY_MS, MAX_IN_FLIGHT, Run, ratio};
 use crate::sweep::CapacityRun;
@@ -44,7 +45,12 @@ fn mb(kib: u64) -> f64 {
 }
 
 /// Writes the three outputs under `options.out`.
-pub(crate) fn write(options: &Options, runs: &[Run], capacity: &[CapacityRun]) -> Result<()> {
+pub(crate) fn write(
+    options: &Options,
+    runs: &[Run],
+    capacity: &[CapacityRun],
+    aggregation: &[AggregationRun],
+) -> Result<()> {
     fs::create_dir_all(options.out.join("docs/bench"))?;
     let json = serde_json::json!({
         "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
@@ -52,6 +58,7 @@ pub(crate) fn write(options: &Options, runs: &[Run], capacity: &[CapacityRun]) -
         "latency_ms": LATENCY_MS,
         "runs": runs,
         "capacity": capacity,
+        "aggregation": aggregation,
     });
     fs::write(
         options.out.join(JSON),
@@ -63,6 +70,7 @@ pub(crate) fn write(options: &Options, runs: &[Run], capacity: &[CapacityRun]) -
     }
     let mut markdown = markdown(options, runs);
     sweep_report::section(&mut markdown, capacity);
+    aggregation::section(&mut markdown, aggregation);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");

@@ -310,7 +310,7 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
 }
 
 /// Records per second between the arrival of 30% and of 90% of the records that arrived.
-fn steady_rate(arrivals: &[Instant]) -> f64 {
+pub(crate) fn steady_rate(arrivals: &[Instant]) -> f64 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (low, high) = (
         (arrivals.len() as f64 * 0.3) as usize,
@@ -333,7 +333,7 @@ fn percentile(sorted: &[f64], share: f64) -> f64 {
     sorted[index]
 }
 
-async fn sdk_config(endpoint: &str, adaptive_retry: bool) -> SdkConfig {
+pub(crate) async fn sdk_config(endpoint: &str, adaptive_retry: bool) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -380,7 +380,7 @@ impl Offer {
 /// Partition keys: 100 for each of the two shards, so that the quota, not a hot shard,
 /// is the limit (200 keys chosen at random split about 55/45, which caps any sender at
 /// about 90% of the stream's quota).
-fn partition_keys() -> Vec<String> {
+pub(crate) fn partition_keys() -> Vec<String> {
     let (mut low, mut high) = (Vec::new(), Vec::new());
     for i in 0.. {
         let key = format!("u{i}");

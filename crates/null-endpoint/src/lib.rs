@@ -146,7 +146,25 @@ struct Counters {
     /// The quotas enforced, if any, and the entries refused for them.
     quotas: Option<Quotas>,
     refused_for_capacity: AtomicU64,
+    /// Kinesis records stored and what they would be billed.
+    kinesis_billing: [AtomicU64; 3],
 }
+
+/// What the Kinesis records stored so far would be billed, by the two capacity modes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KinesisBilling {
+    /// Kinesis records stored (an aggregated record counts once).
+    pub records: u64,
+    /// Provisioned mode: PUT payload units, each record rounded up to 25 KiB.
+    pub put_payload_units: u64,
+    /// On-demand mode: KiB of data ingested, each record rounded up to 1 KiB.
+    pub on_demand_kib: u64,
+}
+
+/// One PUT payload unit. Source: Amazon Kinesis Data Streams pricing ("a record is counted
+/// in 25 KB payload units"; on-demand: "each record rounded up to the nearest 1 KB");
+/// checked 2026-12-04.
+const PUT_PAYLOAD_UNIT: u64 = 25 * 1_024;
 
 /// A running endpoint. Dropping it stops the server.
 #[derive(Debug)]
@@ -305,6 +323,17 @@ impl NullEndpoint {
     #[must_use]
     pub fn refused_for_capacity(&self) -> u64 {
         self.counters.refused_for_capacity.load(Ordering::Relaxed)
+    }
+
+    /// What the Kinesis records stored so far would be billed.
+    #[must_use]
+    pub fn kinesis_billing(&self) -> KinesisBilling {
+        let [records, units, kib] = &self.counters.kinesis_billing;
+        KinesisBilling {
+            records: records.load(Ordering::Relaxed),
+            put_payload_units: units.load(Ordering::Relaxed),
+            on_demand_kib: kib.load(Ordering::Relaxed),
+        }
     }
 
     /// FIFO messages answered as sent but not stored again, because their deduplication id
@@ -584,6 +613,10 @@ async fn answer(
                     .unwrap_or((0, true));
                 let shard_id = format!("shardId-{shard:012}");
                 if fits {
+                    let [records, units, kib] = &counters.kinesis_billing;
+                    records.fetch_add(1, Ordering::Relaxed);
+                    units.fetch_add((size as u64).div_ceil(PUT_PAYLOAD_UNIT).max(1), Ordering::Relaxed);
+                    kib.fetch_add((size as u64).div_ceil(1_024).max(1), Ordering::Relaxed);
                     accepted.push(data.to_owned());
                     results.push(json!({"SequenceNumber": i.to_string(), "ShardId": shard_id}));
                 } else {
