@@ -63,9 +63,10 @@ async fn kinesis_aggregate_packs_a_file_into_a_few_records_per_shard() {
     );
     let summary = summary(&output);
     assert_eq!(summary["delivered"], 5_000);
-    assert_eq!(summary["requests_sent"], 1);
+    // About 170 KB in aggregates of up to 64 KiB, a request as soon as one is full.
+    assert!(summary["requests_sent"].as_u64().unwrap() <= 4, "{summary}");
     let stored = test_support::read_stream(&client, &stream).await;
-    assert!(stored.len() <= 2, "{} Kinesis records", stored.len());
+    assert!(stored.len() <= 8, "{} Kinesis records", stored.len());
     let mut seen: Vec<String> = Vec::new();
     for (key, data) in &stored {
         for user in aws_batch_utils::kinesis::deaggregate(key, data).unwrap() {

@@ -38,6 +38,8 @@ use domain::{Domain, MIN_RATE};
 /// about 20 round trips after the start.
 const INITIAL_WINDOW: f64 = 4.0;
 const SLOW_START_LIMIT: f64 = 16.0;
+/// How recently a domain must have been used for its rate to count in [`Pacer::rate`].
+const IN_USE: Duration = Duration::from_secs(1);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
 /// Fixed caps set by the user.
@@ -184,6 +186,7 @@ impl Pacer {
                 .domains
                 .entry(share.domain)
                 .or_insert_with(|| Domain::new(now, known_rate));
+            domain.last_reserved = now;
             if let Some(rate) = domain.rate {
                 let start = domain.free_at.max(now);
                 go = go.max(start);
@@ -268,11 +271,20 @@ impl Pacer {
         self.learns
     }
 
-    /// The sum of the learned rates, in payloads per second at the mix of sizes accepted so
-    /// far; `None` while nothing is paced.
+    /// The sum of the learned rates of the domains in use (those a request reserved room in
+    /// within a second of the latest: a domain left behind, such as a Kinesis stream's
+    /// before its shards were known, no longer counts), in payloads per second at the mix of
+    /// sizes accepted so far; `None` while nothing is paced.
     pub(crate) fn rate(&self) -> Option<f64> {
         let state = self.lock();
-        let mut rates = state.domains.values().filter_map(|d| d.rate).peekable();
+        let latest = state.domains.values().map(|d| d.last_reserved).max()?;
+        let since = latest.checked_sub(IN_USE).unwrap_or(latest);
+        let mut rates = state
+            .domains
+            .values()
+            .filter(|d| d.last_reserved >= since)
+            .filter_map(|d| d.rate)
+            .peekable();
         rates.peek()?;
         let units: f64 = rates.sum();
         let per_unit = if state.accepted_units > 0.0 {

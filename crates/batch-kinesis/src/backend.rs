@@ -287,11 +287,10 @@ impl Backend for KinesisBackend {
     }
 
     async fn ready(&self) {
-        // Records are aggregated by the shard the map predicts: the first ones wait for it.
-        if self.aggregation.is_some() {
-            self.shards.refresh(&self.client, &self.stream);
-            self.shards.first_read().await;
-        }
+        // Records are paced, and aggregated, by the shard the map predicts: the first ones
+        // wait for it.
+        self.shards.refresh(&self.client, &self.stream);
+        self.shards.first_read().await;
     }
 
     fn check(&self) -> Result<(), ConfigError> {

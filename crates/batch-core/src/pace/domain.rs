@@ -33,6 +33,8 @@ pub(super) struct Domain {
     pub(super) rate: Option<f64>,
     /// When the domain's schedule next has room.
     pub(super) free_at: Instant,
+    /// When a request last reserved room in it.
+    pub(super) last_reserved: Instant,
     /// Entries accepted recently, for the first rate.
     accepted: VecDeque<(Instant, f64)>,
     last_decrease: Option<Instant>,
@@ -50,6 +52,7 @@ impl Domain {
         Self {
             rate: known_rate,
             free_at: now,
+            last_reserved: now,
             accepted: VecDeque::new(),
             last_decrease: None,
             throttled_since: None,
