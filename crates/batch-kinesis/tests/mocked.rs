@@ -303,6 +303,20 @@ fn aggregating_client<F>(respond: F) -> (Client, test_support::Recorder<Vec<Vec<
 where
     F: Fn(usize, &[u64]) -> Option<&'static str> + Send + Sync + 'static,
 {
+    aggregating_client_resharded(respond, usize::MAX)
+}
+
+/// As [`aggregating_client`]; the stream has one shard until PutRecords call `reshard`,
+/// which names a shard the map does not know, and two after.
+fn aggregating_client_resharded<F>(
+    respond: F,
+    reshard: usize,
+) -> (Client, test_support::Recorder<Vec<Vec<u64>>>)
+where
+    F: Fn(usize, &[u64]) -> Option<&'static str> + Send + Sync + 'static,
+{
+    let resharded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(reshard == usize::MAX));
+    let resharded_put = std::sync::Arc::clone(&resharded);
     use aws_sdk_kinesis::types::{HashKeyRange, Shard};
     let log = test_support::Recorder::default();
     let seen = log.clone();
@@ -323,6 +337,14 @@ where
             })
             .collect();
         let call = seen.record(records.clone());
+        if call == reshard {
+            resharded_put.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let shard_id = if call >= reshard {
+            "shardId-000000000002"
+        } else {
+            "shardId-000000000000"
+        };
         let results = records
             .iter()
             .map(|numbers| match respond(call, numbers) {
@@ -331,7 +353,7 @@ where
                     .error_message("scripted")
                     .build(),
                 None => PutRecordsResultEntry::builder()
-                    .shard_id("shardId-000000000000")
+                    .shard_id(shard_id)
                     .sequence_number("1")
                     .build(),
             })
@@ -358,12 +380,14 @@ where
     };
     let half = 1_u128 << 127;
     let shards = mock!(Client::list_shards).then_compute_response(move |_| {
-        MockResponse::Output(
+        let output = if resharded.load(std::sync::atomic::Ordering::SeqCst) {
             ListShardsOutput::builder()
-                .shards(shard("shardId-000000000000", 0, half - 1))
-                .shards(shard("shardId-000000000001", half, u128::MAX))
-                .build(),
-        )
+                .shards(shard("shardId-000000000001", 0, half - 1))
+                .shards(shard("shardId-000000000002", half, u128::MAX))
+        } else {
+            ListShardsOutput::builder().shards(shard("shardId-000000000000", 0, u128::MAX))
+        };
+        MockResponse::Output(output.build())
     });
     let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
         .retry_config(SdkRetryConfig::disabled()));
@@ -425,4 +449,51 @@ async fn a_failed_aggregate_is_retried_whole_and_handed_back_as_its_user_records
     let stats = kinesis.stats();
     assert_eq!(stats.delivered as usize, 40 - failing.len());
     assert_eq!(stats.throttled as usize, throttled.len());
+}
+
+/// The half of the hash key space a user record's key falls in.
+fn half_of(n: u64) -> bool {
+    use md5::{Digest, Md5};
+    let key = format!("k{}", n % 8);
+    Md5::digest(key.as_bytes())[0] >= 0x80
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_aggregated_for_a_shard_that_split_go_again_apart() {
+    // One shard; the first request's answer names a shard the map does not know (a
+    // reshard): the map is read again and has two.
+    let (client, log) = aggregating_client_resharded(|_, _| None, 1);
+    let kinesis = KinesisBatchDispatcher::builder(
+        KinesisBackend::new(client, "stream")
+            .partition_key_field("key")
+            .aggregate(true),
+    )
+    .build()
+    .unwrap();
+    let submit = |n: u64| json!({"key": format!("k{}", n % 8), "n": n});
+    for n in 0..20 {
+        kinesis.submit_payload(submit(n)).await.unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    // The map is read at most once a second. The next records are prepared while it still
+    // has one shard (the read they start has not run yet), and sent after it has two.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for n in 20..40 {
+        kinesis.submit_payload(submit(n)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(kinesis.flush_payloads().await.is_empty());
+    let requests = log.seen();
+    assert_eq!(requests[0], vec![(0..20).collect::<Vec<u64>>()]);
+    // From the second request on, no aggregate mixes the halves.
+    for request in &requests[1..] {
+        for record in request {
+            let half = half_of(record[0]);
+            assert!(record.iter().all(|&n| half_of(n) == half), "{record:?}");
+        }
+    }
+    let mut delivered: Vec<u64> = requests[1..].iter().flatten().flatten().copied().collect();
+    delivered.sort_unstable();
+    assert_eq!(delivered, (20..40).collect::<Vec<u64>>(), "each once");
+    assert!(kinesis.stats().retries > 0, "some went again");
 }
