@@ -14,6 +14,11 @@
 //! - **Order.** With [`KinesisBackend::ordered`], records of one partition key
 //!   reach the stream in submission order, across retries and partial failures too (a
 //!   request then holds at most one record per key).
+//! - **Pacing.** Records are paced per shard, from the stream's shard map (ListShards), to
+//!   1,000 records and 1 MiB a second each to start with, then to what the shard accepts.
+//! - **Aggregation.** With [`KinesisBackend::aggregate`], records are packed per shard into
+//!   Kinesis records of the KPL's aggregated format; [`deaggregate`] reads them back (see
+//!   the [`aggregate()`] function for the format).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
