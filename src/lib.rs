@@ -54,7 +54,8 @@ pub use batch_sqs as sqs;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use batch_sqs::{
     FifoDeduplication, MessageAttribute, MessageBody, SqsBackend, SqsBatchDispatcher,
-    SqsFifoBatchDispatcher, SqsMessage,
+    SqsDeleteDispatcher, SqsFifoBatchDispatcher, SqsMessage, SqsVisibilityDispatcher,
+    VisibilityChange,
 };
 
 /// Amazon Kinesis Data Streams.
@@ -65,7 +66,7 @@ pub use batch_kinesis as kinesis;
 #[cfg(feature = "kinesis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
 pub use batch_kinesis::{
-    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData,
+    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData, deaggregate,
 };
 
 /// Amazon DynamoDB.

@@ -235,3 +235,39 @@ pub fn outcomes_by_index<'a>(
     }
     outcomes
 }
+
+/// Outcomes of a request whose response answers its entries in request order, as Kinesis
+/// PutRecords, Firehose PutRecordBatch and EventBridge PutEvents do: `None` for an entry
+/// stored, `Some((code, message))` for one refused. A refused entry is retryable when its
+/// code is in [`THROTTLING_CODES`] or [`TRANSIENT_CODES`] and permanent otherwise; an entry
+/// the response has no answer for is a retryable failure (`MissingFromResponse`).
+///
+/// ```
+/// use batch_core::{EntryOutcome, FailureKind, outcomes_in_order};
+///
+/// let answers = [None, Some(("ProvisionedThroughputExceededException", "slow down"))];
+/// let outcomes = outcomes_in_order(3, answers);
+/// assert!(matches!(outcomes[0], EntryOutcome::Delivered));
+/// assert!(matches!(&outcomes[1], EntryOutcome::Failed(f) if f.kind == FailureKind::Throttling));
+/// assert!(matches!(&outcomes[2], EntryOutcome::Failed(f) if f.code == "MissingFromResponse"));
+/// ```
+pub fn outcomes_in_order<'a>(
+    count: usize,
+    answers: impl IntoIterator<Item = Option<(&'a str, &'a str)>>,
+) -> Vec<EntryOutcome> {
+    let mut answers = answers.into_iter();
+    (0..count)
+        .map(|_| match answers.next() {
+            None => EntryOutcome::Failed(Failure::retryable(
+                "MissingFromResponse",
+                "the response has no answer for this entry",
+            )),
+            Some(None) => EntryOutcome::Delivered,
+            Some(Some((code, message))) => EntryOutcome::Failed(if is_retryable_code(code) {
+                Failure::retryable(code, message)
+            } else {
+                Failure::permanent(code, message)
+            }),
+        })
+        .collect()
+}

@@ -82,7 +82,7 @@ pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
 pub use failure::codes::{self, ABANDONED};
 pub use failure::{
     EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
-    outcomes_by_index,
+    outcomes_by_index, outcomes_in_order,
 };
 pub use service::{DispatcherBuilder, Service, without_sdk_retries};
 

@@ -11,7 +11,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, is_retryable_code,
+    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_in_order,
 };
 
 use crate::aggregate::{FRAMING, encode, encoded_len};
@@ -373,24 +373,10 @@ const MIN_AGGREGATE_BYTES: usize = 1_024;
 /// `ProvisionedThroughputExceededException` and `InternalFailure` (and other throttling
 /// codes) are retryable; other codes are not.
 pub(crate) fn record_outcomes(count: usize, output: &PutRecordsOutput) -> Vec<EntryOutcome> {
-    let results = output.records();
-    (0..count)
-        .map(|i| match results.get(i) {
-            None => EntryOutcome::Failed(Failure::retryable(
-                "MissingFromResponse",
-                "the PutRecords response has no result for this record",
-            )),
-            Some(result) => match result.error_code() {
-                None => EntryOutcome::Delivered,
-                Some(code) => {
-                    let message = result.error_message().unwrap_or_default();
-                    EntryOutcome::Failed(if is_retryable_code(code) {
-                        Failure::retryable(code, message)
-                    } else {
-                        Failure::permanent(code, message)
-                    })
-                }
-            },
-        })
-        .collect()
+    let answers = output.records().iter().map(|result| {
+        result
+            .error_code()
+            .map(|code| (code, result.error_message().unwrap_or_default()))
+    });
+    outcomes_in_order(count, answers)
 }

@@ -5,22 +5,26 @@ use std::fmt;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;
+use aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchError;
+use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchError;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
-use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchOutput};
+use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError;
 use aws_sdk_sqs::primitives::Blob;
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    BatchResultErrorEntry, MessageAttributeValue, SendMessageBatchRequestEntry,
+};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
     ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 use crate::message::{
     MAX_DELAY_SECONDS, MessageAttribute, MessageBody, SqsMessage, check_attributes,
     check_body_chars, check_group_or_dedup_id, check_id,
 };
+use crate::queue::Queue;
 
 /// SendMessageBatch limits: 10 entries; 1 MiB for the sum of the messages and for one
 /// message (body and attributes).
@@ -80,29 +84,13 @@ mod sealed {
     impl Sealed for super::FifoQueue {}
 }
 
-/// A queue given by name (resolved with GetQueueUrl once, when first needed) or by URL.
-#[derive(Debug)]
-struct Queue {
-    target: String,
-    url: OnceCell<String>,
-}
-
-impl Queue {
-    fn new(target: String) -> Self {
-        let url = OnceCell::new();
-        if target.starts_with("https://") || target.starts_with("http://") {
-            let _ = url.set(target.clone());
-        }
-        Self { target, url }
-    }
-}
-
 /// The SendMessageBatch backend of one queue, standard or FIFO.
 #[derive(Debug)]
 pub struct SqsBackend<K = StandardQueue> {
     client: Client,
     queue: Queue,
     pub(crate) kind: K,
+    max_message_bytes: Option<usize>,
 }
 
 /// A prepared message: its SDK entry (the id is set per request).
@@ -121,6 +109,26 @@ pub enum SqsRequestError {
     /// SendMessageBatch failed as a whole.
     #[error("SendMessageBatch failed")]
     SendMessageBatch(#[source] SdkError<SendMessageBatchError, HttpResponse>),
+    /// DeleteMessageBatch failed as a whole.
+    #[error("DeleteMessageBatch failed")]
+    DeleteMessageBatch(#[source] SdkError<DeleteMessageBatchError, HttpResponse>),
+    /// ChangeMessageVisibilityBatch failed as a whole.
+    #[error("ChangeMessageVisibilityBatch failed")]
+    ChangeMessageVisibilityBatch(
+        #[source] SdkError<ChangeMessageVisibilityBatchError, HttpResponse>,
+    ),
+}
+
+impl SqsRequestError {
+    /// What the engine makes of it.
+    pub(crate) fn classify(&self) -> Failure {
+        match self {
+            Self::GetQueueUrl(e) => classify_sdk_error(e),
+            Self::SendMessageBatch(e) => classify_sdk_error(e),
+            Self::DeleteMessageBatch(e) => classify_sdk_error(e),
+            Self::ChangeMessageVisibilityBatch(e) => classify_sdk_error(e),
+        }
+    }
 }
 
 impl<K: QueueKind> SqsBackend<K> {
@@ -129,32 +137,33 @@ impl<K: QueueKind> SqsBackend<K> {
             client,
             queue: Queue::new(queue),
             kind: K::default(),
+            max_message_bytes: None,
         }
     }
 
     /// The queue name or URL the dispatcher was given.
     #[must_use]
     pub fn queue(&self) -> &str {
-        &self.queue.target
+        self.queue.target()
     }
 
-    async fn queue_url(&self) -> Result<&str, SqsRequestError> {
-        let url = self
-            .queue
-            .url
-            .get_or_try_init(|| async {
-                let output = self
-                    .client
-                    .get_queue_url()
-                    .queue_name(&self.queue.target)
-                    .send()
-                    .await
-                    .map_err(SqsRequestError::GetQueueUrl)?;
-                tracing::debug!(queue = %self.queue.target, url = ?output.queue_url(), "queue URL resolved");
-                Ok(output.queue_url().unwrap_or_default().to_owned())
-            })
-            .await?;
-        Ok(url)
+    /// The largest message the queue takes, in bytes: as set with
+    /// [`maximum_message_size`](Self::maximum_message_size), or read from the queue's
+    /// `MaximumMessageSize` attribute when the first message was submitted; `None` before
+    /// that, or when the attribute could not be read.
+    #[must_use]
+    pub fn message_size_limit(&self) -> Option<usize> {
+        self.max_message_bytes
+            .or_else(|| self.queue.maximum_message_size())
+    }
+
+    /// The queue's largest message, in bytes, instead of reading its `MaximumMessageSize`
+    /// attribute (GetQueueAttributes, once, at the first submit). Messages larger are refused
+    /// at submit, naming the limit.
+    #[must_use]
+    pub fn maximum_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = Some(bytes);
+        self
     }
 
     fn is_fifo(&self) -> bool {
@@ -284,6 +293,15 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
             .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
             .sum();
         let size = body.len() + attributes_size;
+        if let Some(limit) = self.message_size_limit()
+            && size > limit
+        {
+            return Err(SubmitErrorKind::TooLarge {
+                field: "message".into(),
+                size,
+                limit,
+            });
+        }
         let attributes = if message.attributes.is_empty() {
             None
         } else {
@@ -329,7 +347,7 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
         &self,
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
-        let url = self.queue_url().await?;
+        let url = self.queue.url(&self.client).await?;
         // Ids only need to be unique within one request, so each entry gets its index.
         let request: Vec<SendMessageBatchRequestEntry> = batch
             .iter()
@@ -348,21 +366,31 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
             .send()
             .await
             .map_err(SqsRequestError::SendMessageBatch)?;
-        Ok(outcomes(batch.len(), &output))
+        let successful = output.successful().iter().map(|ok| ok.id());
+        Ok(outcomes(batch.len(), successful, output.failed()))
     }
 
     fn classify(&self, error: &SqsRequestError) -> Failure {
-        match error {
-            SqsRequestError::GetQueueUrl(e) => classify_sdk_error(e),
-            SqsRequestError::SendMessageBatch(e) => classify_sdk_error(e),
+        error.classify()
+    }
+
+    async fn ready(&self) {
+        if self.max_message_bytes.is_none() && !self.queue.maximum_message_size_read() {
+            // Boxed: the read is needed once, and its future is large.
+            Box::pin(self.queue.read_maximum_message_size(&self.client)).await;
         }
     }
 }
 
-/// Maps a SendMessageBatch response onto the request's entries (ids are their indices). An
-/// entry with `SenderFault` cannot succeed as sent; others may on a later attempt.
-pub(crate) fn outcomes(count: usize, output: &SendMessageBatchOutput) -> Vec<EntryOutcome> {
-    let failed = output.failed().iter().map(|failed| {
+/// Maps a batch response of SQS's shape (`Successful` and `Failed` entries by id) onto the
+/// request's entries, whose ids are their indices. An entry with `SenderFault` cannot
+/// succeed as sent; others may on a later attempt.
+pub(crate) fn outcomes<'a>(
+    count: usize,
+    successful: impl IntoIterator<Item = &'a str>,
+    failed: &'a [BatchResultErrorEntry],
+) -> Vec<EntryOutcome> {
+    let failed = failed.iter().map(|failed| {
         let message = failed.message().unwrap_or_default();
         let failure = if failed.sender_fault() {
             Failure::permanent(failed.code(), message)
@@ -371,5 +399,5 @@ pub(crate) fn outcomes(count: usize, output: &SendMessageBatchOutput) -> Vec<Ent
         };
         (failed.id(), failure)
     });
-    outcomes_by_index(count, output.successful().iter().map(|ok| ok.id()), failed)
+    outcomes_by_index(count, successful, failed)
 }

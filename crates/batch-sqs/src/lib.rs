@@ -16,6 +16,12 @@
 //!   sends every pending message to the unprocessed list with the AWS error, unretried.
 //! - **Dedup** within the pending batch by id, and on FIFO queues by deduplication id too.
 //! - **FIFO order** holds within a message group, across retries.
+//! - **Message size.** The queue's `MaximumMessageSize` is read once (GetQueueAttributes) at
+//!   the first submit, unless set with [`SqsBackend::maximum_message_size`]; a larger message
+//!   is refused at submit.
+//! - **Consumers** delete received messages with [`SqsDeleteDispatcher`] and change their
+//!   visibility with [`SqsVisibilityDispatcher`], one message at a time; the dispatchers
+//!   batch them into DeleteMessageBatch and ChangeMessageVisibilityBatch requests.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,12 +37,18 @@
 //! ```
 
 mod backend;
+mod consumer;
 mod dispatcher;
 mod message;
+mod queue;
 
 pub use backend::{
     FifoDeduplication, FifoQueue, QueueKind, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError,
     StandardQueue,
+};
+pub use consumer::{
+    ChangeVisibility, Delete, MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_CONSUMER_LIMITS,
+    SqsConsumerBackend, SqsDeleteDispatcher, SqsVisibilityDispatcher, VisibilityChange,
 };
 pub use dispatcher::{SqsBatchDispatcher, SqsFifoBatchDispatcher};
 pub use message::{

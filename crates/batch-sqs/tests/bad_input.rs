@@ -19,14 +19,20 @@ fn client() -> Client {
     Client::from_conf(config)
 }
 
+/// The queue's largest message, set so that it is not read from the queue.
+const MAXIMUM: usize = batch_sqs::SQS_LIMITS.max_entry_bytes;
+
 fn standard() -> SqsBatchDispatcher {
-    SqsBatchDispatcher::from_client(client(), "https://sqs.us-east-1.amazonaws.com/1/q")
+    let queue = SqsBackend::new(client(), "https://sqs.us-east-1.amazonaws.com/1/q")
+        .maximum_message_size(MAXIMUM);
+    SqsBatchDispatcher::builder(queue).build().unwrap()
 }
 
 fn fifo() -> SqsFifoBatchDispatcher {
     SqsFifoBatchDispatcher::builder(
         SqsBackend::fifo(client(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo")
-            .deduplication(FifoDeduplication::ContentHash),
+            .deduplication(FifoDeduplication::ContentHash)
+            .maximum_message_size(MAXIMUM),
     )
     .build()
     .unwrap()
@@ -282,4 +288,35 @@ async fn a_group_id_of_128_characters_is_fine() {
         .unwrap();
     assert_eq!(sqs.pending(), 1);
     let _ = sqs.flush_payloads_timeout(std::time::Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn consumer_deletes_and_visibility_changes_are_checked_at_submit() {
+    use batch_sqs::{SqsDeleteDispatcher, SqsVisibilityDispatcher, VisibilityChange};
+    let url = "https://sqs.us-east-1.amazonaws.com/1/q";
+    let deletes = SqsDeleteDispatcher::from_client(client(), url);
+    let err = deletes.submit_payload("").await.unwrap_err();
+    assert_eq!(err.kind().field(), "ReceiptHandle");
+    assert_eq!(err.payload(), "");
+
+    let visibility = SqsVisibilityDispatcher::from_client(client(), url);
+    let limit = batch_sqs::MAX_VISIBILITY_TIMEOUT_SECONDS;
+    visibility
+        .submit_payload(VisibilityChange::new("handle", limit))
+        .await
+        .unwrap();
+    let past = VisibilityChange::new("handle-2", limit + 1);
+    let err = visibility.submit_payload(past.clone()).await.unwrap_err();
+    assert_eq!(err.kind().field(), "VisibilityTimeout");
+    assert!(err.to_string().contains("43200"), "{err}");
+    assert_eq!(err.payload(), &past);
+    let err = visibility
+        .submit_payload(VisibilityChange::new("", 10))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind().field(), "ReceiptHandle");
+    // Nothing was sent: the dispatchers are dropped holding one change, never flushed to a
+    // queue that does not exist.
+    visibility.abandon();
+    let _ = visibility.flush_payloads().await;
 }

@@ -90,7 +90,16 @@ where
             }
         }
     });
-    let client = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&rule], |c| c
+    // The dispatcher reads the queue's largest message at the first submit.
+    let attributes = mock!(Client::get_queue_attributes).then_output(|| {
+        aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput::builder()
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize,
+                "1048576",
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&rule, &attributes], |c| c
         .retry_config(SdkRetryConfig::disabled()));
     (client, log, rule)
 }

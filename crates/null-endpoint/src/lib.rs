@@ -6,10 +6,10 @@
 //! With a [`Capacity`], it enforces AWS's quotas instead of taking everything: per-shard
 //! Kinesis rates, a table's write capacity units, request rates.
 //!
-//! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl` (awsJson 1.0), Kinesis
-//! `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB `BatchWriteItem`, `PutItem` (awsJson 1.0)
-//! and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0 as boto3
-//! does; gzip-compressed bodies included).
+//! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl`, `GetQueueAttributes`
+//! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
+//! `BatchWriteItem`, `PutItem` (awsJson 1.0) and CloudWatch `PutMetricData` (rpcv2Cbor as
+//! the Rust SDK sends it, awsJson 1.0 as boto3 does; gzip-compressed bodies included).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -590,6 +590,10 @@ async fn answer(
                 JSON_10,
                 &json!({"MessageId": "m", "MD5OfMessageBody": "00000000000000000000000000000000"}),
             )
+        }
+        "AmazonSQS.GetQueueAttributes" => {
+            // A queue of the largest messages SQS takes.
+            json_response(JSON_10, &json!({"Attributes": {"MaximumMessageSize": "1048576"}}))
         }
         "AmazonSQS.GetQueueUrl" => {
             let name = json["QueueName"].as_str().unwrap_or("queue");

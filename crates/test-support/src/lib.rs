@@ -188,6 +188,70 @@ pub async fn read_shards(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<
     out
 }
 
+/// An S3 client for the emulator: path-style addresses, as a local endpoint needs.
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let config = sdk_config("s3").await;
+    let config = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates a bucket and a delivery stream that writes to it, both with unique names;
+/// returns the stream's name and the bucket's.
+pub async fn create_delivery_stream(
+    firehose: &aws_sdk_firehose::Client,
+    s3: &aws_sdk_s3::Client,
+) -> (String, String) {
+    use aws_sdk_firehose::types::ExtendedS3DestinationConfiguration;
+    let bucket = unique_name("bucket").to_lowercase();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let stream = unique_name("firehose");
+    let destination = ExtendedS3DestinationConfiguration::builder()
+        .role_arn("arn:aws:iam::000000000000:role/firehose")
+        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+        .build()
+        .expect("an S3 destination");
+    firehose
+        .create_delivery_stream()
+        .delivery_stream_name(&stream)
+        .extended_s3_destination_configuration(destination)
+        .send()
+        .await
+        .expect("CreateDeliveryStream");
+    (stream, bucket)
+}
+
+/// The contents of every object in `bucket`, in key order.
+pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<Vec<u8>> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListObjectsV2");
+    let mut objects = Vec::new();
+    for object in listed.contents() {
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(object.key().unwrap_or_default())
+            .send()
+            .await
+            .expect("GetObject")
+            .body
+            .collect()
+            .await
+            .expect("an object body");
+        objects.push(body.into_bytes().to_vec());
+    }
+    objects
+}
+
 /// Creates a queue with a unique name (a FIFO queue when `fifo`) and returns its URL.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
     let mut name = unique_name("queue");
