@@ -1,5 +1,5 @@
-//! Batched writes to AWS: Amazon SQS (standard and FIFO), Kinesis Data Streams, DynamoDB and
-//! CloudWatch metrics.
+//! Batched writes to AWS: Amazon SQS (standard and FIFO, and a consumer's deletes and
+//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics and Data Firehose.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -31,6 +31,7 @@
 //! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
 //! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
 //! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
+//! - `firehose`: [`FirehoseBatchDispatcher`] (the [`firehose`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
@@ -90,3 +91,12 @@ pub use batch_cloudwatch as cloudwatch;
 pub use batch_cloudwatch::{
     CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, SubmitMetric, Unit,
 };
+
+/// Amazon Data Firehose.
+#[cfg(feature = "firehose")]
+#[cfg_attr(docsrs, doc(cfg(feature = "firehose")))]
+#[doc(inline)]
+pub use batch_firehose as firehose;
+#[cfg(feature = "firehose")]
+#[cfg_attr(docsrs, doc(cfg(feature = "firehose")))]
+pub use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};

@@ -120,7 +120,7 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in ["", "sqs", "kinesis", "dynamodb", "cloudwatch"] {
+    for features in ["", "sqs", "kinesis", "dynamodb", "cloudwatch", "firehose"] {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[

@@ -177,6 +177,22 @@ pub(crate) enum Service {
         #[arg(long, conflicts_with = "partition_key_field")]
         raw: bool,
     },
+    /// An Amazon Data Firehose delivery stream (PutRecordBatch).
+    Firehose {
+        /// Delivery stream name.
+        #[arg(long)]
+        stream: String,
+        /// End each record with a newline, so that S3 objects hold one record a line.
+        #[arg(long)]
+        newline: bool,
+        /// Pack records, newline-delimited, into Firehose records of up to this many bytes
+        /// (Firehose bills each record rounded up to 5 KB).
+        #[arg(long, value_name = "BYTES")]
+        pack: Option<usize>,
+        /// Send lines that are not JSON too, as bytes.
+        #[arg(long)]
+        raw: bool,
+    },
     /// A DynamoDB table (BatchWriteItem).
     Dynamodb {
         /// Table name.

@@ -18,6 +18,7 @@ impl Service {
             Self::Kinesis { stream, .. } => format!("kinesis stream {stream}"),
             Self::Dynamodb { table, .. } => format!("dynamodb table {table}"),
             Self::Cloudwatch { namespace, .. } => format!("cloudwatch namespace {namespace}"),
+            Self::Firehose { stream, .. } => format!("firehose delivery stream {stream}"),
         }
     }
 }

@@ -8,9 +8,9 @@ use aws_batch_utils::kinesis::RecordData;
 use aws_batch_utils::sqs::{FifoDeduplication, MessageBody};
 use aws_batch_utils::{
     CloudwatchBackend, CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBackend,
-    DynamoBatchDispatcher, DynamoWrite, KinesisBackend, KinesisBatchDispatcher, KinesisRecord,
-    Metric, PartitionKey, RetryPolicy, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher,
-    SqsMessage, Stats, Unit, Unprocessed,
+    DynamoBatchDispatcher, DynamoWrite, FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord,
+    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryPolicy,
+    SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
 };
 use aws_config::SdkConfig;
 use serde::de::IgnoredAny;
@@ -40,6 +40,10 @@ pub(crate) enum Sink {
         delete: bool,
     },
     Cloudwatch(CloudwatchBatchDispatcher),
+    Firehose {
+        firehose: FirehoseBatchDispatcher,
+        raw: bool,
+    },
 }
 
 /// A record that was not delivered: its input line, the record and why.
@@ -132,6 +136,24 @@ impl Sink {
                     .map_or(PartitionKey::Random, PartitionKey::Field),
                 raw: *raw,
             },
+            Service::Firehose {
+                stream,
+                newline,
+                pack,
+                raw,
+            } => {
+                let mut backend = FirehoseBackend::new(aws_sdk_firehose::Client::new(sdk), stream)
+                    .newline(*newline);
+                if let Some(bytes) = pack {
+                    backend = backend.pack(*bytes);
+                }
+                Self::Firehose {
+                    firehose: FirehoseBatchDispatcher::builder(backend)
+                        .config(config)
+                        .build()?,
+                    raw: *raw,
+                }
+            }
             Service::Dynamodb {
                 table,
                 partition_key,
@@ -225,6 +247,13 @@ impl Sink {
                     .await
                     .map_err(|e| invalid(e.to_string(), kinesis_record(e.payload(), *raw)))
             }
+            Self::Firehose { firehose, raw } => {
+                let record = FirehoseRecord::bytes(checked_json(text, *raw, line)?);
+                firehose
+                    .submit_tagged(record, line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), firehose_record(e.payload(), *raw)))
+            }
             Self::Dynamo { dynamo, delete } => {
                 let value = parsed(&text, line)?;
                 let write = if *delete {
@@ -267,6 +296,9 @@ impl Sink {
             Self::Cloudwatch(cloudwatch) => failed(cloudwatch.flush_payloads().await, |m| {
                 Record::Json(metric_record(&m))
             }),
+            Self::Firehose { firehose, raw } => failed(firehose.flush_payloads().await, |r| {
+                firehose_record(&r, *raw)
+            }),
         }
     }
 
@@ -278,6 +310,7 @@ impl Sink {
             Self::Kinesis { kinesis, .. } => kinesis.abandon(),
             Self::Dynamo { dynamo, .. } => dynamo.abandon(),
             Self::Cloudwatch(cloudwatch) => cloudwatch.abandon(),
+            Self::Firehose { firehose, .. } => firehose.abandon(),
         }
     }
 
@@ -288,6 +321,7 @@ impl Sink {
             Self::Kinesis { kinesis, .. } => kinesis.stats(),
             Self::Dynamo { dynamo, .. } => dynamo.stats(),
             Self::Cloudwatch(cloudwatch) => cloudwatch.stats(),
+            Self::Firehose { firehose, .. } => firehose.stats(),
         }
     }
 }
@@ -364,12 +398,25 @@ fn sqs_record(message: &SqsMessage, raw: bool) -> Record {
 
 fn kinesis_record(record: &KinesisRecord, raw: bool) -> Record {
     match record.data() {
-        RecordData::Bytes(bytes) => match String::from_utf8(bytes.clone()) {
-            Ok(text) => text_record(text, raw),
-            Err(e) => Record::Bytes(e.into_bytes()),
-        },
+        RecordData::Bytes(bytes) => bytes_record(bytes, raw),
         RecordData::Json(value) => Record::Json(value.clone()),
         _ => Record::Json(Value::Null),
+    }
+}
+
+fn firehose_record(record: &FirehoseRecord, raw: bool) -> Record {
+    match (record.as_bytes(), record.as_json()) {
+        (Some(bytes), _) => bytes_record(bytes, raw),
+        (None, Some(value)) => Record::Json(value.clone()),
+        (None, None) => Record::Json(Value::Null),
+    }
+}
+
+/// A line sent as bytes: its text, or the bytes when they are not UTF-8.
+fn bytes_record(bytes: &[u8], raw: bool) -> Record {
+    match String::from_utf8(bytes.to_vec()) {
+        Ok(text) => text_record(text, raw),
+        Err(e) => Record::Bytes(e.into_bytes()),
     }
 }
 

@@ -91,6 +91,43 @@ async fn kinesis_aggregate_packs_a_file_into_a_few_records_per_shard() {
 }
 
 #[tokio::test]
+async fn firehose_loads_a_file_into_s3_one_line_each_packed() {
+    let firehose = aws_sdk_firehose::Client::new(&test_support::sdk_config("firehose").await);
+    let s3 = test_support::s3_client().await;
+    let (stream, bucket) = test_support::create_delivery_stream(&firehose, &s3).await;
+    let mut lines: Vec<String> = (0..700)
+        .map(|n| json!({"n": n, "text": "ünï"}).to_string())
+        .collect();
+    lines.insert(100, "not json".into()); // line 101
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = ["firehose", "--stream", &stream, "--pack", "4096"];
+    let output = aws_batch("firehose", &args, &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(1), "one line was not JSON");
+    let summary = summary(&output);
+    assert_eq!(summary["delivered"], 700);
+    assert_eq!(summary["requests_sent"], 1);
+    let bad = read_lines(&unprocessed);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["line"], 101);
+    let mut stored: Vec<String> = test_support::read_bucket(&s3, &bucket)
+        .await
+        .iter()
+        .flat_map(|object| {
+            String::from_utf8(object.clone())
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    stored.sort();
+    let mut expected: Vec<String> = lines.into_iter().filter(|l| l != "not json").collect();
+    expected.sort();
+    assert_eq!(stored, expected, "each line byte for byte");
+}
+
+#[tokio::test]
 async fn kinesis_loads_a_file_in_few_requests() {
     let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;

@@ -95,7 +95,8 @@ fn data(n: u64, key: &str, bytes: usize) -> Vec<u8> {
 }
 
 /// The sender: offers records at 10x the quota for the given seconds (or as fast as the
-/// dispatcher takes them), flushes, and prints its figures as one JSON line.
+/// dispatcher takes them, when that is slower), flushes, and prints its figures as one JSON
+/// line.
 pub(crate) async fn peer(spec: &str) -> Result<()> {
     let spec: PeerSpec = serde_json::from_str(spec)?;
     let sdk = batch_core::without_sdk_retries(&sdk_config(&spec.endpoint, false).await);
@@ -111,8 +112,10 @@ pub(crate) async fn peer(spec: &str) -> Result<()> {
     let until = start + Duration::from_secs_f64(spec.seconds);
     let mut n = 0_u64;
     loop {
+        // Records are offered until the time is up: a sender the stream holds back offers
+        // fewer.
         let due = start + interval.mul_f64(n as f64);
-        if due >= until {
+        if due >= until || Instant::now() >= until {
             break;
         }
         if due > Instant::now() {
