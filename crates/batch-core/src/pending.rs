@@ -209,21 +209,16 @@ impl<B: Backend> Pending<B> {
     /// Appends `item` if it fits; hands it back if not.
     fn push(&mut self, mut item: Item<B>) -> Option<Item<B>> {
         let merge = self.merge;
-        let open = item
+        let merges_into = item
             .merge_key
             .as_ref()
-            .and_then(|key| self.merge_slots.get(key));
-        let merges_into = open
+            .and_then(|key| self.merge_slots.get(key))
             .filter(|open| {
                 let overhead = if open.entries == 1 { merge.overhead } else { 0 };
                 open.entries < merge.entries
                     && open.bytes + overhead + item.merged_size <= merge.bytes
             })
             .copied();
-        if merge.full_sends && open.is_some() && merges_into.is_none() {
-            // Its merged entry is full: that sends the batch, and this entry starts the next.
-            return Some(item);
-        }
         if !B::SPEC.keeps_order_within_request
             && let Some(key) = &item.ordering_key
             && let Some(&slot) = self.ordering_keys.get(key)
@@ -237,7 +232,12 @@ impl<B: Backend> Pending<B> {
             Some(_) => (self.slots, item.merged_size),
             None => (self.slots + 1, item.size),
         };
-        if slots > self.limits.max_entries || self.bytes + bytes > self.limits.max_request_bytes {
+        let max_bytes = if item.merge_key.is_some() {
+            self.limits.max_request_bytes.min(merge.batch_bytes)
+        } else {
+            self.limits.max_request_bytes
+        };
+        if slots > self.limits.max_entries || self.bytes + bytes > max_bytes {
             return Some(item);
         }
         item.slot = merges_into.map_or(self.next_slot, |open| open.slot);
@@ -391,6 +391,20 @@ mod tests {
         let slots: Vec<usize> = pending.items.iter().map(|i| i.slot).collect();
         assert_eq!(slots, vec![0, 0, 0, 1]);
         assert_eq!(pending.bytes, 85);
+    }
+
+    #[test]
+    fn a_batch_of_merged_entries_goes_at_its_batch_bytes() {
+        let merge = MergeLimit::new(2).batch_bytes(70);
+        let limits = Limits::new(10, 1_000, 1_000);
+        let mut pending = Pending::<OneEntryPerKey>::new(DedupPolicy::Off, limits, merge);
+        for id in 0..3 {
+            assert!(added(&mut pending, merged(id, &format!("k{id}"))));
+        }
+        // 60 bytes held: a fourth merged entry would make 80, past 70.
+        assert!(!added(&mut pending, merged(3, "k3")));
+        assert_eq!(pending.take().len(), 3);
+        assert!(added(&mut pending, merged(3, "k3")));
     }
 
     #[test]

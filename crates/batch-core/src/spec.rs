@@ -50,11 +50,11 @@ pub struct MergeLimit {
     /// Bytes a merged entry adds beyond the sizes of the entries in it (a header, a
     /// checksum), counted once, when the second entry joins the first.
     pub overhead: usize,
-    /// Whether a batch goes as soon as one of its merged entries is full, rather than when
-    /// the request is: the entry that does not fit starts the next batch. For merged entries
-    /// that are a request's worth of work on their own (a Kinesis aggregate), so that they
-    /// do not wait for a request of several.
-    pub full_sends: bool,
+    /// Bytes at which a batch with merged entries goes, when fewer than the request takes:
+    /// merged entries fill a request far sooner in work than in bytes (a 5 MiB request of
+    /// Kinesis aggregates is seconds of a shard's quota), so the batch goes once it holds
+    /// this much. The entry that does not fit starts the next batch.
+    pub batch_bytes: usize,
 }
 
 impl MergeLimit {
@@ -65,7 +65,7 @@ impl MergeLimit {
             entries,
             bytes: usize::MAX,
             overhead: 0,
-            full_sends: false,
+            batch_bytes: usize::MAX,
         }
     }
 
@@ -83,10 +83,10 @@ impl MergeLimit {
         self
     }
 
-    /// Whether a full merged entry sends its batch.
+    /// Bytes at which a batch with merged entries goes.
     #[must_use]
-    pub const fn full_sends(mut self, sends: bool) -> Self {
-        self.full_sends = sends;
+    pub const fn batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes;
         self
     }
 }

@@ -64,9 +64,14 @@ pub struct Aggregation {
 
 /// The default size of an aggregated record: 64 KiB. An aggregate of 100-byte records then
 /// holds about 600 of them, and is a few hundredths of what a shard takes in a second, so
-/// pacing stays smooth and an aggregate refused for capacity is cheap to send again. A
-/// batch goes as soon as one of its aggregates is full. (The KPL's default is 50 KiB.)
+/// pacing stays smooth and an aggregate refused for capacity is cheap to send again. (The
+/// KPL's default is 50 KiB.)
 pub const DEFAULT_AGGREGATE_BYTES: usize = 64 * 1_024;
+
+/// The bytes at which a batch of aggregates goes: half a MiB, half a second of one shard's
+/// quota, rather than the 5 MiB a request takes (seconds of the quota, which would send
+/// nothing for seconds and then a burst).
+const AGGREGATED_BATCH_BYTES: usize = 512 * 1_024;
 
 /// Bytes an aggregated record may count beyond the sizes of its user records, at most: the
 /// magic and digest, the outer partition key (the first record's, up to 4 bytes a
@@ -283,7 +288,7 @@ impl Backend for KinesisBackend {
         MergeLimit::new(aggregation.max_records.unwrap_or(usize::MAX))
             .bytes(aggregation.max_bytes.unwrap_or(DEFAULT_AGGREGATE_BYTES))
             .overhead(AGGREGATE_OVERHEAD)
-            .full_sends(true)
+            .batch_bytes(AGGREGATED_BATCH_BYTES)
     }
 
     async fn ready(&self) {
