@@ -243,29 +243,31 @@ pub(crate) fn section(md: &mut String, runs: &[AggregationRun]) {
         md,
         "\n## Kinesis aggregation\n\n\
          A stream of {SHARDS} provisioned shards ({SHARD_RECORDS:.0} records and 1 MiB a \
-         second each), records offered at {OFFERED:.0}x the record quota over 200 partition \
-         keys, {LATENCY:?} round trip, default settings, with and without \
-         `KinesisBackend::aggregate(true)`. The sender runs in its own process; the endpoint \
+         second each), records offered for {SECONDS:.0} s at {OFFERED:.0}x the record quota \
+         over 200 partition keys (a sender the stream holds back offers fewer), {LATENCY:?} \
+         round trip, default settings, with and without `KinesisBackend::aggregate(true)`. The sender runs in its own process; the endpoint \
          de-aggregates what it stored. Delivered per shard-second: while 30% to 90% of the user \
          records arrived. Billing: provisioned PUT payload units (25 KiB each, per record) and \
          on-demand ingest (1 KiB rounding per record), per million user records.\n"
     );
     let _ = writeln!(
         md,
-        "| record | sent as | user records per shard-second | requests | Kinesis records | \
-         refused | CPU µs per user record | PUT payload units per M | on-demand KiB per M |"
+        "| record | sent as | user records delivered | per shard-second | requests | Kinesis \
+         records | refused | CPU µs per user record | PUT payload units per M | on-demand KiB \
+         per M |"
     );
-    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         let _ = writeln!(
             md,
-            "| {} B | {} | {:.0} | {} | {} | {} | {:.2} | {:.0} | {:.0} |",
+            "| {} B | {} | {} | {:.0} | {} | {} | {} | {:.2} | {:.0} | {:.0} |",
             run.record_bytes,
             if run.aggregated {
                 "aggregated"
             } else {
                 "plain"
             },
+            run.delivered,
             run.per_shard_second(),
             run.requests,
             run.kinesis_records,

@@ -10,6 +10,8 @@
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
 //! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep and the
 //!                                                     Kinesis aggregation runs
+//! batch-bench --aggregation-only --from-json FILE     only the aggregation runs, the rest of
+//!                                                     the report from FILE's figures
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
 //! batch-bench aggregation-peer SPEC_JSON              (internal) the Kinesis aggregation sender
 //! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
@@ -36,6 +38,7 @@ type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 const USAGE: &str =
     "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE] [--capacity-only]
+       batch-bench --aggregation-only --from-json FILE [--out DIR]
        batch-bench peer SPEC_JSON
        batch-bench serve [LATENCY_MS [QUOTAS]]";
 
@@ -52,6 +55,9 @@ pub(crate) struct Options {
     pub(crate) from_json: Option<PathBuf>,
     /// Run only the capacity sweep and the aggregation runs.
     pub(crate) capacity_only: bool,
+    /// Run only the aggregation runs, and write their figures into the figures of an earlier
+    /// run (`--from-json`) for the report.
+    pub(crate) aggregation_only: bool,
 }
 
 fn parse(args: &[String]) -> Option<Options> {
@@ -61,6 +67,7 @@ fn parse(args: &[String]) -> Option<Options> {
         python: PathBuf::from("python3"),
         from_json: None,
         capacity_only: false,
+        aggregation_only: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -70,6 +77,7 @@ fn parse(args: &[String]) -> Option<Options> {
             "--python" => options.python = PathBuf::from(args.next()?),
             "--from-json" => options.from_json = Some(PathBuf::from(args.next()?)),
             "--capacity-only" => options.capacity_only = true,
+            "--aggregation-only" => options.aggregation_only = true,
             _ => return None,
         }
     }

@@ -102,8 +102,11 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
         let capacity: Vec<CapacityRun> =
             serde_json::from_value(figures["capacity"].clone()).unwrap_or_default();
-        let aggregation: Vec<AggregationRun> =
-            serde_json::from_value(figures["aggregation"].clone()).unwrap_or_default();
+        let aggregation: Vec<AggregationRun> = if options.aggregation_only {
+            aggregation::run_all(options).await?
+        } else {
+            serde_json::from_value(figures["aggregation"].clone()).unwrap_or_default()
+        };
         return report::write(options, &runs, &capacity, &aggregation);
     }
     let counts = Counts::new(options.quick);
