@@ -1,5 +1,6 @@
 //! Batched writes to AWS: Amazon SQS (standard and FIFO, and a consumer's deletes and
-//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics and Data Firehose.
+//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics, Data Firehose and
+//! EventBridge.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -32,6 +33,7 @@
 //! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
 //! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
 //! - `firehose`: [`FirehoseBatchDispatcher`] (the [`firehose`] module).
+//! - `eventbridge`: [`EventBridgeBatchDispatcher`] (the [`eventbridge`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
@@ -100,3 +102,12 @@ pub use batch_firehose as firehose;
 #[cfg(feature = "firehose")]
 #[cfg_attr(docsrs, doc(cfg(feature = "firehose")))]
 pub use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
+
+/// Amazon EventBridge.
+#[cfg(feature = "eventbridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "eventbridge")))]
+#[doc(inline)]
+pub use batch_eventbridge as eventbridge;
+#[cfg(feature = "eventbridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "eventbridge")))]
+pub use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};

@@ -120,7 +120,15 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in ["", "sqs", "kinesis", "dynamodb", "cloudwatch", "firehose"] {
+    for features in [
+        "",
+        "sqs",
+        "kinesis",
+        "dynamodb",
+        "cloudwatch",
+        "firehose",
+        "eventbridge",
+    ] {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[

@@ -193,6 +193,18 @@ pub(crate) enum Service {
         #[arg(long)]
         raw: bool,
     },
+    /// An EventBridge event bus (PutEvents). Each line is an event's detail, a JSON object.
+    Eventbridge {
+        /// Event bus name or ARN.
+        #[arg(long, default_value = "default")]
+        bus: String,
+        /// The events' source.
+        #[arg(long)]
+        source: String,
+        /// The events' detail type.
+        #[arg(long)]
+        detail_type: String,
+    },
     /// A DynamoDB table (BatchWriteItem).
     Dynamodb {
         /// Table name.

@@ -19,6 +19,7 @@ impl Service {
             Self::Dynamodb { table, .. } => format!("dynamodb table {table}"),
             Self::Cloudwatch { namespace, .. } => format!("cloudwatch namespace {namespace}"),
             Self::Firehose { stream, .. } => format!("firehose delivery stream {stream}"),
+            Self::Eventbridge { bus, .. } => format!("eventbridge bus {bus}"),
         }
     }
 }

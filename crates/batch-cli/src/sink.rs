@@ -8,9 +8,10 @@ use aws_batch_utils::kinesis::RecordData;
 use aws_batch_utils::sqs::{FifoDeduplication, MessageBody};
 use aws_batch_utils::{
     CloudwatchBackend, CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBackend,
-    DynamoBatchDispatcher, DynamoWrite, FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord,
-    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryPolicy,
-    SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
+    DynamoBatchDispatcher, DynamoWrite, Event, EventBridgeBackend, EventBridgeBatchDispatcher,
+    FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord, KinesisBackend,
+    KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryPolicy, SqsBackend,
+    SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
 };
 use aws_config::SdkConfig;
 use serde::de::IgnoredAny;
@@ -43,6 +44,11 @@ pub(crate) enum Sink {
     Firehose {
         firehose: FirehoseBatchDispatcher,
         raw: bool,
+    },
+    EventBridge {
+        events: EventBridgeBatchDispatcher,
+        source: String,
+        detail_type: String,
     },
 }
 
@@ -154,6 +160,20 @@ impl Sink {
                     raw: *raw,
                 }
             }
+            Service::Eventbridge {
+                bus,
+                source,
+                detail_type,
+            } => Self::EventBridge {
+                events: EventBridgeBatchDispatcher::builder(EventBridgeBackend::new(
+                    aws_sdk_eventbridge::Client::new(sdk),
+                    bus,
+                ))
+                .config(config)
+                .build()?,
+                source: source.clone(),
+                detail_type: detail_type.clone(),
+            },
             Service::Dynamodb {
                 table,
                 partition_key,
@@ -254,6 +274,17 @@ impl Sink {
                     .await
                     .map_err(|e| invalid(e.to_string(), firehose_record(e.payload(), *raw)))
             }
+            Self::EventBridge {
+                events,
+                source,
+                detail_type,
+            } => {
+                let detail = parsed(&text, line)?;
+                events
+                    .submit_tagged(Event::new(source, detail_type, detail), line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), Record::Raw(text)))
+            }
             Self::Dynamo { dynamo, delete } => {
                 let value = parsed(&text, line)?;
                 let write = if *delete {
@@ -299,6 +330,9 @@ impl Sink {
             Self::Firehose { firehose, raw } => failed(firehose.flush_payloads().await, |r| {
                 firehose_record(&r, *raw)
             }),
+            Self::EventBridge { events, .. } => failed(events.flush_payloads().await, |e| {
+                Record::Json(e.detail().clone())
+            }),
         }
     }
 
@@ -311,6 +345,7 @@ impl Sink {
             Self::Dynamo { dynamo, .. } => dynamo.abandon(),
             Self::Cloudwatch(cloudwatch) => cloudwatch.abandon(),
             Self::Firehose { firehose, .. } => firehose.abandon(),
+            Self::EventBridge { events, .. } => events.abandon(),
         }
     }
 
@@ -322,6 +357,7 @@ impl Sink {
             Self::Dynamo { dynamo, .. } => dynamo.stats(),
             Self::Cloudwatch(cloudwatch) => cloudwatch.stats(),
             Self::Firehose { firehose, .. } => firehose.stats(),
+            Self::EventBridge { events, .. } => events.stats(),
         }
     }
 }

@@ -128,6 +128,44 @@ async fn firehose_loads_a_file_into_s3_one_line_each_packed() {
 }
 
 #[tokio::test]
+async fn eventbridge_sends_each_line_as_an_events_detail() {
+    let events = aws_sdk_eventbridge::Client::new(&test_support::sdk_config("eventbridge").await);
+    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let (bus, url) = test_support::create_bus_to_queue(&events, &sqs, "cli.test").await;
+    let mut lines: Vec<String> = (0..35).map(|n| json!({"n": n}).to_string()).collect();
+    lines.insert(5, "[1, 2]".into()); // line 6: not an object
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = [
+        "eventbridge",
+        "--bus",
+        &bus,
+        "--source",
+        "cli.test",
+        "--detail-type",
+        "Line",
+    ];
+    let output = aws_batch("eventbridge", &args, &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(1), "one line was refused");
+    let summary = summary(&output);
+    assert_eq!(summary["delivered"], 35);
+    assert_eq!(summary["requests_sent"], 4);
+    let bad = read_lines(&unprocessed);
+    assert_eq!((bad.len(), bad[0]["line"].as_u64()), (1, Some(6)));
+    let received = test_support::receive_all(&sqs, &url, 35).await;
+    let mut numbers: Vec<u64> = received
+        .iter()
+        .map(|m| {
+            let event: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            assert_eq!(event["detail-type"], "Line");
+            event["detail"]["n"].as_u64().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..35).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn kinesis_loads_a_file_in_few_requests() {
     let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;

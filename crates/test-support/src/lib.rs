@@ -252,6 +252,58 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<Vec<u8>> 
     objects
 }
 
+/// Creates an event bus whose rule sends the events of `source` to a new queue; returns the
+/// bus's name and the queue's URL.
+pub async fn create_bus_to_queue(
+    events: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    source: &str,
+) -> (String, String) {
+    use aws_sdk_eventbridge::types::Target;
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let url = create_queue(sqs, false).await;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    let bus = unique_name("bus");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("CreateEventBus");
+    let pattern = serde_json::json!({ "source": [source] }).to_string();
+    events
+        .put_rule()
+        .name("to-queue")
+        .event_bus_name(&bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .expect("PutRule");
+    let target = Target::builder()
+        .id("queue")
+        .arn(arn)
+        .build()
+        .expect("a target");
+    events
+        .put_targets()
+        .rule("to-queue")
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("PutTargets");
+    (bus, url)
+}
+
 /// Creates a queue with a unique name (a FIFO queue when `fifo`) and returns its URL.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
     let mut name = unique_name("queue");
