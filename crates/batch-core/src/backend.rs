@@ -6,7 +6,7 @@ use std::future::Future;
 
 use crate::error::{ConfigError, SubmitErrorKind};
 use crate::failure::{EntryOutcome, Failure};
-use crate::spec::{MergeLimit, ServiceSpec};
+use crate::spec::{Limits, MergeLimit, ServiceSpec};
 
 /// Everything about one prepared entry, handed to the engine at once.
 #[derive(Debug, Clone)]
@@ -252,6 +252,14 @@ pub trait Backend: Send + Sync + 'static {
     /// takes 1 MiB and 1,000 records a second: 1,048 bytes per record). Default `None`:
     /// every entry counts one, whatever its size.
     fn domain_entry_bytes(&self) -> Option<usize> {
+        None
+    }
+
+    /// The destination's own limits, where it sets lower ones than the service and they are
+    /// known only at run time (an SQS queue's or SNS topic's `MaximumMessageSize`, read by
+    /// [`ready`](Backend::ready)). Larger entries are refused at submit, naming the limit,
+    /// and requests stay within them. Default: none.
+    fn destination_limits(&self) -> Option<Limits> {
         None
     }
 

@@ -71,8 +71,19 @@ pub(crate) struct Pending<B: Backend> {
     /// Changes whenever the batch is taken, so a linger timer knows whether its batch left.
     generation: u64,
     policy: DedupPolicy,
+    /// The limits in force: the configured ones, lowered by the destination's.
     limits: Limits,
+    configured: Limits,
     merge: MergeLimit,
+}
+
+/// Each limit the lower of the two.
+pub(crate) fn lowest(a: Limits, b: Limits) -> Limits {
+    Limits::new(
+        a.max_entries.min(b.max_entries),
+        a.max_request_bytes.min(b.max_request_bytes),
+        a.max_entry_bytes.min(b.max_entry_bytes),
+    )
 }
 
 /// A merged request entry that later entries may still join.
@@ -96,8 +107,14 @@ impl<B: Backend> Pending<B> {
             generation: 0,
             policy,
             limits,
+            configured: limits,
             merge,
         }
+    }
+
+    /// Keeps requests within the destination's own limits too.
+    pub(crate) fn cap(&mut self, destination: Limits) {
+        self.limits = lowest(self.configured, destination);
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -15,7 +15,7 @@ use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::{Ledger, Turn};
 use crate::pace::{Caps, Pacer};
-use crate::pending::{Added, Item, Pending};
+use crate::pending::{Added, Item, Pending, lowest};
 use crate::spec::DedupPolicy;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -157,7 +157,10 @@ impl<B: Backend> Shared<B> {
             Err(kind) => return Err(SubmitError::new(payload, kind)),
         };
         let size = prepared.size;
-        let limits = self.config.limits;
+        let limits = match self.backend.destination_limits() {
+            Some(destination) => lowest(self.config.limits, destination),
+            None => self.config.limits,
+        };
         let limit = limits.max_entry_bytes.min(limits.max_request_bytes);
         if size > limit {
             let kind = SubmitErrorKind::TooLarge {
@@ -173,6 +176,9 @@ impl<B: Backend> Shared<B> {
     /// Adds `item` to the pending batch unless it has no room; counts dropped duplicates and
     /// starts the linger timer of a new batch.
     pub(crate) fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Option<Item<B>> {
+        if let Some(destination) = self.backend.destination_limits() {
+            state.pending.cap(destination);
+        }
         let (left, duplicates, first) = match state.pending.try_add(item) {
             Added::Done { duplicates, first } => (None, duplicates, first),
             Added::NoRoom { item, duplicates } => (Some(item), duplicates, false),

@@ -293,15 +293,6 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
             .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
             .sum();
         let size = body.len() + attributes_size;
-        if let Some(limit) = self.message_size_limit()
-            && size > limit
-        {
-            return Err(SubmitErrorKind::TooLarge {
-                field: "message".into(),
-                size,
-                limit,
-            });
-        }
         let attributes = if message.attributes.is_empty() {
             None
         } else {
@@ -372,6 +363,15 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
 
     fn classify(&self, error: &SqsRequestError) -> Failure {
         error.classify()
+    }
+
+    fn destination_limits(&self) -> Option<Limits> {
+        let largest = self.message_size_limit()?;
+        Some(Limits::new(
+            SQS_LIMITS.max_entries,
+            SQS_LIMITS.max_request_bytes,
+            largest,
+        ))
     }
 
     async fn ready(&self) {
