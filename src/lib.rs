@@ -1,6 +1,6 @@
 //! Batched writes to AWS: Amazon SQS (standard and FIFO, and a consumer's deletes and
-//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics, Data Firehose and
-//! EventBridge.
+//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics, Data Firehose,
+//! EventBridge and SNS.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -34,6 +34,7 @@
 //! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
 //! - `firehose`: [`FirehoseBatchDispatcher`] (the [`firehose`] module).
 //! - `eventbridge`: [`EventBridgeBatchDispatcher`] (the [`eventbridge`] module).
+//! - `sns`: [`SnsBatchDispatcher`] (the [`sns`] module).
 //! - `full`: every service.
 //!
 //! The engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
@@ -111,3 +112,12 @@ pub use batch_eventbridge as eventbridge;
 #[cfg(feature = "eventbridge")]
 #[cfg_attr(docsrs, doc(cfg(feature = "eventbridge")))]
 pub use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+
+/// Amazon SNS: standard and FIFO topics.
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+#[doc(inline)]
+pub use batch_sns as sns;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};

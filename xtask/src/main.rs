@@ -128,6 +128,7 @@ fn test() -> Result<()> {
         "cloudwatch",
         "firehose",
         "eventbridge",
+        "sns",
     ] {
         step(
             &format!("facade with features [{features}]"),

@@ -158,6 +158,24 @@ pub(crate) enum Service {
         #[arg(long)]
         raw: bool,
     },
+    /// An SNS topic (PublishBatch); a FIFO topic when its ARN ends with `.fifo`.
+    Sns {
+        /// Topic ARN.
+        #[arg(long)]
+        topic: String,
+        /// FIFO: the field that holds each record's message group.
+        #[arg(long)]
+        group_field: Option<String>,
+        /// FIFO: the message group of records without one.
+        #[arg(long)]
+        default_group: Option<String>,
+        /// FIFO: where deduplication ids come from.
+        #[arg(long, value_enum, default_value_t = Dedup::ContentHash)]
+        dedup: Dedup,
+        /// Send lines that are not JSON too, as text.
+        #[arg(long)]
+        raw: bool,
+    },
     /// A Kinesis data stream (PutRecords).
     Kinesis {
         /// Stream name or ARN.

@@ -20,6 +20,7 @@ impl Service {
             Self::Cloudwatch { namespace, .. } => format!("cloudwatch namespace {namespace}"),
             Self::Firehose { stream, .. } => format!("firehose delivery stream {stream}"),
             Self::Eventbridge { bus, .. } => format!("eventbridge bus {bus}"),
+            Self::Sns { topic, .. } => format!("sns topic {topic}"),
         }
     }
 }

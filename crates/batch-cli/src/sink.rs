@@ -10,8 +10,9 @@ use aws_batch_utils::{
     CloudwatchBackend, CloudwatchBatchDispatcher, ConfigError, DispatcherConfig, DynamoBackend,
     DynamoBatchDispatcher, DynamoWrite, Event, EventBridgeBackend, EventBridgeBatchDispatcher,
     FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord, KinesisBackend,
-    KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryPolicy, SqsBackend,
-    SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage, Stats, Unit, Unprocessed,
+    KinesisBatchDispatcher, KinesisRecord, Metric, PartitionKey, RetryPolicy, SnsBackend,
+    SnsBatchDispatcher, SnsMessage, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher,
+    SqsMessage, Stats, Unit, Unprocessed,
 };
 use aws_config::SdkConfig;
 use serde::de::IgnoredAny;
@@ -49,6 +50,11 @@ pub(crate) enum Sink {
         events: EventBridgeBatchDispatcher,
         source: String,
         detail_type: String,
+    },
+    Sns {
+        sns: SnsBatchDispatcher,
+        group_field: Option<String>,
+        raw: bool,
     },
 }
 
@@ -108,10 +114,7 @@ impl Sink {
                 raw,
             } => {
                 let mut backend = SqsBackend::fifo(aws_sdk_sqs::Client::new(sdk), queue)
-                    .deduplication(match dedup {
-                        Dedup::ContentHash => FifoDeduplication::ContentHash,
-                        Dedup::ContentBased => FifoDeduplication::ContentBased,
-                    });
+                    .deduplication(fifo_deduplication(*dedup));
                 if let Some(group) = default_group {
                     backend = backend.default_message_group_id(group);
                 }
@@ -157,6 +160,28 @@ impl Sink {
                     firehose: FirehoseBatchDispatcher::builder(backend)
                         .config(config)
                         .build()?,
+                    raw: *raw,
+                }
+            }
+            Service::Sns {
+                topic,
+                group_field,
+                default_group,
+                dedup,
+                raw,
+            } => {
+                let mut backend = SnsBackend::new(aws_sdk_sns::Client::new(sdk), topic);
+                if backend.is_fifo() {
+                    backend = backend.deduplication(fifo_deduplication(*dedup));
+                    if let Some(group) = default_group {
+                        backend = backend.default_message_group_id(group);
+                    }
+                }
+                Self::Sns {
+                    sns: SnsBatchDispatcher::builder(backend)
+                        .config(config)
+                        .build()?,
+                    group_field: group_field.clone(),
                     raw: *raw,
                 }
             }
@@ -227,22 +252,7 @@ impl Sink {
                 group_field,
                 raw,
             } => {
-                let group = match group_field {
-                    None => None,
-                    Some(field) => {
-                        let value = parsed(&text, line)?;
-                        value.get(field).map(|group| {
-                            group
-                                .as_str()
-                                .map_or_else(|| group.to_string(), str::to_owned)
-                        })
-                    }
-                };
-                let text = if group_field.is_some() {
-                    text
-                } else {
-                    checked_json(text, *raw, line)?
-                };
+                let (group, text) = grouped(text, group_field.as_deref(), *raw, line)?;
                 let mut message = SqsMessage::text(text);
                 if let Some(group) = group {
                     message = message.with_message_group_id(group);
@@ -273,6 +283,20 @@ impl Sink {
                     .submit_tagged(record, line)
                     .await
                     .map_err(|e| invalid(e.to_string(), firehose_record(e.payload(), *raw)))
+            }
+            Self::Sns {
+                sns,
+                group_field,
+                raw,
+            } => {
+                let (group, text) = grouped(text, group_field.as_deref(), *raw, line)?;
+                let mut message = SnsMessage::text(text);
+                if let Some(group) = group {
+                    message = message.with_message_group_id(group);
+                }
+                sns.submit_tagged(message, line)
+                    .await
+                    .map_err(|e| invalid(e.to_string(), sns_record(e.payload(), *raw)))
             }
             Self::EventBridge {
                 events,
@@ -333,6 +357,9 @@ impl Sink {
             Self::EventBridge { events, .. } => failed(events.flush_payloads().await, |e| {
                 Record::Json(e.detail().clone())
             }),
+            Self::Sns { sns, raw, .. } => {
+                failed(sns.flush_payloads().await, |m| sns_record(&m, *raw))
+            }
         }
     }
 
@@ -346,6 +373,7 @@ impl Sink {
             Self::Cloudwatch(cloudwatch) => cloudwatch.abandon(),
             Self::Firehose { firehose, .. } => firehose.abandon(),
             Self::EventBridge { events, .. } => events.abandon(),
+            Self::Sns { sns, .. } => sns.abandon(),
         }
     }
 
@@ -358,6 +386,7 @@ impl Sink {
             Self::Cloudwatch(cloudwatch) => cloudwatch.stats(),
             Self::Firehose { firehose, .. } => firehose.stats(),
             Self::EventBridge { events, .. } => events.stats(),
+            Self::Sns { sns, .. } => sns.stats(),
         }
     }
 }
@@ -371,6 +400,33 @@ fn checked_json(text: String, raw: bool, line: u64) -> Result<String, Failed> {
     match serde_json::from_str::<IgnoredAny>(&text) {
         Ok(_) => Ok(text),
         Err(e) => Err(not_json(text, &e, line)),
+    }
+}
+
+/// A FIFO line's message group, from its `group_field` when there is one (the line must
+/// then be JSON), and the line.
+fn grouped(
+    text: String,
+    group_field: Option<&str>,
+    raw: bool,
+    line: u64,
+) -> Result<(Option<String>, String), Failed> {
+    let Some(field) = group_field else {
+        return Ok((None, checked_json(text, raw, line)?));
+    };
+    let value = parsed(&text, line)?;
+    let group = value.get(field).map(|group| {
+        group
+            .as_str()
+            .map_or_else(|| group.to_string(), str::to_owned)
+    });
+    Ok((group, text))
+}
+
+fn fifo_deduplication(dedup: Dedup) -> FifoDeduplication {
+    match dedup {
+        Dedup::ContentHash => FifoDeduplication::ContentHash,
+        Dedup::ContentBased => FifoDeduplication::ContentBased,
     }
 }
 
@@ -425,6 +481,14 @@ fn text_record(text: String, raw: bool) -> Record {
 }
 
 fn sqs_record(message: &SqsMessage, raw: bool) -> Record {
+    match message.body() {
+        MessageBody::Text(text) => text_record(text.clone(), raw),
+        MessageBody::Json(value) => Record::Json(value.clone()),
+        _ => Record::Json(Value::Null),
+    }
+}
+
+fn sns_record(message: &SnsMessage, raw: bool) -> Record {
     match message.body() {
         MessageBody::Text(text) => text_record(text.clone(), raw),
         MessageBody::Json(value) => Record::Json(value.clone()),

@@ -166,6 +166,38 @@ async fn eventbridge_sends_each_line_as_an_events_detail() {
 }
 
 #[tokio::test]
+async fn sns_publishes_a_file_to_a_fifo_topic_in_order_per_group() {
+    let sns = aws_sdk_sns::Client::new(&test_support::sdk_config("sns").await);
+    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let (topic, url) = test_support::create_topic_to_queue(&sns, &sqs, true).await;
+    let lines: Vec<String> = (0..40)
+        .map(|n| json!({"n": n, "customer": format!("c{}", n % 4)}).to_string())
+        .collect();
+    let input = temp_file("in.ndjson", &lines);
+    let unprocessed = input.with_file_name("unprocessed.ndjson");
+    let args = ["sns", "--topic", &topic, "--group-field", "customer"];
+    let output = aws_batch("sns", &args, &input, &unprocessed);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(summary(&output)["delivered"], 40);
+    let received = test_support::receive_all(&sqs, &url, 40).await;
+    let bodies: Vec<String> = received
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
+    for customer in 0..4 {
+        let tag = format!("\"customer\":\"c{customer}\"");
+        let got: Vec<&String> = bodies.iter().filter(|b| b.contains(&tag)).collect();
+        let want: Vec<&String> = lines.iter().filter(|l| l.contains(&tag)).collect();
+        assert_eq!(got, want, "each line byte for byte, in order per group");
+    }
+}
+
+#[tokio::test]
 async fn kinesis_loads_a_file_in_few_requests() {
     let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;

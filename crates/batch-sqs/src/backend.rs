@@ -18,11 +18,10 @@ use batch_core::{
     Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
     ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
-use sha2::{Digest, Sha256};
 
 use crate::message::{
-    MAX_DELAY_SECONDS, MessageAttribute, MessageBody, SqsMessage, check_attributes,
-    check_body_chars, check_group_or_dedup_id, check_id,
+    MAX_DELAY_SECONDS, MessageAttribute, SqsMessage, attributes_size, body_text, check_attributes,
+    check_group_or_dedup_id, check_id, dedup_keys, fifo_ids,
 };
 use crate::queue::Queue;
 
@@ -171,35 +170,6 @@ impl<K: QueueKind> SqsBackend<K> {
     }
 }
 
-fn body_text(body: &MessageBody) -> Result<String, SubmitErrorKind> {
-    let text = match body {
-        MessageBody::Json(value) => {
-            serde_json::to_string(value).map_err(|e| SubmitErrorKind::Invalid {
-                field: "MessageBody".into(),
-                reason: format!("cannot be written as JSON: {e}"),
-            })?
-        }
-        MessageBody::Text(text) => {
-            check_body_chars("MessageBody", text)?;
-            text.clone()
-        }
-    };
-    if text.is_empty() {
-        return Err(SubmitErrorKind::Invalid {
-            field: "MessageBody".into(),
-            reason: "must be at least 1 character".into(),
-        });
-    }
-    Ok(text)
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
     let builder = MessageAttributeValue::builder().data_type(value.data_type());
     let builder = match value {
@@ -244,12 +214,12 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
                         allowed: format!("0 to {MAX_DELAY_SECONDS}"),
                     });
                 }
+                if let Some(group) = &message.message_group_id {
+                    check_group_or_dedup_id("MessageGroupId", group)?;
+                }
                 (message.message_group_id.clone(), None)
             }
-            Some(FifoQueue {
-                default_group,
-                deduplication,
-            }) => {
+            Some(fifo) => {
                 if message.delay_seconds.is_some() {
                     return Err(SubmitErrorKind::Invalid {
                         field: "DelaySeconds".into(),
@@ -258,41 +228,17 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
                                 .into(),
                     });
                 }
-                let group = message
-                    .message_group_id
-                    .clone()
-                    .or_else(|| default_group.clone())
-                    .ok_or_else(|| SubmitErrorKind::Missing {
-                        field: "MessageGroupId".into(),
-                    })?;
-                let dedup_id = match (&message.deduplication_id, deduplication) {
-                    (Some(id), _) => Some(id.clone()),
-                    (None, FifoDeduplication::ContentHash) => Some(sha256_hex(&body)),
-                    (None, FifoDeduplication::ContentBased) => None,
-                    (None, FifoDeduplication::Explicit) => {
-                        return Err(SubmitErrorKind::Invalid {
-                            field: "MessageDeduplicationId".into(),
-                            reason: "is required: set one on the message, or build the dispatcher \
-                                     with FifoDeduplication::ContentBased or ContentHash"
-                                .into(),
-                        });
-                    }
-                };
+                let (group, dedup_id) = fifo_ids(
+                    message.message_group_id.as_deref(),
+                    message.deduplication_id.as_deref(),
+                    fifo.default_group.as_deref(),
+                    fifo.deduplication,
+                    &body,
+                )?;
                 (Some(group), dedup_id)
             }
         };
-        if let Some(group) = &group {
-            check_group_or_dedup_id("MessageGroupId", group)?;
-        }
-        if let Some(dedup_id) = &dedup_id {
-            check_group_or_dedup_id("MessageDeduplicationId", dedup_id)?;
-        }
-        let attributes_size: usize = message
-            .attributes
-            .iter()
-            .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
-            .sum();
-        let size = body.len() + attributes_size;
+        let size = body.len() + attributes_size(&message.attributes);
         let attributes = if message.attributes.is_empty() {
             None
         } else {
@@ -319,16 +265,20 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        let mut keys: Vec<String> = message.id.iter().map(|id| format!("id:{id}")).collect();
-        let mut ordering_key = None;
-        if self.is_fifo() {
-            let content = entry
-                .message_deduplication_id
-                .as_ref()
-                .map_or_else(|| sha256_hex(&entry.message_body), Clone::clone);
-            keys.push(format!("dedup:{content}"));
-            ordering_key.clone_from(&entry.message_group_id);
-        }
+        let keys = dedup_keys(
+            message.id.as_deref(),
+            self.is_fifo().then(|| {
+                (
+                    entry.message_deduplication_id.as_deref(),
+                    &*entry.message_body,
+                )
+            }),
+        );
+        let ordering_key = if self.is_fifo() {
+            entry.message_group_id.clone()
+        } else {
+            None
+        };
         Ok(Prepared::new(SqsEntry { entry }, size)
             .ordered_by(ordering_key)
             .grouped(Grouping::Dedup(keys)))

@@ -53,6 +53,6 @@ pub use consumer::{
 pub use dispatcher::{SqsBatchDispatcher, SqsFifoBatchDispatcher};
 pub use message::{
     MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MAX_DELAY_SECONDS, MAX_GROUP_OR_DEDUP_ID_CHARS,
-    MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage, check_attributes, check_body_chars,
-    check_group_or_dedup_id, check_id,
+    MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage, attributes_size, body_text,
+    check_attributes, check_body_chars, check_group_or_dedup_id, check_id, dedup_keys, fifo_ids,
 };

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 
 use batch_core::SubmitErrorKind;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::backend::FifoDeduplication;
 
 /// A message body: JSON (written compactly, UTF-8 as is) or raw text.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,4 +323,104 @@ pub fn check_attributes(
         }
     }
     Ok(())
+}
+
+/// A message body as sent: JSON written compactly, or the text, checked against the
+/// characters SQS and SNS accept; never empty.
+///
+/// ```
+/// use batch_sqs::{MessageBody, body_text};
+///
+/// assert_eq!(body_text(&MessageBody::Json(serde_json::json!({"a": 1}))).unwrap(), r#"{"a":1}"#);
+/// assert!(body_text(&MessageBody::Text(String::new())).is_err());
+/// ```
+///
+/// # Errors
+///
+/// When the body is empty, holds characters the services refuse, or is JSON that cannot
+/// be written.
+pub fn body_text(body: &MessageBody) -> Result<String, SubmitErrorKind> {
+    let text = match body {
+        MessageBody::Json(value) => {
+            serde_json::to_string(value).map_err(|e| SubmitErrorKind::Invalid {
+                field: "MessageBody".into(),
+                reason: format!("cannot be written as JSON: {e}"),
+            })?
+        }
+        MessageBody::Text(text) => {
+            check_body_chars("MessageBody", text)?;
+            text.clone()
+        }
+    };
+    if text.is_empty() {
+        return Err(invalid("MessageBody", "must be at least 1 character"));
+    }
+    Ok(text)
+}
+
+/// Bytes the attributes add to a message, as SQS and SNS count them: each name, type and
+/// value.
+#[must_use]
+pub fn attributes_size(attributes: &BTreeMap<String, MessageAttribute>) -> usize {
+    attributes
+        .iter()
+        .map(|(name, value)| name.len() + value.data_type().len() + value.value_len())
+        .sum()
+}
+
+/// The hex SHA-256 of a body: the deduplication id of [`FifoDeduplication::ContentHash`].
+pub(crate) fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The message group and deduplication id a message gets on a FIFO queue or topic: its own,
+/// or the defaults the dispatcher was given; checked.
+///
+/// # Errors
+///
+/// When the message has no group and there is no default, when a deduplication id is needed
+/// and there is none, or when either is malformed.
+pub fn fifo_ids(
+    group: Option<&str>,
+    dedup_id: Option<&str>,
+    default_group: Option<&str>,
+    deduplication: FifoDeduplication,
+    body: &str,
+) -> Result<(String, Option<String>), SubmitErrorKind> {
+    let group = group
+        .or(default_group)
+        .ok_or_else(|| SubmitErrorKind::Missing {
+            field: "MessageGroupId".into(),
+        })?;
+    check_group_or_dedup_id("MessageGroupId", group)?;
+    let dedup_id = match (dedup_id, deduplication) {
+        (Some(id), _) => Some(id.to_owned()),
+        (None, FifoDeduplication::ContentHash) => Some(sha256_hex(body)),
+        (None, FifoDeduplication::ContentBased) => None,
+        (None, FifoDeduplication::Explicit) => {
+            return Err(invalid(
+                "MessageDeduplicationId",
+                "is required: set one on the message, or build the dispatcher with \
+                 FifoDeduplication::ContentBased or ContentHash",
+            ));
+        }
+    };
+    if let Some(id) = &dedup_id {
+        check_group_or_dedup_id("MessageDeduplicationId", id)?;
+    }
+    Ok((group.to_owned(), dedup_id))
+}
+
+/// The dedup keys of a message: its batch id, and on FIFO queues and topics (`fifo`: its
+/// deduplication id if any, and its body) the id the service deduplicates by.
+pub fn dedup_keys(id: Option<&str>, fifo: Option<(Option<&str>, &str)>) -> Vec<String> {
+    let mut keys: Vec<String> = id.iter().map(|id| format!("id:{id}")).collect();
+    if let Some((dedup_id, body)) = fifo {
+        let content = dedup_id.map_or_else(|| sha256_hex(body), str::to_owned);
+        keys.push(format!("dedup:{content}"));
+    }
+    keys
 }

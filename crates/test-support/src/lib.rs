@@ -304,6 +304,50 @@ pub async fn create_bus_to_queue(
     (bus, url)
 }
 
+/// Creates a topic (FIFO when `fifo`) and a queue subscribed to it with raw delivery;
+/// returns the topic's ARN and the queue's URL.
+pub async fn create_topic_to_queue(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    fifo: bool,
+) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let url = create_queue(sqs, fifo).await;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    let mut name = unique_name("topic");
+    let mut topic = sns.create_topic();
+    if fifo {
+        name.push_str(".fifo");
+        topic = topic.attributes("FifoTopic", "true");
+    }
+    let arn = topic
+        .name(name)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn()
+        .expect("a topic ARN")
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("Subscribe");
+    (arn, url)
+}
+
 /// Creates a queue with a unique name (a FIFO queue when `fifo`) and returns its URL.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
     let mut name = unique_name("queue");
