@@ -8,8 +8,9 @@
 //!
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl`, `GetQueueAttributes`
 //! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
-//! `BatchWriteItem`, `PutItem` (awsJson 1.0) and CloudWatch `PutMetricData` (rpcv2Cbor as
-//! the Rust SDK sends it, awsJson 1.0 as boto3 does; gzip-compressed bodies included).
+//! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch` and EventBridge
+//! `PutEvents` (awsJson 1.1), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends
+//! it, awsJson 1.0 as boto3 does; gzip-compressed bodies included).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -63,10 +64,14 @@ pub enum Api {
     PutItem,
     /// CloudWatch PutMetricData.
     PutMetricData,
+    /// Firehose PutRecordBatch.
+    PutRecordBatch,
+    /// EventBridge PutEvents.
+    PutEvents,
 }
 
 impl Api {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::SendMessageBatch,
         Self::SendMessage,
         Self::PutRecords,
@@ -74,6 +79,8 @@ impl Api {
         Self::BatchWriteItem,
         Self::PutItem,
         Self::PutMetricData,
+        Self::PutRecordBatch,
+        Self::PutEvents,
     ];
 
     fn index(self) -> usize {
@@ -129,9 +136,9 @@ pub struct Faults {
 
 #[derive(Debug, Default)]
 struct Counters {
-    requests: [AtomicU64; 7],
-    entries: [AtomicU64; 7],
-    max_body_bytes: [AtomicU64; 7],
+    requests: [AtomicU64; 9],
+    entries: [AtomicU64; 9],
+    max_body_bytes: [AtomicU64; 9],
     served: AtomicU64,
     faults: AtomicU64,
     lost_responses: AtomicU64,
@@ -280,9 +287,9 @@ impl NullEndpoint {
 }
 
 impl NullEndpoint {
-    /// The entries accepted so far by `api`, in order: SQS message bodies, Kinesis data (as
-    /// base64), DynamoDB items or keys (as JSON), CloudWatch metric names. Recorded only when
-    /// started with faults.
+    /// The entries accepted so far by `api`, in order: SQS message bodies, Kinesis and
+    /// Firehose data (as base64), DynamoDB items or keys (as JSON), CloudWatch metric names,
+    /// EventBridge details. Recorded only when started with faults.
     #[must_use]
     pub fn accepted(&self, api: Api) -> Vec<String> {
         self.accepted_at(api)
@@ -653,6 +660,46 @@ async fn answer(
                 })
                 .collect();
             json_response(JSON_11, &json!({"Shards": shards}))
+        }
+        "Firehose_20150804.PutRecordBatch" => {
+            // Firehose refuses a record only for its own reasons, which a later attempt may
+            // get past: no sender faults.
+            let records = json["Records"].as_array().cloned().unwrap_or_default();
+            let (mut answers, mut accepted, mut failed) = (Vec::new(), Vec::new(), 0);
+            for record in &records {
+                if refuse(counters).is_some() {
+                    failed += 1;
+                    answers.push(json!({"ErrorCode": "ServiceUnavailableException",
+                                        "ErrorMessage": "injected fault"}));
+                } else {
+                    accepted.push(record["Data"].as_str().unwrap_or_default().to_owned());
+                    answers.push(json!({"RecordId": "r"}));
+                }
+            }
+            record(Api::PutRecordBatch, accepted, records.len());
+            json_response(
+                JSON_11,
+                &json!({"FailedPutCount": failed, "Encrypted": false, "RequestResponses": answers}),
+            )
+        }
+        "AWSEvents.PutEvents" => {
+            let entries = json["Entries"].as_array().cloned().unwrap_or_default();
+            let (mut answers, mut accepted, mut failed) = (Vec::new(), Vec::new(), 0);
+            for entry in &entries {
+                match refuse(counters) {
+                    Some(sender_fault) => {
+                        failed += 1;
+                        let code = if sender_fault { "InvalidArgument" } else { "InternalFailure" };
+                        answers.push(json!({"ErrorCode": code, "ErrorMessage": "injected fault"}));
+                    }
+                    None => {
+                        accepted.push(entry["Detail"].as_str().unwrap_or_default().to_owned());
+                        answers.push(json!({"EventId": "e"}));
+                    }
+                }
+            }
+            record(Api::PutEvents, accepted, entries.len());
+            json_response(JSON_11, &json!({"FailedEntryCount": failed, "Entries": answers}))
         }
         "Kinesis_20131202.PutRecord" => {
             let data = json["Data"].as_str().unwrap_or_default().to_owned();

@@ -16,6 +16,8 @@ use batch_core::{
     Backend, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed, UnprocessedReason,
 };
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
 use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Faults, NullEndpoint};
@@ -495,6 +497,82 @@ async fn cloudwatch_soak() {
         key_of: None,
         held,
         stats: metrics.stats(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firehose_soak() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(6))
+        .await
+        .unwrap();
+    let stream = FirehoseBatchDispatcher::builder(FirehoseBackend::new(
+        aws_sdk_firehose::Client::new(&sdk_config(&endpoint).await),
+        "stream",
+    ))
+    // Requests of 50, not 500: enough of them to meet every kind of fault.
+    .config(config(50))
+    .build()
+    .unwrap();
+    let records = records();
+    let (returned, held) = drive(&stream, records, |n| json!({ "n": n }).into()).await;
+    let number = |record: &FirehoseRecord| record.as_json().unwrap()["n"].as_u64().unwrap();
+    let stored = |data: &str| {
+        let record: Value = serde_json::from_slice(&base64_decode(data)).unwrap();
+        record["n"].as_u64().unwrap()
+    };
+    Outcome {
+        service: "Firehose",
+        records,
+        max_entries: 50,
+        seen: Seen::of(&endpoint, Api::PutRecordBatch, stored),
+        returned: unprocessed(&returned, number),
+        key_of: None,
+        held,
+        stats: stream.stats(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventbridge_soak() {
+    let endpoint = NullEndpoint::start_with_faults(
+        Duration::ZERO,
+        Faults {
+            sender_faults: 0.05,
+            ..faults(7)
+        },
+    )
+    .await
+    .unwrap();
+    let events = EventBridgeBatchDispatcher::builder(EventBridgeBackend::new(
+        aws_sdk_eventbridge::Client::new(&sdk_config(&endpoint).await),
+        "bus",
+    ))
+    .config(config(10))
+    .build()
+    .unwrap();
+    let records = records();
+    let (returned, held) = drive(&events, records, |n| {
+        Event::new("soak", "Numbered", json!({ "n": n }))
+    })
+    .await;
+    let number = |event: &Event| event.detail()["n"].as_u64().unwrap();
+    let stored = |detail: &str| {
+        let detail: Value = serde_json::from_str(detail).unwrap();
+        detail["n"].as_u64().unwrap()
+    };
+    Outcome {
+        service: "EventBridge",
+        records,
+        max_entries: 10,
+        seen: Seen::of(&endpoint, Api::PutEvents, stored),
+        returned: unprocessed(&returned, number),
+        key_of: None,
+        held,
+        stats: events.stats(),
         absorbs_repeats: false,
     }
     .check();
