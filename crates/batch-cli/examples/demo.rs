@@ -69,6 +69,14 @@ async fn main() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&dynamodb, "customer", Some("order")).await;
     let namespace = test_support::unique_name("Demo");
+    let aggregated = test_support::create_stream(&kinesis, 2).await;
+    let firehose = aws_sdk_firehose::Client::new(&test_support::sdk_config("firehose").await);
+    let s3 = test_support::s3_client().await;
+    let (delivery_stream, _bucket) = test_support::create_delivery_stream(&firehose, &s3).await;
+    let events = aws_sdk_eventbridge::Client::new(&test_support::sdk_config("eventbridge").await);
+    let (bus, _bus_queue) = test_support::create_bus_to_queue(&events, &sqs, "demo.orders").await;
+    let sns = aws_sdk_sns::Client::new(&test_support::sdk_config("sns").await);
+    let (topic, _topic_queue) = test_support::create_topic_to_queue(&sns, &sqs, false).await;
 
     let orders = |n: usize| {
         json!({"customer": format!("c{}", n % 100), "order": n, "total": (n % 997) as f64 / 10.0,
@@ -118,6 +126,40 @@ async fn main() {
             ],
             &orders_file,
         ),
+        load(
+            "Kinesis aggregated",
+            "kinesis",
+            &[
+                "kinesis",
+                "--stream",
+                &aggregated,
+                "--partition-key-field",
+                "customer",
+                "--aggregate",
+            ],
+            &orders_file,
+        ),
+        load(
+            "Firehose packed",
+            "firehose",
+            &["firehose", "--stream", &delivery_stream, "--pack", "65536"],
+            &orders_file,
+        ),
+        load(
+            "EventBridge",
+            "eventbridge",
+            &[
+                "eventbridge",
+                "--bus",
+                &bus,
+                "--source",
+                "demo.orders",
+                "--detail-type",
+                "Order",
+            ],
+            &messages_file,
+        ),
+        load("SNS", "sns", &["sns", "--topic", &topic], &messages_file),
         load(
             "DynamoDB",
             "dynamodb",
