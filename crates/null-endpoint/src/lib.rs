@@ -9,8 +9,9 @@
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl`, `GetQueueAttributes`
 //! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
 //! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch` and EventBridge
-//! `PutEvents` (awsJson 1.1), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends
-//! it, awsJson 1.0 as boto3 does; gzip-compressed bodies included).
+//! `PutEvents` (awsJson 1.1), SNS `PublishBatch` and `GetTopicAttributes` (the query
+//! protocol), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0
+//! as boto3 does; gzip-compressed bodies included).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -24,7 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,10 +69,12 @@ pub enum Api {
     PutRecordBatch,
     /// EventBridge PutEvents.
     PutEvents,
+    /// SNS PublishBatch.
+    PublishBatch,
 }
 
 impl Api {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::SendMessageBatch,
         Self::SendMessage,
         Self::PutRecords,
@@ -81,6 +84,7 @@ impl Api {
         Self::PutMetricData,
         Self::PutRecordBatch,
         Self::PutEvents,
+        Self::PublishBatch,
     ];
 
     fn index(self) -> usize {
@@ -136,9 +140,9 @@ pub struct Faults {
 
 #[derive(Debug, Default)]
 struct Counters {
-    requests: [AtomicU64; 9],
-    entries: [AtomicU64; 9],
-    max_body_bytes: [AtomicU64; 9],
+    requests: [AtomicU64; 10],
+    entries: [AtomicU64; 10],
+    max_body_bytes: [AtomicU64; 10],
     served: AtomicU64,
     faults: AtomicU64,
     lost_responses: AtomicU64,
@@ -385,6 +389,29 @@ fn respond(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Fu
     response
 }
 
+/// An answer of the query protocol (SNS): `<{action}Response><{action}Result>{result}...`.
+fn query_response(action: &str, result: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        "<{action}Response xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><{action}Result>{result}\
+         </{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+    );
+    respond(StatusCode::OK, "text/xml", body.into_bytes())
+}
+
+/// An error of the query protocol.
+fn query_error(status: StatusCode, code: &str) -> Response<Full<Bytes>> {
+    let kind = if status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    let body = format!(
+        "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected fault</Message>\
+         </Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    respond(status, "text/xml", body.into_bytes())
+}
+
 fn json_response(content_type: &str, body: &Value) -> Response<Full<Bytes>> {
     respond(StatusCode::OK, content_type, body.to_string().into_bytes())
 }
@@ -422,6 +449,10 @@ async fn answer(
         .get("content-encoding")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let path = request.uri().path().to_owned();
+    let query = request.headers().get("content-type").is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    });
     let Ok(collected) = request.into_body().collect().await else {
         return Some(respond(
             StatusCode::BAD_REQUEST,
@@ -476,7 +507,16 @@ async fn answer(
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            // CBOR callers get a bare status (retryable or not by its class); JSON ones the code.
+            // CBOR callers get a bare status (retryable or not by its class); JSON ones the
+            // code; query-protocol ones (SNS) an XML error.
+            if query {
+                let code = if code == "ThrottlingException" {
+                    "Throttling"
+                } else {
+                    code
+                };
+                return Some(query_error(status, code));
+            }
             let body = if cbor {
                 vec![0xa0]
             } else {
@@ -542,7 +582,65 @@ async fn answer(
             throttled(cloudwatch, content_type, "ThrottlingException")
         })
     };
-    let response = match target.as_str() {
+    let response = if query {
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        match form.get("Action").map(String::as_str) {
+            Some("PublishBatch") => {
+                // Entries by their member number: `PublishBatchRequestEntries.member.N.Id`, ...
+                let mut entries: BTreeMap<u32, (String, String)> = BTreeMap::new();
+                for (key, value) in &form {
+                    let Some(rest) = key.strip_prefix("PublishBatchRequestEntries.member.") else {
+                        continue;
+                    };
+                    let Some((n, field)) = rest.split_once('.') else {
+                        continue;
+                    };
+                    let Ok(n) = n.parse::<u32>() else { continue };
+                    let entry = entries.entry(n).or_default();
+                    match field {
+                        "Id" => entry.0.clone_from(value),
+                        "Message" => entry.1.clone_from(value),
+                        _ => {}
+                    }
+                }
+                let (mut successful, mut failed, mut accepted) =
+                    (String::new(), String::new(), Vec::new());
+                for (id, message) in entries.values() {
+                    match refuse(counters) {
+                        Some(sender_fault) => {
+                            let code = if sender_fault {
+                                "InvalidParameter"
+                            } else {
+                                "InternalError"
+                            };
+                            failed.push_str(&format!(
+                                "<member><Id>{id}</Id><Code>{code}</Code><Message>injected fault</Message>\
+                                 <SenderFault>{sender_fault}</SenderFault></member>"
+                            ));
+                        }
+                        None => {
+                            accepted.push(message.clone());
+                            successful.push_str(&format!(
+                                "<member><Id>{id}</Id><MessageId>m</MessageId></member>"
+                            ));
+                        }
+                    }
+                }
+                record(Api::PublishBatch, accepted, entries.len());
+                query_response(
+                    "PublishBatch",
+                    &format!("<Successful>{successful}</Successful><Failed>{failed}</Failed>"),
+                )
+            }
+            Some("GetTopicAttributes") => query_response(
+                "GetTopicAttributes",
+                "<Attributes><entry><key>MaximumMessageSize</key><value>262144</value></entry></Attributes>",
+            ),
+            _ => query_error(StatusCode::BAD_REQUEST, "InvalidAction"),
+        }
+    } else {
+        match target.as_str() {
         "AmazonSQS.SendMessageBatch" => {
             let entries = json["Entries"].as_array().cloned().unwrap_or_default();
             if let Some(refusal) = over_rate(false, entries.len()) {
@@ -794,6 +892,7 @@ async fn answer(
                 .to_string()
                 .into_bytes(),
         ),
+    }
     };
     if let Some(draw) = draw.as_mut() {
         let dropped = draw.faults.dropped;

@@ -19,6 +19,7 @@ use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWri
 use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
 use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
+use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
 use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Faults, NullEndpoint};
 
@@ -573,6 +574,44 @@ async fn eventbridge_soak() {
         key_of: None,
         held,
         stats: events.stats(),
+        absorbs_repeats: false,
+    }
+    .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_soak() {
+    let endpoint = NullEndpoint::start_with_faults(
+        Duration::ZERO,
+        Faults {
+            sender_faults: 0.05,
+            ..faults(8)
+        },
+    )
+    .await
+    .unwrap();
+    let topic = SnsBatchDispatcher::builder(SnsBackend::new(
+        aws_sdk_sns::Client::new(&sdk_config(&endpoint).await),
+        "arn:aws:sns:us-east-1:000000000000:soak",
+    ))
+    .config(config(10))
+    .build()
+    .unwrap();
+    let records = records();
+    let (returned, held) = drive(&topic, records, |n| SnsMessage::text(format!("m{n}"))).await;
+    let number = |message: &SnsMessage| match message.body() {
+        MessageBody::Text(body) => number_in(body),
+        other => panic!("body changed: {other:?}"),
+    };
+    Outcome {
+        service: "SNS",
+        records,
+        max_entries: 10,
+        seen: Seen::of(&endpoint, Api::PublishBatch, number_in),
+        returned: unprocessed(&returned, number),
+        key_of: None,
+        held,
+        stats: topic.stats(),
         absorbs_repeats: false,
     }
     .check();
