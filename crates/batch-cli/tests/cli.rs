@@ -110,18 +110,7 @@ async fn firehose_loads_a_file_into_s3_one_line_each_packed() {
     let bad = read_lines(&unprocessed);
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["line"], 101);
-    let mut stored: Vec<String> = test_support::read_bucket(&s3, &bucket)
-        .await
-        .iter()
-        .flat_map(|object| {
-            String::from_utf8(object.clone())
-                .unwrap()
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    stored.sort();
+    let stored = test_support::lines_in_bucket(&s3, &bucket).await;
     let mut expected: Vec<String> = lines.into_iter().filter(|l| l != "not json").collect();
     expected.sort();
     assert_eq!(stored, expected, "each line byte for byte");

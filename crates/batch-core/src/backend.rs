@@ -91,6 +91,22 @@ pub struct BatchEntry<'a, B: Backend + ?Sized> {
     pub slot: usize,
 }
 
+/// The indexes of a request's entries grouped by request entry (slot), in request order:
+/// a group of one is an entry sent alone, a larger one entries merged into one.
+#[must_use]
+pub fn by_slot<B: Backend + ?Sized>(batch: &[BatchEntry<'_, B>]) -> Vec<Vec<usize>> {
+    let mut slots: Vec<Vec<usize>> = Vec::new();
+    let mut slot_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (i, item) in batch.iter().enumerate() {
+        let at = *slot_of.entry(item.slot).or_insert_with(|| {
+            slots.push(Vec::new());
+            slots.len() - 1
+        });
+        slots[at].push(i);
+    }
+    slots
+}
+
 impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchEntry")

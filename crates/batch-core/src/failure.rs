@@ -148,6 +148,21 @@ impl Failure {
         Self::new(kind, code, message)
     }
 
+    /// A failure of an entry the service refused, as SQS and SNS report one: permanent when
+    /// the sender is at fault, retryable otherwise.
+    #[must_use]
+    pub fn by_sender_fault(
+        sender_fault: bool,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        if sender_fault {
+            Self::permanent(code, message)
+        } else {
+            Self::retryable(code, message)
+        }
+    }
+
     /// A failure that no later attempt can get past.
     #[must_use]
     pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {

@@ -75,7 +75,7 @@ mod unprocessed;
 pub mod testing;
 
 pub use aws::classify_sdk_error;
-pub use backend::{Backend, BatchEntry, Grouping, Prepared};
+pub use backend::{Backend, BatchEntry, Grouping, Prepared, by_slot};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_THROTTLE_BUDGET, DispatcherConfig, RetryPolicy};
 pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};

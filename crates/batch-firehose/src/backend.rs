@@ -1,7 +1,5 @@
 //! PutRecordBatch as a [`Backend`]: sizing, newlines, packing, the request and its outcomes.
 
-use std::collections::HashMap;
-
 use aws_sdk_firehose::Client;
 use aws_sdk_firehose::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
@@ -10,7 +8,8 @@ use aws_sdk_firehose::types::Record;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_in_order,
+    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error,
+    outcomes_in_order,
 };
 
 use crate::record::FirehoseRecord;
@@ -127,15 +126,7 @@ impl Backend for FirehoseBackend {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, FirehoseRequestError> {
         // One Firehose record per request entry: a record alone, or the records packed in it.
-        let mut slots: Vec<Vec<usize>> = Vec::new();
-        let mut slot_of: HashMap<usize, usize> = HashMap::new();
-        for (i, item) in batch.iter().enumerate() {
-            let at = *slot_of.entry(item.slot).or_insert_with(|| {
-                slots.push(Vec::new());
-                slots.len() - 1
-            });
-            slots[at].push(i);
-        }
+        let slots = by_slot(batch);
         let records = slots
             .iter()
             .map(|members| Self::wire_record(batch, members))

@@ -12,20 +12,7 @@ async fn client() -> Client {
 
 /// Every line of every object in `bucket`, sorted.
 async fn lines_in(bucket: &str) -> Vec<String> {
-    let s3 = test_support::s3_client().await;
-    let mut lines: Vec<String> = test_support::read_bucket(&s3, bucket)
-        .await
-        .iter()
-        .flat_map(|object| {
-            String::from_utf8(object.clone())
-                .unwrap()
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
+    test_support::lines_in_bucket(&test_support::s3_client().await, bucket).await
 }
 
 fn record(n: u64) -> Value {

@@ -1,6 +1,5 @@
 //! PutRecords as a [`Backend`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_kinesis::Client;
@@ -11,7 +10,8 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_in_order,
+    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error,
+    outcomes_in_order,
 };
 
 use crate::aggregate::{FRAMING, encode, encoded_len};
@@ -206,15 +206,7 @@ impl Backend for KinesisBackend {
     ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
         // One Kinesis record per request entry: a record alone, or the aggregate of the
         // records that share its slot.
-        let mut slots: Vec<Vec<usize>> = Vec::new();
-        let mut slot_of: HashMap<usize, usize> = HashMap::new();
-        for (i, item) in batch.iter().enumerate() {
-            let at = *slot_of.entry(item.slot).or_insert_with(|| {
-                slots.push(Vec::new());
-                slots.len() - 1
-            });
-            slots[at].push(i);
-        }
+        let slots = by_slot(batch);
         let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; batch.len()];
         let mut sent: Vec<Vec<usize>> = Vec::with_capacity(slots.len());
         let mut records = Vec::with_capacity(slots.len());

@@ -238,11 +238,7 @@ impl Backend for SnsBackend {
             .map_err(SnsRequestError)?;
         let failed = output.failed().iter().map(|failed| {
             let message = failed.message().unwrap_or_default();
-            let failure = if failed.sender_fault() {
-                Failure::permanent(failed.code(), message)
-            } else {
-                Failure::retryable(failed.code(), message)
-            };
+            let failure = Failure::by_sender_fault(failed.sender_fault(), failed.code(), message);
             (failed.id(), failure)
         });
         let successful = output.successful().iter().filter_map(|ok| ok.id());

@@ -342,11 +342,7 @@ pub(crate) fn outcomes<'a>(
 ) -> Vec<EntryOutcome> {
     let failed = failed.iter().map(|failed| {
         let message = failed.message().unwrap_or_default();
-        let failure = if failed.sender_fault() {
-            Failure::permanent(failed.code(), message)
-        } else {
-            Failure::retryable(failed.code(), message)
-        };
+        let failure = Failure::by_sender_fault(failed.sender_fault(), failed.code(), message);
         (failed.id(), failure)
     });
     outcomes_by_index(count, successful, failed)

@@ -252,6 +252,36 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<Vec<u8>> 
     objects
 }
 
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN")
+}
+
+/// Every line of every object in `bucket`, sorted.
+pub async fn lines_in_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let mut lines: Vec<String> = read_bucket(s3, bucket)
+        .await
+        .iter()
+        .flat_map(|object| {
+            String::from_utf8_lossy(object)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// Creates an event bus whose rule sends the events of `source` to a new queue; returns the
 /// bus's name and the queue's URL.
 pub async fn create_bus_to_queue(
@@ -260,18 +290,8 @@ pub async fn create_bus_to_queue(
     source: &str,
 ) -> (String, String) {
     use aws_sdk_eventbridge::types::Target;
-    use aws_sdk_sqs::types::QueueAttributeName;
     let url = create_queue(sqs, false).await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("a queue ARN");
+    let arn = queue_arn(sqs, &url).await;
     let bus = unique_name("bus");
     events
         .create_event_bus()
@@ -311,18 +331,8 @@ pub async fn create_topic_to_queue(
     sqs: &aws_sdk_sqs::Client,
     fifo: bool,
 ) -> (String, String) {
-    use aws_sdk_sqs::types::QueueAttributeName;
     let url = create_queue(sqs, fifo).await;
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("a queue ARN");
+    let queue_arn = queue_arn(sqs, &url).await;
     let mut name = unique_name("topic");
     let mut topic = sns.create_topic();
     if fifo {
