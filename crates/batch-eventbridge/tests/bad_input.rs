@@ -1,16 +1,17 @@
-//! Every event EventBridge would refuse is refused at submit, named, and handed back; each
-//! limit is accepted at its value.
+//! Every event EventBridge would refuse is refused at submit, named, and handed back, and the
+//! dispatcher goes on; each limit is accepted at its value. One test per case.
 #![allow(clippy::unwrap_used)]
 
 use std::time::SystemTime;
 
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::config::{BehaviorVersion, Region};
-use batch_core::SubmitErrorKind;
+use batch_core::{SubmitError, SubmitErrorKind};
 use batch_eventbridge::{EVENTBRIDGE_LIMITS, Event, EventBridgeBatchDispatcher};
-use serde_json::json;
+use serde_json::{Value, json};
+use test_support::{accepted, refused_then_accepted};
 
-/// A client that is never asked to send anything.
+/// A dispatcher whose client is never asked to send anything.
 fn dispatcher() -> EventBridgeBatchDispatcher {
     let config = aws_sdk_eventbridge::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -19,56 +20,77 @@ fn dispatcher() -> EventBridgeBatchDispatcher {
     EventBridgeBatchDispatcher::from_client(Client::from_conf(config), "bus")
 }
 
-async fn refused(event: Event) -> SubmitErrorKind {
-    let events = dispatcher();
-    let err = events.submit_payload(event.clone()).await.unwrap_err();
-    assert_eq!(err.payload(), &event, "handed back as submitted");
-    err.kind().clone()
+async fn refused(event: Event) -> SubmitError<Event> {
+    refused_then_accepted(&dispatcher(), event, Event::new("s", "t", json!({}))).await
+}
+
+async fn refused_detail(detail: Value) {
+    let err = refused(Event::new("s", "t", detail)).await;
+    assert_eq!(err.kind().field(), "Detail");
+    assert!(err.to_string().contains("JSON object"), "{err}");
 }
 
 #[tokio::test]
-async fn the_detail_must_be_a_json_object() {
-    for detail in [json!([1, 2]), json!("text"), json!(7), json!(null)] {
-        let kind = refused(Event::new("s", "t", detail)).await;
-        assert_eq!(kind.field(), "Detail");
-    }
+async fn a_detail_that_is_an_array() {
+    refused_detail(json!([1, 2])).await;
 }
 
 #[tokio::test]
-async fn source_and_detail_type_are_required() {
-    assert_eq!(
-        refused(Event::new("", "t", json!({}))).await.field(),
-        "Source"
-    );
-    assert_eq!(
-        refused(Event::new("s", "", json!({}))).await.field(),
-        "DetailType"
-    );
-    let empty_resource = Event::new("s", "t", json!({})).with_resource("");
-    assert_eq!(refused(empty_resource).await.field(), "Resources");
+async fn a_detail_that_is_a_string() {
+    refused_detail(json!("text")).await;
 }
 
 #[tokio::test]
-async fn an_event_at_the_size_limit_is_accepted_and_one_byte_more_refused() {
-    let limit = EVENTBRIDGE_LIMITS.max_entry_bytes;
-    // Size: 14 for the time, source "s", detail type "t", the detail's JSON, the resource.
-    let fixed = 14 + 1 + 1 + r#"{"pad":""}"#.len() + "arn".len();
-    let sized = |pad: usize| {
-        Event::new("s", "t", json!({ "pad": "x".repeat(pad) }))
-            .with_resource("arn")
-            .with_time(SystemTime::now())
-    };
-    let events = dispatcher();
-    events.submit_payload(sized(limit - fixed)).await.unwrap();
-    let err = events
-        .submit_payload(sized(limit - fixed + 1))
-        .await
-        .unwrap_err();
+async fn a_detail_that_is_a_number() {
+    refused_detail(json!(7)).await;
+}
+
+#[tokio::test]
+async fn a_detail_that_is_null() {
+    refused_detail(json!(null)).await;
+}
+
+#[tokio::test]
+async fn an_empty_source() {
+    let err = refused(Event::new("", "t", json!({}))).await;
+    assert_eq!(err.kind().field(), "Source");
+    assert!(matches!(err.kind(), SubmitErrorKind::Missing { .. }));
+}
+
+#[tokio::test]
+async fn an_empty_detail_type() {
+    let err = refused(Event::new("s", "", json!({}))).await;
+    assert_eq!(err.kind().field(), "DetailType");
+}
+
+#[tokio::test]
+async fn an_empty_resource() {
+    let err = refused(Event::new("s", "t", json!({})).with_resource("")).await;
+    assert_eq!(err.kind().field(), "Resources");
+}
+
+const LIMIT: usize = EVENTBRIDGE_LIMITS.max_entry_bytes;
+/// By EventBridge's rule: 14 for the time, source "s", detail type "t", the detail's JSON,
+/// the resource.
+const FIXED: usize = 14 + 1 + 1 + r#"{"pad":""}"#.len() + "arn".len();
+
+fn sized(pad: usize) -> Event {
+    Event::new("s", "t", json!({ "pad": "x".repeat(pad) }))
+        .with_resource("arn")
+        .with_time(SystemTime::now())
+}
+
+#[tokio::test]
+async fn an_event_at_1_mib_by_eventbridges_rule_is_accepted() {
+    accepted(&dispatcher(), sized(LIMIT - FIXED)).await;
+}
+
+#[tokio::test]
+async fn an_event_one_byte_over_1_mib() {
+    let err = refused(sized(LIMIT - FIXED + 1)).await;
+    assert_eq!(err.kind().field(), "event");
     assert!(
-        matches!(err.kind(), SubmitErrorKind::TooLarge { size, limit: l, .. } if *size == limit + 1 && *l == limit),
+        matches!(err.kind(), SubmitErrorKind::TooLarge { size, limit, .. } if *size == LIMIT + 1 && *limit == LIMIT),
         "{err}"
     );
-    assert_eq!(err.kind().field(), "event");
-    events.abandon();
-    let _ = events.flush_payloads().await;
 }

@@ -1,12 +1,17 @@
-//! Every message SNS would refuse is refused at submit, named, and handed back.
+//! Every message SNS would refuse is refused at submit, named, and handed back, and the
+//! dispatcher goes on; each limit is accepted at its value. One test per case.
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_sns::Client;
 use aws_sdk_sns::config::{BehaviorVersion, Region};
-use batch_core::ConfigError;
+use batch_core::{ConfigError, SubmitError, SubmitErrorKind};
 use batch_sns::{
     MAX_SUBJECT_CHARS, SNS_DEFAULT_MESSAGE_BYTES, SnsBackend, SnsBatchDispatcher, SnsMessage,
 };
+use test_support::{accepted, refused_then_accepted};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:1:t";
+const FIFO_TOPIC: &str = "arn:aws:sns:us-east-1:1:t.fifo";
 
 /// A client that is never asked to send anything.
 fn client() -> Client {
@@ -17,77 +22,132 @@ fn client() -> Client {
     Client::from_conf(config)
 }
 
+/// A dispatcher for `topic` whose largest message is set, so that it is not read.
 fn dispatcher(topic: &str) -> SnsBatchDispatcher {
     let backend = SnsBackend::new(client(), topic).maximum_message_size(SNS_DEFAULT_MESSAGE_BYTES);
     SnsBatchDispatcher::builder(backend).build().unwrap()
 }
 
-async fn field_refused(topic: &str, message: SnsMessage) -> String {
-    let sns = dispatcher(topic);
-    let err = sns.submit_payload(message.clone()).await.unwrap_err();
-    assert_eq!(err.payload(), &message, "handed back as submitted");
-    err.kind().field().to_owned()
+fn text(body: &str) -> SnsMessage {
+    SnsMessage::text(body)
+}
+
+async fn refused(message: SnsMessage) -> SubmitError<SnsMessage> {
+    refused_then_accepted(&dispatcher(TOPIC), message, text("ok")).await
+}
+
+async fn refused_by_fifo(message: SnsMessage) -> SubmitError<SnsMessage> {
+    let good = text("ok")
+        .with_message_group_id("g")
+        .with_deduplication_id("d");
+    refused_then_accepted(&dispatcher(FIFO_TOPIC), message, good).await
 }
 
 #[tokio::test]
-async fn each_field_is_checked_and_named() {
-    let topic = "arn:aws:sns:us-east-1:1:t";
-    let fifo = "arn:aws:sns:us-east-1:1:t.fifo";
-    let text = SnsMessage::text;
-    assert_eq!(field_refused(topic, text("")).await, "MessageBody");
-    assert_eq!(field_refused(topic, text("a\u{1}b")).await, "MessageBody");
-    let long_subject = "s".repeat(MAX_SUBJECT_CHARS + 1);
-    assert_eq!(
-        field_refused(topic, text("m").with_subject(long_subject)).await,
-        "Subject"
-    );
-    assert_eq!(
-        field_refused(topic, text("m").with_subject("two\nlines")).await,
-        "Subject"
-    );
-    assert_eq!(
-        field_refused(topic, text("m").with_id("has space")).await,
-        "Id"
-    );
-    assert_eq!(
-        field_refused(topic, text("m").with_message_group_id("g")).await,
-        "MessageGroupId"
-    );
-    // A FIFO topic needs a group, and an id unless the dispatcher makes one.
-    assert_eq!(field_refused(fifo, text("m")).await, "MessageGroupId");
-    assert_eq!(
-        field_refused(fifo, text("m").with_message_group_id("g")).await,
-        "MessageDeduplicationId"
-    );
-    // At the subject limit: accepted.
-    let sns = dispatcher(topic);
-    sns.submit_payload(text("m").with_subject("s".repeat(MAX_SUBJECT_CHARS)))
-        .await
-        .unwrap();
-    sns.abandon();
-    let _ = sns.flush_payloads().await;
+async fn an_empty_message() {
+    let err = refused(text("")).await;
+    assert_eq!(err.kind().field(), "MessageBody");
 }
 
 #[tokio::test]
-async fn a_message_at_the_topics_limit_is_accepted_and_one_byte_more_refused() {
-    let sns = dispatcher("arn:aws:sns:us-east-1:1:t");
-    sns.submit_payload(SnsMessage::text("x".repeat(SNS_DEFAULT_MESSAGE_BYTES)))
-        .await
-        .unwrap();
-    let err = sns
-        .submit_payload(SnsMessage::text("x".repeat(SNS_DEFAULT_MESSAGE_BYTES + 1)))
-        .await
-        .unwrap_err();
+async fn a_message_with_a_control_character() {
+    let err = refused(text("a\u{1}b")).await;
+    assert_eq!(err.kind().field(), "MessageBody");
+}
+
+#[tokio::test]
+async fn a_message_at_the_topics_256_kib_is_accepted() {
+    accepted(
+        &dispatcher(TOPIC),
+        text(&"x".repeat(SNS_DEFAULT_MESSAGE_BYTES)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_one_byte_over_the_topics_256_kib() {
+    let err = refused(text(&"x".repeat(SNS_DEFAULT_MESSAGE_BYTES + 1))).await;
     assert_eq!(err.kind().field(), "message");
+    assert!(
+        matches!(err.kind(), SubmitErrorKind::TooLarge { limit, .. } if *limit == SNS_DEFAULT_MESSAGE_BYTES),
+        "{err}"
+    );
     assert!(err.to_string().contains("262144"), "{err}");
-    sns.abandon();
-    let _ = sns.flush_payloads().await;
+}
+
+#[tokio::test]
+async fn a_subject_of_99_characters_is_accepted() {
+    let subject = "s".repeat(MAX_SUBJECT_CHARS);
+    accepted(&dispatcher(TOPIC), text("m").with_subject(subject)).await;
+}
+
+#[tokio::test]
+async fn a_subject_of_100_characters() {
+    let err = refused(text("m").with_subject("s".repeat(MAX_SUBJECT_CHARS + 1))).await;
+    assert_eq!(err.kind().field(), "Subject");
+}
+
+#[tokio::test]
+async fn a_subject_with_a_line_break() {
+    let err = refused(text("m").with_subject("two\nlines")).await;
+    assert_eq!(err.kind().field(), "Subject");
+}
+
+#[tokio::test]
+async fn a_batch_id_with_a_space() {
+    let err = refused(text("m").with_id("has space")).await;
+    assert_eq!(err.kind().field(), "Id");
+}
+
+#[tokio::test]
+async fn a_batch_id_of_81_characters() {
+    let err = refused(text("m").with_id("a".repeat(81))).await;
+    assert_eq!(err.kind().field(), "Id");
+}
+
+#[tokio::test]
+async fn a_batch_id_of_80_characters_is_accepted() {
+    accepted(&dispatcher(TOPIC), text("m").with_id("a".repeat(80))).await;
+}
+
+#[tokio::test]
+async fn a_message_group_on_a_standard_topic() {
+    let err = refused(text("m").with_message_group_id("g")).await;
+    assert_eq!(err.kind().field(), "MessageGroupId");
+}
+
+#[tokio::test]
+async fn a_fifo_message_without_a_group() {
+    let err = refused_by_fifo(text("m").with_deduplication_id("d")).await;
+    assert_eq!(err.kind().field(), "MessageGroupId");
+}
+
+#[tokio::test]
+async fn a_fifo_message_without_a_deduplication_id() {
+    let err = refused_by_fifo(text("m").with_message_group_id("g")).await;
+    assert_eq!(err.kind().field(), "MessageDeduplicationId");
+}
+
+#[tokio::test]
+async fn a_fifo_group_of_129_characters() {
+    let message = text("m")
+        .with_message_group_id("g".repeat(129))
+        .with_deduplication_id("d");
+    let err = refused_by_fifo(message).await;
+    assert_eq!(err.kind().field(), "MessageGroupId");
+}
+
+#[tokio::test]
+async fn a_fifo_group_of_128_characters_is_accepted() {
+    let message = text("m")
+        .with_message_group_id("g".repeat(128))
+        .with_deduplication_id("d");
+    accepted(&dispatcher(FIFO_TOPIC), message).await;
 }
 
 #[test]
 fn fifo_options_on_a_standard_topic_are_a_config_error() {
-    let topic =
-        SnsBackend::new(client(), "arn:aws:sns:us-east-1:1:t").default_message_group_id("g");
+    let topic = SnsBackend::new(client(), TOPIC).default_message_group_id("g");
     assert!(matches!(
         SnsBatchDispatcher::builder(topic).build(),
         Err(ConfigError::Invalid { .. })

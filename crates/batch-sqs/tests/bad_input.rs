@@ -290,33 +290,40 @@ async fn a_group_id_of_128_characters_is_fine() {
     let _ = sqs.flush_payloads_timeout(std::time::Duration::ZERO).await;
 }
 
-#[tokio::test]
-async fn consumer_deletes_and_visibility_changes_are_checked_at_submit() {
-    use batch_sqs::{SqsDeleteDispatcher, SqsVisibilityDispatcher, VisibilityChange};
-    let url = "https://sqs.us-east-1.amazonaws.com/1/q";
-    let deletes = SqsDeleteDispatcher::from_client(client(), url);
-    let err = deletes.submit_payload("").await.unwrap_err();
-    assert_eq!(err.kind().field(), "ReceiptHandle");
-    assert_eq!(err.payload(), "");
+const URL: &str = "https://sqs.us-east-1.amazonaws.com/1/q";
 
-    let visibility = SqsVisibilityDispatcher::from_client(client(), url);
+#[tokio::test]
+async fn a_delete_with_an_empty_receipt_handle() {
+    let deletes = batch_sqs::SqsDeleteDispatcher::from_client(client(), URL);
+    let err = test_support::refused_then_accepted(&deletes, String::new(), "h".into()).await;
+    assert_eq!(err.kind().field(), "ReceiptHandle");
+}
+
+#[tokio::test]
+async fn a_visibility_timeout_of_43200_seconds_is_accepted() {
+    let visibility = batch_sqs::SqsVisibilityDispatcher::from_client(client(), URL);
     let limit = batch_sqs::MAX_VISIBILITY_TIMEOUT_SECONDS;
-    visibility
-        .submit_payload(VisibilityChange::new("handle", limit))
-        .await
-        .unwrap();
-    let past = VisibilityChange::new("handle-2", limit + 1);
-    let err = visibility.submit_payload(past.clone()).await.unwrap_err();
+    assert_eq!(limit, 43_200);
+    test_support::accepted(&visibility, batch_sqs::VisibilityChange::new("h", limit)).await;
+}
+
+#[tokio::test]
+async fn a_visibility_timeout_of_43201_seconds() {
+    use batch_sqs::VisibilityChange;
+    let visibility = batch_sqs::SqsVisibilityDispatcher::from_client(client(), URL);
+    let past = VisibilityChange::new("h", batch_sqs::MAX_VISIBILITY_TIMEOUT_SECONDS + 1);
+    let good = VisibilityChange::new("h", 10);
+    let err = test_support::refused_then_accepted(&visibility, past, good).await;
     assert_eq!(err.kind().field(), "VisibilityTimeout");
     assert!(err.to_string().contains("43200"), "{err}");
-    assert_eq!(err.payload(), &past);
-    let err = visibility
-        .submit_payload(VisibilityChange::new("", 10))
-        .await
-        .unwrap_err();
+}
+
+#[tokio::test]
+async fn a_visibility_change_with_an_empty_receipt_handle() {
+    use batch_sqs::VisibilityChange;
+    let visibility = batch_sqs::SqsVisibilityDispatcher::from_client(client(), URL);
+    let bad = VisibilityChange::new("", 10);
+    let good = VisibilityChange::new("h", 10);
+    let err = test_support::refused_then_accepted(&visibility, bad, good).await;
     assert_eq!(err.kind().field(), "ReceiptHandle");
-    // Nothing was sent: the dispatchers are dropped holding one change, never flushed to a
-    // queue that does not exist.
-    visibility.abandon();
-    let _ = visibility.flush_payloads().await;
 }

@@ -17,12 +17,17 @@ from botocore.config import Config
 
 QUEUE_URL = "http://127.0.0.1/000000000000/bench"
 NAME = "bench"
+TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:bench"
+EVENT_SOURCE, EVENT_DETAIL_TYPE = "bench", "record"
 # Entries and bytes per request; the same limits as the library's.
 LIMITS = {
     "sqs": (10, 1_048_576),
     "kinesis": (500, 5 * 1_048_576),
     "dynamodb": (25, 16 * 1_048_576),
     "cloudwatch": (1_000, None),
+    "firehose": (500, 4 * 1_048_576),
+    "eventbridge": (10, 1_048_576),
+    "sns": (10, 1_048_576),
 }
 UNIFORM_BYTES = 1_000
 UNIFORM_METRIC_VALUES = 40
@@ -45,6 +50,14 @@ def record(service, n):
         pk = f"i{n:010d}"
         data = text(n, UNIFORM_BYTES - (2 + len(pk) + 4))
         return {"PutRequest": {"Item": {"pk": {"S": pk}, "data": {"S": data}}}}, UNIFORM_BYTES
+    if service == "firehose":
+        return {"Data": text(n, UNIFORM_BYTES).encode()}, UNIFORM_BYTES
+    if service == "eventbridge":
+        envelope = len(EVENT_SOURCE) + len(EVENT_DETAIL_TYPE) + len('{"d":""}')
+        detail = '{"d":"' + text(n, UNIFORM_BYTES - envelope) + '"}'
+        return {"Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE, "Detail": detail}, UNIFORM_BYTES
+    if service == "sns":
+        return {"Id": None, "Message": text(n, UNIFORM_BYTES)}, UNIFORM_BYTES
     base = float(n % 1000)
     values = [base + i * 0.5 for i in range(UNIFORM_METRIC_VALUES)]
     datum = {
@@ -76,6 +89,17 @@ def sender(service, client):
         def send(batch):
             left = client.batch_write_item(RequestItems={NAME: batch}).get("UnprocessedItems", {})
             return sum(len(v) for v in left.values())
+    elif service == "firehose":
+        def send(batch):
+            return client.put_record_batch(DeliveryStreamName=NAME, Records=batch)["FailedPutCount"]
+    elif service == "eventbridge":
+        def send(batch):
+            return client.put_events(Entries=batch)["FailedEntryCount"]
+    elif service == "sns":
+        def send(batch):
+            for i, entry in enumerate(batch):
+                entry["Id"] = str(i)
+            return len(client.publish_batch(TopicArn=TOPIC_ARN, PublishBatchRequestEntries=batch).get("Failed", []))
     else:
         def send(batch):
             client.put_metric_data(Namespace=NAME, MetricData=batch)
@@ -89,7 +113,7 @@ def main():
     if spec["load"] != "uniform":
         sys.exit(f"boto3 peer: only the uniform load, not {spec['load']}")
     client = boto3.client(
-        {"cloudwatch": "cloudwatch"}.get(service, service),
+        {"eventbridge": "events"}.get(service, service),
         endpoint_url=spec["endpoint"],
         region_name="us-east-1",
         aws_access_key_id="bench",

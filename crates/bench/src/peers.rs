@@ -10,13 +10,19 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_firehose::types::Record;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_sns::types::PublishBatchRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::{Blob, DateTime};
 use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
 use batch_core::{Backend, Dispatcher, DispatcherConfig, Limits};
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
 use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +34,8 @@ type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 /// The queue, stream, table and namespace the peers write to (the endpoint accepts any).
 pub(crate) const QUEUE_URL: &str = "http://127.0.0.1/000000000000/bench";
 pub(crate) const NAME: &str = "bench";
+/// The SNS topic the peers publish to.
+pub(crate) const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:000000000000:bench";
 
 /// Who sends the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,6 +122,18 @@ pub(crate) async fn run(spec: &Spec) -> Result<Measured> {
             )
             .await?
         }
+        Service::Firehose => {
+            firehose(&aws_sdk_firehose::Client::new(&config), spec.peer, records).await?
+        }
+        Service::Eventbridge => {
+            eventbridge(
+                &aws_sdk_eventbridge::Client::new(&config),
+                spec.peer,
+                records,
+            )
+            .await?
+        }
+        Service::Sns => sns(&aws_sdk_sns::Client::new(&config), spec.peer, records).await?,
     };
     Ok(Measured {
         wall_s: started.elapsed().as_secs_f64(),
@@ -455,4 +475,151 @@ async fn cloudwatch(
         Peer::Boto3BatchLoop => return Err(unsupported(peer)),
     }
     Ok(0)
+}
+
+async fn firehose(client: &aws_sdk_firehose::Client, peer: Peer, records: Records) -> Result<u64> {
+    let record = |n, size| {
+        Record::builder()
+            .data(Blob::new(workload::text(n, size)))
+            .build()
+    };
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            for (n, size) in records.sizes() {
+                client
+                    .put_record()
+                    .delivery_stream_name(NAME)
+                    .record(record(n, size)?)
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            failed = batch_loop(
+                records,
+                |n, size| Ok(record(n, size)?),
+                |batch| async move {
+                    let output = client
+                        .put_record_batch()
+                        .delivery_stream_name(NAME)
+                        .set_records(Some(batch))
+                        .send()
+                        .await?;
+                    Ok(u64::try_from(output.failed_put_count())?)
+                },
+            )
+            .await?;
+        }
+        Peer::Ours { max_in_flight } => {
+            let stream =
+                FirehoseBatchDispatcher::builder(FirehoseBackend::new(client.clone(), NAME))
+                    .config(config(max_in_flight))
+                    .build()?;
+            failed = submit_all(&stream, records, |n, size| {
+                FirehoseRecord::bytes(workload::text(n, size))
+            })
+            .await?;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
+}
+
+async fn eventbridge(
+    client: &aws_sdk_eventbridge::Client,
+    peer: Peer,
+    records: Records,
+) -> Result<u64> {
+    let entry = |n, size| {
+        PutEventsRequestEntry::builder()
+            .source(workload::EVENT_SOURCE)
+            .detail_type(workload::EVENT_DETAIL_TYPE)
+            .detail(workload::event_detail(size, n))
+            .build()
+    };
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            // PutEvents is EventBridge's only way in: one event per call.
+            for (n, size) in records.sizes() {
+                client.put_events().entries(entry(n, size)).send().await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            failed = batch_loop(
+                records,
+                |n, size| Ok(entry(n, size)),
+                |batch| async move {
+                    let output = client.put_events().set_entries(Some(batch)).send().await?;
+                    Ok(u64::try_from(output.failed_entry_count())?)
+                },
+            )
+            .await?;
+        }
+        Peer::Ours { max_in_flight } => {
+            let bus = EventBridgeBatchDispatcher::builder(EventBridgeBackend::default_bus(
+                client.clone(),
+            ))
+            .config(config(max_in_flight))
+            .build()?;
+            failed = submit_all(&bus, records, |n, size| {
+                let detail =
+                    serde_json::from_str(&workload::event_detail(size, n)).unwrap_or_default();
+                Event::new(workload::EVENT_SOURCE, workload::EVENT_DETAIL_TYPE, detail)
+            })
+            .await?;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
+}
+
+async fn sns(client: &aws_sdk_sns::Client, peer: Peer, records: Records) -> Result<u64> {
+    let mut failed = 0;
+    match peer {
+        Peer::SdkSingle => {
+            for (n, size) in records.sizes() {
+                client
+                    .publish()
+                    .topic_arn(TOPIC_ARN)
+                    .message(workload::text(n, size))
+                    .send()
+                    .await?;
+            }
+        }
+        Peer::SdkBatchLoop => {
+            failed = batch_loop(
+                records,
+                |n, size| {
+                    // Any ten consecutive numbers differ in their last digit: unique ids.
+                    Ok(PublishBatchRequestEntry::builder()
+                        .id((n % 10).to_string())
+                        .message(workload::text(n, size))
+                        .build()?)
+                },
+                |batch| async move {
+                    let output = client
+                        .publish_batch()
+                        .topic_arn(TOPIC_ARN)
+                        .set_publish_batch_request_entries(Some(batch))
+                        .send()
+                        .await?;
+                    Ok(output.failed().len() as u64)
+                },
+            )
+            .await?;
+        }
+        Peer::Ours { max_in_flight } => {
+            let topic = SnsBatchDispatcher::builder(SnsBackend::new(client.clone(), TOPIC_ARN))
+                .config(config(max_in_flight))
+                .build()?;
+            failed = submit_all(&topic, records, |n, size| {
+                SnsMessage::text(workload::text(n, size))
+            })
+            .await?;
+        }
+        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+    }
+    Ok(failed)
 }

@@ -97,8 +97,26 @@ impl Counts {
 
 /// Runs every measurement, checks that nothing was lost, and writes the report.
 pub(crate) async fn run_all(options: &Options) -> Result<()> {
-    if let Some(path) = &options.from_json {
-        let figures: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let earlier = match &options.from_json {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        None => serde_json::Value::Null,
+    };
+    if let Some(services) = &options.services {
+        let earlier_runs: Vec<Run> =
+            serde_json::from_value(earlier["runs"].clone()).unwrap_or_default();
+        let mut runs: Vec<Run> = earlier_runs
+            .into_iter()
+            .filter(|run| !services.contains(&run.service))
+            .collect();
+        runs.extend(measure_all(options).await?);
+        let capacity: Vec<CapacityRun> =
+            serde_json::from_value(earlier["capacity"].clone()).unwrap_or_default();
+        let aggregation: Vec<AggregationRun> =
+            serde_json::from_value(earlier["aggregation"].clone()).unwrap_or_default();
+        return report::write(options, &runs, &capacity, &aggregation);
+    }
+    if !earlier.is_null() {
+        let figures = earlier;
         let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
         let capacity: Vec<CapacityRun> =
             serde_json::from_value(figures["capacity"].clone()).unwrap_or_default();
@@ -109,6 +127,14 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         };
         return report::write(options, &runs, &capacity, &aggregation);
     }
+    let runs = measure_all(options).await?;
+    let capacity = sweep(options).await?;
+    let aggregation = aggregation::run_all(options).await?;
+    report::write(options, &runs, &capacity, &aggregation)
+}
+
+/// The peer runs of the plan (of `options.services` only, where given).
+async fn measure_all(options: &Options) -> Result<Vec<Run>> {
     let counts = Counts::new(options.quick);
     let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
     for service in Service::ALL {
@@ -143,7 +169,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
             ));
         }
     }
-    for service in Service::ALL {
+    for service in Service::FULL_SUITE {
         plan.push((
             service,
             Load::Mixed,
@@ -189,6 +215,9 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
     if options.capacity_only {
         plan.clear();
     }
+    if let Some(services) = &options.services {
+        plan.retain(|(service, ..)| services.contains(service));
+    }
     let mut runs = Vec::with_capacity(plan.len());
     for (i, (service, load, peer, latency, records)) in plan.into_iter().enumerate() {
         let run = measure(options, service, load, peer, latency, records).await?;
@@ -208,9 +237,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         );
         runs.push(run);
     }
-    let capacity = sweep(options).await?;
-    let aggregation = aggregation::run_all(options).await?;
-    report::write(options, &runs, &capacity, &aggregation)
+    Ok(runs)
 }
 
 /// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.
@@ -297,6 +324,11 @@ async fn measure(
         (Service::Dynamodb, Peer::SdkSingle) => Api::PutItem,
         (Service::Dynamodb, _) => Api::BatchWriteItem,
         (Service::Cloudwatch, _) => Api::PutMetricData,
+        (Service::Firehose, Peer::SdkSingle) => Api::FirehosePutRecord,
+        (Service::Firehose, _) => Api::PutRecordBatch,
+        (Service::Eventbridge, _) => Api::PutEvents,
+        (Service::Sns, Peer::SdkSingle) => Api::Publish,
+        (Service::Sns, _) => Api::PublishBatch,
     };
     let seen = endpoint.counts(api);
     if seen.entries != records || measured.failed != 0 {

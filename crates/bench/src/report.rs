@@ -172,13 +172,14 @@ fn main_table(md: &mut String, runs: &[Run]) {
 
 /// Records per second of the Python original (boto3-batch-utils, its default settings)
 /// against the null endpoint at 20 ms a request, on a 2-core machine of this kind; measured
-/// 2026-11-29.
-fn python_original(service: Service) -> f64 {
+/// 2026-11-29. It has no dispatcher for the other services.
+fn python_original(service: Service) -> Option<f64> {
     match service {
-        Service::Sqs => 362.0,
-        Service::Kinesis => 1_043.0,
-        Service::Dynamodb => 588.0,
-        Service::Cloudwatch => 647.0,
+        Service::Sqs => Some(362.0),
+        Service::Kinesis => Some(1_043.0),
+        Service::Dynamodb => Some(588.0),
+        Service::Cloudwatch => Some(647.0),
+        Service::Firehose | Service::Eventbridge | Service::Sns => None,
     }
 }
 
@@ -251,14 +252,16 @@ fn targets(md: &mut String, runs: &[Run]) {
                 );
             }
         }
-        if let Some(run) = find(
-            runs,
-            service,
-            Load::Uniform,
-            ours(batch_core::DEFAULT_MAX_IN_FLIGHT),
-            latency_ms,
+        if let (Some(run), Some(original)) = (
+            find(
+                runs,
+                service,
+                Load::Uniform,
+                ours(batch_core::DEFAULT_MAX_IN_FLIGHT),
+                latency_ms,
+            ),
+            python_original(service),
         ) {
-            let original = python_original(service);
             let times = ratio(run.records_per_second(), original);
             let _ = writeln!(
                 md,
@@ -458,7 +461,15 @@ fn plot(path: &std::path::Path, runs: &[Run]) -> Result<()> {
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()?;
-    let colors = [BLUE, RED, GREEN, MAGENTA];
+    let colors = [
+        BLUE,
+        RED,
+        GREEN,
+        MAGENTA,
+        CYAN,
+        BLACK,
+        RGBColor(255, 140, 0),
+    ];
     for ((service, points), color) in series.iter().zip(colors) {
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?

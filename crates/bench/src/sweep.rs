@@ -141,9 +141,10 @@ impl CapacityRun {
     }
 }
 
-/// A service's quota at the endpoint, and the records per second it takes.
-fn quota(service: Service) -> (Capacity, f64) {
-    match service {
+/// A service's quota at the endpoint, and the records per second it takes; `None` for the
+/// services the sweep does not measure.
+fn quota(service: Service) -> Option<(Capacity, f64)> {
+    Some(match service {
         // Two provisioned shards: 1,000 records a second each (records of 500 bytes).
         Service::Kinesis => (Capacity::default().kinesis_shards(2), 2_000.0),
         // 1,000 WCU; items under 1 KB cost one unit each.
@@ -158,7 +159,8 @@ fn quota(service: Service) -> (Capacity, f64) {
             Capacity::default().cloudwatch_requests_per_second(50.0),
             50_000.0,
         ),
-    }
+        Service::Firehose | Service::Eventbridge | Service::Sns => return None,
+    })
 }
 
 fn api(service: Service) -> Api {
@@ -167,6 +169,9 @@ fn api(service: Service) -> Api {
         Service::Kinesis => Api::PutRecords,
         Service::Dynamodb => Api::BatchWriteItem,
         Service::Cloudwatch => Api::PutMetricData,
+        Service::Firehose => Api::PutRecordBatch,
+        Service::Eventbridge => Api::PutEvents,
+        Service::Sns => Api::PublishBatch,
     }
 }
 
@@ -194,7 +199,7 @@ pub(crate) fn plan(quick: bool) -> Vec<Cell> {
             seconds_of_quota,
         });
     };
-    for service in Service::ALL {
+    for service in Service::FULL_SUITE {
         if quick {
             for sender in [Sender::Paced, Sender::Unpaced] {
                 let mif = sender.default_in_flight();
@@ -242,7 +247,8 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
         max_in_flight,
         seconds_of_quota,
     } = cell;
-    let (capacity, quota) = quota(service);
+    let (capacity, quota) =
+        quota(service).ok_or_else(|| format!("no capacity run for {}", service.title()))?;
     // Faults at zero: the endpoint then logs what it accepts, and when.
     let endpoint =
         NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
@@ -434,6 +440,7 @@ fn record_number(service: Service, entry: &str) -> Option<u64> {
                 .parse()
                 .ok()
         }
+        Service::Firehose | Service::Eventbridge | Service::Sns => None,
     }
 }
 
@@ -481,6 +488,9 @@ async fn engine(
                 .config(config)
                 .build()?;
             offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await
+        }
+        Service::Firehose | Service::Eventbridge | Service::Sns => {
+            Err(format!("no capacity run for {}", service.title()).into())
         }
     }
 }
@@ -565,6 +575,7 @@ impl Clients {
             Service::Kinesis => self.send_kinesis(ns).await,
             Service::Dynamodb => self.send_dynamodb(ns).await,
             Service::Cloudwatch => self.send_cloudwatch(ns).await,
+            Service::Firehose | Service::Eventbridge | Service::Sns => return ns.to_vec(),
         };
         failed.unwrap_or_else(|_| ns.to_vec())
     }

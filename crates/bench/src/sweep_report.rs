@@ -93,7 +93,7 @@ pub(crate) fn section(md: &mut String, runs: &[CapacityRun]) {
          for 10 rounds. Plot: [`{PLOT}`]({PLOT}).\n"
     );
     targets(md, runs);
-    for service in Service::ALL {
+    for service in Service::FULL_SUITE {
         let _ = writeln!(md, "### {}\n", service.title());
         let _ = writeln!(md, "| offered | sender {HEADER}");
         let _ = writeln!(md, "|---:|---{RULE}");
@@ -147,7 +147,7 @@ fn targets(md: &mut String, runs: &[CapacityRun]) {
         "| service | delivered | goodput | refused per delivered | requests (lower bound) | verdict | pacing off, max_in_flight 4 (sweep run): delivered, refused per delivered |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---|---|");
-    for service in Service::ALL {
+    for service in Service::FULL_SUITE {
         let Some(run) = target(runs, service) else {
             continue;
         };
@@ -181,9 +181,9 @@ fn targets(md: &mut String, runs: &[CapacityRun]) {
 pub(crate) fn plot(path: &std::path::Path, runs: &[CapacityRun]) -> Result<()> {
     let root = SVGBackend::new(path, (1000, 1200)).into_drawing_area();
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((Service::ALL.len(), 2));
+    let panels = root.split_evenly((Service::FULL_SUITE.len(), 2));
     let colors = [BLUE, RED, GREEN, MAGENTA];
-    for (row, service) in Service::ALL.iter().enumerate() {
+    for (row, service) in Service::FULL_SUITE.iter().enumerate() {
         for (column, (what, top)) in [
             ("goodput, % of quota", 120.0),
             ("refused per delivered", 4.0),

@@ -14,10 +14,25 @@ pub(crate) enum Service {
     Kinesis,
     Dynamodb,
     Cloudwatch,
+    Firehose,
+    Eventbridge,
+    Sns,
 }
 
 impl Service {
-    pub(crate) const ALL: [Self; 4] = [Self::Sqs, Self::Kinesis, Self::Dynamodb, Self::Cloudwatch];
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Sqs,
+        Self::Kinesis,
+        Self::Dynamodb,
+        Self::Cloudwatch,
+        Self::Firehose,
+        Self::Eventbridge,
+        Self::Sns,
+    ];
+    /// The services measured under the mixed and streamed loads and in the capacity sweep
+    /// too (the others take the uniform load, at both latencies).
+    pub(crate) const FULL_SUITE: [Self; 4] =
+        [Self::Sqs, Self::Kinesis, Self::Dynamodb, Self::Cloudwatch];
 
     pub(crate) fn title(self) -> &'static str {
         match self {
@@ -25,6 +40,9 @@ impl Service {
             Self::Kinesis => "Kinesis",
             Self::Dynamodb => "DynamoDB",
             Self::Cloudwatch => "CloudWatch",
+            Self::Firehose => "Firehose",
+            Self::Eventbridge => "EventBridge",
+            Self::Sns => "SNS",
         }
     }
 
@@ -35,6 +53,9 @@ impl Service {
             Self::Kinesis => batch_kinesis::KINESIS_DEFAULT_LIMITS,
             Self::Dynamodb => batch_dynamodb::DYNAMODB_LIMITS,
             Self::Cloudwatch => batch_cloudwatch::CLOUDWATCH_LIMITS,
+            Self::Firehose => batch_firehose::FIREHOSE_LIMITS,
+            Self::Eventbridge => batch_eventbridge::EVENTBRIDGE_LIMITS,
+            Self::Sns => batch_sns::SNS_LIMITS,
         }
     }
 }
@@ -139,6 +160,17 @@ pub(crate) fn dynamodb_item(size: usize, n: u64) -> (String, String) {
     (pk, data)
 }
 
+/// The EventBridge source and detail type of every event.
+pub(crate) const EVENT_SOURCE: &str = "bench";
+pub(crate) const EVENT_DETAIL_TYPE: &str = "record";
+
+/// The detail of event `n`: a JSON object whose entry, by EventBridge's rule (source, detail
+/// type and detail), is `size` bytes.
+pub(crate) fn event_detail(size: usize, n: u64) -> String {
+    let envelope = EVENT_SOURCE.len() + EVENT_DETAIL_TYPE.len() + r#"{"d":""}"#.len();
+    format!(r#"{{"d":"{}"}}"#, text(n, size - envelope))
+}
+
 /// The CloudWatch metric of record `n`: a name, three dimensions, and `values` values with
 /// their counts (one value, no counts, when `values` is 1).
 pub(crate) fn metric(values: usize, n: u64) -> (String, [(&'static str, String); 3], Vec<f64>) {
@@ -182,6 +214,14 @@ mod tests {
             assert_eq!(key.len() + data.len(), 1_000);
             let (pk, data) = dynamodb_item(50, n);
             assert_eq!(2 + pk.len() + 4 + data.len(), 50);
+            let detail = event_detail(1_000, n);
+            assert_eq!(
+                EVENT_SOURCE.len() + EVENT_DETAIL_TYPE.len() + detail.len(),
+                1_000
+            );
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&detail).is_ok_and(|d| d.is_object())
+            );
         }
     }
 

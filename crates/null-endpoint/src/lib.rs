@@ -8,9 +8,9 @@
 //!
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl`, `GetQueueAttributes`
 //! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
-//! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch` and EventBridge
-//! `PutEvents` (awsJson 1.1), SNS `PublishBatch` and `GetTopicAttributes` (the query
-//! protocol), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0
+//! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch`, `PutRecord` and
+//! EventBridge `PutEvents` (awsJson 1.1), SNS `PublishBatch`, `Publish` and
+//! `GetTopicAttributes` (the query protocol), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0
 //! as boto3 does; gzip-compressed bodies included).
 //!
 //! ```no_run
@@ -71,10 +71,14 @@ pub enum Api {
     PutEvents,
     /// SNS PublishBatch.
     PublishBatch,
+    /// Firehose PutRecord.
+    FirehosePutRecord,
+    /// SNS Publish.
+    Publish,
 }
 
 impl Api {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 12] = [
         Self::SendMessageBatch,
         Self::SendMessage,
         Self::PutRecords,
@@ -85,6 +89,8 @@ impl Api {
         Self::PutRecordBatch,
         Self::PutEvents,
         Self::PublishBatch,
+        Self::FirehosePutRecord,
+        Self::Publish,
     ];
 
     fn index(self) -> usize {
@@ -140,9 +146,9 @@ pub struct Faults {
 
 #[derive(Debug, Default)]
 struct Counters {
-    requests: [AtomicU64; 10],
-    entries: [AtomicU64; 10],
-    max_body_bytes: [AtomicU64; 10],
+    requests: [AtomicU64; Api::ALL.len()],
+    entries: [AtomicU64; Api::ALL.len()],
+    max_body_bytes: [AtomicU64; Api::ALL.len()],
     served: AtomicU64,
     faults: AtomicU64,
     lost_responses: AtomicU64,
@@ -633,6 +639,11 @@ async fn answer(
                     &format!("<Successful>{successful}</Successful><Failed>{failed}</Failed>"),
                 )
             }
+            Some("Publish") => {
+                let message = form.get("Message").cloned().unwrap_or_default();
+                record(Api::Publish, vec![message], 1);
+                query_response("Publish", "<MessageId>m</MessageId>")
+            }
             Some("GetTopicAttributes") => query_response(
                 "GetTopicAttributes",
                 "<Attributes><entry><key>MaximumMessageSize</key><value>262144</value></entry></Attributes>",
@@ -779,6 +790,11 @@ async fn answer(
                 JSON_11,
                 &json!({"FailedPutCount": failed, "Encrypted": false, "RequestResponses": answers}),
             )
+        }
+        "Firehose_20150804.PutRecord" => {
+            let data = json["Record"]["Data"].as_str().unwrap_or_default().to_owned();
+            record(Api::FirehosePutRecord, vec![data], 1);
+            json_response(JSON_11, &json!({"RecordId": "r", "Encrypted": false}))
         }
         "AWSEvents.PutEvents" => {
             let entries = json["Entries"].as_array().cloned().unwrap_or_default();
