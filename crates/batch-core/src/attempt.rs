@@ -29,6 +29,7 @@ pub(crate) struct Sender<'a, B: Backend> {
     pub(crate) rng: &'a Mutex<fastrand::Rng>,
     pub(crate) abandon: &'a watch::Sender<bool>,
     pub(crate) pacer: Option<&'a Pacer>,
+    pub(crate) on_delivered: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
 
 impl<B: Backend> Sender<'_, B> {
@@ -207,6 +208,9 @@ impl<B: Backend> Sender<'_, B> {
             match outcome {
                 EntryOutcome::Delivered => {
                     Counters::add(&self.counters.delivered, 1);
+                    if let (Some(hook), Some(tag)) = (self.on_delivered, item.tag) {
+                        hook(tag);
+                    }
                     // The service stored this entry although an earlier one of its key in
                     // the same request failed: their order is lost, and no client can take
                     // it back. Say so; the failed one is still retried (delivery first).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::config::DispatcherConfig;
 use crate::error::{ConfigError, SubmitError};
-use crate::service::DispatcherBuilder;
+use crate::service::{DeliveredHook, DispatcherBuilder};
 use crate::shared::Shared;
 use crate::stats::{Counters, Stats};
 use crate::unprocessed::Unprocessed;
@@ -48,10 +48,14 @@ impl<B: Backend> Dispatcher<B> {
         DispatcherBuilder::new(backend)
     }
 
-    pub(crate) fn from_parts(backend: B, config: &DispatcherConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn from_parts(
+        backend: B,
+        config: &DispatcherConfig,
+        on_delivered: Option<DeliveredHook>,
+    ) -> Result<Self, ConfigError> {
         let config = config.resolve::<B>()?;
         Ok(Self {
-            shared: Shared::new(backend, config),
+            shared: Shared::new(backend, config, on_delivered),
         })
     }
 

@@ -1,6 +1,8 @@
 //! Building a dispatcher: the one builder of engine options, and the constructors every AWS
 //! service shares.
 
+use std::sync::Arc;
+
 use aws_types::SdkConfig;
 
 use crate::backend::Backend;
@@ -66,6 +68,7 @@ impl<B: Service> Dispatcher<B> {
         Self::from_parts(
             B::backend(client, target.into()),
             &DispatcherConfig::default(),
+            None,
         )
         .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
     }
@@ -85,11 +88,24 @@ impl<B: Service> Dispatcher<B> {
 ///     .expect("valid settings");
 /// assert_eq!(dispatcher.limits().max_entries, 10);
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct DispatcherBuilder<B> {
     backend: B,
     config: DispatcherConfig,
+    on_delivered: Option<DeliveredHook>,
+}
+
+/// What [`DispatcherBuilder::on_delivered`] calls.
+pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
+
+impl<B: std::fmt::Debug> std::fmt::Debug for DispatcherBuilder<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DispatcherBuilder")
+            .field("backend", &self.backend)
+            .field("config", &self.config)
+            .field("on_delivered", &self.on_delivered.is_some())
+            .finish()
+    }
 }
 
 impl<B: Backend> DispatcherBuilder<B> {
@@ -97,6 +113,7 @@ impl<B: Backend> DispatcherBuilder<B> {
         Self {
             backend,
             config: DispatcherConfig::default(),
+            on_delivered: None,
         }
     }
 
@@ -106,11 +123,39 @@ impl<B: Backend> DispatcherBuilder<B> {
         self
     }
 
+    /// Calls `hook` with the tag of each payload submitted with
+    /// [`submit_tagged`](Dispatcher::submit_tagged) once the service has accepted it: such a
+    /// payload will not come back from a flush. A program that keeps something per tag until
+    /// it knows the outcome (a binding keeping the caller's own object to hand back, a
+    /// checkpoint) lets it go here. Called from the task that sent the request: keep it short.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// use batch_core::testing::{InMemoryBackend, TestPayload};
+    /// use batch_core::Dispatcher;
+    ///
+    /// let accepted = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&accepted);
+    /// let dispatcher = Dispatcher::builder(InMemoryBackend::new())
+    ///     .on_delivered(move |tag| seen.lock().unwrap().push(tag))
+    ///     .build()
+    ///     .expect("valid settings");
+    /// dispatcher.submit_tagged(TestPayload::new(1, 10), 7).await.expect("valid");
+    /// assert!(dispatcher.flush_payloads().await.is_empty());
+    /// assert_eq!(*accepted.lock().unwrap(), [7]);
+    /// # }
+    /// ```
+    pub fn on_delivered(mut self, hook: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.on_delivered = Some(Arc::new(hook));
+        self
+    }
+
     /// The dispatcher, once the settings and the backend's options pass their checks. Does
     /// no I/O.
     pub fn build(self) -> Result<Dispatcher<B>, ConfigError> {
         self.backend.check()?;
-        Dispatcher::from_parts(self.backend, &self.config)
+        Dispatcher::from_parts(self.backend, &self.config, self.on_delivered)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::{Ledger, Turn};
 use crate::pace::{Caps, Pacer};
 use crate::pending::{Added, Item, Pending, lowest};
+use crate::service::DeliveredHook;
 use crate::spec::DedupPolicy;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -39,6 +40,7 @@ pub(crate) struct Shared<B: Backend> {
     pub(crate) abandon: watch::Sender<bool>,
     /// Paces requests to what the destination accepts, and to the user's caps.
     pub(crate) pacer: Option<Pacer>,
+    pub(crate) on_delivered: Option<DeliveredHook>,
 }
 
 pub(crate) struct State<B: Backend> {
@@ -60,7 +62,11 @@ pub(crate) struct Batch<B: Backend> {
 }
 
 impl<B: Backend> Shared<B> {
-    pub(crate) fn new(backend: B, config: Resolved) -> Arc<Self> {
+    pub(crate) fn new(
+        backend: B,
+        config: Resolved,
+        on_delivered: Option<DeliveredHook>,
+    ) -> Arc<Self> {
         let permits = Arc::new(Semaphore::new(config.max_in_flight));
         let pacer = (config.adaptive || config.caps != Caps::default())
             .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
@@ -86,6 +92,7 @@ impl<B: Backend> Shared<B> {
             rng: Mutex::new(fastrand::Rng::new()),
             abandon: watch::Sender::new(false),
             pacer,
+            on_delivered,
         })
     }
 
@@ -295,6 +302,7 @@ impl<B: Backend> Shared<B> {
             rng: &self.rng,
             abandon: &self.abandon,
             pacer: self.pacer.as_ref(),
+            on_delivered: self.on_delivered.as_deref(),
         };
         sender.send(todo, &mut out).await;
         Counters::add(&self.counters.unprocessed, out.items.len());

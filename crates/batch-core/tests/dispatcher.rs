@@ -1122,3 +1122,34 @@ async fn a_records_per_second_cap_paces_without_any_throttling() {
     assert!(took >= Duration::from_millis(2_900), "{took:?}");
     assert_eq!(backend.requests().len(), 30);
 }
+
+#[tokio::test(start_paused = true)]
+async fn on_delivered_names_each_accepted_tag_once_and_never_a_failed_one() {
+    let backend = InMemoryBackend::new();
+    // Payload 3 is refused for good, payload 5 throttled twice and then stored.
+    backend.fail_entry_always(3, invalid());
+    backend.fail_entry(5, 1, throttled());
+    backend.fail_entry(5, 2, throttled());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_seen = Arc::clone(&seen);
+    let dispatcher = Dispatcher::builder(backend.clone())
+        .on_delivered(move |tag| hook_seen.lock().unwrap().push(tag))
+        .build()
+        .unwrap();
+    for id in 0..25 {
+        dispatcher
+            .submit_tagged(TestPayload::new(id, 10), 100 + id)
+            .await
+            .unwrap();
+    }
+    let failed = dispatcher.flush_payloads().await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].tag, Some(103));
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable();
+    let expected: Vec<u64> = (100..125).filter(|&tag| tag != 103).collect();
+    assert_eq!(
+        seen, expected,
+        "each delivered tag once, the refused one never"
+    );
+}
