@@ -1,0 +1,251 @@
+//! A dispatcher as Python holds it: each payload goes in with a tag, and the Python object it
+//! was made from is kept under that tag until the service accepts it, so that what cannot be
+//! delivered comes back as the very object the caller submitted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use aws_batch_utils::core::{Backend, Dispatcher, SubmitError as RustSubmitError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::settings::{Settings, config_error};
+use crate::{SubmitError, UnprocessedItem, runtime};
+
+type Objects = Arc<Mutex<HashMap<u64, Py<PyAny>>>>;
+
+fn lock(objects: &Objects) -> MutexGuard<'_, HashMap<u64, Py<PyAny>>> {
+    objects.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One dispatcher and the Python objects of its payloads not yet accepted.
+pub(crate) struct Held<B: Backend> {
+    /// `None` only while dropping.
+    dispatcher: Option<Dispatcher<B>>,
+    objects: Objects,
+    next_tag: AtomicU64,
+    /// Every item handed back so far, as the original's `unprocessed_items`.
+    unprocessed: Py<PyList>,
+    /// `ClassName::target`, as the original's `str()`.
+    label: String,
+}
+
+impl<B: Backend> Held<B> {
+    /// Builds the dispatcher of `backend` with `settings`.
+    pub(crate) fn build(
+        py: Python<'_>,
+        backend: B,
+        settings: &Settings,
+        label: String,
+    ) -> PyResult<Self> {
+        let objects: Objects = Arc::default();
+        let accepted = Arc::clone(&objects);
+        let dispatcher = Dispatcher::builder(backend)
+            .config(settings.config.clone())
+            // Runs on a runtime thread: the object's reference is released the next time
+            // the interpreter is entered.
+            .on_delivered(move |tag| {
+                lock(&accepted).remove(&tag);
+            })
+            .build()
+            .map_err(|e| config_error(&e))?;
+        Ok(Self {
+            dispatcher: Some(dispatcher),
+            objects,
+            next_tag: AtomicU64::new(0),
+            unprocessed: PyList::empty(py).unbind(),
+            label,
+        })
+    }
+
+    fn dispatcher(&self) -> PyResult<&Dispatcher<B>> {
+        self.dispatcher
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("the dispatcher is closed"))
+    }
+
+    /// Submits `payload`, made from `original`; a refusal is a [`SubmitError`] carrying
+    /// `original`.
+    pub(crate) fn submit(
+        &self,
+        py: Python<'_>,
+        payload: B::Payload,
+        original: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let dispatcher = self.dispatcher()?;
+        let runtime = runtime()?;
+        let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
+        lock(&self.objects).insert(tag, original.clone().unbind());
+        // Waits only when max_in_flight requests are busy and the batch is full.
+        let result = py.detach(|| runtime.block_on(dispatcher.submit_tagged(payload, tag)));
+        result.map_err(|err: RustSubmitError<B::Payload>| {
+            lock(&self.objects).remove(&tag);
+            submit_error(py, err.kind().field(), &err.kind().to_string(), original)
+        })
+    }
+
+    /// Sends everything pending and returns what could not be delivered (also added to
+    /// [`unprocessed`](Self::unprocessed)). With `timeout` (seconds), what is still unsent
+    /// when it passes comes back as `Abandoned`.
+    pub(crate) fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyList>> {
+        let dispatcher = self.dispatcher()?;
+        let runtime = runtime()?;
+        let timeout = timeout
+            .map(Duration::try_from_secs_f64)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("timeout: {e}")))?;
+        // Payloads submitted from here on (by another thread) are not this flush's.
+        let before = self.next_tag.load(Ordering::Relaxed);
+        let failed = py.detach(|| {
+            runtime.block_on(async {
+                match timeout {
+                    Some(timeout) => match dispatcher.flush_payloads_timeout(timeout).await {
+                        Ok(failed) | Err(failed) => failed,
+                    },
+                    None => dispatcher.flush_payloads().await,
+                }
+            })
+        });
+        let items = PyList::empty(py);
+        let all = self.unprocessed.bind(py);
+        let mut objects = lock(&self.objects);
+        for unprocessed in failed {
+            let payload = unprocessed
+                .tag
+                .and_then(|tag| objects.remove(&tag))
+                .unwrap_or_else(|| py.None());
+            let error = unprocessed.error;
+            let item = Py::new(
+                py,
+                UnprocessedItem {
+                    payload,
+                    code: error.code().to_owned(),
+                    message: error.message().to_owned(),
+                    attempts: error.attempts,
+                    retryable: error.is_retryable(),
+                    reason: format!("{:?}", error.reason),
+                },
+            )?;
+            items.append(&item)?;
+            all.append(item)?;
+        }
+        // The rest were dropped as duplicates of a payload that stands for them.
+        objects.retain(|&tag, _| tag >= before);
+        Ok(items.unbind())
+    }
+
+    pub(crate) fn unprocessed(&self, py: Python<'_>) -> Py<PyList> {
+        self.unprocessed.clone_ref(py)
+    }
+
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Payloads waiting for a request, and the counters since the start.
+    pub(crate) fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dispatcher = self.dispatcher()?;
+        let stats = dispatcher.stats();
+        let dict = PyDict::new(py);
+        dict.set_item("pending", dispatcher.pending())?;
+        dict.set_item("submitted", stats.submitted)?;
+        dict.set_item("delivered", stats.delivered)?;
+        dict.set_item("rejected", stats.rejected)?;
+        dict.set_item("duplicates_dropped", stats.duplicates_dropped)?;
+        dict.set_item("superseded", stats.superseded)?;
+        dict.set_item("unprocessed", stats.unprocessed)?;
+        dict.set_item("requests_sent", stats.requests_sent)?;
+        dict.set_item("retries", stats.retries)?;
+        dict.set_item("throttled", stats.throttled)?;
+        Ok(dict)
+    }
+}
+
+impl<B: Backend> Drop for Held<B> {
+    fn drop(&mut self) {
+        // With the runtime entered, a dispatcher dropped with payloads pending delivers them
+        // in the background (and logs the outcome) instead of losing them.
+        if let Ok(runtime) = runtime() {
+            let _entered = runtime.enter();
+            drop(self.dispatcher.take());
+        }
+    }
+}
+
+/// A [`SubmitError`] naming `field`, with the caller's object as its `payload`.
+pub(crate) fn submit_error(
+    py: Python<'_>,
+    field: &str,
+    reason: &str,
+    payload: &Bound<'_, PyAny>,
+) -> PyErr {
+    let err = SubmitError::new_err(reason.to_owned());
+    let value = err.value(py);
+    // Setting attributes on a fresh exception object cannot fail.
+    let _ = value.setattr("field", field);
+    let _ = value.setattr("reason", reason);
+    let _ = value.setattr("payload", payload);
+    err
+}
+
+/// The methods every dispatcher class has: `flush_payloads`, `unprocessed_items`, `stats`,
+/// the context manager (a `with` block flushes at its end) and `str()`. `$methods` are the
+/// class's own.
+macro_rules! dispatcher_methods {
+    ($class:ident { $($methods:tt)* }) => {
+        #[pyo3::pymethods]
+        impl $class {
+            $($methods)*
+
+            /// Sends everything pending and returns the items that could not be delivered
+            /// by this flush (each also added to `unprocessed_items`). With `timeout`
+            /// (seconds), what is still unsent when it passes comes back as `Abandoned`.
+            #[pyo3(signature = (timeout=None))]
+            fn flush_payloads(
+                &self,
+                py: pyo3::Python<'_>,
+                timeout: Option<f64>,
+            ) -> pyo3::PyResult<pyo3::Py<pyo3::types::PyList>> {
+                self.held.flush(py, timeout)
+            }
+
+            /// Every item handed back by the flushes so far.
+            #[getter]
+            fn unprocessed_items(&self, py: pyo3::Python<'_>) -> pyo3::Py<pyo3::types::PyList> {
+                self.held.unprocessed(py)
+            }
+
+            /// Counters since the start: submitted, delivered, unprocessed, requests_sent, ...
+            fn stats<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                self.held.stats(py)
+            }
+
+            fn __enter__(slf: pyo3::Py<Self>) -> pyo3::Py<Self> {
+                slf
+            }
+
+            /// Flushes; what could not be delivered is in `unprocessed_items`.
+            #[pyo3(signature = (*_exc))]
+            fn __exit__(
+                &self,
+                py: pyo3::Python<'_>,
+                _exc: &pyo3::Bound<'_, pyo3::types::PyTuple>,
+            ) -> pyo3::PyResult<bool> {
+                self.held.flush(py, None)?;
+                Ok(false)
+            }
+
+            fn __str__(&self) -> String {
+                self.held.label().to_owned()
+            }
+        }
+    };
+}
+
+pub(crate) use dispatcher_methods;

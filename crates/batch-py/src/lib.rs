@@ -1,0 +1,118 @@
+//! The Python package `aws_batch_utils`: the API of boto3-batch-utils (the same classes,
+//! methods and arguments) on the Rust dispatchers, plus the services and options the Rust
+//! side adds.
+//!
+//! This crate converts between Python and Rust and does nothing else: packing, retries,
+//! pacing and every check of a payload are the Rust crates'. Calls block on one runtime
+//! shared by the process, with the interpreter released while they wait, so other Python
+//! threads run.
+//!
+//! ```python
+//! from aws_batch_utils import SQSBatchDispatcher
+//!
+//! sqs = SQSBatchDispatcher("my-queue", region_name="eu-west-1")
+//! for order in orders:
+//!     sqs.submit_payload(order)
+//! for item in sqs.flush_payloads():
+//!     print(item.code, item.message, item.payload)
+//! ```
+
+mod cloudwatch;
+mod convert;
+mod dynamodb;
+mod eventbridge;
+mod held;
+mod kinesis;
+mod settings;
+mod sqs;
+
+use std::sync::OnceLock;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    aws_batch_utils,
+    SubmitError,
+    PyValueError,
+    "A payload that can never be sent (too large, a field missing or invalid). The payload \
+     was not taken: `payload` is the object as submitted, `field` names what is wrong and \
+     `reason` says why."
+);
+
+/// The runtime every dispatcher of the process sends from.
+fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("aws-batch-utils")
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(format!("no async runtime: {e}")))
+}
+
+/// A payload that was not delivered: the object as submitted, and why.
+#[pyclass(frozen, get_all, module = "aws_batch_utils")]
+#[derive(Debug)]
+pub(crate) struct UnprocessedItem {
+    /// The payload, the very object that was submitted.
+    payload: Py<PyAny>,
+    /// The AWS error code, e.g. `ThrottlingException` or `AccessDeniedException`.
+    code: String,
+    /// The AWS error message.
+    message: String,
+    /// Requests that carried the payload.
+    attempts: u32,
+    /// Whether sending it again later may succeed.
+    retryable: bool,
+    /// Why it ended undelivered: `Rejected`, `AttemptsExhausted`, `DeadlineExceeded`,
+    /// `HeldBack` (behind an undelivered one of its ordering key) or `Abandoned`.
+    reason: String,
+}
+
+#[pymethods]
+impl UnprocessedItem {
+    fn __repr__(&self) -> String {
+        format!(
+            "UnprocessedItem(code={:?}, message={:?}, attempts={}, reason={:?})",
+            self.code, self.message, self.attempts, self.reason
+        )
+    }
+}
+
+/// `{'Name': str(name), 'Value': str(value)}`: one CloudWatch dimension, as the original's
+/// helper makes it.
+#[pyfunction]
+fn cloudwatch_dimension(
+    py: Python<'_>,
+    name: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let dimension = pyo3::types::PyDict::new(py);
+    dimension.set_item("Name", name.str()?)?;
+    dimension.set_item("Value", value.str()?)?;
+    Ok(dimension.into_any().unbind())
+}
+
+#[pymodule]
+#[pyo3(name = "aws_batch_utils")]
+fn aws_batch_utils_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SubmitError", m.py().get_type::<SubmitError>())?;
+    m.add_class::<UnprocessedItem>()?;
+    m.add_function(wrap_pyfunction!(cloudwatch_dimension, m)?)?;
+    m.add_class::<sqs::SqsBatch>()?;
+    m.add_class::<sqs::SqsFifoBatch>()?;
+    m.add_class::<sqs::SqsDelete>()?;
+    m.add_class::<sqs::SnsBatch>()?;
+    m.add_class::<kinesis::KinesisBatch>()?;
+    m.add_class::<kinesis::FirehoseBatch>()?;
+    m.add_class::<dynamodb::DynamoBatch>()?;
+    m.add_class::<cloudwatch::CloudwatchBatch>()?;
+    m.add_class::<eventbridge::EventBridgeBatch>()?;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The keyword arguments every constructor takes: where and as whom to connect (what users
+//! pass to `boto3.client` today), and the engine's settings.
+
+use aws_batch_utils::core::{DispatcherConfig, RetryPolicy};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// The connection and the engine settings of one dispatcher.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) sdk: SdkConfig,
+    pub(crate) config: DispatcherConfig,
+}
+
+/// Reads `max_batch_size` and the keyword arguments, and loads the AWS configuration: the
+/// standard chain (environment, profiles, the container or instance role), with what the
+/// arguments name put first.
+///
+/// Arguments: `endpoint_url`, `region_name`, `aws_access_key_id`, `aws_secret_access_key`,
+/// `aws_session_token` (as `boto3.client` takes them), `config` (a botocore `Config`:
+/// accepted and not used, the dispatcher retries and paces by itself), `max_in_flight`
+/// (requests at once), `max_attempts` (per payload, for failures other than throttling).
+pub(crate) fn read(
+    py: Python<'_>,
+    max_batch_size: Option<usize>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Settings> {
+    let mut config = DispatcherConfig::default();
+    if let Some(size) = max_batch_size {
+        config = config.max_entries(size);
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let (mut key_id, mut secret, mut token) = (None, None, None);
+    if let Some(kwargs) = kwargs {
+        for (name, value) in kwargs.iter() {
+            let name: String = name.extract()?;
+            if value.is_none() {
+                continue;
+            }
+            match name.as_str() {
+                "endpoint_url" => loader = loader.endpoint_url(value.extract::<String>()?),
+                "region_name" => loader = loader.region(Region::new(value.extract::<String>()?)),
+                "aws_access_key_id" => key_id = Some(value.extract::<String>()?),
+                "aws_secret_access_key" => secret = Some(value.extract::<String>()?),
+                "aws_session_token" => token = Some(value.extract::<String>()?),
+                "config" => {}
+                "max_in_flight" => config = config.max_in_flight(value.extract()?),
+                "max_attempts" => {
+                    config = config.retry(RetryPolicy::default().max_attempts(value.extract()?));
+                }
+                other => {
+                    return Err(PyTypeError::new_err(format!(
+                        "unexpected keyword argument '{other}'"
+                    )));
+                }
+            }
+        }
+    }
+    match (key_id, secret) {
+        (Some(id), Some(secret)) => {
+            let credentials = Credentials::new(id, secret, token, None, "keyword arguments");
+            loader = loader.credentials_provider(credentials);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(PyValueError::new_err(
+                "aws_access_key_id and aws_secret_access_key go together",
+            ));
+        }
+    }
+    let runtime = crate::runtime()?;
+    let sdk = py.detach(|| runtime.block_on(loader.load()));
+    Ok(Settings { sdk, config })
+}
+
+/// A configuration error as Python sees it: `max_batch_size` is the name users know for the
+/// entry limit.
+pub(crate) fn config_error(err: &aws_batch_utils::core::ConfigError) -> PyErr {
+    let text = err.to_string().replace("max_entries", "max_batch_size");
+    PyValueError::new_err(text)
+}
