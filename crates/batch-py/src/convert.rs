@@ -40,13 +40,15 @@ impl Invalid {
         self
     }
 
-    /// The field, as the Rust side names a place in a payload: `/user/id` (a JSON pointer),
-    /// `payload` for the whole of it, or an argument's name followed by a pointer into it.
+    /// The field, as the Rust side names a place in a payload: a top-level field by its
+    /// name (`user`), a nested one by a JSON pointer (`/user/id`), the whole payload as
+    /// `payload`; in an argument, its name and the place within (`MessageAttributes/kind`).
     pub(crate) fn field(&self) -> String {
-        let start = match (&self.argument, self.path.is_empty()) {
+        let start = match (&self.argument, self.path.as_slice()) {
             (Some(argument), _) => argument.clone(),
-            (None, true) => return "payload".into(),
-            (None, false) => String::new(),
+            (None, []) => return "payload".into(),
+            (None, [field]) => return field.clone(),
+            (None, _) => String::new(),
         };
         self.path.iter().rev().fold(start, |mut field, key| {
             field.push('/');

@@ -69,7 +69,7 @@ pub(crate) struct UnprocessedItem {
     attempts: u32,
     /// Whether sending it again later may succeed.
     retryable: bool,
-    /// Why it ended undelivered: `Rejected`, `AttemptsExhausted`, `DeadlineExceeded`,
+    /// Why it ended undelivered: `Rejected`, `RetriesExhausted`, `DeadlineExceeded`,
     /// `HeldBack` (behind an undelivered one of its ordering key) or `Abandoned`.
     reason: String,
 }

@@ -1,0 +1,83 @@
+"""Fixtures: the emulators' endpoints (the file `cargo xtask` writes, or AWS_BATCH_ENDPOINT_*
+variables), boto3 clients to read back what was delivered, and unique names."""
+
+import os
+import pathlib
+import uuid
+
+import boto3
+import pytest
+
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+
+def endpoints():
+    found = {}
+    path = os.environ.get("AWS_BATCH_EMULATOR_FILE", ROOT / ".emulator" / "endpoints")
+    try:
+        for line in pathlib.Path(path).read_text().splitlines():
+            name, _, url = line.partition("=")
+            if url:
+                found[name] = url
+    except FileNotFoundError:
+        pass
+    for name in ("sqs", "kinesis", "dynamodb", "cloudwatch", "firehose", "s3", "eventbridge", "sns"):
+        url = os.environ.get(f"AWS_BATCH_ENDPOINT_{name.upper()}")
+        if url:
+            found[name] = url
+    return found
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    known = endpoints()
+
+    def of(service):
+        if service not in known:
+            pytest.fail(f"no {service} emulator: run `cargo xtask test` or `cargo xtask emulator start`")
+        return known[service]
+
+    return of
+
+
+@pytest.fixture(scope="session")
+def connect(endpoint):
+    """The keyword arguments a dispatcher of `service` takes to reach its emulator."""
+
+    def kwargs(service):
+        return {"endpoint_url": endpoint(service), "region_name": REGION, **CREDENTIALS}
+
+    return kwargs
+
+
+@pytest.fixture(scope="session")
+def client(endpoint):
+    """A boto3 client of `service` on its emulator."""
+
+    def make(service):
+        name = {"eventbridge": "events"}.get(service, service)
+        return boto3.client(name, endpoint_url=endpoint(service), region_name=REGION, **CREDENTIALS)
+
+    return make
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def receive_all(sqs, url, expected, attributes=False):
+    """Every message of the queue, until `expected` have come or the queue stays empty."""
+    messages, empty = [], 0
+    while len(messages) < expected and empty < 3:
+        extra = {"MessageAttributeNames": ["All"]} if attributes else {}
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, **extra).get(
+            "Messages", []
+        )
+        empty = 0 if got else empty + 1
+        messages.extend(got)
+        # A FIFO queue shows a group's next message once the one before is deleted.
+        for message in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
