@@ -15,6 +15,7 @@
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
+mod python;
 
 use emulator::Set;
 
@@ -156,6 +157,7 @@ fn test() -> Result<()> {
     }
     // Everything that needs the network happens out here: installs and the test build.
     emulator::install(Set::All)?;
+    python::install_package(false)?;
     step("build tests", &mut test_command(true))?;
     in_private_network(&["test-with-emulators"])?;
     bench(true)?;
@@ -213,14 +215,19 @@ fn test_with_emulators() -> Result<()> {
     tests
         .env(EMULATOR_FILE_VAR, emulator::endpoints_file(Set::All))
         .env("CARGO_NET_OFFLINE", "true");
-    let result = step("tests", &mut tests);
+    let rust = step("tests", &mut tests);
+    let python = step(
+        "Python package tests",
+        &mut python::pytest(&emulator::endpoints_file(Set::All)),
+    );
     emulator::stop(Set::All)?;
-    result
+    rust.and(python)
 }
 
 /// The benchmarks: a release build and the full run, or a debug build and a smoke run.
 fn bench(quick: bool) -> Result<()> {
-    let python = emulator::install_moto()?;
+    // The Python package's runs use the wheel this installs (a release build for figures).
+    let python = python::install_package(!quick)?;
     let profile = if quick { "debug" } else { "release" };
     let mut build = cargo(&["build", "--package", "batch-bench"]);
     if !quick {

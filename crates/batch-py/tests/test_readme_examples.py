@@ -34,9 +34,20 @@ def example(code):
 
 
 def queue(client, name, fifo=False):
+    """The queue the example names, empty (the names are fixed: a rerun finds them)."""
     sqs = client("sqs")
     attributes = {"FifoQueue": "true"} if fifo else {}
-    return sqs, sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=url)
+    return sqs, url
+
+
+def fresh(delete, *args, **kwargs):
+    """Deletes what an earlier run of the example left, if anything."""
+    try:
+        delete(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - absent is the usual case
+        pass
 
 
 def test_readme(environment, client):
@@ -99,6 +110,7 @@ def test_sqs_fifo_page(environment, client):
 
 def test_kinesis_page(environment, client):
     kinesis = client("kinesis")
+    fresh(kinesis.delete_stream, StreamName="MyExampleStreamName")
     kinesis.create_stream(StreamName="MyExampleStreamName", ShardCount=1)
     scope = example(
         "from boto3_batch_utils import KinesisBatchDispatcher\n\n\n"
@@ -129,6 +141,8 @@ def test_kinesis_page(environment, client):
 def test_dynamodb_page(environment, client):
     dynamodb = client("dynamodb")
     for table, key in [("MyExampleDynamoTable", "id"), ("MyExampleDynamoTableByMyId", "myId")]:
+        fresh(dynamodb.delete_table, TableName=table)
+        dynamodb.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig={"Delay": 0.2})
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],

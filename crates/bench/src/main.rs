@@ -15,6 +15,8 @@
 //! batch-bench --services sns,firehose [--from-json FILE]  only these services' peer runs,
 //!                                                     the rest of the report from FILE's
 //!                                                     figures
+//! batch-bench --python-only [--from-json FILE]      only the Python package and the boto3
+//!                                                     loop, the rest from FILE's figures
 //! batch-bench peer SPEC_JSON                          (internal) run one peer, print its figures
 //! batch-bench aggregation-peer SPEC_JSON              (internal) the Kinesis aggregation sender
 //! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
@@ -43,6 +45,7 @@ const USAGE: &str =
     "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE] [--capacity-only]
        batch-bench --aggregation-only --from-json FILE [--out DIR]
        batch-bench --services SERVICE,... [--from-json FILE] [--out DIR]
+       batch-bench --python-only [--from-json FILE] [--out DIR] [--python PATH]
        batch-bench peer SPEC_JSON
        batch-bench serve [LATENCY_MS [QUOTAS]]";
 
@@ -62,6 +65,9 @@ pub(crate) struct Options {
     /// Run only the aggregation runs, and write their figures into the figures of an earlier
     /// run (`--from-json`) for the report.
     pub(crate) aggregation_only: bool,
+    /// Run only the Python package and the boto3 loop (with `--from-json`, in place of
+    /// theirs in the earlier figures).
+    pub(crate) python_only: bool,
     /// Run only these services' peer runs (with `--from-json`, in place of theirs in the
     /// earlier figures; no capacity or aggregation runs).
     pub(crate) services: Option<Vec<workload::Service>>,
@@ -76,6 +82,7 @@ fn parse(args: &[String]) -> Option<Options> {
         capacity_only: false,
         aggregation_only: false,
         services: None,
+        python_only: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -86,6 +93,7 @@ fn parse(args: &[String]) -> Option<Options> {
             "--from-json" => options.from_json = Some(PathBuf::from(args.next()?)),
             "--capacity-only" => options.capacity_only = true,
             "--aggregation-only" => options.aggregation_only = true,
+            "--python-only" => options.python_only = true,
             "--services" => {
                 let names = args.next()?.split(',');
                 let services = names.map(|name| serde_json::from_value(name.into()).ok());

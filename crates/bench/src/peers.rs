@@ -47,6 +47,8 @@ pub(crate) enum Peer {
     SdkBatchLoop,
     /// The same loop in Python with boto3.
     Boto3BatchLoop,
+    /// The library's Python package, used as the original's API is.
+    PythonPackage,
     /// The library's dispatcher.
     Ours {
         /// Requests in flight at once.
@@ -60,6 +62,7 @@ impl Peer {
             Self::SdkSingle => "SDK, one request per record".into(),
             Self::SdkBatchLoop => "SDK, hand-written batch loop".into(),
             Self::Boto3BatchLoop => "boto3, batch loop (Python)".into(),
+            Self::PythonPackage => "aws-batch-utils Python package".into(),
             Self::Ours { max_in_flight } => {
                 format!("aws-batch-utils, max_in_flight {max_in_flight}")
             }
@@ -285,7 +288,7 @@ async fn sqs(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Resu
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }
@@ -338,7 +341,7 @@ async fn kinesis(client: &aws_sdk_kinesis::Client, peer: Peer, records: Records)
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }
@@ -397,7 +400,7 @@ async fn dynamodb(client: &aws_sdk_dynamodb::Client, peer: Peer, records: Record
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }
@@ -472,7 +475,7 @@ async fn cloudwatch(
                     .build()?;
             return submit_all(&metrics, records, |n, values| metric(values, n)).await;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(0)
 }
@@ -521,7 +524,7 @@ async fn firehose(client: &aws_sdk_firehose::Client, peer: Peer, records: Record
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }
@@ -570,7 +573,7 @@ async fn eventbridge(
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }
@@ -619,7 +622,7 @@ async fn sns(client: &aws_sdk_sns::Client, peer: Peer, records: Records) -> Resu
             })
             .await?;
         }
-        Peer::Boto3BatchLoop => return Err(unsupported(peer)),
+        Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
 }

@@ -120,7 +120,84 @@ fn markdown(options: &Options, runs: &[Run]) -> String {
     notes(&mut md);
     mixed_and_stream(&mut md, runs);
     latency_table(&mut md, runs);
+    python_section(&mut md, runs);
     md
+}
+
+/// The Python package against the boto3 loop, at both latencies.
+fn python_section(md: &mut String, runs: &[Run]) {
+    let pairs: Vec<(Service, u64, &Run, &Run)> = Service::FULL_SUITE
+        .iter()
+        .flat_map(|&service| [0, LATENCY_MS].map(move |latency| (service, latency)))
+        .filter_map(|(service, latency)| {
+            let boto3 = find(runs, service, Load::Uniform, Peer::Boto3BatchLoop, latency)?;
+            let package = find(runs, service, Load::Uniform, Peer::PythonPackage, latency)?;
+            Some((service, latency, boto3, package))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## The Python package against the boto3 loop
+"
+    );
+    let _ = writeln!(
+        md,
+        "`aws_batch_utils` (crates/batch-py, a release build of the wheel) used as the original \
+         boto3-batch-utils API is: `submit_payload` for each record, then `flush_payloads()`, \
+         default settings. Against the boto3 batch loop above, with the same records, both in \
+         Python processes of their own; CPU is the whole process's (the package's sending \
+         threads included).\n"
+    );
+    let _ = writeln!(
+        md,
+        "| service | latency ms | records | boto3 loop records/s | package records/s | throughput | boto3 loop CPU s per 100k | package CPU s per 100k | CPU | package peak RSS MB |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (service, latency, boto3, package) in &pairs {
+        let _ = writeln!(
+            md,
+            "| {} | {latency} | {} | {:.0} | {:.0} | {:.1}x | {:.2} | {:.2} | {:.2}x | {:.1} |",
+            service.title(),
+            package.records,
+            boto3.records_per_second(),
+            package.records_per_second(),
+            ratio(package.records_per_second(), boto3.records_per_second()),
+            boto3.cpu_per_100k(),
+            package.cpu_per_100k(),
+            ratio(package.cpu_per_100k(), boto3.cpu_per_100k()),
+            mb(package.measured.peak_rss_kib),
+        );
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "| target | service | figure | verdict |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    for (service, latency, boto3, package) in &pairs {
+        if *latency == LATENCY_MS {
+            let times = ratio(package.records_per_second(), boto3.records_per_second());
+            let _ = writeln!(
+                md,
+                "| throughput at least 10x the boto3 loop, {latency} ms latency | {} | {:.0} vs {:.0} records/s ({times:.1}x) | {} |",
+                service.title(),
+                package.records_per_second(),
+                boto3.records_per_second(),
+                verdict(times >= 10.0)
+            );
+        } else {
+            let cpu = ratio(package.cpu_per_100k(), boto3.cpu_per_100k());
+            let _ = writeln!(
+                md,
+                "| lower CPU per record than the boto3 loop, 0 ms latency | {} | {:.2} vs {:.2} CPU s per 100k ({cpu:.2}x) | {} |",
+                service.title(),
+                package.cpu_per_100k(),
+                boto3.cpu_per_100k(),
+                verdict(cpu < 1.0)
+            );
+        }
+    }
+    let _ = writeln!(md);
 }
 
 fn main_table(md: &mut String, runs: &[Run]) {
