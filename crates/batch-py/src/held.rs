@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aws_batch_utils::core::{Backend, Dispatcher, SubmitError as RustSubmitError};
+use aws_batch_utils::core::{
+    Backend, Dispatcher, SubmitError as RustSubmitError, SubmitErrorKind,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -83,7 +85,18 @@ impl<B: Backend> Held<B> {
         let result = py.detach(|| runtime.block_on(dispatcher.submit_tagged(payload, tag)));
         result.map_err(|err: RustSubmitError<B::Payload>| {
             lock(&self.objects).remove(&tag);
-            submit_error(py, err.kind().field(), &err.kind().to_string(), original)
+            let kind = err.kind();
+            let error = submit_error(py, kind.field(), &kind.to_string(), original);
+            let value = error.value(py);
+            // The limit broken, for a program to act on (split the payload, shorten a field).
+            let _ = match kind {
+                SubmitErrorKind::TooLarge { size, limit, .. } => value
+                    .setattr("size", size)
+                    .and_then(|()| value.setattr("limit", limit)),
+                SubmitErrorKind::OutOfRange { allowed, .. } => value.setattr("allowed", allowed),
+                _ => Ok(()),
+            };
+            error
         })
     }
 
@@ -188,6 +201,9 @@ pub(crate) fn submit_error(
     let _ = value.setattr("field", field);
     let _ = value.setattr("reason", reason);
     let _ = value.setattr("payload", payload);
+    let _ = value.setattr("size", py.None());
+    let _ = value.setattr("limit", py.None());
+    let _ = value.setattr("allowed", py.None());
     err
 }
 

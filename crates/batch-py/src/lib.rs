@@ -37,7 +37,8 @@ pyo3::create_exception!(
     PyValueError,
     "A payload that can never be sent (too large, a field missing or invalid). The payload \
      was not taken: `payload` is the object as submitted, `field` names what is wrong and \
-     `reason` says why."
+     `reason` says why; `size` and `limit` (bytes) are set when it is too large, `allowed` \
+     when a value is out of range."
 );
 
 /// The runtime every dispatcher of the process sends from.

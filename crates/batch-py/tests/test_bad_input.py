@@ -61,6 +61,7 @@ def test_a_dict_key_that_is_not_a_string():
 def test_an_sqs_message_over_1_mib():
     err = refused(sqs(), "x" * (1024 * 1024), "message")
     assert "1048576" in str(err)
+    assert (err.size, err.limit) == (1024 * 1024 + 2, 1024 * 1024), "the JSON string's quotes count"
 
 
 def test_a_message_id_with_a_space():
@@ -68,7 +69,8 @@ def test_a_message_id_with_a_space():
 
 
 def test_a_delay_of_901_seconds():
-    refused(sqs(), {"a": 1}, "DelaySeconds", delay_seconds=901)
+    err = refused(sqs(), {"a": 1}, "DelaySeconds", delay_seconds=901)
+    assert err.allowed and err.size is None
 
 
 def test_a_negative_delay():
