@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aws_batch_utils::core::{
-    Backend, Dispatcher, SubmitError as RustSubmitError, SubmitErrorKind,
-};
+use aws_batch_utils::core::{Backend, Dispatcher, SubmitError as RustSubmitError, SubmitErrorKind};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
