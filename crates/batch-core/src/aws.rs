@@ -1,4 +1,5 @@
-//! Classification of AWS SDK errors, shared by every service crate.
+//! What every service crate shares about AWS: the classification of SDK errors, and bounded
+//! reads of a destination's own settings.
 
 use std::error::Error as StdError;
 
@@ -63,6 +64,36 @@ fn transient(code: &str, error: &(dyn StdError + 'static)) -> Failure {
 /// where a reporter that walks the chain finds each once.
 fn own_words(error: &(dyn StdError + 'static)) -> String {
     error.to_string()
+}
+
+/// How long a backend waits for a destination's own setting (a queue's or topic's largest
+/// message) before going on with the dispatcher's limits: a destination that does not answer
+/// must not hold `submit` for ever. A real answer takes milliseconds.
+pub const SETTING_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `read` (the read of one setting of `destination`) for at most
+/// [`SETTING_READ_WAIT`]; `None` when it failed or did not finish in time.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let never = std::future::pending::<Option<usize>>();
+/// assert_eq!(batch_core::read_setting("queue q", never).await, None);
+/// assert_eq!(batch_core::read_setting("queue q", async { Some(7) }).await, Some(7));
+/// # }
+/// ```
+pub async fn read_setting<T>(
+    destination: &str,
+    read: impl std::future::Future<Output = Option<T>>,
+) -> Option<T> {
+    let read = tokio::time::timeout(SETTING_READ_WAIT, read).await;
+    read.unwrap_or_else(|_| {
+        tracing::info!(
+            destination,
+            wait_s = SETTING_READ_WAIT.as_secs(),
+            "no answer to the read of a setting; going on with the dispatcher's limits"
+        );
+        None
+    })
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ mod unprocessed;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use aws::classify_sdk_error;
+pub use aws::{SETTING_READ_WAIT, classify_sdk_error, read_setting};
 pub use backend::{Backend, BatchEntry, Grouping, Prepared, by_slot};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_THROTTLE_BUDGET, DispatcherConfig, RetryPolicy};
 pub use dispatcher::Dispatcher;

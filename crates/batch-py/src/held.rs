@@ -114,7 +114,14 @@ impl<B: Backend> Held<B> {
             runtime.block_on(async {
                 match timeout {
                     Some(timeout) => match dispatcher.flush_payloads_timeout(timeout).await {
-                        Ok(failed) | Err(failed) => failed,
+                        Ok(failed) => failed,
+                        // Out of time: what is still in flight or pending comes back now,
+                        // as Abandoned, rather than by a later flush.
+                        Err(mut failed) => {
+                            dispatcher.abandon();
+                            failed.extend(dispatcher.flush_payloads().await);
+                            failed
+                        }
                     },
                     None => dispatcher.flush_payloads().await,
                 }

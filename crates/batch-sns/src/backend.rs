@@ -83,23 +83,26 @@ impl SnsBackend {
     /// default.
     async fn read_topic_maximum(&self) {
         self.topic_maximum
-            .get_or_init(|| async {
-                let output = self
-                    .client
-                    .get_topic_attributes()
-                    .topic_arn(&self.topic_arn)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        tracing::info!(
-                            topic = %self.topic_arn,
-                            error = %aws_sdk_sns::Error::from(error),
-                            "the topic's MaximumMessageSize could not be read; messages are \\
-                             held to 256 KiB"
-                        );
-                    })
-                    .ok()?;
-                output.attributes()?.get("MaximumMessageSize")?.parse().ok()
+            .get_or_init(|| {
+                let read = async {
+                    let output = self
+                        .client
+                        .get_topic_attributes()
+                        .topic_arn(&self.topic_arn)
+                        .send()
+                        .await
+                        .map_err(|error| {
+                            tracing::info!(
+                                topic = %self.topic_arn,
+                                error = %aws_sdk_sns::Error::from(error),
+                                "the topic's MaximumMessageSize could not be read; messages \
+                                 are held to 256 KiB"
+                            );
+                        })
+                        .ok()?;
+                    output.attributes()?.get("MaximumMessageSize")?.parse().ok()
+                };
+                batch_core::read_setting(&self.topic_arn, read)
             })
             .await;
     }

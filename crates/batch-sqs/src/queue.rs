@@ -96,7 +96,7 @@ impl Queue {
                         .parse::<usize>()
                         .ok()
                 };
-                let maximum = read.await;
+                let maximum = batch_core::read_setting(&self.target, read).await;
                 if let Some(maximum) = maximum {
                     tracing::debug!(queue = %self.target, maximum, "queue MaximumMessageSize read");
                     let _ = self.known_maximum.set(maximum);
