@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aws_batch_utils::core::{Backend, Dispatcher, SubmitError as RustSubmitError, SubmitErrorKind};
+use aws_batch_utils::core::{
+    Backend, Dispatcher, Failure, SubmitError as RustSubmitError, SubmitErrorKind,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -145,6 +147,7 @@ impl<B: Backend> Held<B> {
                     attempts: error.attempts,
                     retryable: error.is_retryable(),
                     reason: format!("{:?}", error.reason),
+                    cause: cause_chain(&error.failure),
                 },
             )?;
             items.append(&item)?;
@@ -191,6 +194,24 @@ impl<B: Backend> Drop for Held<B> {
             drop(self.dispatcher.take());
         }
     }
+}
+
+/// The causes behind a failure (a connection refused behind a "dispatch failure"), outermost
+/// first, each said once.
+fn cause_chain(failure: &Failure) -> Option<String> {
+    let mut causes: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = failure
+        .source
+        .as_deref()
+        .map(|source| source as &(dyn std::error::Error + 'static));
+    while let Some(error) = next {
+        let text = error.to_string();
+        if text != failure.message && causes.last() != Some(&text) {
+            causes.push(text);
+        }
+        next = error.source();
+    }
+    (!causes.is_empty()).then(|| causes.join(": "))
 }
 
 /// A [`SubmitError`] naming `field`, with the caller's object as its `payload`.

@@ -73,14 +73,17 @@ pub(crate) struct UnprocessedItem {
     /// Why it ended undelivered: `Rejected`, `RetriesExhausted`, `DeadlineExceeded`,
     /// `HeldBack` (behind an undelivered one of its ordering key) or `Abandoned`.
     reason: String,
+    /// What lay behind the error, when the SDK said more than the message (e.g. the
+    /// connection refused behind a `DispatchFailure`); `None` otherwise.
+    cause: Option<String>,
 }
 
 #[pymethods]
 impl UnprocessedItem {
     fn __repr__(&self) -> String {
         format!(
-            "UnprocessedItem(code={:?}, message={:?}, attempts={}, reason={:?})",
-            self.code, self.message, self.attempts, self.reason
+            "UnprocessedItem(code={:?}, message={:?}, attempts={}, reason={:?}, cause={:?})",
+            self.code, self.message, self.attempts, self.reason, self.cause
         )
     }
 }

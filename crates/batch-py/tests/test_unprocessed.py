@@ -60,3 +60,21 @@ def test_the_context_manager_flushes_at_the_end(client, connect):
     assert dispatcher.stats()["delivered"] == 3
     count = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert count["Attributes"]["ApproximateNumberOfMessages"] == "3"
+
+
+def test_an_endpoint_that_refuses_connections_says_so():
+    # Nothing listens on port 9 of the loopback: every attempt fails to connect.
+    dispatcher = abu.SQSBatchDispatcher(
+        "http://127.0.0.1:9/000000000000/q",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        max_attempts=2,
+    )
+    payload = {"n": 1}
+    dispatcher.submit_payload(payload)
+    [item] = dispatcher.flush_payloads()
+    assert item.payload is payload
+    assert (item.code, item.reason, item.attempts, item.retryable) == ("DispatchFailure", "RetriesExhausted", 2, True)
+    assert "refused" in (item.cause or "").lower(), item
