@@ -82,8 +82,14 @@ pub(crate) struct UnprocessedItem {
 impl UnprocessedItem {
     fn __repr__(&self) -> String {
         format!(
-            "UnprocessedItem(code={:?}, message={:?}, attempts={}, reason={:?}, cause={:?})",
-            self.code, self.message, self.attempts, self.reason, self.cause
+            "UnprocessedItem(code={:?}, message={:?}, attempts={}, reason={:?}, cause={})",
+            self.code,
+            self.message,
+            self.attempts,
+            self.reason,
+            self.cause
+                .as_ref()
+                .map_or_else(|| "None".to_owned(), |cause| format!("{cause:?}"))
         )
     }
 }
@@ -102,9 +108,51 @@ fn cloudwatch_dimension(
     Ok(dimension.into_any().unbind())
 }
 
+/// The crates whose diagnostics go to Python's `logging` from DEBUG up; others' (the SDK's,
+/// the HTTP client's) from WARNING up.
+const LOGGED_CRATES: [&str; 8] = [
+    "batch_core",
+    "batch_sqs",
+    "batch_kinesis",
+    "batch_dynamodb",
+    "batch_cloudwatch",
+    "batch_firehose",
+    "batch_eventbridge",
+    "batch_sns",
+];
+
+static LOGGING: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
+
+/// Sends the engine's diagnostics to Python's `logging`, under the logger `aws_batch_utils`
+/// (`aws_batch_utils.batch_core.attempt`, ...). Loggers' levels are cached at their first use.
+fn install_logging(py: Python<'_>) -> PyResult<()> {
+    let mut logger = pyo3_log::Logger::new(py, pyo3_log::Caching::LoggersAndLevels)?
+        .set_prefix("aws_batch_utils")
+        .filter(log::LevelFilter::Warn);
+    for target in LOGGED_CRATES {
+        logger = logger.filter_target(target.to_owned(), log::LevelFilter::Debug);
+    }
+    // Another extension may have installed its logger first; ours then stays out.
+    if let Ok(handle) = logger.install() {
+        let _ = LOGGING.set(handle);
+    }
+    Ok(())
+}
+
+/// Forgets the logging levels cached so far: call it after changing the level of an
+/// `aws_batch_utils` logger once dispatchers have logged.
+#[pyfunction]
+fn reset_logging_cache() {
+    if let Some(handle) = LOGGING.get() {
+        handle.reset();
+    }
+}
+
 #[pymodule]
 #[pyo3(name = "aws_batch_utils")]
 fn aws_batch_utils_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    install_logging(m.py())?;
+    m.add_function(wrap_pyfunction!(reset_logging_cache, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SubmitError", m.py().get_type::<SubmitError>())?;
     m.add_class::<UnprocessedItem>()?;
