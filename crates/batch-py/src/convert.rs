@@ -230,14 +230,15 @@ pub(crate) fn attribute(value: &Bound<'_, PyAny>) -> Result<AttributeValue, Inva
     if value.is_instance_of::<PyBool>() {
         return Ok(AttributeValue::Bool(value.is_truthy().unwrap_or(false)));
     }
-    if let Some(number) = number_text(value)? {
-        return Ok(AttributeValue::N(number));
-    }
+    // Strings first: most attributes are, and they need no look at the number types.
     if value.is_instance_of::<PyString>() {
         let text: String = value
             .extract()
             .map_err(|e| Invalid::new(format!("a string that is not valid Unicode: {e}")))?;
         return Ok(AttributeValue::S(text));
+    }
+    if let Some(number) = number_text(value)? {
+        return Ok(AttributeValue::N(number));
     }
     if let Some(bytes) = bytes(value) {
         return Ok(AttributeValue::B(Blob::new(bytes)));

@@ -52,6 +52,22 @@ fn attributes_of(
     attributes(message_attributes).map_err(in_argument("MessageAttributes"))
 }
 
+/// The SQS message of `payload` (as JSON text) with the fields standard and FIFO queues share.
+fn sqs_message(
+    payload: &Bound<'_, PyAny>,
+    message_id: Option<String>,
+    message_attributes: Option<&Bound<'_, PyDict>>,
+) -> Result<SqsMessage, Invalid> {
+    let mut message = SqsMessage::text(json_body(payload)?);
+    if let Some(id) = message_id {
+        message = message.with_id(id);
+    }
+    for (name, value) in attributes_of(message_attributes)? {
+        message = message.with_attribute(name, value);
+    }
+    Ok(message)
+}
+
 /// `SQSBatchDispatcher(queue_name, max_batch_size=10, **kwargs)`: a standard queue, by
 /// name or URL. Keyword arguments: `endpoint_url`, `region_name`, credentials,
 /// `max_in_flight`, `max_attempts`.
@@ -91,18 +107,12 @@ dispatcher_methods!(SqsBatch {
         message_attributes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let message = (|| {
-            let mut message = SqsMessage::text(json_body(payload)?);
-            if let Some(id) = message_id {
-                message = message.with_id(id);
-            }
+            let mut message = sqs_message(payload, message_id, message_attributes)?;
             if let Some(delay) = delay_seconds {
                 let delay = u32::try_from(delay)
                     .map_err(|_| Invalid::new(format!("{delay} is below 0")))
                     .map_err(in_argument("DelaySeconds"))?;
                 message = message.with_delay_seconds(delay);
-            }
-            for (name, value) in attributes_of(message_attributes)? {
-                message = message.with_attribute(name, value);
             }
             Ok(message)
         })();
@@ -161,16 +171,10 @@ dispatcher_methods!(SqsFifoBatch {
         message_attributes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let message = (|| {
-            let mut message =
-                SqsMessage::text(json_body(payload)?).with_message_group_id(message_group_id);
-            if let Some(id) = message_id {
-                message = message.with_id(id);
-            }
+            let mut message = sqs_message(payload, message_id, message_attributes)?
+                .with_message_group_id(message_group_id);
             if let Some(id) = message_deduplication_id {
                 message = message.with_deduplication_id(id);
-            }
-            for (name, value) in attributes_of(message_attributes)? {
-                message = message.with_attribute(name, value);
             }
             Ok(message)
         })();

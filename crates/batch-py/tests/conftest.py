@@ -10,6 +10,10 @@ import pytest
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# Nothing listens on port 9 of the loopback: a dispatcher with these settings either refuses a
+# payload before sending or fails to connect.
+OFFLINE = {"endpoint_url": "http://127.0.0.1:9", "region_name": REGION, **CREDENTIALS}
+OFFLINE_QUEUE = "http://127.0.0.1:9/000000000000/q"
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 

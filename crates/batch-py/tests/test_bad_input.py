@@ -8,14 +8,7 @@ from decimal import Decimal
 import pytest
 
 import aws_batch_utils as abu
-
-# Never contacted: every case is refused before anything is sent.
-OFFLINE = {
-    "endpoint_url": "http://127.0.0.1:9",
-    "region_name": "us-east-1",
-    "aws_access_key_id": "x",
-    "aws_secret_access_key": "x",
-}
+from conftest import OFFLINE, OFFLINE_QUEUE
 
 
 def refused(dispatcher, payload, field, **kwargs):
@@ -34,7 +27,7 @@ def refused(dispatcher, payload, field, **kwargs):
 def sqs():
     # The queue's largest message is read at the first submit; a URL and the offline endpoint
     # make it fall back to SQS's own limit.
-    return abu.SQSBatchDispatcher("http://127.0.0.1:9/000000000000/q", **OFFLINE)
+    return abu.SQSBatchDispatcher(OFFLINE_QUEUE, **OFFLINE)
 
 
 def test_a_nested_value_json_cannot_hold():

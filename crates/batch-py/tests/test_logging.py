@@ -3,17 +3,11 @@
 import logging
 
 import aws_batch_utils as abu
+from conftest import OFFLINE, OFFLINE_QUEUE
 
 
 def test_giving_up_is_logged_as_a_warning(caplog):
-    dispatcher = abu.SQSBatchDispatcher(
-        "http://127.0.0.1:9/000000000000/q",
-        endpoint_url="http://127.0.0.1:9",
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        max_attempts=2,
-    )
+    dispatcher = abu.SQSBatchDispatcher(OFFLINE_QUEUE, max_attempts=2, **OFFLINE)
     with caplog.at_level(logging.WARNING, logger="aws_batch_utils"):
         dispatcher.submit_payload({"n": 1})
         assert len(dispatcher.flush_payloads()) == 1

@@ -3,7 +3,7 @@ very payload object submitted, the AWS code and message, the attempts. Also adde
 cumulative unprocessed_items attribute."""
 
 import aws_batch_utils as abu
-from conftest import unique
+from conftest import OFFLINE, OFFLINE_QUEUE, unique
 
 
 def check_handed_back(dispatcher, payloads, codes):
@@ -63,15 +63,8 @@ def test_the_context_manager_flushes_at_the_end(client, connect):
 
 
 def test_an_endpoint_that_refuses_connections_says_so():
-    # Nothing listens on port 9 of the loopback: every attempt fails to connect.
-    dispatcher = abu.SQSBatchDispatcher(
-        "http://127.0.0.1:9/000000000000/q",
-        endpoint_url="http://127.0.0.1:9",
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        max_attempts=2,
-    )
+    # Every attempt fails to connect.
+    dispatcher = abu.SQSBatchDispatcher(OFFLINE_QUEUE, max_attempts=2, **OFFLINE)
     payload = {"n": 1}
     dispatcher.submit_payload(payload)
     [item] = dispatcher.flush_payloads()
