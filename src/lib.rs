@@ -12,7 +12,7 @@
 //! ```no_run
 //! # #[cfg(feature = "sqs")]
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use aws_batch_utils::SqsBatchDispatcher;
+//! use aws_batch_utils::prelude::*;
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let sqs = SqsBatchDispatcher::new(&config, "MySqsQueue");
@@ -28,28 +28,49 @@
 //!
 //! No service is on by default; enable the ones you use.
 //!
-//! - `sqs`: [`SqsBatchDispatcher`] and [`SqsFifoBatchDispatcher`] (the [`sqs`] module).
+//! - `sqs`: [`SqsBatchDispatcher`], [`SqsFifoBatchDispatcher`], [`SqsDeleteDispatcher`] and
+//!   [`SqsVisibilityDispatcher`] (the [`sqs`] module).
 //! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
 //! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
-//! - `cloudwatch`: [`CloudwatchBatchDispatcher`] (the [`cloudwatch`] module).
+//! - `cloudwatch`: [`CloudWatchBatchDispatcher`] (the [`cloudwatch`] module).
 //! - `firehose`: [`FirehoseBatchDispatcher`] (the [`firehose`] module).
 //! - `eventbridge`: [`EventBridgeBatchDispatcher`] (the [`eventbridge`] module).
-//! - `sns`: [`SnsBatchDispatcher`] (the [`sns`] module).
+//! - `sns`: [`SnsBatchDispatcher`] and [`SnsFifoBatchDispatcher`] (the [`sns`] module).
 //! - `full`: every service.
+//! - `exact-numbers`: JSON numbers keep their decimal text from the caller's
+//!   `serde_json::Value` to the wire, so `12345678901234567890.5` reaches DynamoDB, an SQS
+//!   body or a Kinesis record unrounded, and a partition key taken from a number field is the
+//!   text it was written as (`1.50`, not `1.5`). It turns on serde_json's
+//!   `arbitrary_precision` for the whole program (Cargo features are additive), which changes
+//!   how serde_json holds every number: `#[serde(untagged)]` and `#[serde(flatten)]` types
+//!   that hold numbers may then fail to deserialize (serde-rs/json#559). Off by default; the
+//!   `aws-batch` command and the Python package turn it on. Without it, numbers go out as
+//!   serde_json prints them (integers exactly, others as the nearest `f64`).
+//! - `test-util`: [`engine::testing`], an in-memory backend whose outcomes a test scripts.
 //!
-//! The engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
-//! [`SubmitError`], ...) are always here; the engine itself is [`core`].
+//! # Names
+//!
+//! The crate root holds the dispatchers and backends (`…BatchDispatcher`, `…Backend`), the
+//! payload types that carry their service's name (`SqsMessage`, `KinesisRecord`, …), and
+//! the engine's types ([`DispatcherConfig`], [`RetryPolicy`], [`Unprocessed`], [`Stats`],
+//! [`SubmitError`], [`FlushTimedOut`], ...). Everything else of a service is in its module
+//! (`kinesis::deaggregate`, `cloudwatch::Metric`, `eventbridge::Event`, ...), and the whole
+//! engine, for writing a backend of your own, is [`engine`]. [`prelude`] brings the
+//! dispatchers and the extension traits (`submit_metric`, `submit_delete`) into scope.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// The batching engine: [`engine::Backend`] and everything a backend of your own needs.
 #[doc(inline)]
-pub use batch_core as core;
+pub use batch_core as engine;
 pub use batch_core::{
     ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
-    Failure, FailureKind, Limits, RetryPolicy, Service, Stats, SubmitError, SubmitErrorKind,
+    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Stats, SubmitError, SubmitErrorKind,
     Unprocessed, UnprocessedReason, codes, without_sdk_retries,
 };
 
-/// Amazon SQS: standard and FIFO queues.
+pub mod prelude;
+
+/// Amazon SQS: standard and FIFO queues, and a consumer's deletes and visibility changes.
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 #[doc(inline)]
@@ -57,9 +78,8 @@ pub use batch_sqs as sqs;
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use batch_sqs::{
-    FifoDeduplication, MessageAttribute, MessageBody, SqsBackend, SqsBatchDispatcher,
-    SqsDeleteDispatcher, SqsFifoBatchDispatcher, SqsMessage, SqsVisibilityDispatcher,
-    VisibilityChange,
+    SqsBackend, SqsBatchDispatcher, SqsConsumerBackend, SqsDeleteDispatcher,
+    SqsFifoBatchDispatcher, SqsMessage, SqsVisibilityDispatcher,
 };
 
 /// Amazon Kinesis Data Streams.
@@ -69,9 +89,7 @@ pub use batch_sqs::{
 pub use batch_kinesis as kinesis;
 #[cfg(feature = "kinesis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
-pub use batch_kinesis::{
-    KinesisBackend, KinesisBatchDispatcher, KinesisRecord, PartitionKey, RecordData, deaggregate,
-};
+pub use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 
 /// Amazon DynamoDB.
 #[cfg(feature = "dynamodb")]
@@ -81,7 +99,7 @@ pub use batch_dynamodb as dynamodb;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use batch_dynamodb::{
-    DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoTable, DynamoWrite, SubmitDelete,
+    DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoTable, DynamoWrite,
 };
 
 /// Amazon CloudWatch metrics.
@@ -91,9 +109,7 @@ pub use batch_dynamodb::{
 pub use batch_cloudwatch as cloudwatch;
 #[cfg(feature = "cloudwatch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
-pub use batch_cloudwatch::{
-    CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, SubmitMetric, Unit,
-};
+pub use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher};
 
 /// Amazon Data Firehose.
 #[cfg(feature = "firehose")]
@@ -111,7 +127,7 @@ pub use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecor
 pub use batch_eventbridge as eventbridge;
 #[cfg(feature = "eventbridge")]
 #[cfg_attr(docsrs, doc(cfg(feature = "eventbridge")))]
-pub use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+pub use batch_eventbridge::{EventBridgeBackend, EventBridgeBatchDispatcher};
 
 /// Amazon SNS: standard and FIFO topics.
 #[cfg(feature = "sns")]
@@ -120,4 +136,4 @@ pub use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatche
 pub use batch_sns as sns;
 #[cfg(feature = "sns")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
-pub use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
+pub use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsFifoBatchDispatcher, SnsMessage};

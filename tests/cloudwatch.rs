@@ -1,13 +1,14 @@
 //! End to end through the facade: the `cloudwatch` feature against LocalStack's CloudWatch.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{CloudwatchBatchDispatcher, Metric, SubmitMetric};
+use aws_batch_utils::cloudwatch::Metric;
+use aws_batch_utils::prelude::*;
 
 #[tokio::test]
 async fn the_facade_sends_metrics_through_cloudwatch() {
     let config = test_support::sdk_config("cloudwatch").await;
     let namespace = test_support::unique_name("facade");
-    let cloudwatch = CloudwatchBatchDispatcher::new(&config, &namespace);
+    let cloudwatch = CloudWatchBatchDispatcher::new(&config, &namespace);
     for i in 0..1_500 {
         cloudwatch
             .submit_metric(Metric::new(format!("m{}", i % 3), 1.0).with_dimension("Run", "facade"))

@@ -1,7 +1,7 @@
 //! End to end through the facade: the `dynamodb` feature against the local DynamoDB emulator.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{DynamoBatchDispatcher, SubmitDelete};
+use aws_batch_utils::prelude::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 

@@ -40,7 +40,7 @@ fn a_partition_key_from_a_number_field_keeps_its_text() {
     // The same in every build: batch-core keeps serde_json's numbers as their text.
     let record: serde_json::Value =
         serde_json::from_str(r#"{"k": 1.50, "n": 12345678901234567890.5}"#).unwrap();
-    let key = aws_batch_utils::PartitionKey::Field("k".into())
+    let key = aws_batch_utils::kinesis::PartitionKey::Field("k".into())
         .key_of_json(&record)
         .unwrap();
     assert_eq!(key.as_deref(), Some("1.50"));
@@ -53,5 +53,5 @@ fn a_partition_key_from_a_number_field_keeps_its_text() {
 #[test]
 fn record_data_is_at_the_root_of_the_facade() {
     let record = KinesisRecord::bytes(b"raw".to_vec());
-    assert!(matches!(record.data(), aws_batch_utils::RecordData::Bytes(b) if b == b"raw"));
+    assert!(matches!(record.data(), aws_batch_utils::kinesis::RecordData::Bytes(b) if b == b"raw"));
 }

@@ -1,9 +1,8 @@
 //! End to end through the facade: the `sqs` feature against the local SQS emulator.
 #![allow(clippy::unwrap_used)]
 
-use aws_batch_utils::{
-    FifoDeduplication, MessageBody, SqsBatchDispatcher, SqsMessage, UnprocessedReason,
-};
+use aws_batch_utils::sqs::{FifoDeduplication, MessageBody};
+use aws_batch_utils::{SqsBatchDispatcher, SqsMessage, UnprocessedReason};
 use serde_json::json;
 
 #[tokio::test]

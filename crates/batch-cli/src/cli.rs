@@ -3,7 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::sink::{
+    CloudWatchArgs, Destination, DynamoDbArgs, EventBridgeArgs, FirehoseArgs, KinesisArgs, SnsArgs,
+    SqsArgs,
+};
 
 const AFTER_HELP: &str = "\
 Input:
@@ -92,7 +97,7 @@ pub(crate) struct Common {
     pub(crate) endpoint_url: Option<String>,
 
     /// Requests in flight at once, at most; fewer while the destination throttles.
-    #[arg(long, global = true, default_value_t = aws_batch_utils::core::DEFAULT_MAX_IN_FLIGHT)]
+    #[arg(long, global = true, default_value_t = aws_batch_utils::engine::DEFAULT_MAX_IN_FLIGHT)]
     pub(crate) max_in_flight: usize,
 
     /// Send at most this many records a second, to leave room in a shared quota for other
@@ -134,130 +139,40 @@ pub(crate) struct Common {
     pub(crate) quiet: bool,
 }
 
-/// Where the records go.
+/// Where the records go: one subcommand per service, its arguments in `sink/<service>.rs`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Service {
     /// An SQS queue (SendMessageBatch).
-    Sqs {
-        /// Queue name or URL.
-        #[arg(long)]
-        queue: String,
-        /// The queue is a FIFO queue.
-        #[arg(long)]
-        fifo: bool,
-        /// FIFO: the field that holds each record's message group.
-        #[arg(long)]
-        group_field: Option<String>,
-        /// FIFO: the message group of records without one.
-        #[arg(long)]
-        default_group: Option<String>,
-        /// FIFO: where deduplication ids come from.
-        #[arg(long, value_enum, default_value_t = Dedup::ContentHash)]
-        dedup: Dedup,
-        /// Send lines that are not JSON too, as text.
-        #[arg(long)]
-        raw: bool,
-    },
+    Sqs(SqsArgs),
     /// An SNS topic (PublishBatch); a FIFO topic when its ARN ends with `.fifo`.
-    Sns {
-        /// Topic ARN.
-        #[arg(long)]
-        topic: String,
-        /// FIFO: the field that holds each record's message group.
-        #[arg(long)]
-        group_field: Option<String>,
-        /// FIFO: the message group of records without one.
-        #[arg(long)]
-        default_group: Option<String>,
-        /// FIFO: where deduplication ids come from.
-        #[arg(long, value_enum, default_value_t = Dedup::ContentHash)]
-        dedup: Dedup,
-        /// Send lines that are not JSON too, as text.
-        #[arg(long)]
-        raw: bool,
-    },
+    Sns(SnsArgs),
     /// A Kinesis data stream (PutRecords).
-    Kinesis {
-        /// Stream name or ARN.
-        #[arg(long)]
-        stream: String,
-        /// The field that holds each record's partition key (random keys when absent).
-        #[arg(long)]
-        partition_key_field: Option<String>,
-        /// Keep the order of records per partition key.
-        #[arg(long)]
-        ordered: bool,
-        /// Aggregate records into Kinesis records in the KPL format, per shard (consumers
-        /// de-aggregate them: the KCL, Lambda, Firehose, or batch_kinesis::deaggregate).
-        #[arg(long)]
-        aggregate: bool,
-        /// Send lines that are not JSON too, as bytes.
-        #[arg(long, conflicts_with = "partition_key_field")]
-        raw: bool,
-    },
+    Kinesis(KinesisArgs),
     /// An Amazon Data Firehose delivery stream (PutRecordBatch).
-    Firehose {
-        /// Delivery stream name.
-        #[arg(long)]
-        stream: String,
-        /// End each record with a newline, so that S3 objects hold one record a line.
-        #[arg(long)]
-        newline: bool,
-        /// Pack records, newline-delimited, into Firehose records of up to this many bytes
-        /// (Firehose bills each record rounded up to 5 KB).
-        #[arg(long, value_name = "BYTES")]
-        pack: Option<usize>,
-        /// Send lines that are not JSON too, as bytes.
-        #[arg(long)]
-        raw: bool,
-    },
+    Firehose(FirehoseArgs),
     /// An EventBridge event bus (PutEvents). Each line is an event's detail, a JSON object.
-    Eventbridge {
-        /// Event bus name or ARN.
-        #[arg(long, default_value = "default")]
-        bus: String,
-        /// The events' source.
-        #[arg(long)]
-        source: String,
-        /// The events' detail type.
-        #[arg(long)]
-        detail_type: String,
-    },
+    Eventbridge(EventBridgeArgs),
     /// A DynamoDB table (BatchWriteItem).
-    Dynamodb {
-        /// Table name.
-        #[arg(long)]
-        table: String,
-        /// The partition key attribute.
-        #[arg(long)]
-        partition_key: String,
-        /// The sort key attribute, if the table has one.
-        #[arg(long)]
-        sort_key: Option<String>,
-        /// Each line is a key to delete instead of an item to put.
-        #[arg(long)]
-        delete: bool,
-    },
+    Dynamodb(DynamoDbArgs),
     /// A CloudWatch metrics namespace (PutMetricData). Each line: {"name": "Latency",
     /// "value": 12.5, "unit": "Milliseconds", "dimensions": {"Route": "/"}, "timestamp":
     /// 1700000000, "storage_resolution": 60}, or "values" and "counts" instead of "value".
-    Cloudwatch {
-        /// Namespace.
-        #[arg(long)]
-        namespace: String,
-        /// Merge a metric's values pending in one request into one datum.
-        #[arg(long)]
-        aggregate: bool,
-    },
+    Cloudwatch(CloudWatchArgs),
 }
 
-/// FIFO deduplication ids.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Dedup {
-    /// The SHA-256 of the body.
-    ContentHash,
-    /// None: the queue deduplicates by content.
-    ContentBased,
+impl Service {
+    /// The service's own arguments.
+    pub(crate) fn destination(&self) -> &dyn Destination {
+        match self {
+            Self::Sqs(args) => args,
+            Self::Sns(args) => args,
+            Self::Kinesis(args) => args,
+            Self::Firehose(args) => args,
+            Self::Eventbridge(args) => args,
+            Self::Dynamodb(args) => args,
+            Self::Cloudwatch(args) => args,
+        }
+    }
 }
 
 /// `250ms`, `2s`, `1.5s`, `1m` or a bare number of milliseconds.

@@ -82,7 +82,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let bar = progress::bar(common, input.bytes);
     progress::init_logging(common, &bar);
     let sdk = setup::sdk_config(common).await?;
-    let sink = Arc::new(Sink::new(&cli.service, common, &sdk)?);
+    let sink: Arc<dyn Sink> = Arc::from(sink::open(&cli.service, common, &sdk)?);
     let resume_at = input.checkpoint.as_ref().map(|c| c.unprocessed_bytes);
     let mut unprocessed = Unprocessed::open(common.unprocessed.as_deref(), resume_at)?;
     let stop = Stop::listen(common.grace)?;
@@ -93,7 +93,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     progress::follow(bar.clone(), Arc::clone(&counts), move || stats_sink.stats());
 
     let started = Instant::now();
-    let mut summary = Summary::new(cli.service.describe(), input.start.line);
+    let mut summary = Summary::new(cli.service.destination().describe(), input.start.line);
     let mut checkpoint = input.checkpoint;
     if let Some(c) = &checkpoint {
         tracing::info!(
@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             biased;
             () = stop.requested() => break,
             _ = tick.tick(), if checkpoint.is_some() => {
-                let failed = stop.guard(&sink, sink.flush()).await;
+                let failed = stop.guard(&*sink, sink.flush()).await;
                 record_failures(&mut unprocessed, failed)?;
                 save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
                 continue;
@@ -131,7 +131,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 summary.read += 1;
                 counts.read.fetch_add(1, Relaxed);
                 counts.offset.store(line.end, Relaxed);
-                if let Err(failed) = stop.guard(&sink, submit(&sink, line)).await {
+                if let Err(failed) = stop.guard(&*sink, submit(&*sink, line)).await {
                     counts.refused.fetch_add(1, Relaxed);
                     if failed.problem.code == INVALID_JSON || failed.problem.code == INVALID_UTF8 {
                         summary.invalid_lines += 1;
@@ -160,7 +160,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     drop(lines);
 
     counts.flushing.store(true, Relaxed);
-    let failed = stop.guard(&sink, sink.flush()).await;
+    let failed = stop.guard(&*sink, sink.flush()).await;
     record_failures(&mut unprocessed, failed)?;
     save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
     bar.finish_and_clear();
@@ -240,7 +240,7 @@ fn open_input(common: &Common) -> Result<Input, Error> {
 }
 
 /// Submits one line's record; `Err` is a record refused before sending.
-async fn submit(sink: &Sink, line: Line) -> Result<(), Failed> {
+async fn submit(sink: &dyn Sink, line: Line) -> Result<(), Failed> {
     let refused = |code: &str, message: String, record: Record| Failed {
         line: Some(line.number),
         record,

@@ -6,25 +6,6 @@ use std::time::Duration;
 use aws_batch_utils::Stats;
 use serde_json::{Value, json};
 
-use crate::cli::Service;
-
-impl Service {
-    /// The destination in words, e.g. `sqs queue orders`.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Self::Sqs { queue, fifo, .. } => {
-                format!("sqs {}queue {queue}", if *fifo { "fifo " } else { "" })
-            }
-            Self::Kinesis { stream, .. } => format!("kinesis stream {stream}"),
-            Self::Dynamodb { table, .. } => format!("dynamodb table {table}"),
-            Self::Cloudwatch { namespace, .. } => format!("cloudwatch namespace {namespace}"),
-            Self::Firehose { stream, .. } => format!("firehose delivery stream {stream}"),
-            Self::Eventbridge { bus, .. } => format!("eventbridge bus {bus}"),
-            Self::Sns { topic, .. } => format!("sns topic {topic}"),
-        }
-    }
-}
-
 /// What a run did.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {

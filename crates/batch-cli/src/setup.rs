@@ -71,7 +71,7 @@ pub(crate) async fn sdk_config(common: &Common) -> Result<SdkConfig, Error> {
         check_profile(profile).await?;
     }
     // The dispatcher retries and paces; SDK retries would hide throttling from it.
-    let sdk = aws_batch_utils::core::without_sdk_retries(&loader.load().await);
+    let sdk = aws_batch_utils::engine::without_sdk_retries(&loader.load().await);
     let credentials = sdk
         .credentials_provider()
         .ok_or("no AWS credentials provider")?;

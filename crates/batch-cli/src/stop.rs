@@ -133,7 +133,7 @@ impl Stop {
 
     /// Runs `work` (a submit or a flush) to its end; should sending have to end meanwhile,
     /// tells the dispatcher to abandon what it holds, so `work` ends promptly.
-    pub(crate) async fn guard<T>(&self, sink: &Sink, work: impl Future<Output = T>) -> T {
+    pub(crate) async fn guard<T>(&self, sink: &dyn Sink, work: impl Future<Output = T>) -> T {
         tokio::pin!(work);
         let mut abandoned = false;
         loop {

@@ -33,7 +33,7 @@ pub const CLOUDWATCH_LIMITS: Limits = Limits::new(
 
 /// The PutMetricData backend of one namespace.
 #[derive(Debug)]
-pub struct CloudwatchBackend {
+pub struct CloudWatchBackend {
     client: Client,
     namespace: String,
     /// Why the namespace cannot be used, if it cannot: every metric is then refused at
@@ -62,7 +62,7 @@ fn check_namespace(namespace: &str) -> Result<(), String> {
 /// aggregating, the key of metrics it merges with. Its datum is built from the metric when
 /// sent.
 #[derive(Debug)]
-pub struct CloudwatchEntry {
+pub struct CloudWatchEntry {
     timestamp: SystemTime,
     merges: bool,
 }
@@ -70,9 +70,23 @@ pub struct CloudwatchEntry {
 /// A PutMetricData request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("PutMetricData failed")]
-pub struct CloudwatchRequestError(#[source] pub SdkError<PutMetricDataError, HttpResponse>);
+pub struct CloudWatchRequestError(#[source] SdkError<PutMetricDataError, HttpResponse>);
 
-impl CloudwatchBackend {
+impl CloudWatchRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<PutMetricDataError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<PutMetricDataError, HttpResponse> {
+        self.0
+    }
+}
+
+impl CloudWatchBackend {
     /// The backend of `namespace`, without aggregation.
     pub fn new(client: Client, namespace: impl Into<String>) -> Self {
         let namespace = namespace.into();
@@ -178,16 +192,16 @@ fn bucket(timestamp: SystemTime, resolution: i32) -> u64 {
     seconds - seconds % width
 }
 
-impl Backend for CloudwatchBackend {
+impl Backend for CloudWatchBackend {
     type Payload = Metric;
-    type Entry = CloudwatchEntry;
-    type Error = CloudwatchRequestError;
+    type Entry = CloudWatchEntry;
+    type Error = CloudWatchRequestError;
 
     const SPEC: ServiceSpec = ServiceSpec::new("cloudwatch", CLOUDWATCH_LIMITS)
         .entry_size_field("metric")
         .merge_limit(MAX_VALUES);
 
-    fn prepare(&self, metric: &Metric) -> Result<Prepared<CloudwatchEntry>, SubmitErrorKind> {
+    fn prepare(&self, metric: &Metric) -> Result<Prepared<CloudWatchEntry>, SubmitErrorKind> {
         if let Some(reason) = &self.namespace_error {
             return Err(SubmitErrorKind::Invalid {
                 field: "Namespace".into(),
@@ -216,7 +230,7 @@ impl Backend for CloudwatchBackend {
             // Merged, its value goes out as a list of values with counts.
             size += MERGED_FORM_EXTRA;
         }
-        let entry = CloudwatchEntry {
+        let entry = CloudWatchEntry {
             timestamp,
             merges: merge_key.is_some(),
         };
@@ -234,19 +248,19 @@ impl Backend for CloudwatchBackend {
     async fn send_batch(
         &self,
         batch: &[BatchEntry<'_, Self>],
-    ) -> Result<Vec<EntryOutcome>, CloudwatchRequestError> {
+    ) -> Result<Vec<EntryOutcome>, CloudWatchRequestError> {
         self.client
             .put_metric_data()
             .namespace(&self.namespace)
             .set_metric_data(Some(merge(batch)))
             .send()
             .await
-            .map_err(CloudwatchRequestError)?;
+            .map_err(CloudWatchRequestError)?;
         // PutMetricData is all or nothing.
         Ok(vec![EntryOutcome::Delivered; batch.len()])
     }
 
-    fn classify(&self, error: &CloudwatchRequestError) -> Failure {
+    fn classify(&self, error: &CloudWatchRequestError) -> Failure {
         classify_sdk_error(&error.0)
     }
 
@@ -264,7 +278,7 @@ impl Backend for CloudwatchBackend {
 /// The datums of a request: the entries the engine counted in one slot become one datum of
 /// distinct values and their counts, timestamped at the start of their bucket; others stay as
 /// they are.
-fn merge(batch: &[BatchEntry<'_, CloudwatchBackend>]) -> Vec<MetricDatum> {
+fn merge(batch: &[BatchEntry<'_, CloudWatchBackend>]) -> Vec<MetricDatum> {
     let mut datums: Vec<MetricDatum> = Vec::with_capacity(batch.len());
     // Slot to its index in `datums`.
     let mut open: HashMap<usize, usize> = HashMap::new();

@@ -1,6 +1,6 @@
 //! Batched writes of Amazon CloudWatch metrics with PutMetricData.
 //!
-//! [`CloudwatchBatchDispatcher`] packs metrics into requests of at most 1,000 metrics and
+//! [`CloudWatchBatchDispatcher`] packs metrics into requests of at most 1,000 metrics and
 //! 1 MB (sized conservatively for the CBOR protocol the SDK speaks), sends them concurrently,
 //! retries a throttled or failed request with backoff a bounded number of times, and hands
 //! back every metric it could not deliver, with the AWS error. PutMetricData is all or
@@ -12,16 +12,16 @@
 //!   values beyond 2^360, too many dimensions or values, mismatched counts, names out of
 //!   range come back in a [`SubmitError`](batch_core::SubmitError) naming the field and the
 //!   limit.
-//! - **Aggregation** ([`CloudwatchBackend::aggregate`]) merges a hot metric's
+//! - **Aggregation** ([`CloudWatchBackend::aggregate`]) merges a hot metric's
 //!   pending values into one datum of values and counts per request.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
+//! use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric, StatisticSet, Unit};
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-//! let shop = CloudwatchBackend::new(aws_sdk_cloudwatch::Client::new(&config), "Shop").aggregate(true);
-//! let metrics = CloudwatchBatchDispatcher::builder(shop).build()?;
+//! let shop = CloudWatchBackend::new(aws_sdk_cloudwatch::Client::new(&config), "Shop").with_aggregate(true);
+//! let metrics = CloudWatchBatchDispatcher::builder(shop).build()?;
 //! for latency in [12.0, 15.5, 12.0, 40.1] {
 //!     let metric = Metric::new("Latency", latency).with_unit(Unit::Milliseconds).with_dimension("Route", "/cart");
 //!     metrics.submit_payload(metric).await?;
@@ -41,8 +41,8 @@ mod metric;
 /// CloudWatch's units.
 pub use aws_sdk_cloudwatch::types::StandardUnit as Unit;
 pub use backend::{
-    CLOUDWATCH_LIMITS, CloudwatchBackend, CloudwatchEntry, CloudwatchRequestError,
+    CLOUDWATCH_LIMITS, CloudWatchBackend, CloudWatchEntry, CloudWatchRequestError,
     MAX_NAMESPACE_CHARS,
 };
-pub use dispatcher::{CloudwatchBatchDispatcher, SubmitMetric};
+pub use dispatcher::{CloudWatchBatchDispatcher, SubmitMetric};
 pub use metric::{Metric, MetricValue, StatisticSet, limits};

@@ -5,15 +5,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric, StatisticSet, Unit};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric, StatisticSet, Unit};
 use batch_core::SubmitErrorKind;
 
-fn dispatcher() -> CloudwatchBatchDispatcher {
+fn dispatcher() -> CloudWatchBatchDispatcher {
     let config = aws_sdk_cloudwatch::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .build();
-    CloudwatchBatchDispatcher::from_client(Client::from_conf(config), "ns")
+    CloudWatchBatchDispatcher::from_client(Client::from_conf(config), "ns")
 }
 
 /// Submits `metric`, expects a refusal naming `field`, and checks the dispatcher goes on.
@@ -176,7 +176,7 @@ fn an_empty_namespace_is_a_config_error() {
         .region(Region::new("us-east-1"))
         .build();
     let err =
-        CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(Client::from_conf(config), ""))
+        CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(Client::from_conf(config), ""))
             .build()
             .unwrap_err();
     assert!(matches!(
@@ -195,7 +195,7 @@ async fn a_namespace_too_long_given_to_from_client_refuses_every_metric() {
         .region(Region::new("us-east-1"))
         .build();
     let long = "n".repeat(256);
-    let cloudwatch = CloudwatchBatchDispatcher::from_client(Client::from_conf(config), long);
+    let cloudwatch = CloudWatchBatchDispatcher::from_client(Client::from_conf(config), long);
     let err = cloudwatch
         .submit_payload(Metric::new("ok", 1.0))
         .await

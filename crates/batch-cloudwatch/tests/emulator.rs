@@ -1,4 +1,4 @@
-//! CloudwatchBatchDispatcher against LocalStack's CloudWatch (the one emulator that speaks
+//! CloudWatchBatchDispatcher against LocalStack's CloudWatch (the one emulator that speaks
 //! the SDK's CBOR protocol).
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric as SdkMetric, MetricDataQuery, MetricStat};
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 
 async fn client() -> Client {
     Client::new(&test_support::sdk_config("cloudwatch").await)
@@ -82,8 +82,8 @@ async fn sums(
 async fn send_and_read(aggregate: bool) -> (u64, BTreeMap<String, f64>, BTreeMap<String, f64>) {
     let client = client().await;
     let namespace = test_support::unique_name("batch-cloudwatch");
-    let cloudwatch = CloudwatchBatchDispatcher::builder(
-        CloudwatchBackend::new(client.clone(), namespace.clone()).aggregate(aggregate),
+    let cloudwatch = CloudWatchBatchDispatcher::builder(
+        CloudWatchBackend::new(client.clone(), namespace.clone()).with_aggregate(aggregate),
     )
     .build()
     .unwrap();

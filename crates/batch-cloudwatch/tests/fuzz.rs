@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBatchDispatcher, Metric};
 use batch_core::Backend;
 use null_endpoint::{Api, NullEndpoint};
 use proptest::prelude::*;
 
-fn offline() -> CloudwatchBatchDispatcher {
+fn offline() -> CloudWatchBatchDispatcher {
     let config = aws_sdk_cloudwatch::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .build();
-    CloudwatchBatchDispatcher::from_client(Client::from_conf(config), "ns")
+    CloudWatchBatchDispatcher::from_client(Client::from_conf(config), "ns")
 }
 
 proptest! {
@@ -46,7 +46,7 @@ proptest! {
 async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
     let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
     let config = test_support::sdk_config_at(&endpoint.url()).await;
-    let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+    let cloudwatch = CloudWatchBatchDispatcher::new(&config, "ns");
     // Heavy metrics: long names, 30 long dimensions, 150 values each.
     for i in 0..400_u32 {
         let mut metric = Metric::values(
@@ -83,7 +83,7 @@ async fn requests_packed_to_the_limit_stay_within_one_megabyte_on_the_wire() {
 async fn a_thousand_one_kilobyte_metrics_fill_one_request() {
     let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
     let config = test_support::sdk_config_at(&endpoint.url()).await;
-    let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+    let cloudwatch = CloudWatchBatchDispatcher::new(&config, "ns");
     for i in 0..1_000_u32 {
         let values: Vec<f64> = (0..40).map(|v| f64::from(i + v) + 0.5).collect();
         let metric = Metric::values(format!("metric-{}", i % 100), values, vec![1.0; 40])
@@ -122,7 +122,7 @@ proptest! {
         runtime.block_on(async {
             let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
             let config = test_support::sdk_config_at(&endpoint.url()).await;
-            let cloudwatch = CloudwatchBatchDispatcher::new(&config, "ns");
+            let cloudwatch = CloudWatchBatchDispatcher::new(&config, "ns");
             let mut counted = 0;
             for (name, values, dimensions, single) in &metrics {
                 let metric = if *single {

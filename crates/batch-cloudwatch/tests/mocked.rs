@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataError, PutMetr
 use aws_sdk_cloudwatch::types::error::InvalidParameterValueException;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use batch_cloudwatch::{CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBatchDispatcher, Metric};
 use batch_core::UnprocessedReason;
 
 #[tokio::test(start_paused = true)]
@@ -26,7 +26,7 @@ async fn a_throttled_request_is_retried_and_then_accepted() {
         .build();
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&rule], |c| c
         .retry_config(SdkRetryConfig::disabled()));
-    let cloudwatch = CloudwatchBatchDispatcher::from_client(client, "ns");
+    let cloudwatch = CloudWatchBatchDispatcher::from_client(client, "ns");
     for i in 0..20 {
         cloudwatch
             .submit_payload(Metric::new("m", f64::from(i)))
@@ -53,7 +53,7 @@ async fn a_refused_request_returns_every_metric_of_its_batch() {
     });
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&rule], |c| c
         .retry_config(SdkRetryConfig::disabled()));
-    let cloudwatch = CloudwatchBatchDispatcher::from_client(client, "ns");
+    let cloudwatch = CloudWatchBatchDispatcher::from_client(client, "ns");
     for i in 0..30 {
         cloudwatch
             .submit_payload(Metric::new(format!("m{i}"), 1.0))

@@ -7,7 +7,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::failure::{Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, codes};
+use crate::failure::{Failure, FailureKind, codes};
 
 /// Classifies a failed SDK call: timeouts, connection failures, unreadable responses,
 /// throttling, 5xx and 429 answers may succeed later; anything else (validation, missing
@@ -35,16 +35,7 @@ where
             );
             let message = err.message().map_or_else(|| err.to_string(), str::to_owned);
             let status = service.raw().status().as_u16();
-            let kind = if THROTTLING_CODES.contains(&code.as_str()) || status == 429 {
-                FailureKind::Throttling
-            } else if TRANSIENT_CODES.contains(&code.as_str()) {
-                FailureKind::Transient
-            } else if status >= 500 {
-                FailureKind::Server
-            } else {
-                FailureKind::Client
-            };
-            Failure::new(kind, code, message)
+            Failure::new(FailureKind::of(&code, Some(status)), code, message)
         }
         SdkError::TimeoutError(_) => transient(codes::TIMEOUT, error),
         SdkError::DispatchFailure(_) => transient(codes::DISPATCH_FAILURE, error),

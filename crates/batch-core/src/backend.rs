@@ -147,7 +147,7 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 ///   `with_*` setters, plain getters) and its checks, returning [`SubmitErrorKind`] with the
 ///   field's name;
 /// - the backend: this trait, its constructor and service options as consuming setters
-///   (`KinesisBackend::new(client, stream).ordered(true)`);
+///   (`KinesisBackend::new(client, stream).with_ordered(true)`);
 /// - [`Service`](crate::Service) through [`impl_service!`](crate::impl_service), which gives
 ///   the dispatcher `new(&SdkConfig, target)` and `from_client(client, target)`;
 /// - the alias users name: `pub type XBatchDispatcher = Dispatcher<XBackend>`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::config::DispatcherConfig;
-use crate::error::{ConfigError, SubmitError};
+use crate::error::{ConfigError, FlushTimedOut, SubmitError};
 use crate::service::{DeliveredHook, DispatcherBuilder};
 use crate::shared::Shared;
 use crate::stats::{Counters, Stats};
@@ -208,16 +208,24 @@ impl<B: Backend> Dispatcher<B> {
         self.shared.abandon.send_replace(true);
     }
 
-    /// Like [`flush_payloads`](Self::flush_payloads), but gives up waiting after `timeout`. Returns `Err` with
-    /// what had failed so far; requests still in flight go on, and the next flush returns
-    /// what they could not deliver.
+    /// Like [`flush_payloads`](Self::flush_payloads), but gives up waiting after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushTimedOut`] when the time ran out, with what had failed by then; requests
+    /// still in flight go on, and the next flush returns what they could not deliver.
     pub async fn flush_payloads_timeout(
         &self,
         timeout: Duration,
-    ) -> Result<Vec<Unprocessed<B::Payload>>, Vec<Unprocessed<B::Payload>>> {
+    ) -> Result<Vec<Unprocessed<B::Payload>>, FlushTimedOut<B::Payload>> {
         match tokio::time::timeout(timeout, self.flush_payloads()).await {
             Ok(unprocessed) => Ok(unprocessed),
-            Err(_) => Err(std::mem::take(&mut self.shared.lock().unprocessed)),
+            Err(_) => {
+                let mut state = self.shared.lock();
+                let unprocessed = std::mem::take(&mut state.unprocessed);
+                let in_flight = state.items_in_flight + state.pending.len();
+                Err(FlushTimedOut::new(timeout, unprocessed, in_flight))
+            }
         }
     }
 

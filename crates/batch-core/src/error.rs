@@ -173,3 +173,73 @@ impl<P> fmt::Debug for SubmitError<P> {
             .finish_non_exhaustive()
     }
 }
+
+/// A flush that ran out of its time, from
+/// [`Dispatcher::flush_payloads_timeout`](crate::Dispatcher::flush_payloads_timeout): the
+/// payloads that had failed by then are inside. Requests still in flight go on; the next
+/// flush returns what they could not deliver.
+///
+/// `Debug` does not print the payloads.
+///
+/// ```
+/// use std::time::Duration;
+/// use batch_core::FlushTimedOut;
+///
+/// let timed_out = FlushTimedOut::<String>::new(Duration::from_secs(2), Vec::new(), 3);
+/// assert_eq!(timed_out.to_string(), "the flush did not finish within 2s; 3 payloads were still in flight");
+/// assert!(timed_out.into_unprocessed().is_empty());
+/// ```
+#[derive(thiserror::Error)]
+#[error("the flush did not finish within {timeout:?}; {in_flight} payloads were still in flight")]
+pub struct FlushTimedOut<P> {
+    timeout: std::time::Duration,
+    unprocessed: Vec<crate::Unprocessed<P>>,
+    in_flight: usize,
+}
+
+impl<P> FlushTimedOut<P> {
+    /// A flush that gave up after `timeout`, with what had failed by then and the number of
+    /// payloads still pending or in flight.
+    pub fn new(
+        timeout: std::time::Duration,
+        unprocessed: Vec<crate::Unprocessed<P>>,
+        in_flight: usize,
+    ) -> Self {
+        Self {
+            timeout,
+            unprocessed,
+            in_flight,
+        }
+    }
+
+    /// How long the flush waited.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+    }
+
+    /// Payloads still pending or in flight when the flush gave up; the next flush accounts
+    /// for them.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The payloads that had failed by then.
+    pub fn unprocessed(&self) -> &[crate::Unprocessed<P>] {
+        &self.unprocessed
+    }
+
+    /// Takes the payloads that had failed by then.
+    pub fn into_unprocessed(self) -> Vec<crate::Unprocessed<P>> {
+        self.unprocessed
+    }
+}
+
+impl<P> fmt::Debug for FlushTimedOut<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlushTimedOut")
+            .field("timeout", &self.timeout)
+            .field("unprocessed", &self.unprocessed.len())
+            .field("in_flight", &self.in_flight)
+            .finish()
+    }
+}

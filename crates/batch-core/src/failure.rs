@@ -69,6 +69,34 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The kind of a failure with this AWS error `code`, for entries and whole requests
+    /// alike: throttling for a code of [`THROTTLING_CODES`] or an HTTP 429; transient for a
+    /// code of [`TRANSIENT_CODES`]; a server fault for a 5xx, or for an entry the service
+    /// refused without an HTTP status of its own (`status` is `None`); a client fault
+    /// otherwise.
+    ///
+    /// ```
+    /// use batch_core::FailureKind;
+    ///
+    /// assert_eq!(FailureKind::of("ThrottlingException", Some(400)), FailureKind::Throttling);
+    /// assert_eq!(FailureKind::of("InternalFailure", Some(500)), FailureKind::Transient);
+    /// assert_eq!(FailureKind::of("InternalFailure", None), FailureKind::Transient);
+    /// assert_eq!(FailureKind::of("ServiceUnavailable", Some(503)), FailureKind::Server);
+    /// assert_eq!(FailureKind::of("AccessDenied", Some(403)), FailureKind::Client);
+    /// ```
+    #[must_use]
+    pub fn of(code: &str, status: Option<u16>) -> Self {
+        if THROTTLING_CODES.contains(&code) || status == Some(429) {
+            Self::Throttling
+        } else if TRANSIENT_CODES.contains(&code) {
+            Self::Transient
+        } else if status.is_none_or(|status| status >= 500) {
+            Self::Server
+        } else {
+            Self::Client
+        }
+    }
+
     /// Whether a later attempt may succeed.
     #[must_use]
     pub fn is_retryable(self) -> bool {
@@ -96,6 +124,9 @@ pub mod codes {
     pub const CONSTRUCTION_FAILURE: &str = "ConstructionFailure";
     /// An error the SDK did not classify.
     pub const UNKNOWN: &str = "Unknown";
+    /// A record aggregated for a Kinesis shard it no longer hashes to (the stream was
+    /// resharded while it was in flight); it is aggregated again and retried.
+    pub const SHARD_CHANGED: &str = "ShardChanged";
 }
 
 /// Why an entry or a request failed, as the backend classified it.
@@ -135,16 +166,12 @@ impl Failure {
         }
     }
 
-    /// A failure that a later attempt may get past: throttling when the code is one of
-    /// [`THROTTLING_CODES`], a server fault otherwise.
+    /// A failure of an entry that a later attempt may get past, of the kind
+    /// [`FailureKind::of`] gives its code: throttling, transient, or a server fault.
     #[must_use]
     pub fn retryable(code: impl Into<String>, message: impl Into<String>) -> Self {
         let code = code.into();
-        let kind = if THROTTLING_CODES.contains(&code.as_str()) {
-            FailureKind::Throttling
-        } else {
-            FailureKind::Server
-        };
+        let kind = FailureKind::of(&code, None);
         Self::new(kind, code, message)
     }
 
@@ -233,7 +260,7 @@ pub fn outcomes_by_index<'a>(
     failed: impl IntoIterator<Item = (&'a str, Failure)>,
 ) -> Vec<EntryOutcome> {
     let missing = Failure::retryable(
-        "MissingFromResponse",
+        codes::MISSING_FROM_RESPONSE,
         "the response did not mention this entry",
     );
     let mut outcomes = vec![EntryOutcome::Failed(missing); count];
@@ -274,7 +301,7 @@ pub fn outcomes_in_order<'a>(
     (0..count)
         .map(|_| match answers.next() {
             None => EntryOutcome::Failed(Failure::retryable(
-                "MissingFromResponse",
+                codes::MISSING_FROM_RESPONSE,
                 "the response has no answer for this entry",
             )),
             Some(None) => EntryOutcome::Delivered,

@@ -35,18 +35,11 @@
 //!
 //! # Exact numbers
 //!
-//! Every build with this crate turns on serde_json's `arbitrary_precision` feature, whatever
-//! services are enabled: a JSON number keeps its decimal text from the caller's
-//! `serde_json::Value` to the wire, so `12345678901234567890.5` reaches DynamoDB, an SQS body
-//! or a Kinesis record unrounded, and a partition key taken from a number field is the same
-//! text (`1.50`, not `1.5`) in every build. Cargo features are additive, so this applies to the
-//! whole program's `serde_json`: numbers are stored as their text, and reading one as `f64`
-//! parses it then. It is one rule instead of one per combination of features.
-//!
-//! ```
-//! let value: serde_json::Value = serde_json::from_str("12345678901234567890.50").unwrap();
-//! assert_eq!(value.to_string(), "12345678901234567890.50");
-//! ```
+//! JSON payloads are `serde_json::Value`s, and a `Value`'s number keeps its decimal text
+//! only when the program's serde_json has its `arbitrary_precision` feature. This crate does
+//! not turn it on, since Cargo features are additive and it changes how the whole program
+//! reads numbers; the facade's `exact-numbers` feature does, for programs that want
+//! `12345678901234567890.5` to reach DynamoDB or an SQS body unrounded.
 //!
 //! # Feature flags
 //!
@@ -78,7 +71,7 @@ pub use aws::{SETTING_READ_WAIT, classify_sdk_error, read_setting};
 pub use backend::{Backend, BatchEntry, Grouping, Prepared, by_slot};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_THROTTLE_BUDGET, DispatcherConfig, RetryPolicy};
 pub use dispatcher::Dispatcher;
-pub use error::{ConfigError, FieldName, SubmitError, SubmitErrorKind};
+pub use error::{ConfigError, FieldName, FlushTimedOut, SubmitError, SubmitErrorKind};
 pub use failure::codes::{self, ABANDONED};
 pub use failure::{
     EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,

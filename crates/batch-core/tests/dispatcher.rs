@@ -779,7 +779,17 @@ async fn flush_payloads_timeout_gives_up_and_the_next_flush_returns_the_rest() {
     let early = dispatcher
         .flush_payloads_timeout(Duration::from_secs(1))
         .await;
-    assert!(early.unwrap_err().is_empty(), "nothing had failed yet");
+    let timed_out = early.unwrap_err();
+    assert_eq!(timed_out.in_flight(), 1, "the payload was still in flight");
+    assert!(
+        timed_out
+            .to_string()
+            .contains("1 payloads were still in flight")
+    );
+    assert!(
+        timed_out.into_unprocessed().is_empty(),
+        "nothing had failed yet"
+    );
     let late = dispatcher
         .flush_payloads_timeout(Duration::from_secs(60))
         .await

@@ -69,7 +69,21 @@ pub struct DynamoEntry {
 /// A BatchWriteItem request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("BatchWriteItem failed")]
-pub struct DynamoRequestError(#[source] pub SdkError<BatchWriteItemError, HttpResponse>);
+pub struct DynamoRequestError(#[source] SdkError<BatchWriteItemError, HttpResponse>);
+
+impl DynamoRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<BatchWriteItemError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<BatchWriteItemError, HttpResponse> {
+        self.0
+    }
+}
 
 impl DynamoBackend {
     pub(crate) fn with_keys(client: Client, table: String, keys: KeySchema) -> Self {

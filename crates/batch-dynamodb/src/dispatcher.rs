@@ -42,8 +42,8 @@ use crate::item::{DynamoItem, DynamoWrite};
 /// use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 ///
 /// let table = DynamoBackend::new(client, "orders", "customer")
-///     .sort_key("order_id")
-///     .partition_key_from("customer_id"); // copy this field into `customer`
+///     .with_sort_key("order_id")
+///     .with_partition_key_from("customer_id"); // copy this field into `customer`
 /// let orders = DynamoBatchDispatcher::builder(table)
 ///     .config(DispatcherConfig::default().max_in_flight(8))
 ///     .build()?;
@@ -99,7 +99,7 @@ impl DynamoBackend {
 
     /// The table's sort key attribute, if it has one.
     #[must_use]
-    pub fn sort_key(mut self, name: impl Into<String>) -> Self {
+    pub fn with_sort_key(mut self, name: impl Into<String>) -> Self {
         self.keys.sort_key = Some(name.into());
         self
     }
@@ -107,7 +107,7 @@ impl DynamoBackend {
     /// Copies this attribute of each put item into the partition key attribute (on the
     /// dispatcher's copy; the caller's data is never changed).
     #[must_use]
-    pub fn partition_key_from(mut self, source: impl Into<String>) -> Self {
+    pub fn with_partition_key_from(mut self, source: impl Into<String>) -> Self {
         self.keys.partition_key_from = Some(source.into());
         self
     }

@@ -21,7 +21,7 @@
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let client = aws_sdk_dynamodb::Client::new(&config);
-//! let table = DynamoBackend::new(client, "orders", "customer").sort_key("order");
+//! let table = DynamoBackend::new(client, "orders", "customer").with_sort_key("order");
 //! let orders = DynamoBatchDispatcher::builder(table).build()?;
 //! for n in 0..100 {
 //!     let item = serde_json::json!({"customer": "c-1", "order": n, "total": 12.30});

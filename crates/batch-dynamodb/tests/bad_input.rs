@@ -13,7 +13,7 @@ fn table() -> DynamoBatchDispatcher {
         .region(Region::new("us-east-1"))
         .build();
     DynamoBatchDispatcher::builder(
-        DynamoBackend::new(Client::from_conf(config), "t", "pk").sort_key("sk"),
+        DynamoBackend::new(Client::from_conf(config), "t", "pk").with_sort_key("sk"),
     )
     .build()
     .unwrap()
@@ -120,7 +120,7 @@ async fn a_missing_partition_key_source() {
         .region(Region::new("us-east-1"))
         .build();
     let dynamo = DynamoBatchDispatcher::builder(
-        DynamoBackend::new(Client::from_conf(config), "t", "pk").partition_key_from("user_id"),
+        DynamoBackend::new(Client::from_conf(config), "t", "pk").with_partition_key_from("user_id"),
     )
     .build()
     .unwrap();

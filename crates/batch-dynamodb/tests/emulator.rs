@@ -25,7 +25,7 @@ async fn scan(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValu
 async fn table_with_sort_key(client: &Client) -> (String, DynamoBatchDispatcher) {
     let table = test_support::create_table(client, "pk", Some("sk")).await;
     let dynamo = DynamoBatchDispatcher::builder(
-        DynamoBackend::new(client.clone(), table.clone(), "pk").sort_key("sk"),
+        DynamoBackend::new(client.clone(), table.clone(), "pk").with_sort_key("sk"),
     )
     .build()
     .unwrap();

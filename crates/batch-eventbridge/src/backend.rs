@@ -38,7 +38,21 @@ pub struct EventBridgeEntry {
 /// A PutEvents request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("PutEvents failed")]
-pub struct EventBridgeRequestError(#[source] pub SdkError<PutEventsError, HttpResponse>);
+pub struct EventBridgeRequestError(#[source] SdkError<PutEventsError, HttpResponse>);
+
+impl EventBridgeRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<PutEventsError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<PutEventsError, HttpResponse> {
+        self.0
+    }
+}
 
 impl EventBridgeBackend {
     /// The event bus of events that name none (`None`: the account's default bus).

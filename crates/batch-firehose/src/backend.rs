@@ -50,7 +50,21 @@ pub struct FirehoseEntry {
 /// A PutRecordBatch request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("PutRecordBatch failed")]
-pub struct FirehoseRequestError(#[source] pub SdkError<PutRecordBatchError, HttpResponse>);
+pub struct FirehoseRequestError(#[source] SdkError<PutRecordBatchError, HttpResponse>);
+
+impl FirehoseRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<PutRecordBatchError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<PutRecordBatchError, HttpResponse> {
+        self.0
+    }
+}
 
 impl FirehoseBackend {
     /// The delivery stream the dispatcher was given.
@@ -61,7 +75,7 @@ impl FirehoseBackend {
 
     /// The size records are packed up to, if they are.
     #[must_use]
-    pub fn pack_limit(&self) -> Option<usize> {
+    pub fn pack(&self) -> Option<usize> {
         self.pack
     }
 

@@ -28,7 +28,7 @@ use crate::backend::FirehoseBackend;
 /// # fn demo(client: aws_sdk_firehose::Client) -> Result<(), batch_core::ConfigError> {
 /// use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher};
 ///
-/// let stream = FirehoseBackend::new(client, "events").newline(true);
+/// let stream = FirehoseBackend::new(client, "events").with_newline(true);
 /// let events = FirehoseBatchDispatcher::builder(stream).build()?;
 /// # let _ = events; Ok(()) }
 /// ```
@@ -49,7 +49,7 @@ impl FirehoseBackend {
     /// End each record with a newline (unless it ends with one), so that the objects
     /// Firehose writes to S3 hold one record a line. Default: off.
     #[must_use]
-    pub fn newline(mut self, newline: bool) -> Self {
+    pub fn with_newline(mut self, newline: bool) -> Self {
         self.newline = newline;
         self
     }
@@ -61,7 +61,7 @@ impl FirehoseBackend {
     /// function) sees the packed records and splits them on newlines. When a packed record
     /// fails, the records it held come back, each as submitted. Default: off.
     #[must_use]
-    pub fn pack(mut self, bytes: usize) -> Self {
+    pub fn with_pack(mut self, bytes: usize) -> Self {
         self.pack = Some(bytes);
         self
     }

@@ -21,7 +21,7 @@
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let stream = FirehoseBackend::new(aws_sdk_firehose::Client::new(&config), "clicks-to-s3")
-//!     .pack(64 * 1024);
+//!     .with_pack(64 * 1024);
 //! let firehose = FirehoseBatchDispatcher::builder(stream).build()?;
 //! for n in 0..10_000 {
 //!     firehose.submit_payload(serde_json::json!({"n": n})).await?;

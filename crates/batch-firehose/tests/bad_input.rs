@@ -18,7 +18,7 @@ fn client() -> Client {
 }
 
 fn dispatcher(newline: bool) -> FirehoseBatchDispatcher {
-    FirehoseBatchDispatcher::builder(FirehoseBackend::new(client(), "s").newline(newline))
+    FirehoseBatchDispatcher::builder(FirehoseBackend::new(client(), "s").with_newline(newline))
         .build()
         .unwrap()
 }
@@ -76,7 +76,7 @@ async fn the_added_newline_counts_toward_the_limit() {
 }
 
 fn packed(bytes: usize) -> Result<FirehoseBatchDispatcher, ConfigError> {
-    FirehoseBatchDispatcher::builder(FirehoseBackend::new(client(), "s").pack(bytes)).build()
+    FirehoseBatchDispatcher::builder(FirehoseBackend::new(client(), "s").with_pack(bytes)).build()
 }
 
 #[test]

@@ -25,7 +25,7 @@ async fn a_thousand_and_one_records_reach_s3_one_a_line_in_three_requests() {
     let s3 = test_support::s3_client().await;
     let (stream, bucket) = test_support::create_delivery_stream(&client, &s3).await;
     let firehose = FirehoseBatchDispatcher::builder(
-        FirehoseBackend::new(client.clone(), stream).newline(true),
+        FirehoseBackend::new(client.clone(), stream).with_newline(true),
     )
     .build()
     .unwrap();
@@ -54,10 +54,11 @@ async fn packed_records_reach_s3_as_the_same_lines_in_fewer_firehose_records() {
     let client = client().await;
     let s3 = test_support::s3_client().await;
     let (stream, bucket) = test_support::create_delivery_stream(&client, &s3).await;
-    let firehose =
-        FirehoseBatchDispatcher::builder(FirehoseBackend::new(client.clone(), stream).pack(8_192))
-            .build()
-            .unwrap();
+    let firehose = FirehoseBatchDispatcher::builder(
+        FirehoseBackend::new(client.clone(), stream).with_pack(8_192),
+    )
+    .build()
+    .unwrap();
     for n in 0..1_000 {
         firehose.submit_payload(record(n)).await.unwrap();
     }

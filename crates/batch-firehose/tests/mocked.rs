@@ -140,7 +140,7 @@ async fn a_failed_packed_record_hands_back_the_records_it_held() {
     let (client, log, _) =
         client(|_, numbers| Ok(numbers.contains(&0).then_some("InvalidArgumentException")));
     let firehose =
-        FirehoseBatchDispatcher::builder(FirehoseBackend::new(client, "stream").pack(1_000))
+        FirehoseBatchDispatcher::builder(FirehoseBackend::new(client, "stream").with_pack(1_000))
             .build()
             .unwrap();
     for n in 0..100 {
@@ -165,9 +165,9 @@ async fn packing_small_records_cuts_the_billed_bytes() {
     let mut billed = Vec::new();
     for pack in [None, Some(64 * 1_024)] {
         let (client, log, sizes) = client(|_, _| Ok(None));
-        let mut stream = FirehoseBackend::new(client, "stream").newline(true);
+        let mut stream = FirehoseBackend::new(client, "stream").with_newline(true);
         if let Some(bytes) = pack {
-            stream = stream.pack(bytes);
+            stream = stream.with_pack(bytes);
         }
         let firehose = FirehoseBatchDispatcher::builder(stream).build().unwrap();
         for n in 0..5_000 {

@@ -10,7 +10,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error,
+    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error, codes,
     outcomes_in_order,
 };
 
@@ -53,8 +53,8 @@ pub struct KinesisBackend {
 /// ```
 /// use batch_kinesis::Aggregation;
 ///
-/// let small = Aggregation::default().max_bytes(50 * 1024).max_records(1_000);
-/// assert_eq!(small.bytes_limit(), Some(50 * 1024));
+/// let small = Aggregation::default().with_max_bytes(50 * 1024).with_max_records(1_000);
+/// assert_eq!(small.max_bytes(), Some(50 * 1024));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Aggregation {
@@ -83,27 +83,27 @@ impl Aggregation {
     /// partition key), up to the stream's record limit (the dispatcher's `max_entry_bytes`).
     /// Default: [`DEFAULT_AGGREGATE_BYTES`].
     #[must_use]
-    pub fn max_bytes(mut self, bytes: usize) -> Self {
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
         self.max_bytes = Some(bytes);
         self
     }
 
     /// At most `records` user records in one aggregated record. Default: as many as fit.
     #[must_use]
-    pub fn max_records(mut self, records: usize) -> Self {
+    pub fn with_max_records(mut self, records: usize) -> Self {
         self.max_records = Some(records);
         self
     }
 
     /// The byte limit set, if any.
     #[must_use]
-    pub fn bytes_limit(&self) -> Option<usize> {
+    pub fn max_bytes(&self) -> Option<usize> {
         self.max_bytes
     }
 
     /// The record limit set, if any.
     #[must_use]
-    pub fn records_limit(&self) -> Option<usize> {
+    pub fn max_records(&self) -> Option<usize> {
         self.max_records
     }
 
@@ -126,7 +126,21 @@ pub struct KinesisEntry {
 /// A PutRecords request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("PutRecords failed")]
-pub struct KinesisRequestError(#[source] pub SdkError<PutRecordsError, HttpResponse>);
+pub struct KinesisRequestError(#[source] SdkError<PutRecordsError, HttpResponse>);
+
+impl KinesisRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<PutRecordsError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<PutRecordsError, HttpResponse> {
+        self.0
+    }
+}
 
 impl KinesisBackend {
     /// The stream name or ARN the dispatcher was given.
@@ -137,7 +151,7 @@ impl KinesisBackend {
 
     /// How records are aggregated, if they are.
     #[must_use]
-    pub fn aggregation_settings(&self) -> Option<Aggregation> {
+    pub fn aggregation(&self) -> Option<Aggregation> {
         self.aggregation
     }
 }
@@ -221,7 +235,7 @@ impl Backend for KinesisBackend {
                     if !here {
                         outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
                             FailureKind::Transient,
-                            SHARD_CHANGED,
+                            codes::SHARD_CHANGED,
                             "the stream's shards changed since the record was aggregated",
                         )));
                     }
@@ -359,9 +373,6 @@ impl KinesisBackend {
         entry.build()
     }
 }
-
-/// The code of a record that was aggregated for a shard it no longer hashes to.
-pub const SHARD_CHANGED: &str = "ShardChanged";
 
 /// The smallest aggregated record limit accepted: room for one small record.
 const MIN_AGGREGATE_BYTES: usize = 1_024;

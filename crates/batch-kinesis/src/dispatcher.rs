@@ -33,8 +33,8 @@ use crate::record::PartitionKey;
 /// use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, PartitionKey};
 ///
 /// let stream = KinesisBackend::new(client, "clicks")
-///     .partition_key(PartitionKey::Pointer("/user/id".into()))
-///     .ordered(true);
+///     .with_partition_key(PartitionKey::Pointer("/user/id".into()))
+///     .with_ordered(true);
 /// let clicks = KinesisBatchDispatcher::builder(stream)
 ///     // a stream whose maximum record size was raised to 2 MiB
 ///     .config(DispatcherConfig::default().max_entry_bytes(2 << 20).max_in_flight(8))
@@ -58,15 +58,15 @@ impl KinesisBackend {
 
     /// Where partition keys come from for records that name none. Default: random.
     #[must_use]
-    pub fn partition_key(mut self, source: PartitionKey) -> Self {
+    pub fn with_partition_key(mut self, source: PartitionKey) -> Self {
         self.partition_key = source;
         self
     }
 
     /// Shorthand for `partition_key(PartitionKey::Field(field))`.
     #[must_use]
-    pub fn partition_key_field(self, field: impl Into<String>) -> Self {
-        self.partition_key(PartitionKey::Field(field.into()))
+    pub fn with_partition_key_field(self, field: impl Into<String>) -> Self {
+        self.with_partition_key(PartitionKey::Field(field.into()))
     }
 
     /// Keep the order of records per partition key, across retries: a request holds at most
@@ -76,7 +76,7 @@ impl KinesisBackend {
     /// back the later records of its key. Requests fill up when there are at least as many
     /// keys as `max_entries`; with few keys, they are small. Default: off.
     #[must_use]
-    pub fn ordered(mut self, ordered: bool) -> Self {
+    pub fn with_ordered(mut self, ordered: bool) -> Self {
         self.ordered = ordered;
         self
     }
@@ -91,7 +91,7 @@ impl KinesisBackend {
     /// In ordered mode, a key's records keep their order inside and across aggregates.
     /// Consumers must de-aggregate. Default: off; `true` takes [`Aggregation::default`].
     #[must_use]
-    pub fn aggregate(self, on: bool) -> Self {
+    pub fn with_aggregate(self, on: bool) -> Self {
         let aggregation = on.then(Aggregation::default);
         Self {
             aggregation,
@@ -99,9 +99,9 @@ impl KinesisBackend {
         }
     }
 
-    /// Aggregate with these limits (see [`aggregate`](Self::aggregate)).
+    /// Aggregate with these limits (see [`with_aggregate`](Self::with_aggregate)).
     #[must_use]
-    pub fn aggregation(mut self, aggregation: Aggregation) -> Self {
+    pub fn with_aggregation(mut self, aggregation: Aggregation) -> Self {
         self.aggregation = Some(aggregation);
         self
     }

@@ -26,8 +26,8 @@
 //!
 //! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let stream = KinesisBackend::new(aws_sdk_kinesis::Client::new(&config), "clicks")
-//!     .partition_key_field("user")
-//!     .ordered(true);
+//!     .with_partition_key_field("user")
+//!     .with_ordered(true);
 //! let kinesis = KinesisBatchDispatcher::builder(stream).build()?;
 //! for n in 0..1_000 {
 //!     kinesis.submit_payload(serde_json::json!({"user": format!("u-{}", n % 20), "n": n})).await?;
@@ -51,7 +51,7 @@ pub use aggregate::{
 };
 pub use backend::{
     Aggregation, DEFAULT_AGGREGATE_BYTES, KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS,
-    KinesisBackend, KinesisEntry, KinesisRequestError, SHARD_CHANGED,
+    KinesisBackend, KinesisEntry, KinesisRequestError,
 };
 pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

@@ -134,7 +134,7 @@ async fn limits_above_the_kinesis_ceiling_are_config_errors() {
 #[tokio::test]
 async fn a_missing_partition_key_field() {
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client(), "s").partition_key_field("user"),
+        KinesisBackend::new(client(), "s").with_partition_key_field("user"),
     )
     .build()
     .unwrap();
@@ -150,7 +150,7 @@ async fn a_missing_partition_key_field() {
 #[tokio::test]
 async fn a_null_or_object_partition_key_field() {
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client(), "s").partition_key_field("user"),
+        KinesisBackend::new(client(), "s").with_partition_key_field("user"),
     )
     .build()
     .unwrap();
@@ -160,7 +160,7 @@ async fn a_null_or_object_partition_key_field() {
         matches!(err.kind(), SubmitErrorKind::Invalid { reason, .. } if reason.contains("null"))
     );
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client(), "s").partition_key_field("user"),
+        KinesisBackend::new(client(), "s").with_partition_key_field("user"),
     )
     .build()
     .unwrap();
@@ -171,7 +171,8 @@ async fn a_null_or_object_partition_key_field() {
 #[tokio::test]
 async fn a_nested_key_through_a_json_pointer() {
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client(), "s").partition_key(PartitionKey::Pointer("/user/id".into())),
+        KinesisBackend::new(client(), "s")
+            .with_partition_key(PartitionKey::Pointer("/user/id".into())),
     )
     .build()
     .unwrap();
@@ -192,7 +193,7 @@ async fn a_nested_key_through_a_json_pointer() {
 #[tokio::test]
 async fn a_byte_record_without_a_key_when_keys_come_from_a_field() {
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client(), "s").partition_key_field("user"),
+        KinesisBackend::new(client(), "s").with_partition_key_field("user"),
     )
     .build()
     .unwrap();

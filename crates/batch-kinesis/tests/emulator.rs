@@ -18,8 +18,8 @@ async fn two_thousand_records_over_500_keys_go_in_four_requests_in_order_per_key
     let stream = test_support::create_stream(&client, 2).await;
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client.clone(), stream.clone())
-            .partition_key_field("key")
-            .ordered(true),
+            .with_partition_key_field("key")
+            .with_ordered(true),
     )
     .build()
     .unwrap();
@@ -93,9 +93,9 @@ async fn aggregate_ten_thousand(
     let stream = test_support::create_stream(&client, 4).await;
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client.clone(), stream.clone())
-            .partition_key_field("key")
-            .ordered(ordered)
-            .aggregate(true),
+            .with_partition_key_field("key")
+            .with_ordered(ordered)
+            .with_aggregate(true),
     )
     .build()
     .unwrap();

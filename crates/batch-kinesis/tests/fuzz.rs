@@ -13,7 +13,7 @@ fn dispatcher(source: PartitionKey) -> KinesisBatchDispatcher {
         .region(Region::new("us-east-1"))
         .build();
     KinesisBatchDispatcher::builder(
-        KinesisBackend::new(Client::from_conf(config), "s").partition_key(source),
+        KinesisBackend::new(Client::from_conf(config), "s").with_partition_key(source),
     )
     .build()
     .unwrap()

@@ -190,8 +190,8 @@ async fn ordered_mode_keeps_order_per_key_under_partial_failures() {
     let (client, log, _) = client(|call, _| Ok(if call <= 2 { vec![(3, PTE)] } else { vec![] }));
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client, "stream")
-            .partition_key_field("key")
-            .ordered(true),
+            .with_partition_key_field("key")
+            .with_ordered(true),
     )
     .config(DispatcherConfig::default().max_entries(4).max_in_flight(4))
     .build()
@@ -223,8 +223,8 @@ async fn ordered_requests_hold_one_record_per_key() {
     let (client, log, _) = client(|_, _| Ok(vec![]));
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client, "stream")
-            .partition_key_field("key")
-            .ordered(true),
+            .with_partition_key_field("key")
+            .with_ordered(true),
     )
     .build()
     .unwrap();
@@ -243,7 +243,7 @@ async fn ordered_requests_hold_one_record_per_key() {
 async fn unordered_requests_pack_one_key_together() {
     let (client, log, _) = client(|_, _| Ok(vec![]));
     let kinesis = KinesisBatchDispatcher::builder(
-        KinesisBackend::new(client, "stream").partition_key_field("key"),
+        KinesisBackend::new(client, "stream").with_partition_key_field("key"),
     )
     .build()
     .unwrap();
@@ -269,8 +269,8 @@ async fn a_record_that_ends_undelivered_holds_back_its_key() {
     });
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client, "stream")
-            .partition_key_field("key")
-            .ordered(true),
+            .with_partition_key_field("key")
+            .with_ordered(true),
     )
     .config(DispatcherConfig::default().max_entries(2))
     .build()
@@ -409,9 +409,9 @@ async fn a_failed_aggregate_is_retried_whole_and_handed_back_as_its_user_records
     });
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client, "stream")
-            .partition_key_field("key")
-            .ordered(true)
-            .aggregate(true),
+            .with_partition_key_field("key")
+            .with_ordered(true)
+            .with_aggregate(true),
     )
     .config(DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(3)))
     .build()
@@ -465,8 +465,8 @@ async fn records_aggregated_for_a_shard_that_split_go_again_apart() {
     let (client, log) = aggregating_client_resharded(|_, _| None, 1);
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(client, "stream")
-            .partition_key_field("key")
-            .aggregate(true),
+            .with_partition_key_field("key")
+            .with_aggregate(true),
     )
     .build()
     .unwrap();

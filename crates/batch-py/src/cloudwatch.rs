@@ -1,7 +1,7 @@
 //! CloudWatch metrics.
 
-use aws_batch_utils::cloudwatch::{CloudwatchBackend, Metric, StatisticSet, Unit};
-use aws_batch_utils::core::Service;
+use aws_batch_utils::cloudwatch::{CloudWatchBackend, Metric, StatisticSet, Unit};
+use aws_batch_utils::engine::Service;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -14,7 +14,7 @@ use crate::settings;
 /// with values and counts.
 #[pyclass(frozen, name = "CloudwatchBatchDispatcher", module = "aws_batch_utils")]
 pub(crate) struct CloudwatchBatch {
-    held: Held<CloudwatchBackend>,
+    held: Held<CloudWatchBackend>,
 }
 
 fn number(value: &Bound<'_, PyAny>) -> Result<f64, Invalid> {
@@ -132,9 +132,9 @@ dispatcher_methods!(CloudwatchBatch {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let settings = settings::read(py, Some(max_batch_size), kwargs)?;
-        let client = CloudwatchBackend::client(&settings.sdk);
+        let client = CloudWatchBackend::client(&settings.sdk);
         let label = format!("CloudwatchBatchDispatcher::{namespace}");
-        let backend = CloudwatchBackend::new(client, namespace).aggregate(aggregate);
+        let backend = CloudWatchBackend::new(client, namespace).with_aggregate(aggregate);
         Ok(Self {
             held: Held::build(py, backend, &settings, label)?,
         })

@@ -1,7 +1,7 @@
 //! DynamoDB tables: puts of Python dicts, and deletes by key.
 
-use aws_batch_utils::core::Service;
 use aws_batch_utils::dynamodb::{DynamoBackend, DynamoWrite};
+use aws_batch_utils::engine::Service;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
@@ -38,7 +38,7 @@ dispatcher_methods!(DynamoBatch {
         let label = format!("DynamoBatchDispatcher::{dynamo_table_name}");
         let mut backend = DynamoBackend::new(client, dynamo_table_name, partition_key.clone());
         if let Some(sort_key) = sort_key {
-            backend = backend.sort_key(sort_key);
+            backend = backend.with_sort_key(sort_key);
         }
         let partition_key_data_type = match partition_key_data_type {
             Some(kind) => kind,

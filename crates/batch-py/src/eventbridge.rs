@@ -1,6 +1,6 @@
 //! EventBridge event buses.
 
-use aws_batch_utils::core::Service;
+use aws_batch_utils::engine::Service;
 use aws_batch_utils::eventbridge::{Event, EventBridgeBackend};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aws_batch_utils::core::{
+use aws_batch_utils::engine::{
     Backend, Dispatcher, Failure, SubmitError as RustSubmitError, SubmitErrorKind,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -119,8 +119,9 @@ impl<B: Backend> Held<B> {
                         Ok(failed) => failed,
                         // Out of time: what is still in flight or pending comes back now,
                         // as Abandoned, rather than by a later flush.
-                        Err(mut failed) => {
+                        Err(timed_out) => {
                             dispatcher.abandon();
+                            let mut failed = timed_out.into_unprocessed();
                             failed.extend(dispatcher.flush_payloads().await);
                             failed
                         }

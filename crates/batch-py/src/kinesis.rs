@@ -1,6 +1,6 @@
 //! Kinesis Data Streams and Data Firehose: records of bytes.
 
-use aws_batch_utils::core::Service;
+use aws_batch_utils::engine::Service;
 use aws_batch_utils::firehose::{FirehoseBackend, FirehoseRecord};
 use aws_batch_utils::kinesis::{KinesisBackend, KinesisRecord};
 use pyo3::prelude::*;
@@ -48,8 +48,8 @@ dispatcher_methods!(KinesisBatch {
         let client = KinesisBackend::client(&settings.sdk);
         let label = format!("KinesisBatchDispatcher::{stream_name}");
         let backend = KinesisBackend::new(client, stream_name)
-            .ordered(ordered)
-            .aggregate(aggregate);
+            .with_ordered(ordered)
+            .with_aggregate(aggregate);
         Ok(Self {
             held: Held::build(py, backend, &settings, label)?,
             partition_key_identifier,
@@ -123,9 +123,9 @@ dispatcher_methods!(FirehoseBatch {
         let settings = settings::read(py, Some(max_batch_size), kwargs)?;
         let client = FirehoseBackend::client(&settings.sdk);
         let label = format!("FirehoseBatchDispatcher::{delivery_stream_name}");
-        let mut backend = FirehoseBackend::new(client, delivery_stream_name).newline(newline);
+        let mut backend = FirehoseBackend::new(client, delivery_stream_name).with_newline(newline);
         if let Some(bytes) = pack {
-            backend = backend.pack(bytes);
+            backend = backend.with_pack(bytes);
         }
         Ok(Self {
             held: Held::build(py, backend, &settings, label)?,

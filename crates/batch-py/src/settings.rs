@@ -1,7 +1,7 @@
 //! The keyword arguments every constructor takes: where and as whom to connect (what users
 //! pass to `boto3.client` today), and the engine's settings.
 
-use aws_batch_utils::core::{DispatcherConfig, RetryPolicy};
+use aws_batch_utils::engine::{DispatcherConfig, RetryPolicy};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -78,7 +78,7 @@ pub(crate) fn read(
 
 /// A configuration error as Python sees it: `max_batch_size` is the name users know for the
 /// entry limit.
-pub(crate) fn config_error(err: &aws_batch_utils::core::ConfigError) -> PyErr {
+pub(crate) fn config_error(err: &aws_batch_utils::engine::ConfigError) -> PyErr {
     let text = err.to_string().replace("max_entries", "max_batch_size");
     PyValueError::new_err(text)
 }

@@ -1,13 +1,13 @@
 //! SQS queues (standard, FIFO, deletes) and SNS topics: the message rules are SQS's.
 
-use aws_batch_utils::core::Service;
-use aws_batch_utils::sns::{SnsBackend, SnsMessage};
+use aws_batch_utils::engine::Service;
+use aws_batch_utils::sns::{FifoTopic, SnsBackend, SnsMessage, StandardTopic};
 use aws_batch_utils::sqs::{
     Delete, FifoDeduplication, FifoQueue, MessageAttribute, SqsBackend, SqsConsumerBackend,
     SqsMessage, StandardQueue,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::convert::{self, Invalid, in_argument, or_submit_error};
 use crate::held::{Held, dispatcher_methods};
@@ -152,7 +152,7 @@ dispatcher_methods!(SqsFifoBatch {
         let client = SqsBackend::<FifoQueue>::client(&settings.sdk);
         let label = format!("SQSFifoBatchDispatcher::{queue_name}");
         let backend = SqsBackend::fifo(client, queue_name)
-            .deduplication(deduplication(content_based_deduplication));
+            .with_deduplication(deduplication(content_based_deduplication));
         Ok(Self {
             held: Held::build(py, backend, &settings, label)?,
         })
@@ -226,7 +226,55 @@ dispatcher_methods!(SqsDelete {
 /// topic's largest message is read from it unless `maximum_message_size` is given.
 #[pyclass(frozen, name = "SNSBatchDispatcher", module = "aws_batch_utils")]
 pub(crate) struct SnsBatch {
-    held: Held<SnsBackend>,
+    held: Topic,
+}
+
+/// A standard or a FIFO topic's dispatcher, as the ARN says.
+enum Topic {
+    Standard(Held<SnsBackend<StandardTopic>>),
+    Fifo(Held<SnsBackend<FifoTopic>>),
+}
+
+impl Topic {
+    fn submit(
+        &self,
+        py: Python<'_>,
+        message: SnsMessage,
+        original: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        match self {
+            Self::Standard(held) => held.submit(py, message, original),
+            Self::Fifo(held) => held.submit(py, message, original),
+        }
+    }
+
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyList>> {
+        match self {
+            Self::Standard(held) => held.flush(py, timeout),
+            Self::Fifo(held) => held.flush(py, timeout),
+        }
+    }
+
+    fn unprocessed(&self, py: Python<'_>) -> Py<PyList> {
+        match self {
+            Self::Standard(held) => held.unprocessed(py),
+            Self::Fifo(held) => held.unprocessed(py),
+        }
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        match self {
+            Self::Standard(held) => held.stats(py),
+            Self::Fifo(held) => held.stats(py),
+        }
+    }
+
+    fn label(&self) -> &str {
+        match self {
+            Self::Standard(held) => held.label(),
+            Self::Fifo(held) => held.label(),
+        }
+    }
 }
 
 dispatcher_methods!(SnsBatch {
@@ -241,18 +289,23 @@ dispatcher_methods!(SnsBatch {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let settings = settings::read(py, Some(max_batch_size), kwargs)?;
-        let client = SnsBackend::client(&settings.sdk);
+        let client = SnsBackend::<StandardTopic>::client(&settings.sdk);
         let label = format!("SNSBatchDispatcher::{topic_arn}");
-        let mut backend = SnsBackend::new(client, topic_arn.clone());
-        if topic_arn.ends_with(".fifo") {
-            backend = backend.deduplication(deduplication(content_based_deduplication));
-        }
-        if let Some(bytes) = maximum_message_size {
-            backend = backend.maximum_message_size(bytes);
-        }
-        Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
-        })
+        let held = if topic_arn.ends_with(".fifo") {
+            let mut backend = SnsBackend::fifo(client, topic_arn)
+                .with_deduplication(deduplication(content_based_deduplication));
+            if let Some(bytes) = maximum_message_size {
+                backend = backend.with_maximum_message_size(bytes);
+            }
+            Topic::Fifo(Held::build(py, backend, &settings, label)?)
+        } else {
+            let mut backend = SnsBackend::new(client, topic_arn);
+            if let Some(bytes) = maximum_message_size {
+                backend = backend.with_maximum_message_size(bytes);
+            }
+            Topic::Standard(Held::build(py, backend, &settings, label)?)
+        };
+        Ok(Self { held })
     }
 
     /// Publishes `payload`: a `str` as it is, anything else as JSON text.

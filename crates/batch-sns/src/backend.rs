@@ -13,10 +13,7 @@ use batch_core::{
     Backend, BatchEntry, ConfigError, DedupPolicy, EntryOutcome, Failure, Grouping, Limits,
     Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
-use batch_sqs::{
-    FifoDeduplication, MessageAttribute, attributes_size, body_text, check_attributes, check_id,
-    dedup_keys, fifo_ids,
-};
+use batch_message::{DestinationKind, Fifo, MessageAttribute, Standard, check_message};
 use tokio::sync::OnceCell;
 
 use crate::message::{MAX_SUBJECT_CHARS, SnsMessage};
@@ -33,14 +30,21 @@ pub const SNS_LIMITS: Limits = Limits::new(10, 1_048_576, 1_048_576);
 /// 2026-12-04.
 pub const SNS_DEFAULT_MESSAGE_BYTES: usize = 262_144;
 
-/// The PublishBatch backend of one topic, standard or FIFO (a topic ARN that ends with
-/// `.fifo`).
+/// A standard topic: the type parameter of [`SnsBackend`] for
+/// [`SnsBatchDispatcher`](crate::SnsBatchDispatcher).
+pub type StandardTopic = Standard;
+
+/// A FIFO topic's settings: the type parameter of [`SnsBackend`] for
+/// [`SnsFifoBatchDispatcher`](crate::SnsFifoBatchDispatcher).
+pub type FifoTopic = Fifo;
+
+/// The PublishBatch backend of one topic, standard ([`SnsBackend::new`]) or FIFO
+/// ([`SnsBackend::fifo`]).
 #[derive(Debug)]
-pub struct SnsBackend {
+pub struct SnsBackend<K = StandardTopic> {
     pub(crate) client: Client,
     pub(crate) topic_arn: String,
-    pub(crate) default_group: Option<String>,
-    pub(crate) deduplication: Option<FifoDeduplication>,
+    pub(crate) kind: K,
     pub(crate) max_message_bytes: Option<usize>,
     /// The topic's `MaximumMessageSize`, once read; `None` inside when it could not be.
     pub(crate) topic_maximum: OnceCell<Option<usize>>,
@@ -52,31 +56,65 @@ pub struct SnsEntry {
     entry: PublishBatchRequestEntry,
 }
 
-/// A PublishBatch request that failed as a whole.
+/// A PublishBatch request that failed as a whole, with the SDK's error as its
+/// [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[error("PublishBatch failed")]
-pub struct SnsRequestError(#[source] pub SdkError<PublishBatchError, HttpResponse>);
+pub struct SnsRequestError(#[source] SdkError<PublishBatchError, HttpResponse>);
 
-impl SnsBackend {
+impl SnsRequestError {
+    /// The SDK's error.
+    #[must_use]
+    pub fn as_sdk_error(&self) -> &SdkError<PublishBatchError, HttpResponse> {
+        &self.0
+    }
+
+    /// The SDK's error, owned.
+    #[must_use]
+    pub fn into_sdk_error(self) -> SdkError<PublishBatchError, HttpResponse> {
+        self.0
+    }
+}
+
+impl<K: DestinationKind> SnsBackend<K> {
     /// The topic's ARN.
     #[must_use]
     pub fn topic_arn(&self) -> &str {
         &self.topic_arn
     }
 
-    /// Whether the topic is a FIFO topic.
+    /// The largest message the topic takes, in bytes: as set with
+    /// [`with_maximum_message_size`](Self::with_maximum_message_size), as read from the
+    /// topic, or the default of 256 KiB.
     #[must_use]
-    pub fn is_fifo(&self) -> bool {
-        self.topic_arn.ends_with(".fifo")
-    }
-
-    /// The largest message the topic takes, in bytes: as set, as read from the topic, or the
-    /// default of 256 KiB.
-    #[must_use]
-    pub fn message_size_limit(&self) -> usize {
+    pub fn maximum_message_size(&self) -> usize {
         self.max_message_bytes
             .or_else(|| self.topic_maximum.get().copied().flatten())
             .unwrap_or(SNS_DEFAULT_MESSAGE_BYTES)
+    }
+
+    /// A FIFO topic's ARN ends with `.fifo`; a standard topic's does not. A dispatcher of
+    /// the other kind would send every message the topic refuses.
+    fn check_topic_kind(&self) -> Result<(), SubmitErrorKind> {
+        let fifo_arn = self.topic_arn.ends_with(".fifo");
+        match (fifo_arn, self.kind.fifo().is_some()) {
+            (true, false) => Err(SubmitErrorKind::Invalid {
+                field: "TopicArn".into(),
+                reason: format!(
+                    "{} is a FIFO topic: write to it with SnsFifoBatchDispatcher",
+                    self.topic_arn
+                ),
+            }),
+            (false, true) => Err(SubmitErrorKind::Invalid {
+                field: "TopicArn".into(),
+                reason: format!(
+                    "{} is not a FIFO topic (a FIFO topic's ARN ends with .fifo): write to it \
+                     with SnsBatchDispatcher",
+                    self.topic_arn
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Reads the topic's `MaximumMessageSize` once; a topic that cannot be read keeps the
@@ -109,18 +147,15 @@ impl SnsBackend {
 }
 
 fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
-    let builder = MessageAttributeValue::builder().data_type(value.data_type());
-    let builder = match value {
-        MessageAttribute::String(text) | MessageAttribute::Number(text) => {
-            builder.string_value(text)
-        }
-        MessageAttribute::Binary(bytes) => builder.binary_value(Blob::new(bytes.clone())),
-        _ => builder,
-    };
-    builder.build().map_err(|e| SubmitErrorKind::Invalid {
-        field: "MessageAttributes".into(),
-        reason: e.to_string(),
-    })
+    MessageAttributeValue::builder()
+        .data_type(value.data_type())
+        .set_string_value(value.text().map(str::to_owned))
+        .set_binary_value(value.bytes().map(Blob::new))
+        .build()
+        .map_err(|e| SubmitErrorKind::Invalid {
+            field: "MessageAttributes".into(),
+            reason: e.to_string(),
+        })
 }
 
 fn check_subject(subject: &str) -> Result<(), SubmitErrorKind> {
@@ -139,7 +174,7 @@ fn check_subject(subject: &str) -> Result<(), SubmitErrorKind> {
     Ok(())
 }
 
-impl Backend for SnsBackend {
+impl<K: DestinationKind> Backend for SnsBackend<K> {
     type Payload = SnsMessage;
     type Entry = SnsEntry;
     type Error = SnsRequestError;
@@ -153,39 +188,17 @@ impl Backend for SnsBackend {
         .keeps_order_within_request(false);
 
     fn prepare(&self, message: &SnsMessage) -> Result<Prepared<SnsEntry>, SubmitErrorKind> {
-        if let Some(id) = &message.id {
-            check_id(id)?;
+        self.check_topic_kind()?;
+        if self.kind.fifo().is_none() && message.message_group_id.is_some() {
+            return Err(SubmitErrorKind::Invalid {
+                field: "MessageGroupId".into(),
+                reason: "only FIFO topics take a message group".into(),
+            });
         }
-        let body = body_text(&message.body)?;
-        check_attributes(&message.attributes)?;
+        let checked = check_message(&self.kind, &message.fields())?;
         if let Some(subject) = &message.subject {
             check_subject(subject)?;
         }
-        let (group, dedup_id) = if self.is_fifo() {
-            let (group, dedup_id) = fifo_ids(
-                message.message_group_id.as_deref(),
-                message.deduplication_id.as_deref(),
-                self.default_group.as_deref(),
-                self.deduplication.unwrap_or_default(),
-                &body,
-            )?;
-            (Some(group), dedup_id)
-        } else {
-            if let Some(field) = [
-                ("MessageGroupId", &message.message_group_id),
-                ("MessageDeduplicationId", &message.deduplication_id),
-            ]
-            .iter()
-            .find_map(|(field, value)| value.as_ref().map(|_| *field))
-            {
-                return Err(SubmitErrorKind::Invalid {
-                    field: field.into(),
-                    reason: "only FIFO topics take one".into(),
-                });
-            }
-            (None, None)
-        };
-        let size = body.len() + attributes_size(&message.attributes);
         let attributes = (!message.attributes.is_empty())
             .then(|| {
                 message
@@ -195,26 +208,22 @@ impl Backend for SnsBackend {
                     .collect::<Result<HashMap<_, _>, SubmitErrorKind>>()
             })
             .transpose()?;
-        let keys = dedup_keys(
-            message.id.as_deref(),
-            self.is_fifo()
-                .then_some((dedup_id.as_deref(), body.as_str())),
-        );
+        let group = checked.message_group_id;
         let entry = PublishBatchRequestEntry::builder()
             .id("")
-            .message(body)
+            .message(checked.body)
             .set_subject(message.subject.clone())
             .set_message_attributes(attributes)
             .set_message_group_id(group.clone())
-            .set_message_deduplication_id(dedup_id)
+            .set_message_deduplication_id(checked.deduplication_id)
             .build()
             .map_err(|e| SubmitErrorKind::Invalid {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        Ok(Prepared::new(SnsEntry { entry }, size)
+        Ok(Prepared::new(SnsEntry { entry }, checked.size)
             .ordered_by(group)
-            .grouped(Grouping::Dedup(keys)))
+            .grouped(Grouping::Dedup(checked.dedup_keys)))
     }
 
     async fn send_batch(
@@ -254,7 +263,7 @@ impl Backend for SnsBackend {
 
     fn destination_limits(&self) -> Option<Limits> {
         // The whole request must fit the topic's largest message too.
-        let largest = self.message_size_limit();
+        let largest = self.maximum_message_size();
         Some(Limits::new(SNS_LIMITS.max_entries, largest, largest))
     }
 
@@ -266,14 +275,10 @@ impl Backend for SnsBackend {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let fifo_options = self.default_group.is_some() || self.deduplication.is_some();
-        if fifo_options && !self.is_fifo() {
+        if let Err(error) = self.check_topic_kind() {
             return Err(ConfigError::Invalid {
-                field: "default_message_group_id / deduplication",
-                reason: format!(
-                    "{} is not a FIFO topic (its ARN ends with .fifo)",
-                    self.topic_arn
-                ),
+                field: "topic_arn",
+                reason: error.to_string(),
             });
         }
         match self.max_message_bytes {

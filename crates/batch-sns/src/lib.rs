@@ -6,11 +6,13 @@
 //! refused for reasons of its own (not `SenderFault` ones), and hands back every message it
 //! could not deliver, as submitted, with the reason.
 //!
-//! - **Messages** follow the SQS rules, from `batch-sqs`: a JSON or text body, attributes
-//!   (String, Number, Binary), their checks and their size; plus a subject.
-//! - **FIFO topics** (ARN ending in `.fifo`) take a message group and a deduplication id, or
-//!   defaults ([`SnsBackend::default_message_group_id`], [`SnsBackend::deduplication`]); the
-//!   order of a group holds across retries.
+//! - **Messages** follow the rules SNS shares with SQS (from `batch-message`, re-exported
+//!   here): a JSON or text body, attributes (String, Number, Binary), their checks and their
+//!   size; plus a subject.
+//! - **FIFO topics** (ARN ending in `.fifo`) have their own dispatcher,
+//!   [`SnsFifoBatchDispatcher`]: messages take a message group and a deduplication id, or
+//!   defaults ([`SnsBackend::with_default_message_group_id`],
+//!   [`SnsBackend::with_deduplication`]); the order of a group holds across retries.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +31,13 @@ mod backend;
 mod dispatcher;
 mod message;
 
-pub use backend::{SNS_DEFAULT_MESSAGE_BYTES, SNS_LIMITS, SnsBackend, SnsEntry, SnsRequestError};
-pub use dispatcher::SnsBatchDispatcher;
+pub use backend::{
+    FifoTopic, SNS_DEFAULT_MESSAGE_BYTES, SNS_LIMITS, SnsBackend, SnsEntry, SnsRequestError,
+    StandardTopic,
+};
+pub use batch_message::{
+    DestinationKind as TopicKind, FifoDeduplication, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES,
+    MAX_GROUP_OR_DEDUP_ID_CHARS, MAX_ID_CHARS, MessageAttribute, MessageBody,
+};
+pub use dispatcher::{SnsBatchDispatcher, SnsFifoBatchDispatcher};
 pub use message::{MAX_SUBJECT_CHARS, SnsMessage};

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use batch_sqs::{MessageAttribute, MessageBody};
+use batch_message::{MessageAttribute, MessageBody, MessageFields};
 use serde_json::Value;
 
 /// One message for PublishBatch, with the metadata it may carry. The body and attributes
-/// follow the SQS rules (the same types, checks and size).
+/// follow the rules SNS shares with SQS (the same types, checks and size, from
+/// `batch-message`).
 ///
 /// ```
-/// use batch_sns::SnsMessage;
-/// use batch_sqs::MessageAttribute;
+/// use batch_sns::{MessageAttribute, SnsMessage};
 ///
 /// let message = SnsMessage::json(serde_json::json!({"order": 17}))
 ///     .with_subject("Order placed")
@@ -127,6 +127,14 @@ impl SnsMessage {
     #[must_use]
     pub fn deduplication_id(&self) -> Option<&str> {
         self.deduplication_id.as_deref()
+    }
+
+    /// The fields SNS checks as SQS does.
+    pub(crate) fn fields(&self) -> MessageFields<'_> {
+        MessageFields::new(&self.body, &self.attributes)
+            .with_id(self.id.as_deref())
+            .with_message_group_id(self.message_group_id.as_deref())
+            .with_deduplication_id(self.deduplication_id.as_deref())
     }
 }
 

@@ -6,7 +6,8 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::config::{BehaviorVersion, Region};
 use batch_core::{ConfigError, SubmitError, SubmitErrorKind};
 use batch_sns::{
-    MAX_SUBJECT_CHARS, SNS_DEFAULT_MESSAGE_BYTES, SnsBackend, SnsBatchDispatcher, SnsMessage,
+    MAX_SUBJECT_CHARS, SNS_DEFAULT_MESSAGE_BYTES, SnsBackend, SnsBatchDispatcher,
+    SnsFifoBatchDispatcher, SnsMessage,
 };
 use test_support::{accepted, refused_then_accepted};
 
@@ -24,8 +25,16 @@ fn client() -> Client {
 
 /// A dispatcher for `topic` whose largest message is set, so that it is not read.
 fn dispatcher(topic: &str) -> SnsBatchDispatcher {
-    let backend = SnsBackend::new(client(), topic).maximum_message_size(SNS_DEFAULT_MESSAGE_BYTES);
+    let backend =
+        SnsBackend::new(client(), topic).with_maximum_message_size(SNS_DEFAULT_MESSAGE_BYTES);
     SnsBatchDispatcher::builder(backend).build().unwrap()
+}
+
+/// The same for a FIFO topic.
+fn fifo_dispatcher() -> SnsFifoBatchDispatcher {
+    let backend =
+        SnsBackend::fifo(client(), FIFO_TOPIC).with_maximum_message_size(SNS_DEFAULT_MESSAGE_BYTES);
+    SnsFifoBatchDispatcher::builder(backend).build().unwrap()
 }
 
 fn text(body: &str) -> SnsMessage {
@@ -40,7 +49,7 @@ async fn refused_by_fifo(message: SnsMessage) -> SubmitError<SnsMessage> {
     let good = text("ok")
         .with_message_group_id("g")
         .with_deduplication_id("d");
-    refused_then_accepted(&dispatcher(FIFO_TOPIC), message, good).await
+    refused_then_accepted(&fifo_dispatcher(), message, good).await
 }
 
 #[tokio::test]
@@ -142,14 +151,39 @@ async fn a_fifo_group_of_128_characters_is_accepted() {
     let message = text("m")
         .with_message_group_id("g".repeat(128))
         .with_deduplication_id("d");
-    accepted(&dispatcher(FIFO_TOPIC), message).await;
+    accepted(&fifo_dispatcher(), message).await;
 }
 
 #[test]
-fn fifo_options_on_a_standard_topic_are_a_config_error() {
-    let topic = SnsBackend::new(client(), TOPIC).default_message_group_id("g");
+fn a_standard_dispatcher_of_a_fifo_topic_is_a_config_error() {
+    let topic = SnsBackend::new(client(), FIFO_TOPIC);
     assert!(matches!(
         SnsBatchDispatcher::builder(topic).build(),
-        Err(ConfigError::Invalid { .. })
+        Err(ConfigError::Invalid {
+            field: "topic_arn",
+            ..
+        })
     ));
+}
+
+#[test]
+fn a_fifo_dispatcher_of_a_standard_topic_is_a_config_error() {
+    let topic = SnsBackend::fifo(client(), TOPIC);
+    assert!(matches!(
+        SnsFifoBatchDispatcher::builder(topic).build(),
+        Err(ConfigError::Invalid {
+            field: "topic_arn",
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn a_message_to_a_fifo_topic_through_a_standard_dispatcher() {
+    // `from_client` builds without the check: the mismatch is named at submit.
+    let sns = SnsBatchDispatcher::from_client(client(), FIFO_TOPIC);
+    let err = sns.submit_payload(text("m")).await.unwrap_err();
+    assert_eq!(err.kind().field(), "TopicArn");
+    assert!(err.kind().to_string().contains("SnsFifoBatchDispatcher"));
+    assert_eq!(sns.pending(), 0);
 }

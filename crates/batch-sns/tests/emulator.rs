@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sns::Client;
-use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
-use batch_sqs::{FifoDeduplication, MessageAttribute};
+use batch_sns::{
+    FifoDeduplication, MessageAttribute, SnsBackend, SnsBatchDispatcher, SnsFifoBatchDispatcher,
+    SnsMessage,
+};
 use serde_json::{Value, json};
 
 async fn clients() -> (Client, aws_sdk_sqs::Client) {
@@ -51,8 +53,9 @@ async fn messages_reach_a_subscribed_queue_field_for_field_in_the_fewest_request
 async fn a_fifo_topic_keeps_each_groups_order() {
     let (sns, sqs) = clients().await;
     let (topic, url) = test_support::create_topic_to_queue(&sns, &sqs, true).await;
-    let backend = SnsBackend::new(sns.clone(), topic).deduplication(FifoDeduplication::ContentHash);
-    let dispatcher = SnsBatchDispatcher::builder(backend).build().unwrap();
+    let backend =
+        SnsBackend::fifo(sns.clone(), topic).with_deduplication(FifoDeduplication::ContentHash);
+    let dispatcher = SnsFifoBatchDispatcher::builder(backend).build().unwrap();
     for n in 0..60_u64 {
         let message =
             SnsMessage::json(json!({ "n": n })).with_message_group_id(format!("g{}", n % 3));

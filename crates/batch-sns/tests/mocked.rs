@@ -9,8 +9,8 @@ use aws_sdk_sns::operation::publish_batch::PublishBatchOutput;
 use aws_sdk_sns::types::{BatchResultErrorEntry, PublishBatchResultEntry};
 use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
 use batch_core::{SubmitErrorKind, UnprocessedReason};
-use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
-use batch_sqs::MessageBody;
+use batch_sns::MessageBody;
+use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsFifoBatchDispatcher, SnsMessage};
 use serde_json::{Value, json};
 
 const FIFO_TOPIC: &str = "arn:aws:sns:us-east-1:1:orders.fifo";
@@ -102,9 +102,9 @@ async fn a_fifo_groups_order_holds_under_a_partial_failure() {
         |call, n| (n == 1 && call <= 2).then_some(("InternalError", false)),
         "262144",
     );
-    let topic = SnsBackend::new(client, FIFO_TOPIC)
-        .deduplication(batch_sqs::FifoDeduplication::ContentHash);
-    let sns = SnsBatchDispatcher::builder(topic).build().unwrap();
+    let topic = SnsBackend::fifo(client, FIFO_TOPIC)
+        .with_deduplication(batch_sns::FifoDeduplication::ContentHash);
+    let sns = SnsFifoBatchDispatcher::builder(topic).build().unwrap();
     for n in 0..12_u64 {
         let message =
             SnsMessage::json(json!({ "n": n })).with_message_group_id(format!("g{}", n % 2));
@@ -147,5 +147,5 @@ async fn the_topics_largest_message_is_read_and_holds_entries_and_requests() {
         "{:?}",
         log.seen()
     );
-    assert_eq!(sns.backend().message_size_limit(), 1_000);
+    assert_eq!(sns.backend().maximum_message_size(), 1_000);
 }

@@ -19,10 +19,9 @@ use batch_core::{
     ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
 
-use crate::message::{
-    MAX_DELAY_SECONDS, MessageAttribute, SqsMessage, attributes_size, body_text, check_attributes,
-    check_group_or_dedup_id, check_id, dedup_keys, fifo_ids,
-};
+use batch_message::{DestinationKind, Fifo, MessageAttribute, Standard, check_message};
+
+use crate::message::{MAX_DELAY_SECONDS, SqsMessage};
 use crate::queue::Queue;
 
 /// SendMessageBatch limits: 10 entries; 1 MiB for the sum of the messages and for one
@@ -33,55 +32,13 @@ use crate::queue::Queue;
 /// August 2025); checked 2026-11-23.
 pub const SQS_LIMITS: Limits = Limits::new(10, 1_048_576, 1_048_576);
 
-/// How a FIFO dispatcher gets each message's deduplication id when the message has none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum FifoDeduplication {
-    /// Every message must carry its own id; one without is refused at submit.
-    #[default]
-    Explicit,
-    /// The queue has content-based deduplication: no id is sent, SQS hashes the body.
-    ContentBased,
-    /// The dispatcher sends the hex SHA-256 of the body as the id.
-    ContentHash,
-}
-
 /// A standard queue: the type parameter of [`SqsBackend`] for
 /// [`SqsBatchDispatcher`](crate::SqsBatchDispatcher).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StandardQueue;
+pub type StandardQueue = Standard;
 
 /// A FIFO queue's settings: the type parameter of [`SqsBackend`] for
 /// [`SqsFifoBatchDispatcher`](crate::SqsFifoBatchDispatcher).
-#[derive(Debug, Clone, Default)]
-pub struct FifoQueue {
-    pub(crate) default_group: Option<String>,
-    pub(crate) deduplication: FifoDeduplication,
-}
-
-/// The kind of queue a [`SqsBackend`] writes to: [`StandardQueue`] or [`FifoQueue`].
-pub trait QueueKind: sealed::Sealed + Default + fmt::Debug + Send + Sync + 'static {
-    #[doc(hidden)]
-    fn fifo(&self) -> Option<&FifoQueue>;
-}
-
-impl QueueKind for StandardQueue {
-    fn fifo(&self) -> Option<&FifoQueue> {
-        None
-    }
-}
-
-impl QueueKind for FifoQueue {
-    fn fifo(&self) -> Option<&FifoQueue> {
-        Some(self)
-    }
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::StandardQueue {}
-    impl Sealed for super::FifoQueue {}
-}
+pub type FifoQueue = Fifo;
 
 /// The SendMessageBatch backend of one queue, standard or FIFO.
 #[derive(Debug)]
@@ -98,39 +55,64 @@ pub struct SqsEntry {
     entry: SendMessageBatchRequestEntry,
 }
 
-/// A request that failed as a whole.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SqsRequestError {
-    /// The queue name could not be resolved to a URL.
-    #[error("GetQueueUrl failed")]
-    GetQueueUrl(#[source] SdkError<GetQueueUrlError, HttpResponse>),
-    /// SendMessageBatch failed as a whole.
-    #[error("SendMessageBatch failed")]
-    SendMessageBatch(#[source] SdkError<SendMessageBatchError, HttpResponse>),
-    /// DeleteMessageBatch failed as a whole.
-    #[error("DeleteMessageBatch failed")]
-    DeleteMessageBatch(#[source] SdkError<DeleteMessageBatchError, HttpResponse>),
-    /// ChangeMessageVisibilityBatch failed as a whole.
-    #[error("ChangeMessageVisibilityBatch failed")]
-    ChangeMessageVisibilityBatch(
-        #[source] SdkError<ChangeMessageVisibilityBatchError, HttpResponse>,
-    ),
+/// A request to SQS that failed as a whole: which operation, and the SDK's error as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub struct SqsRequestError(Operation);
+
+#[derive(Debug)]
+pub(crate) enum Operation {
+    GetQueueUrl(SdkError<GetQueueUrlError, HttpResponse>),
+    SendMessageBatch(SdkError<SendMessageBatchError, HttpResponse>),
+    DeleteMessageBatch(SdkError<DeleteMessageBatchError, HttpResponse>),
+    ChangeMessageVisibilityBatch(SdkError<ChangeMessageVisibilityBatchError, HttpResponse>),
 }
 
 impl SqsRequestError {
+    pub(crate) fn new(operation: Operation) -> Self {
+        Self(operation)
+    }
+
+    /// The SQS operation that failed, e.g. `SendMessageBatch`.
+    #[must_use]
+    pub fn operation(&self) -> &'static str {
+        match &self.0 {
+            Operation::GetQueueUrl(_) => "GetQueueUrl",
+            Operation::SendMessageBatch(_) => "SendMessageBatch",
+            Operation::DeleteMessageBatch(_) => "DeleteMessageBatch",
+            Operation::ChangeMessageVisibilityBatch(_) => "ChangeMessageVisibilityBatch",
+        }
+    }
+
     /// What the engine makes of it.
     pub(crate) fn classify(&self) -> Failure {
-        match self {
-            Self::GetQueueUrl(e) => classify_sdk_error(e),
-            Self::SendMessageBatch(e) => classify_sdk_error(e),
-            Self::DeleteMessageBatch(e) => classify_sdk_error(e),
-            Self::ChangeMessageVisibilityBatch(e) => classify_sdk_error(e),
+        match &self.0 {
+            Operation::GetQueueUrl(e) => classify_sdk_error(e),
+            Operation::SendMessageBatch(e) => classify_sdk_error(e),
+            Operation::DeleteMessageBatch(e) => classify_sdk_error(e),
+            Operation::ChangeMessageVisibilityBatch(e) => classify_sdk_error(e),
         }
     }
 }
 
-impl<K: QueueKind> SqsBackend<K> {
+impl fmt::Display for SqsRequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.operation())
+    }
+}
+
+impl std::error::Error for SqsRequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(match &self.0 {
+            Operation::GetQueueUrl(e) => e,
+            Operation::SendMessageBatch(e) => e,
+            Operation::DeleteMessageBatch(e) => e,
+            Operation::ChangeMessageVisibilityBatch(e) => e,
+        })
+    }
+}
+
+impl<K: DestinationKind> SqsBackend<K> {
     pub(crate) fn with_defaults(client: Client, queue: String) -> Self {
         Self {
             client,
@@ -147,11 +129,11 @@ impl<K: QueueKind> SqsBackend<K> {
     }
 
     /// The largest message the queue takes, in bytes: as set with
-    /// [`maximum_message_size`](Self::maximum_message_size), or read from the queue's
-    /// `MaximumMessageSize` attribute when the first message was submitted; `None` before
-    /// that, or when the attribute could not be read.
+    /// [`with_maximum_message_size`](Self::with_maximum_message_size), or read from the
+    /// queue's `MaximumMessageSize` attribute when the first message was submitted; `None`
+    /// before that, or when the attribute could not be read.
     #[must_use]
-    pub fn message_size_limit(&self) -> Option<usize> {
+    pub fn maximum_message_size(&self) -> Option<usize> {
         self.max_message_bytes
             .or_else(|| self.queue.maximum_message_size())
     }
@@ -160,7 +142,7 @@ impl<K: QueueKind> SqsBackend<K> {
     /// attribute (GetQueueAttributes, once, at the first submit). Messages larger are refused
     /// at submit, naming the limit.
     #[must_use]
-    pub fn maximum_message_size(mut self, bytes: usize) -> Self {
+    pub fn with_maximum_message_size(mut self, bytes: usize) -> Self {
         self.max_message_bytes = Some(bytes);
         self
     }
@@ -171,20 +153,18 @@ impl<K: QueueKind> SqsBackend<K> {
 }
 
 fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
-    let builder = MessageAttributeValue::builder().data_type(value.data_type());
-    let builder = match value {
-        MessageAttribute::String(text) | MessageAttribute::Number(text) => {
-            builder.string_value(text)
-        }
-        MessageAttribute::Binary(bytes) => builder.binary_value(Blob::new(bytes.clone())),
-    };
-    builder.build().map_err(|e| SubmitErrorKind::Invalid {
-        field: "MessageAttributes".into(),
-        reason: e.to_string(),
-    })
+    MessageAttributeValue::builder()
+        .data_type(value.data_type())
+        .set_string_value(value.text().map(str::to_owned))
+        .set_binary_value(value.bytes().map(Blob::new))
+        .build()
+        .map_err(|e| SubmitErrorKind::Invalid {
+            field: "MessageAttributes".into(),
+            reason: e.to_string(),
+        })
 }
 
-impl<K: QueueKind> Backend for SqsBackend<K> {
+impl<K: DestinationKind> Backend for SqsBackend<K> {
     type Payload = SqsMessage;
     type Entry = SqsEntry;
     type Error = SqsRequestError;
@@ -194,51 +174,24 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
         .entry_size_field("message");
 
     fn prepare(&self, message: &SqsMessage) -> Result<Prepared<SqsEntry>, SubmitErrorKind> {
-        if let Some(id) = &message.id {
-            check_id(id)?;
+        let checked = check_message(&self.kind, &message.fields())?;
+        match (self.is_fifo(), message.delay_seconds) {
+            (true, Some(_)) => {
+                return Err(SubmitErrorKind::Invalid {
+                    field: "DelaySeconds".into(),
+                    reason: "FIFO queues take no per-message delay; set the queue's delay instead"
+                        .into(),
+                });
+            }
+            (false, Some(delay)) if delay > MAX_DELAY_SECONDS => {
+                return Err(SubmitErrorKind::OutOfRange {
+                    field: "DelaySeconds".into(),
+                    value: delay.to_string(),
+                    allowed: format!("0 to {MAX_DELAY_SECONDS}"),
+                });
+            }
+            _ => {}
         }
-        let body = body_text(&message.body)?;
-        check_attributes(&message.attributes)?;
-        let (group, dedup_id) = match self.kind.fifo() {
-            None => {
-                if message.deduplication_id.is_some() {
-                    return Err(SubmitErrorKind::Invalid {
-                        field: "MessageDeduplicationId".into(),
-                        reason: "only FIFO queues take a deduplication id".into(),
-                    });
-                }
-                if let Some(delay) = message.delay_seconds.filter(|&d| d > MAX_DELAY_SECONDS) {
-                    return Err(SubmitErrorKind::OutOfRange {
-                        field: "DelaySeconds".into(),
-                        value: delay.to_string(),
-                        allowed: format!("0 to {MAX_DELAY_SECONDS}"),
-                    });
-                }
-                if let Some(group) = &message.message_group_id {
-                    check_group_or_dedup_id("MessageGroupId", group)?;
-                }
-                (message.message_group_id.clone(), None)
-            }
-            Some(fifo) => {
-                if message.delay_seconds.is_some() {
-                    return Err(SubmitErrorKind::Invalid {
-                        field: "DelaySeconds".into(),
-                        reason:
-                            "FIFO queues take no per-message delay; set the queue's delay instead"
-                                .into(),
-                    });
-                }
-                let (group, dedup_id) = fifo_ids(
-                    message.message_group_id.as_deref(),
-                    message.deduplication_id.as_deref(),
-                    fifo.default_group.as_deref(),
-                    fifo.deduplication,
-                    &body,
-                )?;
-                (Some(group), dedup_id)
-            }
-        };
-        let size = body.len() + attributes_size(&message.attributes);
         let attributes = if message.attributes.is_empty() {
             None
         } else {
@@ -253,35 +206,27 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
         let delay = message
             .delay_seconds
             .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+        // A FIFO queue's order is kept per group; a standard queue's group only shares it fairly.
+        let ordering_key = if self.is_fifo() {
+            checked.message_group_id.clone()
+        } else {
+            None
+        };
         let entry = SendMessageBatchRequestEntry::builder()
             .id("")
-            .message_body(body)
+            .message_body(checked.body)
             .set_delay_seconds(delay)
             .set_message_attributes(attributes)
-            .set_message_group_id(group)
-            .set_message_deduplication_id(dedup_id)
+            .set_message_group_id(checked.message_group_id)
+            .set_message_deduplication_id(checked.deduplication_id)
             .build()
             .map_err(|e| SubmitErrorKind::Invalid {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        let keys = dedup_keys(
-            message.id.as_deref(),
-            self.is_fifo().then(|| {
-                (
-                    entry.message_deduplication_id.as_deref(),
-                    &*entry.message_body,
-                )
-            }),
-        );
-        let ordering_key = if self.is_fifo() {
-            entry.message_group_id.clone()
-        } else {
-            None
-        };
-        Ok(Prepared::new(SqsEntry { entry }, size)
+        Ok(Prepared::new(SqsEntry { entry }, checked.size)
             .ordered_by(ordering_key)
-            .grouped(Grouping::Dedup(keys)))
+            .grouped(Grouping::Dedup(checked.dedup_keys)))
     }
 
     async fn send_batch(
@@ -306,7 +251,7 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
             .set_entries(Some(request))
             .send()
             .await
-            .map_err(SqsRequestError::SendMessageBatch)?;
+            .map_err(|e| SqsRequestError::new(Operation::SendMessageBatch(e)))?;
         let successful = output.successful().iter().map(|ok| ok.id());
         Ok(outcomes(batch.len(), successful, output.failed()))
     }
@@ -316,7 +261,7 @@ impl<K: QueueKind> Backend for SqsBackend<K> {
     }
 
     fn destination_limits(&self) -> Option<Limits> {
-        let largest = self.message_size_limit()?;
+        let largest = self.maximum_message_size()?;
         Some(Limits::new(
             SQS_LIMITS.max_entries,
             SQS_LIMITS.max_request_bytes,

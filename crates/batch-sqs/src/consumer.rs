@@ -13,7 +13,7 @@ use batch_core::{
     Prepared, ServiceSpec, SubmitErrorKind,
 };
 
-use crate::backend::{SqsRequestError, outcomes};
+use crate::backend::{Operation, SqsRequestError, outcomes};
 use crate::queue::Queue;
 
 /// DeleteMessageBatch and ChangeMessageVisibilityBatch limits: 10 entries a request. A
@@ -205,7 +205,7 @@ impl Backend for SqsConsumerBackend<Delete> {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(SqsRequestError::DeleteMessageBatch)?;
+            .map_err(|e| SqsRequestError::new(Operation::DeleteMessageBatch(e)))?;
         let successful = output.successful().iter().map(|ok| ok.id());
         Ok(outcomes(batch.len(), successful, output.failed()))
     }
@@ -262,7 +262,7 @@ impl Backend for SqsConsumerBackend<ChangeVisibility> {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(SqsRequestError::ChangeMessageVisibilityBatch)?;
+            .map_err(|e| SqsRequestError::new(Operation::ChangeMessageVisibilityBatch(e)))?;
         let successful = output.successful().iter().map(|ok| ok.id());
         Ok(outcomes(batch.len(), successful, output.failed()))
     }

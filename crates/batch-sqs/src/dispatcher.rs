@@ -3,7 +3,9 @@
 use aws_sdk_sqs::Client;
 use batch_core::Dispatcher;
 
-use crate::backend::{FifoDeduplication, FifoQueue, SqsBackend, StandardQueue};
+use batch_message::FifoDeduplication;
+
+use crate::backend::{FifoQueue, SqsBackend, StandardQueue};
 
 /// Batches messages into SendMessageBatch requests for a standard queue.
 ///
@@ -41,7 +43,7 @@ use crate::backend::{FifoDeduplication, FifoQueue, SqsBackend, StandardQueue};
 ///
 /// ```compile_fail
 /// # fn demo(client: aws_sdk_sqs::Client) {
-/// batch_sqs::SqsBackend::new(client, "q").default_message_group_id("g");
+/// batch_sqs::SqsBackend::new(client, "q").with_default_message_group_id("g");
 /// # }
 /// ```
 pub type SqsBatchDispatcher = Dispatcher<SqsBackend<StandardQueue>>;
@@ -77,8 +79,8 @@ pub type SqsBatchDispatcher = Dispatcher<SqsBackend<StandardQueue>>;
 /// use batch_sqs::{FifoDeduplication, SqsBackend, SqsFifoBatchDispatcher};
 ///
 /// let queue = SqsBackend::fifo(client, "orders.fifo")
-///     .default_message_group_id("all")
-///     .deduplication(FifoDeduplication::ContentHash);
+///     .with_default_message_group_id("all")
+///     .with_deduplication(FifoDeduplication::ContentHash);
 /// let orders = SqsFifoBatchDispatcher::builder(queue)
 ///     .config(DispatcherConfig::default().max_in_flight(8).linger(Duration::from_millis(50)))
 ///     .build()?;
@@ -103,15 +105,15 @@ impl SqsBackend<FifoQueue> {
     /// The message group of messages that name none. Without it such messages are refused at
     /// submit.
     #[must_use]
-    pub fn default_message_group_id(mut self, group: impl Into<String>) -> Self {
-        self.kind.default_group = Some(group.into());
+    pub fn with_default_message_group_id(mut self, group: impl Into<String>) -> Self {
+        self.kind = self.kind.with_default_message_group_id(group);
         self
     }
 
     /// Where deduplication ids come from. Default: [`FifoDeduplication::Explicit`].
     #[must_use]
-    pub fn deduplication(mut self, deduplication: FifoDeduplication) -> Self {
-        self.kind.deduplication = deduplication;
+    pub fn with_deduplication(mut self, deduplication: FifoDeduplication) -> Self {
+        self.kind = self.kind.with_deduplication(deduplication);
         self
     }
 }

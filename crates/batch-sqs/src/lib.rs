@@ -5,7 +5,8 @@
 //! entries SQS refused for reasons of its own (not `SenderFault` ones), and hand back every
 //! message they could not deliver, as submitted, with the reason.
 //!
-//! - **Messages.** Submit a `serde_json::Value` (sent as compact JSON, UTF-8 as is) or an
+//! - **Messages.** The message rules SQS shares with SNS come from `batch-message` and are
+//!   re-exported here. Submit a `serde_json::Value` (sent as compact JSON, UTF-8 as is) or an
 //!   [`SqsMessage`] with a raw text body, an id, a delay, attributes, a message group and a
 //!   deduplication id. Each is checked at submit; one SQS would refuse comes back in a
 //!   [`SubmitError`](batch_core::SubmitError) naming the field and the limit.
@@ -17,7 +18,7 @@
 //! - **Dedup** within the pending batch by id, and on FIFO queues by deduplication id too.
 //! - **FIFO order** holds within a message group, across retries.
 //! - **Message size.** The queue's `MaximumMessageSize` is read once (GetQueueAttributes) at
-//!   the first submit, unless set with [`SqsBackend::maximum_message_size`]; a larger message
+//!   the first submit, unless set with [`SqsBackend::with_maximum_message_size`]; a larger message
 //!   is refused at submit.
 //! - **Consumers** delete received messages with [`SqsDeleteDispatcher`] and change their
 //!   visibility with [`SqsVisibilityDispatcher`], one message at a time; the dispatchers
@@ -42,17 +43,14 @@ mod dispatcher;
 mod message;
 mod queue;
 
-pub use backend::{
-    FifoDeduplication, FifoQueue, QueueKind, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError,
-    StandardQueue,
+pub use backend::{FifoQueue, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError, StandardQueue};
+pub use batch_message::{
+    DestinationKind as QueueKind, FifoDeduplication, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES,
+    MAX_GROUP_OR_DEDUP_ID_CHARS, MAX_ID_CHARS, MessageAttribute, MessageBody,
 };
 pub use consumer::{
     ChangeVisibility, Delete, MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_CONSUMER_LIMITS,
     SqsConsumerBackend, SqsDeleteDispatcher, SqsVisibilityDispatcher, VisibilityChange,
 };
 pub use dispatcher::{SqsBatchDispatcher, SqsFifoBatchDispatcher};
-pub use message::{
-    MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MAX_DELAY_SECONDS, MAX_GROUP_OR_DEDUP_ID_CHARS,
-    MAX_ID_CHARS, MessageAttribute, MessageBody, SqsMessage, attributes_size, body_text,
-    check_attributes, check_body_chars, check_group_or_dedup_id, check_id, dedup_keys, fifo_ids,
-};
+pub use message::{MAX_DELAY_SECONDS, SqsMessage};

@@ -7,7 +7,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
 
-use crate::backend::SqsRequestError;
+use crate::backend::{Operation, SqsRequestError};
 
 /// A queue given by name (resolved with GetQueueUrl once, when first needed) or by URL.
 #[derive(Debug)]
@@ -49,7 +49,7 @@ impl Queue {
                     .queue_name(&self.target)
                     .send()
                     .await
-                    .map_err(SqsRequestError::GetQueueUrl)?;
+                    .map_err(|e| SqsRequestError::new(Operation::GetQueueUrl(e)))?;
                 tracing::debug!(queue = %self.target, url = ?output.queue_url(), "queue URL resolved");
                 Ok::<_, SqsRequestError>(output.queue_url().unwrap_or_default().to_owned())
             })

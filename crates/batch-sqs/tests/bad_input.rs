@@ -24,15 +24,15 @@ const MAXIMUM: usize = batch_sqs::SQS_LIMITS.max_entry_bytes;
 
 fn standard() -> SqsBatchDispatcher {
     let queue = SqsBackend::new(client(), "https://sqs.us-east-1.amazonaws.com/1/q")
-        .maximum_message_size(MAXIMUM);
+        .with_maximum_message_size(MAXIMUM);
     SqsBatchDispatcher::builder(queue).build().unwrap()
 }
 
 fn fifo() -> SqsFifoBatchDispatcher {
     SqsFifoBatchDispatcher::builder(
         SqsBackend::fifo(client(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo")
-            .deduplication(FifoDeduplication::ContentHash)
-            .maximum_message_size(MAXIMUM),
+            .with_deduplication(FifoDeduplication::ContentHash)
+            .with_maximum_message_size(MAXIMUM),
     )
     .build()
     .unwrap()
@@ -239,7 +239,7 @@ async fn the_fifo_builder_builds_a_fifo_dispatcher() {
     // Only a deduplication mode set: `build()` still makes a FIFO dispatcher, whose rules
     // apply at submit (a message needs a group), and the error names the group.
     let fifo = SqsFifoBatchDispatcher::builder(
-        SqsBackend::fifo(client(), "q.fifo").deduplication(FifoDeduplication::ContentHash),
+        SqsBackend::fifo(client(), "q.fifo").with_deduplication(FifoDeduplication::ContentHash),
     )
     .build()
     .unwrap();

@@ -299,12 +299,12 @@ async fn the_queues_maximum_message_size_is_read_and_a_larger_message_refused_at
         .unwrap_err();
     assert_eq!(refused.kind().field(), "message");
     assert!(refused.to_string().contains("1024"), "{refused}");
-    assert_eq!(sqs.backend().message_size_limit(), Some(1_024));
+    assert_eq!(sqs.backend().maximum_message_size(), Some(1_024));
     assert!(sqs.flush_payloads().await.is_empty());
     let received = test_support::receive_all(&client, &url, 1).await;
     assert_eq!(received[0].body().unwrap().len(), 1_024);
     // Set by the user, the queue is not asked.
-    let set = batch_sqs::SqsBackend::new(client.clone(), url.clone()).maximum_message_size(10);
+    let set = batch_sqs::SqsBackend::new(client.clone(), url.clone()).with_maximum_message_size(10);
     let sqs = SqsBatchDispatcher::builder(set).build().unwrap();
     assert!(
         sqs.submit_payload(SqsMessage::text("eleven char"))

@@ -193,8 +193,8 @@ async fn fifo_group_order_holds_under_a_partial_failure() {
     let (client, log, _) = client(|call, _| Ok(if call == 1 { vec![(9, false)] } else { vec![] }));
     let fifo = SqsFifoBatchDispatcher::builder(
         SqsBackend::fifo(client, QUEUE_URL)
-            .default_message_group_id("g")
-            .deduplication(batch_sqs::FifoDeduplication::ContentHash),
+            .with_default_message_group_id("g")
+            .with_deduplication(batch_sqs::FifoDeduplication::ContentHash),
     )
     .config(DispatcherConfig::default().max_in_flight(4))
     .build()
@@ -221,7 +221,7 @@ async fn fifo_messages_behind_an_undelivered_one_are_held_back() {
     });
     let fifo = SqsFifoBatchDispatcher::builder(
         SqsBackend::fifo(client, QUEUE_URL)
-            .deduplication(batch_sqs::FifoDeduplication::ContentHash),
+            .with_deduplication(batch_sqs::FifoDeduplication::ContentHash),
     )
     .config(DispatcherConfig::default().max_entries(2))
     .build()

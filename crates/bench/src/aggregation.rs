@@ -100,8 +100,8 @@ fn data(n: u64, key: &str, bytes: usize) -> Vec<u8> {
 pub(crate) async fn peer(spec: &str) -> Result<()> {
     let spec: PeerSpec = serde_json::from_str(spec)?;
     let sdk = batch_core::without_sdk_retries(&sdk_config(&spec.endpoint, false).await);
-    let backend =
-        KinesisBackend::new(aws_sdk_kinesis::Client::new(&sdk), NAME).aggregate(spec.aggregated);
+    let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(&sdk), NAME)
+        .with_aggregate(spec.aggregated);
     let kinesis = KinesisBatchDispatcher::builder(backend)
         .config(DispatcherConfig::default())
         .build()?;

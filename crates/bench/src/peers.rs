@@ -16,7 +16,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sns::types::PublishBatchRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::{Blob, DateTime};
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use batch_core::{Backend, Dispatcher, DispatcherConfig, Limits};
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
@@ -470,7 +470,7 @@ async fn cloudwatch(
         }
         Peer::Ours { max_in_flight } => {
             let metrics =
-                CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(client.clone(), NAME))
+                CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(client.clone(), NAME))
                     .config(config(max_in_flight))
                     .build()?;
             return submit_all(&metrics, records, |n, values| metric(values, n)).await;

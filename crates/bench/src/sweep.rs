@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::Blob;
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
@@ -483,8 +483,8 @@ async fn engine(
             .await
         }
         Service::Cloudwatch => {
-            let backend = CloudwatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
-            let metrics = CloudwatchBatchDispatcher::builder(backend)
+            let backend = CloudWatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
+            let metrics = CloudWatchBatchDispatcher::builder(backend)
                 .config(config)
                 .build()?;
             offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
 use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
@@ -155,8 +155,8 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
     let endpoint = start(capacity, 7).await;
     let client = aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await);
     let backend = KinesisBackend::new(client, "stream")
-        .partition_key_field("user")
-        .ordered(true);
+        .with_partition_key_field("user")
+        .with_ordered(true);
     let kinesis = KinesisBatchDispatcher::builder(backend)
         .config(config())
         .build()
@@ -228,7 +228,7 @@ async fn cloudwatch_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().cloudwatch_requests_per_second(20.0);
     let endpoint = start(capacity, 17).await;
     let client = aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await);
-    let metrics = CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(client, "Soak"))
+    let metrics = CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(client, "Soak"))
         .config(config().max_entries(50))
         .build()
         .unwrap();

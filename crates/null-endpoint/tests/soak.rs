@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use batch_cloudwatch::{CloudwatchBackend, CloudwatchBatchDispatcher, Metric};
+use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use batch_core::{
     Backend, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed, UnprocessedReason,
 };
@@ -397,7 +397,7 @@ async fn kinesis_ordered_soak() {
             aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await),
             "stream",
         )
-        .ordered(true),
+        .with_ordered(true),
     )
     .config(config(500))
     .build()
@@ -480,7 +480,7 @@ async fn cloudwatch_soak() {
     )
     .await
     .unwrap();
-    let metrics = CloudwatchBatchDispatcher::builder(CloudwatchBackend::new(
+    let metrics = CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(
         aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await),
         "Soak",
     ))

@@ -1,0 +1,259 @@
+//! One destination behind one interface: JSON lines in, failures out.
+//!
+//! Each service is a [`LineFormat`] in a module of its own (how a line becomes the
+//! service's payload, and a payload the record written down when it is not delivered), with
+//! its command-line arguments as a [`Destination`]. [`Running`] drives any format through
+//! its dispatcher.
+
+mod cloudwatch;
+mod dynamodb;
+mod eventbridge;
+mod firehose;
+mod kinesis;
+mod message;
+mod sns;
+mod sqs;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_batch_utils::engine::Backend;
+use aws_batch_utils::{ConfigError, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed};
+use aws_config::SdkConfig;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use crate::cli::{Common, Service};
+use crate::output::{Problem, Record, with_causes};
+
+pub(crate) use cloudwatch::CloudWatchArgs;
+pub(crate) use dynamodb::DynamoDbArgs;
+pub(crate) use eventbridge::EventBridgeArgs;
+pub(crate) use firehose::FirehoseArgs;
+pub(crate) use kinesis::KinesisArgs;
+pub(crate) use sns::SnsArgs;
+pub(crate) use sqs::SqsArgs;
+
+/// A record that was not delivered: its input line, the record and why.
+pub(crate) struct Failed {
+    pub(crate) line: Option<u64>,
+    pub(crate) record: Record,
+    pub(crate) problem: Box<Problem>,
+}
+
+/// Error codes of records refused before sending.
+pub(crate) const INVALID_JSON: &str = "InvalidJson";
+/// A line that is not UTF-8.
+pub(crate) const INVALID_UTF8: &str = "InvalidUtf8";
+/// A record the library refused (too large, missing key, ...).
+pub(crate) const INVALID_RECORD: &str = "InvalidRecord";
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A running destination, whatever its service.
+pub(crate) trait Sink: Send + Sync {
+    /// Submits the record of input line `line`; `Err` is why it can never be sent, with
+    /// the record to write down.
+    fn submit(&self, line: u64, text: String) -> BoxFuture<'_, Result<(), Failed>>;
+    /// Flushes and returns what was not delivered.
+    fn flush(&self) -> BoxFuture<'_, Vec<Failed>>;
+    /// Stops sending: what is in flight comes back from the next flush at once.
+    fn abandon(&self);
+    /// The dispatcher's counters.
+    fn stats(&self) -> Stats;
+}
+
+/// A service's command-line arguments: where the records go.
+pub(crate) trait Destination {
+    /// The destination in words, e.g. `sqs queue orders`.
+    fn describe(&self) -> String;
+    /// The running destination.
+    fn open(&self, config: DispatcherConfig, sdk: &SdkConfig)
+    -> Result<Box<dyn Sink>, ConfigError>;
+}
+
+/// The running destination of `service`, with the engine settings of `common`.
+pub(crate) fn open(
+    service: &Service,
+    common: &Common,
+    sdk: &SdkConfig,
+) -> Result<Box<dyn Sink>, ConfigError> {
+    let mut config = DispatcherConfig::default()
+        .max_in_flight(common.max_in_flight)
+        .retry(RetryPolicy::default().max_attempts(common.max_attempts));
+    if !common.linger.is_zero() {
+        config = config.linger(common.linger);
+    }
+    if let Some(records) = common.max_records_per_second {
+        config = config.max_records_per_second(records);
+    }
+    if common.no_pacing {
+        config = config.adaptive(false);
+    }
+    service.destination().open(config, sdk)
+}
+
+/// A service's payload made from an input line.
+pub(crate) struct Parsed<P> {
+    pub(crate) payload: P,
+    /// The line as it came, when the payload does not hold it as text: what a refusal
+    /// writes down.
+    pub(crate) line_text: Option<String>,
+}
+
+impl<P> Parsed<P> {
+    /// A payload that holds the line's text itself.
+    pub(crate) fn holding_text(payload: P) -> Self {
+        Self {
+            payload,
+            line_text: None,
+        }
+    }
+
+    /// A payload made from `text`, kept for a refusal.
+    pub(crate) fn from_text(payload: P, text: String) -> Self {
+        Self {
+            payload,
+            line_text: Some(text),
+        }
+    }
+}
+
+/// How the lines of one service become its payloads, and back.
+pub(crate) trait LineFormat: Send + Sync + 'static {
+    /// The service.
+    type Backend: Backend;
+    /// The payload of input line `line`, or why it can never be sent.
+    fn payload(
+        &self,
+        line: u64,
+        text: String,
+    ) -> Result<Parsed<<Self::Backend as Backend>::Payload>, Failed>;
+    /// The record written down for a payload that was not delivered.
+    fn record(&self, payload: &<Self::Backend as Backend>::Payload) -> Record;
+}
+
+/// A dispatcher fed lines in a format.
+pub(crate) struct Running<F: LineFormat> {
+    dispatcher: Dispatcher<F::Backend>,
+    format: F,
+}
+
+impl<F: LineFormat> Running<F> {
+    /// The destination of `backend`, reading lines in `format`.
+    pub(crate) fn open(
+        backend: F::Backend,
+        config: DispatcherConfig,
+        format: F,
+    ) -> Result<Box<dyn Sink>, ConfigError> {
+        let dispatcher = Dispatcher::builder(backend).config(config).build()?;
+        Ok(Box::new(Self { dispatcher, format }))
+    }
+}
+
+impl<F: LineFormat> Sink for Running<F> {
+    fn submit(&self, line: u64, text: String) -> BoxFuture<'_, Result<(), Failed>> {
+        Box::pin(async move {
+            let Parsed { payload, line_text } = self.format.payload(line, text)?;
+            self.dispatcher
+                .submit_tagged(payload, line)
+                .await
+                .map_err(|e| {
+                    let record =
+                        line_text.map_or_else(|| self.format.record(e.payload()), Record::Raw);
+                    refused(line, INVALID_RECORD, e.to_string(), record)
+                })
+        })
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Vec<Failed>> {
+        Box::pin(async move {
+            let unprocessed = self.dispatcher.flush_payloads().await;
+            failed(unprocessed, |payload| self.format.record(payload))
+        })
+    }
+
+    fn abandon(&self) {
+        self.dispatcher.abandon();
+    }
+
+    fn stats(&self) -> Stats {
+        self.dispatcher.stats()
+    }
+}
+
+/// A record refused before sending.
+pub(crate) fn refused(line: u64, code: &str, message: String, record: Record) -> Failed {
+    Failed {
+        line: Some(line),
+        record,
+        problem: Box::new(Problem::refused(code, message)),
+    }
+}
+
+/// `text` when it is JSON (or need not be); the refusal otherwise. Only checked, not kept:
+/// the line goes out as it came in.
+pub(crate) fn checked_json(text: String, raw: bool, line: u64) -> Result<String, Failed> {
+    if raw {
+        return Ok(text);
+    }
+    match serde_json::from_str::<IgnoredAny>(&text) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(not_json(text, &e, line)),
+    }
+}
+
+/// The line parsed, or the refusal.
+pub(crate) fn parsed(text: &str, line: u64) -> Result<Value, Failed> {
+    serde_json::from_str(text).map_err(|e| not_json(text.to_owned(), &e, line))
+}
+
+fn not_json(text: String, error: &serde_json::Error, line: u64) -> Failed {
+    let mut message = error.to_string();
+    if text.starts_with('\u{feff}') {
+        message.push_str(" (the line starts with a byte order mark, U+FEFF; one is skipped only at the start of the input)");
+    }
+    refused(line, INVALID_JSON, message, Record::Text(text))
+}
+
+fn failed<P>(unprocessed: Vec<Unprocessed<P>>, record: impl Fn(&P) -> Record) -> Vec<Failed> {
+    unprocessed
+        .into_iter()
+        .map(|item| {
+            let tag = item.tag;
+            let (payload, error) = item.into_parts();
+            Failed {
+                line: tag,
+                record: record(&payload),
+                problem: Box::new(Problem {
+                    code: error.code().to_owned(),
+                    // The message with its causes (the chain of a failed request).
+                    message: with_causes(
+                        error.message().to_owned(),
+                        std::error::Error::source(&error),
+                    ),
+                    reason: Some(error.reason.to_string()),
+                    attempts: error.attempts,
+                    retryable: error.is_retryable(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// A line sent as text: raw text, or JSON written as it came.
+pub(crate) fn text_record(text: String, raw: bool) -> Record {
+    if raw {
+        Record::Text(text)
+    } else {
+        Record::Raw(text)
+    }
+}
+
+/// A line sent as bytes: its text, or the bytes when they are not UTF-8.
+pub(crate) fn bytes_record(bytes: &[u8], raw: bool) -> Record {
+    match String::from_utf8(bytes.to_vec()) {
+        Ok(text) => text_record(text, raw),
+        Err(e) => Record::Bytes(e.into_bytes()),
+    }
+}
