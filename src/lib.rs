@@ -46,7 +46,7 @@
 //!   that hold numbers may then fail to deserialize (serde-rs/json#559). Off by default; the
 //!   `aws-batch` command and the Python package turn it on. Without it, numbers go out as
 //!   serde_json prints them (integers exactly, others as the nearest `f64`).
-//! - `test-util`: [`engine::testing`], an in-memory backend whose outcomes a test scripts.
+//! - `test-util`: `engine::testing`, an in-memory backend whose outcomes a test scripts.
 //!
 //! # Names
 //!

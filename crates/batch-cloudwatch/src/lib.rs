@@ -12,7 +12,7 @@
 //!   values beyond 2^360, too many dimensions or values, mismatched counts, names out of
 //!   range come back in a [`SubmitError`](batch_core::SubmitError) naming the field and the
 //!   limit.
-//! - **Aggregation** ([`CloudWatchBackend::aggregate`]) merges a hot metric's
+//! - **Aggregation** ([`CloudWatchBackend::with_aggregate`]) merges a hot metric's
 //!   pending values into one datum of values and counts per request.
 //!
 //! ```no_run

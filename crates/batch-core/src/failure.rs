@@ -81,7 +81,8 @@ impl FailureKind {
     /// assert_eq!(FailureKind::of("ThrottlingException", Some(400)), FailureKind::Throttling);
     /// assert_eq!(FailureKind::of("InternalFailure", Some(500)), FailureKind::Transient);
     /// assert_eq!(FailureKind::of("InternalFailure", None), FailureKind::Transient);
-    /// assert_eq!(FailureKind::of("ServiceUnavailable", Some(503)), FailureKind::Server);
+    /// assert_eq!(FailureKind::of("BadGateway", Some(502)), FailureKind::Server);
+    /// assert_eq!(FailureKind::of("UnknownFault", None), FailureKind::Server);
     /// assert_eq!(FailureKind::of("AccessDenied", Some(403)), FailureKind::Client);
     /// ```
     #[must_use]

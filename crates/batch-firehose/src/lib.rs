@@ -8,9 +8,9 @@
 //!
 //! - **Records.** Submit a `serde_json::Value` (sent as compact JSON) or a [`FirehoseRecord`]
 //!   of raw bytes, up to 1,000 KiB.
-//! - **Newlines.** [`FirehoseBackend::newline`] ends each record with a newline, so that the
+//! - **Newlines.** [`FirehoseBackend::with_newline`] ends each record with a newline, so that the
 //!   objects Firehose writes to S3 hold one record a line.
-//! - **Packing.** Firehose bills each record rounded up to 5 KB: [`FirehoseBackend::pack`]
+//! - **Packing.** Firehose bills each record rounded up to 5 KB: [`FirehoseBackend::with_pack`]
 //!   packs small records, newline-delimited, into Firehose records of up to a size (for S3
 //!   the objects are the same), and a packed record that fails hands back the records it
 //!   held. [`billed_bytes`] computes the bill.

@@ -85,7 +85,7 @@ pub enum DeaggregateError {
 /// Send it with the first record's partition key and, when the records have different keys,
 /// an explicit hash key in the shard they all hash to: a KCL reader drops user records whose
 /// key hashes outside the shard it read them from. The dispatcher's
-/// [`aggregate`](crate::KinesisBackend::aggregate) option does this itself.
+/// [`with_aggregate`](crate::KinesisBackend::with_aggregate) option does this itself.
 #[must_use]
 pub fn aggregate(records: &[UserRecord]) -> Vec<u8> {
     encode(records.iter().map(|r| {

@@ -48,7 +48,7 @@ pub struct KinesisBackend {
 }
 
 /// How user records are aggregated into Kinesis records (the KPL format; see
-/// [`KinesisBackend::aggregation`]).
+/// [`KinesisBackend::with_aggregation`]).
 ///
 /// ```
 /// use batch_kinesis::Aggregation;

@@ -11,12 +11,12 @@
 //! - **Partition keys** come from the record, from a field or JSON pointer of the data
 //!   ([`PartitionKey`]), or are random per record. Keys are checked: 1-256 characters.
 //! - **Size** is counted as Kinesis counts it: data bytes plus the partition key's UTF-8 bytes.
-//! - **Order.** With [`KinesisBackend::ordered`], records of one partition key
+//! - **Order.** With [`KinesisBackend::with_ordered`], records of one partition key
 //!   reach the stream in submission order, across retries and partial failures too (a
 //!   request then holds at most one record per key).
 //! - **Pacing.** Records are paced per shard, from the stream's shard map (ListShards), to
 //!   1,000 records and 1 MiB a second each to start with, then to what the shard accepts.
-//! - **Aggregation.** With [`KinesisBackend::aggregate`], records are packed per shard into
+//! - **Aggregation.** With [`KinesisBackend::with_aggregate`], records are packed per shard into
 //!   Kinesis records of the KPL's aggregated format; [`deaggregate`] reads them back (see
 //!   the [`aggregate()`] function for the format).
 //!

@@ -245,7 +245,7 @@ pub(crate) fn section(md: &mut String, runs: &[AggregationRun]) {
          A stream of {SHARDS} provisioned shards ({SHARD_RECORDS:.0} records and 1 MiB a \
          second each), records offered for {SECONDS:.0} s at {OFFERED:.0}x the record quota \
          over 200 partition keys (a sender the stream holds back offers fewer), {LATENCY:?} \
-         round trip, default settings, with and without `KinesisBackend::aggregate(true)`. The sender runs in its own process; the endpoint \
+         round trip, default settings, with and without `KinesisBackend::with_aggregate(true)`. The sender runs in its own process; the endpoint \
          de-aggregates what it stored. Delivered per shard-second: while 30% to 90% of the user \
          records arrived. Billing: provisioned PUT payload units (25 KiB each, per record) and \
          on-demand ingest (1 KiB rounding per record), per million user records.\n"
