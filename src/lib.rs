@@ -57,6 +57,14 @@
 //! (`kinesis::deaggregate`, `cloudwatch::Metric`, `eventbridge::Event`, ...), and the whole
 //! engine, for writing a backend of your own, is [`engine`]. [`prelude`] brings the
 //! dispatchers and the extension traits (`submit_metric`, `submit_delete`) into scope.
+//!
+//! # Testing with mocks
+//!
+//! A dispatcher takes a mocked SDK client (`aws-smithy-mocks`) like any other. Besides its
+//! batch call, it may read a setting of its destination (an SQS queue's URL and largest
+//! message, an SNS topic's largest message, a Kinesis stream's shards): each read can be
+//! avoided by giving its answer, and none that fails ever fails a record. The list of
+//! calls, and a mocked example per service: [`testing_with_mocks`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The batching engine: [`engine::Backend`] and everything a backend of your own needs.
@@ -69,6 +77,9 @@ pub use batch_core::{
 };
 
 pub mod prelude;
+
+#[doc = include_str!("../docs/testing-with-mocks.md")]
+pub mod testing_with_mocks {}
 
 /// Amazon SQS: standard and FIFO queues, and a consumer's deletes and visibility changes.
 #[cfg(feature = "sqs")]

@@ -3,17 +3,14 @@
 //! delivered is collected, with the reason, in [`Undelivered`].
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, BatchEntry};
+use crate::catch::CatchUnwind;
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
 use crate::pace::{Pacer, Request};
@@ -344,29 +341,5 @@ impl<B: Backend> Undelivered<B> {
     fn blocker(&self, item: &Item<B>) -> Option<Failure> {
         let key = item.ordering_key.as_ref()?;
         self.failed_keys.get(key).cloned()
-    }
-}
-
-/// Turns a panic inside the wrapped future into `Err` with the panic message, so a faulty
-/// backend cannot leave a batch unaccounted for (and a flush waiting for it forever).
-struct CatchUnwind<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, String>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic without a message".to_owned());
-                Poll::Ready(Err(message))
-            }
-        }
     }
 }

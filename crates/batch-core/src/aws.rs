@@ -7,6 +7,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::catch::CatchUnwind;
 use crate::failure::{Failure, FailureKind, codes};
 
 /// Classifies a failed SDK call: timeouts, connection failures, unreadable responses,
@@ -58,33 +59,48 @@ fn own_words(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// How long a backend waits for a destination's own setting (a queue's or topic's largest
-/// message) before going on with the dispatcher's limits: a destination that does not answer
-/// must not hold `submit` for ever. A real answer takes milliseconds.
+/// message, a stream's shards) before going on with the dispatcher's limits: a destination
+/// that does not answer must not hold `submit` for ever. A real answer takes milliseconds.
 pub const SETTING_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs `read` (the read of one setting of `destination`) for at most
-/// [`SETTING_READ_WAIT`]; `None` when it failed or did not finish in time.
+/// [`SETTING_READ_WAIT`]; `None` when it failed, did not finish in time, or panicked (a
+/// mocked client without a rule for the call): a setting that cannot be read never fails
+/// a payload, the dispatcher goes on with its defaults.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// let never = std::future::pending::<Option<usize>>();
 /// assert_eq!(batch_core::read_setting("queue q", never).await, None);
 /// assert_eq!(batch_core::read_setting("queue q", async { Some(7) }).await, Some(7));
+/// let panics = async { panic!("no rule for GetQueueAttributes") };
+/// assert_eq!(batch_core::read_setting::<usize>("queue q", panics).await, None);
 /// # }
 /// ```
 pub async fn read_setting<T>(
     destination: &str,
     read: impl std::future::Future<Output = Option<T>>,
 ) -> Option<T> {
-    let read = tokio::time::timeout(SETTING_READ_WAIT, read).await;
-    read.unwrap_or_else(|_| {
-        tracing::info!(
-            destination,
-            wait_s = SETTING_READ_WAIT.as_secs(),
-            "no answer to the read of a setting; going on with the dispatcher's limits"
-        );
-        None
-    })
+    let read = CatchUnwind(Box::pin(read));
+    match tokio::time::timeout(SETTING_READ_WAIT, read).await {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => {
+            tracing::warn!(
+                destination,
+                panic,
+                "the read of a setting panicked; going on with the dispatcher's limits"
+            );
+            None
+        }
+        Err(_) => {
+            tracing::info!(
+                destination,
+                wait_s = SETTING_READ_WAIT.as_secs(),
+                "no answer to the read of a setting; going on with the dispatcher's limits"
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@
 mod attempt;
 mod aws;
 mod backend;
+mod catch;
 mod config;
 mod dispatcher;
 mod error;

@@ -7,6 +7,7 @@ use batch_core::Dispatcher;
 
 use crate::backend::{Aggregation, KinesisBackend};
 use crate::record::PartitionKey;
+use crate::shards::ShardMap;
 
 /// Batches records into PutRecords requests for one stream.
 ///
@@ -97,6 +98,28 @@ impl KinesisBackend {
             aggregation,
             ..self
         }
+    }
+
+    /// The stream's shard map, given instead of read: its `count` shards split the hash key
+    /// range evenly, as CreateStream and UpdateShardCount make them. The dispatcher then
+    /// never calls ListShards (a mocked client needs no rule for it), and paces and
+    /// aggregates records by the shard this map predicts. For a stream whose shards were
+    /// split or merged unevenly, let the dispatcher read the map (the default).
+    #[must_use]
+    pub fn with_even_shards(mut self, count: u32) -> Self {
+        self.shards = Arc::new(ShardMap::fixed(count));
+        self
+    }
+
+    /// No shard map: the dispatcher never calls ListShards, and paces the stream as a whole,
+    /// learning its rate from throttling, as it does when ListShards is not allowed. With
+    /// aggregation on, only records of one hash key then share an aggregate (they go to one
+    /// shard, whichever it is), so aggregation needs the map to pay off: give it with
+    /// [`with_even_shards`](Self::with_even_shards) or let the dispatcher read it.
+    #[must_use]
+    pub fn without_shard_map(mut self) -> Self {
+        self.shards = Arc::new(ShardMap::fixed(0));
+        self
     }
 
     /// Aggregate with these limits (see [`with_aggregate`](Self::with_aggregate)).

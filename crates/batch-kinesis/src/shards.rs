@@ -48,6 +48,8 @@ struct State {
     loaded: bool,
     reading: bool,
     not_before: Option<Instant>,
+    /// Given by the user: never read, never stale.
+    fixed: bool,
 }
 
 impl ShardMap {
@@ -55,6 +57,25 @@ impl ShardMap {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A map that is never read: the stream's `count` shards split the hash key range
+    /// evenly (as CreateStream makes them, `shardId-000000000000` first), or, with
+    /// `count` 0, no map at all (the stream is one domain).
+    pub(crate) fn fixed(count: u32) -> Self {
+        let map = Self::default();
+        {
+            let mut state = map.lock();
+            state.starts = (0..count)
+                .map(|index| (even_start(index, count), u64::from(index) + 1))
+                .collect();
+            state.ids = (0..count)
+                .map(|index| format!("shardId-{index:012}"))
+                .collect();
+            state.loaded = true;
+            state.fixed = true;
+        }
+        map
     }
 
     /// The throttling domain of a record with this hash key: its shard's number plus one, or
@@ -70,7 +91,7 @@ impl ShardMap {
     /// Notes the shards a response named; one the map does not know makes it stale.
     pub(crate) fn saw<'a>(&self, shard_ids: impl IntoIterator<Item = &'a str>) {
         let mut state = self.lock();
-        if state.loaded && shard_ids.into_iter().any(|id| !state.ids.contains(id)) {
+        if state.loaded && !state.fixed && shard_ids.into_iter().any(|id| !state.ids.contains(id)) {
             state.stale = true;
         }
     }
@@ -104,11 +125,25 @@ impl ShardMap {
         }
         let (map, client, stream) = (Arc::clone(self), client.clone(), stream.to_owned());
         tokio::spawn(async move {
-            let result = list_open_shards(&client, &stream).await;
+            // Bounded in time, and a panic (a mocked client without a rule for ListShards)
+            // is a failed read: the records go on, paced per stream.
+            let read = async {
+                list_open_shards(&client, &stream)
+                    .await
+                    .map_err(|error| {
+                        tracing::info!(
+                            stream,
+                            %error,
+                            "ListShards failed: records are paced per stream, not per shard"
+                        );
+                    })
+                    .ok()
+            };
+            let result = batch_core::read_setting(&stream, read).await;
             let mut state = map.lock();
             state.reading = false;
             match result {
-                Ok(shards) => {
+                Some(shards) => {
                     tracing::debug!(stream, shards = shards.len(), "shard map read");
                     state.ids = shards.iter().map(|(id, _)| id.clone()).collect();
                     state.starts = shards
@@ -120,12 +155,7 @@ impl ShardMap {
                     state.stale = false;
                     state.not_before = Some(Instant::now() + REFRESH_EVERY);
                 }
-                Err(error) => {
-                    tracing::info!(
-                        stream,
-                        %error,
-                        "ListShards failed: records are paced per stream, not per shard"
-                    );
+                None => {
                     state.not_before = Some(Instant::now() + RETRY_AFTER_FAILURE);
                 }
             }
@@ -141,6 +171,20 @@ pub(crate) fn hash_key(partition_key: &str, explicit_hash_key: Option<&str>) -> 
     explicit_hash_key
         .and_then(|key| key.parse::<u128>().ok())
         .unwrap_or_else(|| u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into()))
+}
+
+/// The starting hash key of shard `index` of `count` that split the key range evenly:
+/// `index * 2^128 / count`, rounded down, as CreateStream makes them.
+fn even_start(index: u32, count: u32) -> u128 {
+    if index == 0 {
+        return 0;
+    }
+    // From here on `count` is at least 2, so 2^128 / count fits.
+    let (index, count) = (u128::from(index), u128::from(count));
+    // 2^128 = quotient * count + remainder.
+    let remainder = (u128::MAX % count + 1) % count;
+    let quotient = u128::MAX / count + u128::from(remainder == 0);
+    index * quotient + index * remainder / count
 }
 
 /// A shard's domain: its number (`shardId-000000000007` is 7) plus one, stable across
@@ -227,6 +271,23 @@ mod tests {
         assert!(!map.lock().stale);
         map.saw(["shardId-000000000003"]);
         assert!(map.lock().stale);
+    }
+
+    #[test]
+    fn even_shards_start_where_create_stream_starts_them() {
+        assert_eq!(even_start(0, 1), 0);
+        assert_eq!(even_start(1, 2), 1_u128 << 127);
+        // The second of three shards AWS makes starts at floor(2^128 / 3).
+        assert_eq!(
+            even_start(1, 3),
+            113_427_455_640_312_821_154_458_202_477_256_070_485
+        );
+        let map = ShardMap::fixed(2);
+        assert_eq!(map.domain_of(0), 1);
+        assert_eq!(map.domain_of(u128::MAX), 2);
+        map.saw(["shardId-000000000009"]);
+        assert!(!map.lock().stale, "a given map is never read again");
+        assert_eq!(ShardMap::fixed(0).domain_of(7), UNKNOWN_SHARD);
     }
 
     #[test]

@@ -497,3 +497,73 @@ async fn records_aggregated_for_a_shard_that_split_go_again_apart() {
     assert_eq!(delivered, (20..40).collect::<Vec<u64>>(), "each once");
     assert!(kinesis.stats().retries > 0, "some went again");
 }
+
+/// A PutRecords rule that accepts every record, counting the calls.
+fn accept_all() -> Rule {
+    mock!(Client::put_records).then_compute_response(|request| {
+        let results = request.records().iter().map(|_| {
+            PutRecordsResultEntry::builder()
+                .shard_id("shardId-000000000000")
+                .sequence_number("1")
+                .build()
+        });
+        MockResponse::Output(
+            PutRecordsOutput::builder()
+                .set_records(Some(results.collect()))
+                .failed_record_count(0)
+                .build()
+                .unwrap(),
+        )
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_strict_mock_of_put_records_alone_is_enough_once_the_shards_are_given() {
+    // The default mode: any call without a rule panics, and so would ListShards.
+    let put = accept_all();
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::Sequential, [&put], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let backend = KinesisBackend::new(client, "stream").with_even_shards(2);
+    let kinesis = KinesisBatchDispatcher::builder(backend).build().unwrap();
+    for n in 0..300 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(kinesis.stats().delivered, 300);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_without_a_shard_map_never_reads_one() {
+    let put = accept_all();
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::Sequential, [&put], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let backend = KinesisBackend::new(client, "stream").without_shard_map();
+    let kinesis = KinesisBatchDispatcher::builder(backend).build().unwrap();
+    for n in 0..500 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    // The strict mock would have panicked on ListShards.
+    assert!(kinesis.flush_payloads().await.is_empty());
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(kinesis.stats().delivered, 500);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_list_shards_call_that_panics_leaves_the_records_to_be_paced_per_stream() {
+    let panic_on =
+        test_support::PanicOn::<aws_sdk_kinesis::operation::list_shards::ListShardsInput>::new();
+    let put = accept_all();
+    let interceptor = panic_on.clone();
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&put], |c| c
+        .retry_config(SdkRetryConfig::disabled())
+        .interceptor(interceptor.clone()));
+    let kinesis = KinesisBatchDispatcher::from_client(client, "stream");
+    for n in 0..600 {
+        kinesis.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    assert!(kinesis.flush_payloads().await.is_empty());
+    assert!(panic_on.panics() >= 1, "ListShards was called");
+    assert_eq!(put.num_calls(), 2);
+    assert_eq!(kinesis.stats().delivered, 600);
+}

@@ -245,3 +245,64 @@ async fn fifo_messages_behind_an_undelivered_one_are_held_back() {
     let sent: Vec<u64> = log.seen().into_iter().flat_map(|s| s.bodies).collect();
     assert!(!sent.contains(&3), "message 3 was never sent: {sent:?}");
 }
+
+/// A SendMessageBatch rule that accepts every message.
+fn accept_all() -> Rule {
+    mock!(Client::send_message_batch).then_compute_output(|request| {
+        let successful = request.entries().iter().map(|entry| {
+            SendMessageBatchResultEntry::builder()
+                .id(&entry.id)
+                .message_id("m")
+                .md5_of_message_body("x")
+                .build()
+                .unwrap()
+        });
+        SendMessageBatchOutput::builder()
+            .set_successful(Some(successful.collect()))
+            .set_failed(Some(Vec::new()))
+            .build()
+            .unwrap()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_strict_mock_of_send_message_batch_alone_is_enough_with_a_url_and_a_size() {
+    // The default mode: any call without a rule panics (GetQueueUrl, GetQueueAttributes).
+    let send = accept_all();
+    let client = mock_client!(aws_sdk_sqs, RuleMode::Sequential, [&send], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let backend = SqsBackend::new(client, QUEUE_URL).with_maximum_message_size(262_144);
+    let sqs = SqsBatchDispatcher::builder(backend).build().unwrap();
+    for n in 0..10 {
+        sqs.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    assert!(sqs.flush_payloads().await.is_empty());
+    assert_eq!(send.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_get_queue_attributes_call_that_panics_leaves_the_api_limit() {
+    let panic_on = test_support::PanicOn::<
+        aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesInput,
+    >::new();
+    let send = accept_all();
+    let interceptor = panic_on.clone();
+    let client = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&send], |c| c
+        .retry_config(SdkRetryConfig::disabled())
+        .interceptor(interceptor.clone()));
+    let sqs = SqsBatchDispatcher::from_client(client, QUEUE_URL);
+    for n in 0..25 {
+        sqs.submit_payload(json!({"n": n})).await.unwrap();
+    }
+    assert!(sqs.flush_payloads().await.is_empty());
+    assert_eq!(panic_on.panics(), 1, "read once, not again");
+    assert_eq!(sqs.backend().maximum_message_size(), None);
+    assert_eq!(send.num_calls(), 3);
+    // The API's limit holds: a message over 1 MiB is refused at submit.
+    let too_large = "x".repeat(1_048_577);
+    let refused = sqs
+        .submit_payload(SqsMessage::text(too_large))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind().field(), "message");
+}

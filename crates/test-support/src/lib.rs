@@ -576,6 +576,76 @@ impl<T: Clone> Recorder<T> {
     }
 }
 
+/// An SDK interceptor that panics on one operation, known by its input type `I`
+/// (`ListShardsInput`, `GetQueueAttributesInput`), before any mock rule is looked at, and
+/// counts how often it did: the panicking client a dispatcher must survive.
+pub struct PanicOn<I> {
+    panics: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    input: std::marker::PhantomData<fn() -> I>,
+}
+
+impl<I> PanicOn<I> {
+    /// Panics on every call whose input is an `I`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            panics: std::sync::Arc::default(),
+            input: std::marker::PhantomData,
+        }
+    }
+
+    /// How many calls panicked.
+    #[must_use]
+    pub fn panics(&self) -> usize {
+        self.panics.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl<I> Default for PanicOn<I> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I> Clone for PanicOn<I> {
+    fn clone(&self) -> Self {
+        Self {
+            panics: std::sync::Arc::clone(&self.panics),
+            input: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<I> std::fmt::Debug for PanicOn<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PanicOn")
+            .field("input", &std::any::type_name::<I>())
+            .field("panics", &self.panics())
+            .finish()
+    }
+}
+
+impl<I: std::fmt::Debug + Send + Sync + 'static>
+    aws_smithy_runtime_api::client::interceptors::Intercept for PanicOn<I>
+{
+    fn name(&self) -> &'static str {
+        "PanicOn"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if context.input().downcast_ref::<I>().is_some() {
+            self.panics
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            panic!("no rule for {}", std::any::type_name::<I>());
+        }
+        Ok(())
+    }
+}
+
 /// One bad-input case: submits `bad` to `dispatcher` and checks that it is refused, handed
 /// back as submitted, and leaves nothing pending; then that `good` is accepted (the dispatcher
 /// goes on). The dispatcher is abandoned, so nothing is sent. Returns the refusal.
