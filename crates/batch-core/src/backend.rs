@@ -274,7 +274,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The destination's own limits, where it sets lower ones than the service and they are
     /// known only at run time (an SQS queue's or SNS topic's `MaximumMessageSize`, read by
     /// [`ready`](Backend::ready)). Larger entries are refused at submit, naming the limit,
-    /// and requests stay within them. Default: none.
+    /// and requests stay within them. Asked once, after the first [`ready`](Backend::ready)
+    /// has returned. Default: none.
     fn destination_limits(&self) -> Option<Limits> {
         None
     }

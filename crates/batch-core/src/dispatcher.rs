@@ -1,16 +1,14 @@
 //! The public face of the engine: [`Dispatcher`] and what a dropped one does. The engine
-//! itself is in `shared`.
+//! itself is in `shared`; building one is in `service`.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::config::DispatcherConfig;
-use crate::error::{ConfigError, FlushTimedOut, SubmitError};
-use crate::service::{DeliveredHook, DispatcherBuilder};
+use crate::error::{FlushTimedOut, SubmitError};
 use crate::shared::Shared;
-use crate::stats::{Counters, Stats};
+use crate::stats::Stats;
 use crate::unprocessed::Unprocessed;
 
 /// Batches payloads for one [`Backend`] and sends them.
@@ -38,27 +36,10 @@ use crate::unprocessed::Unprocessed;
 /// # }
 /// ```
 pub struct Dispatcher<B: Backend> {
-    shared: Arc<Shared<B>>,
+    pub(crate) shared: Arc<Shared<B>>,
 }
 
 impl<B: Backend> Dispatcher<B> {
-    /// A builder of a dispatcher over `backend`; its settings are checked against the
-    /// backend's limits when it is built.
-    pub fn builder(backend: B) -> DispatcherBuilder<B> {
-        DispatcherBuilder::new(backend)
-    }
-
-    pub(crate) fn from_parts(
-        backend: B,
-        config: &DispatcherConfig,
-        on_delivered: Option<DeliveredHook>,
-    ) -> Result<Self, ConfigError> {
-        let config = config.resolve::<B>()?;
-        Ok(Self {
-            shared: Shared::new(backend, config, on_delivered),
-        })
-    }
-
     /// The backend this dispatcher sends through.
     pub fn backend(&self) -> &B {
         &self.shared.backend
@@ -122,63 +103,7 @@ impl<B: Backend> Dispatcher<B> {
         payload: B::Payload,
         tag: Option<u64>,
     ) -> Result<(), SubmitError<B::Payload>> {
-        let shared = &self.shared;
-        shared.backend.ready().await;
-        let item = match shared.prepare(payload, tag) {
-            Ok(item) => item,
-            Err(err) => {
-                Counters::add(&shared.counters.rejected, 1);
-                return Err(err);
-            }
-        };
-        Counters::add(&shared.counters.submitted, 1);
-        let mut item = Some(item);
-        let mut permit = None;
-        loop {
-            {
-                let mut state = shared.lock();
-                let Some(next) = item.take() else {
-                    return Ok(());
-                };
-                match shared.try_add(&mut state, next) {
-                    None => {
-                        drop(state);
-                        shared.seal_if_full();
-                        return Ok(());
-                    }
-                    Some(next) => {
-                        // Seal the full batch to make room: with a permit at hand, or one
-                        // free right now.
-                        let free = permit.take().map_or_else(
-                            || Arc::clone(&shared.permits).try_acquire_owned().ok(),
-                            Some,
-                        );
-                        if let Some(free) = free {
-                            let batch = shared.seal(&mut state, free);
-                            // An empty batch takes any entry `prepare` accepted; should it
-                            // not, the entry goes round the loop again rather than be lost.
-                            let added = shared.try_add(&mut state, next);
-                            drop(state);
-                            shared.spawn(batch);
-                            match added {
-                                None => {
-                                    shared.seal_if_full();
-                                    return Ok(());
-                                }
-                                Some(next) => item = Some(next),
-                            }
-                        } else {
-                            item = Some(next);
-                        }
-                    }
-                }
-            }
-            tracing::trace!(
-                backend = B::SPEC.name,
-                "submit waits for a free request slot"
-            );
-            permit = Some(shared.acquire().await);
-        }
+        self.shared.submit(payload, tag).await
     }
 
     /// Sends everything pending, waits for every request in flight, and returns the payloads

@@ -339,7 +339,7 @@ impl Request {
                         slot.bytes += overhead;
                     }
                     slot.payloads += 1;
-                    slot.bytes += item.merged_size;
+                    slot.bytes += item.merged_size();
                 }
                 None => {
                     index.insert(item.slot, slots.len());

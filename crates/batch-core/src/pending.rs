@@ -12,10 +12,9 @@ pub(crate) struct Item<B: Backend> {
     pub(crate) tag: Option<u64>,
     pub(crate) entry: B::Entry,
     pub(crate) size: usize,
-    pub(crate) dedup_keys: Vec<String>,
     pub(crate) ordering_key: Option<String>,
-    pub(crate) merge_key: Option<String>,
-    pub(crate) merged_size: usize,
+    /// Dedup keys or a merge key, as the backend said: never both.
+    pub(crate) grouping: Grouping,
     /// The request entry it counts as, once in a batch (see [`BatchEntry`](crate::BatchEntry)).
     pub(crate) slot: usize,
     /// Attempts that failed for a reason other than throttling.
@@ -24,22 +23,39 @@ pub(crate) struct Item<B: Backend> {
 
 impl<B: Backend> Item<B> {
     pub(crate) fn new(payload: B::Payload, tag: Option<u64>, prepared: Prepared<B::Entry>) -> Self {
-        let (dedup_keys, merge_key, merged_size) = match prepared.grouping {
-            Grouping::Dedup(keys) => (keys, None, prepared.size),
-            Grouping::Merge { key, merged_size } => (Vec::new(), Some(key), merged_size),
-            _ => (Vec::new(), None, prepared.size),
-        };
         Self {
             payload,
             tag,
             entry: prepared.entry,
             size: prepared.size,
-            dedup_keys,
             ordering_key: prepared.ordering_key,
-            merge_key,
-            merged_size,
+            grouping: prepared.grouping,
             slot: 0,
             failures: 0,
+        }
+    }
+
+    /// The keys two pending items are duplicates by.
+    pub(crate) fn dedup_keys(&self) -> &[String] {
+        match &self.grouping {
+            Grouping::Dedup(keys) => keys,
+            _ => &[],
+        }
+    }
+
+    /// The key of the request entry it merges into, if it merges.
+    pub(crate) fn merge_key(&self) -> Option<&str> {
+        match &self.grouping {
+            Grouping::Merge { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Bytes it adds to a merged request entry (its size, when it does not merge).
+    pub(crate) fn merged_size(&self) -> usize {
+        match &self.grouping {
+            Grouping::Merge { merged_size, .. } => *merged_size,
+            _ => self.size,
         }
     }
 }
@@ -152,7 +168,7 @@ impl<B: Backend> Pending<B> {
         let mut duplicates: Vec<usize> = match self.policy {
             DedupPolicy::Off => Vec::new(),
             DedupPolicy::KeepFirst | DedupPolicy::KeepLast => item
-                .dedup_keys
+                .dedup_keys()
                 .iter()
                 .filter_map(|key| self.keys.get(key).copied())
                 .collect(),
@@ -164,7 +180,7 @@ impl<B: Backend> Pending<B> {
             if self.policy == DedupPolicy::KeepFirst {
                 tracing::warn!(
                     backend = B::SPEC.name,
-                    keys = ?item.dedup_keys,
+                    keys = ?item.dedup_keys(),
                     "duplicate of a pending payload dropped (the first one is kept)"
                 );
                 return Added::Done {
@@ -174,7 +190,7 @@ impl<B: Backend> Pending<B> {
             }
             tracing::warn!(
                 backend = B::SPEC.name,
-                keys = ?item.dedup_keys,
+                keys = ?item.dedup_keys(),
                 replaced = dropped,
                 "pending payload replaced by a later one with the same key"
             );
@@ -183,10 +199,10 @@ impl<B: Backend> Pending<B> {
                 if bytes <= self.limits.max_request_bytes {
                     self.bytes = bytes;
                     let old = std::mem::replace(&mut self.items[index], item);
-                    for key in &old.dedup_keys {
+                    for key in old.dedup_keys() {
                         self.keys.remove(key);
                     }
-                    for key in &self.items[index].dedup_keys {
+                    for key in self.items[index].dedup_keys() {
                         self.keys.insert(key.clone(), index);
                     }
                     self.refresh_ordering_keys();
@@ -206,7 +222,9 @@ impl<B: Backend> Pending<B> {
                 .iter()
                 .enumerate()
                 .flat_map(|(index, item)| {
-                    item.dedup_keys.iter().map(move |key| (key.clone(), index))
+                    item.dedup_keys()
+                        .iter()
+                        .map(move |key| (key.clone(), index))
                 })
                 .collect();
             self.refresh_ordering_keys();
@@ -227,13 +245,12 @@ impl<B: Backend> Pending<B> {
     fn push(&mut self, mut item: Item<B>) -> Option<Item<B>> {
         let merge = self.merge;
         let merges_into = item
-            .merge_key
-            .as_ref()
+            .merge_key()
             .and_then(|key| self.merge_slots.get(key))
             .filter(|open| {
                 let overhead = if open.entries == 1 { merge.overhead } else { 0 };
                 open.entries < merge.entries
-                    && open.bytes + overhead + item.merged_size <= merge.bytes
+                    && open.bytes + overhead + item.merged_size() <= merge.bytes
             })
             .copied();
         if !B::SPEC.keeps_order_within_request
@@ -245,11 +262,11 @@ impl<B: Backend> Pending<B> {
             return Some(item);
         }
         let (slots, bytes) = match merges_into {
-            Some(open) if open.entries == 1 => (self.slots, item.merged_size + merge.overhead),
-            Some(_) => (self.slots, item.merged_size),
+            Some(open) if open.entries == 1 => (self.slots, item.merged_size() + merge.overhead),
+            Some(_) => (self.slots, item.merged_size()),
             None => (self.slots + 1, item.size),
         };
-        let max_bytes = if item.merge_key.is_some() {
+        let max_bytes = if item.merge_key().is_some() {
             self.limits.max_request_bytes.min(merge.batch_bytes)
         } else {
             self.limits.max_request_bytes
@@ -261,7 +278,7 @@ impl<B: Backend> Pending<B> {
         if merges_into.is_none() {
             self.next_slot += 1;
         }
-        if let Some(key) = &item.merge_key {
+        if let Some(key) = item.merge_key() {
             match self.merge_slots.get_mut(key) {
                 Some(open) if merges_into.is_some() => {
                     open.entries += 1;
@@ -273,13 +290,13 @@ impl<B: Backend> Pending<B> {
                         entries: 1,
                         bytes,
                     };
-                    self.merge_slots.insert(key.clone(), open);
+                    self.merge_slots.insert(key.to_owned(), open);
                 }
             }
         }
         self.slots = slots;
         if self.policy != DedupPolicy::Off {
-            for key in &item.dedup_keys {
+            for key in item.dedup_keys() {
                 self.keys.insert(key.clone(), self.items.len());
             }
         }
@@ -315,10 +332,15 @@ mod tests {
             tag: None,
             entry: payload.clone(),
             size: payload.size,
-            dedup_keys: payload.dedup_key.iter().cloned().collect(),
             ordering_key: payload.ordering_key.clone(),
-            merge_key: payload.merge_key.clone(),
-            merged_size: 1,
+            grouping: match (&payload.dedup_key, &payload.merge_key) {
+                (_, Some(key)) => Grouping::Merge {
+                    key: key.clone(),
+                    merged_size: 1,
+                },
+                (Some(key), None) => Grouping::Dedup(vec![key.clone()]),
+                (None, None) => Grouping::None,
+            },
             slot: 0,
             failures: 0,
             payload,
@@ -382,10 +404,14 @@ mod tests {
             tag: None,
             entry: payload.clone(),
             size: 20,
-            dedup_keys: Vec::new(),
             ordering_key: Some(ordering_key.to_owned()),
-            merge_key: payload.merge_key.clone(),
-            merged_size: 20,
+            grouping: payload
+                .merge_key
+                .clone()
+                .map_or(Grouping::None, |key| Grouping::Merge {
+                    key,
+                    merged_size: 20,
+                }),
             slot: 0,
             failures: 0,
             payload,
@@ -474,7 +500,7 @@ mod tests {
                 seen += batch.len();
                 let mut keys = std::collections::HashSet::new();
                 for item in batch {
-                    for key in &item.dedup_keys {
+                    for key in item.dedup_keys() {
                         prop_assert!(keys.insert(key.clone()), "one entry per dedup key");
                     }
                 }
@@ -482,7 +508,7 @@ mod tests {
                 let mut merged: HashMap<&str, usize> = HashMap::new();
                 let (mut slots, mut bytes) = (0, 0);
                 for item in batch {
-                    match item.merge_key.as_deref() {
+                    match item.merge_key() {
                         Some(key) if merged.get(key).is_some_and(|&n| n < 3) => {
                             *merged.entry(key).or_default() += 1;
                             bytes += 1;

@@ -9,6 +9,7 @@ use crate::backend::Backend;
 use crate::config::DispatcherConfig;
 use crate::dispatcher::Dispatcher;
 use crate::error::ConfigError;
+use crate::shared::{DeliveredHook, Shared};
 
 /// A backend for an AWS service, made from an SDK client and a target (a queue, a stream, a
 /// table, a namespace). It gives every dispatcher over it the constructors
@@ -54,6 +55,25 @@ pub fn without_sdk_retries(config: &SdkConfig) -> SdkConfig {
         .build()
 }
 
+impl<B: Backend> Dispatcher<B> {
+    /// A builder of a dispatcher over `backend`; its settings are checked against the
+    /// backend's limits when it is built.
+    pub fn builder(backend: B) -> DispatcherBuilder<B> {
+        DispatcherBuilder::new(backend)
+    }
+
+    fn from_parts(
+        backend: B,
+        config: &DispatcherConfig,
+        on_delivered: Option<DeliveredHook>,
+    ) -> Result<Self, ConfigError> {
+        let config = config.resolve::<B>()?;
+        Ok(Self {
+            shared: Shared::new(backend, config, on_delivered),
+        })
+    }
+}
+
 impl<B: Service> Dispatcher<B> {
     /// A dispatcher for `target` with a client built from `config` (with the SDK's own
     /// retries off: see [`without_sdk_retries`]), every service option and engine setting at
@@ -94,9 +114,6 @@ pub struct DispatcherBuilder<B> {
     config: DispatcherConfig,
     on_delivered: Option<DeliveredHook>,
 }
-
-/// What [`DispatcherBuilder::on_delivered`] calls.
-pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
 
 impl<B: std::fmt::Debug> std::fmt::Debug for DispatcherBuilder<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

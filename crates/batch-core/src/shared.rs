@@ -1,9 +1,9 @@
-//! The engine behind a dispatcher: the in-flight window, sealing, linger, flush, and each
-//! batch's task. Packing lives in `pending`, ordering in `ordering`, sending and retrying in
-//! `attempt`.
+//! The engine behind a dispatcher: submit and flush, sealing (one function for every
+//! trigger), linger, the batches in flight, and each batch's task. Packing lives in
+//! `pending`, ordering in `ordering`, sending and retrying in `attempt`, pacing in `pace`.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
@@ -16,10 +16,21 @@ use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::{Ledger, Turn};
 use crate::pace::{Caps, Pacer};
 use crate::pending::{Added, Item, Pending, lowest};
-use crate::service::DeliveredHook;
-use crate::spec::DedupPolicy;
+use crate::spec::{DedupPolicy, Limits};
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
+
+/// What [`DispatcherBuilder::on_delivered`](crate::DispatcherBuilder::on_delivered) calls.
+pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Where the request slot of a batch being sealed comes from.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// One free now, or the batch is not sealed.
+    Free,
+    /// One waited for.
+    Wait,
+}
 
 /// The state a dispatcher shares with its timers and batch tasks.
 pub(crate) struct Shared<B: Backend> {
@@ -27,10 +38,14 @@ pub(crate) struct Shared<B: Backend> {
     pub(crate) me: Weak<Self>,
     pub(crate) backend: B,
     pub(crate) config: Resolved,
+    /// The limits in force, resolved once the destination's own are known (after the
+    /// backend's first `ready`): the config's, lowered to the destination's.
+    limits: OnceLock<Limits>,
     pub(crate) state: Mutex<State<B>>,
-    /// One permit per batch between sealing and completion: bounds requests in flight and,
-    /// through `submit` waiting for a permit, the memory held.
-    pub(crate) permits: Arc<Semaphore>,
+    /// The batches in flight: one slot per batch between sealing and completion
+    /// (`max_in_flight` of them). They bound what the dispatcher holds: `submit` waits for a
+    /// slot. The requests on the wire are bounded apart, by the pacer's request window.
+    batch_slots: Arc<Semaphore>,
     /// Woken whenever a batch completes.
     pub(crate) batch_done: Notify,
     pub(crate) counters: Counters,
@@ -54,11 +69,11 @@ pub(crate) struct State<B: Backend> {
 }
 
 /// A sealed batch, ready for its task.
-pub(crate) struct Batch<B: Backend> {
-    pub(crate) seq: u64,
-    pub(crate) items: Vec<Item<B>>,
-    pub(crate) turn: Turn,
-    pub(crate) permit: OwnedSemaphorePermit,
+struct Batch<B: Backend> {
+    seq: u64,
+    items: Vec<Item<B>>,
+    turn: Turn,
+    permit: OwnedSemaphorePermit,
 }
 
 impl<B: Backend> Shared<B> {
@@ -67,7 +82,7 @@ impl<B: Backend> Shared<B> {
         config: Resolved,
         on_delivered: Option<DeliveredHook>,
     ) -> Arc<Self> {
-        let permits = Arc::new(Semaphore::new(config.max_in_flight));
+        let batch_slots = Arc::new(Semaphore::new(config.max_in_flight));
         let pacer = (config.adaptive || config.caps != Caps::default())
             .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
         // A merged entry is one request entry: it keeps the entry limit too.
@@ -78,6 +93,7 @@ impl<B: Backend> Shared<B> {
             me: me.clone(),
             backend,
             config,
+            limits: OnceLock::new(),
             state: Mutex::new(State {
                 pending,
                 ledger: Ledger::default(),
@@ -86,7 +102,7 @@ impl<B: Backend> Shared<B> {
                 items_in_flight: 0,
                 unprocessed: Vec::new(),
             }),
-            permits,
+            batch_slots,
             batch_done: Notify::new(),
             counters: Counters::default(),
             rng: Mutex::new(fastrand::Rng::new()),
@@ -104,32 +120,65 @@ impl<B: Backend> Shared<B> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) async fn acquire(&self) -> OwnedSemaphorePermit {
-        Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
+    /// See [`Dispatcher::submit_payload`](crate::Dispatcher::submit_payload).
+    pub(crate) async fn submit(
+        &self,
+        payload: B::Payload,
+        tag: Option<u64>,
+    ) -> Result<(), SubmitError<B::Payload>> {
+        self.backend.ready().await;
+        let limits = self.limits();
+        let mut item = match self.prepare(payload, tag, limits) {
+            Ok(item) => item,
+            Err(err) => {
+                Counters::add(&self.counters.rejected, 1);
+                return Err(err);
+            }
+        };
+        Counters::add(&self.counters.submitted, 1);
+        loop {
+            let no_room = {
+                let mut state = self.lock();
+                match self.try_add(&mut state, item) {
+                    // A full batch goes at once if a slot is free, rather than wait for the
+                    // next submit. A batch with merged entries is never full: later entries
+                    // may still merge into it.
+                    None if state.pending.is_full() => None,
+                    None => return Ok(()),
+                    Some(back) if state.pending.is_empty() => {
+                        // `prepare` let through an entry no request can carry.
+                        let kind = SubmitErrorKind::TooLarge {
+                            field: B::SPEC.entry_size_field.into(),
+                            size: back.size,
+                            limit: limits.max_entry_bytes.min(limits.max_request_bytes),
+                        };
+                        Counters::add(&self.counters.rejected, 1);
+                        return Err(SubmitError::new(back.payload, kind));
+                    }
+                    Some(back) => Some((back, state.pending.generation())),
+                }
+            };
+            let Some((back, generation)) = no_room else {
+                self.seal(Slot::Free, Pending::is_full).await;
+                return Ok(());
+            };
+            item = back;
+            // No room: the batch that had none goes, once a request slot is free.
+            tracing::trace!(backend = B::SPEC.name, "submit seals a full batch");
+            self.seal(Slot::Wait, |pending| pending.generation() == generation)
+                .await;
+        }
     }
 
-    /// See [`Dispatcher::flush_payloads`].
+    /// See [`Dispatcher::flush_payloads`](crate::Dispatcher::flush_payloads).
     pub(crate) async fn flush(&self) -> Vec<Unprocessed<B::Payload>> {
         let target = loop {
-            let has_pending = !self.lock().pending.is_empty();
-            let permit = if has_pending {
-                Some(self.acquire().await)
-            } else {
-                None
-            };
-            let mut state = self.lock();
+            if let Some(seq) = self.seal(Slot::Wait, |_| true).await {
+                break seq + 1;
+            }
+            let state = self.lock();
             if state.pending.is_empty() {
                 break state.next_seq;
-            }
-            if let Some(permit) = permit {
-                let batch = self.seal(&mut state, permit);
-                let target = state.next_seq;
-                drop(state);
-                self.spawn(batch);
-                break target;
             }
         };
         loop {
@@ -154,20 +203,30 @@ impl<B: Backend> Shared<B> {
         }
     }
 
-    pub(crate) fn prepare(
+    /// The limits in force: the config's, lowered to the destination's own. Resolved once,
+    /// after the backend's first `ready` (which reads the destination's), and the pending
+    /// batch is held to them from then on.
+    fn limits(&self) -> Limits {
+        *self.limits.get_or_init(|| {
+            let Some(destination) = self.backend.destination_limits() else {
+                return self.config.limits;
+            };
+            self.lock().pending.cap(destination);
+            lowest(self.config.limits, destination)
+        })
+    }
+
+    fn prepare(
         &self,
         payload: B::Payload,
         tag: Option<u64>,
+        limits: Limits,
     ) -> Result<Item<B>, SubmitError<B::Payload>> {
         let prepared = match self.backend.prepare(&payload) {
             Ok(prepared) => prepared,
             Err(kind) => return Err(SubmitError::new(payload, kind)),
         };
         let size = prepared.size;
-        let limits = match self.backend.destination_limits() {
-            Some(destination) => lowest(self.config.limits, destination),
-            None => self.config.limits,
-        };
         let limit = limits.max_entry_bytes.min(limits.max_request_bytes);
         if size > limit {
             let kind = SubmitErrorKind::TooLarge {
@@ -182,10 +241,7 @@ impl<B: Backend> Shared<B> {
 
     /// Adds `item` to the pending batch unless it has no room; counts dropped duplicates and
     /// starts the linger timer of a new batch.
-    pub(crate) fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Option<Item<B>> {
-        if let Some(destination) = self.backend.destination_limits() {
-            state.pending.cap(destination);
-        }
+    fn try_add(&self, state: &mut State<B>, item: Item<B>) -> Option<Item<B>> {
         let (left, duplicates, first) = match state.pending.try_add(item) {
             Added::Done { duplicates, first } => (None, duplicates, first),
             Added::NoRoom { item, duplicates } => (Some(item), duplicates, false),
@@ -203,39 +259,62 @@ impl<B: Backend> Shared<B> {
         left
     }
 
-    /// Seals the pending batch at once when it holds the most entries a request takes and a
-    /// request slot is free, so a full batch does not wait for the next submit. A batch with
-    /// merged entries waits instead: later entries may still merge into it.
-    pub(crate) fn seal_if_full(&self) {
-        let mut state = self.lock();
-        if !state.pending.is_full() {
-            return;
-        }
-        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            return;
+    /// Seals the pending batch and starts its task, when it holds entries and `due` holds for
+    /// it, checked under the lock and again after any wait. Every batch is sealed here: by
+    /// submit (a full batch, or one without room for the next entry), by flush and by the
+    /// linger timer. The batch takes a request slot: one free now, or with [`Slot::Wait`] one
+    /// waited for. Returns the sealed batch's sequence number.
+    async fn seal(&self, slot: Slot, due: impl Fn(&Pending<B>) -> bool) -> Option<u64> {
+        let ready = |pending: &Pending<B>| !pending.is_empty() && due(pending);
+        let permit = match slot {
+            Slot::Free => {
+                let state = self.lock();
+                if !ready(&state.pending) {
+                    return None;
+                }
+                let permit = Arc::clone(&self.batch_slots).try_acquire_owned().ok()?;
+                return Some(self.take_and_start(state, permit));
+            }
+            Slot::Wait => {
+                if !ready(&self.lock().pending) {
+                    return None;
+                }
+                Arc::clone(&self.batch_slots)
+                    .acquire_owned()
+                    .await
+                    .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
+            }
         };
-        let batch = self.seal(&mut state, permit);
-        drop(state);
-        self.spawn(batch);
+        let state = self.lock();
+        if !ready(&state.pending) {
+            return None;
+        }
+        Some(self.take_and_start(state, permit))
     }
 
-    /// Takes the pending batch out and registers it as outstanding.
-    pub(crate) fn seal(&self, state: &mut State<B>, permit: OwnedSemaphorePermit) -> Batch<B> {
+    /// Takes the pending batch out, registers it as outstanding and starts its task.
+    fn take_and_start(
+        &self,
+        mut state: MutexGuard<'_, State<B>>,
+        permit: OwnedSemaphorePermit,
+    ) -> u64 {
         let items = state.pending.take();
         let seq = state.next_seq;
         state.next_seq += 1;
         state.outstanding.insert(seq);
         state.items_in_flight += items.len();
         let turn = state.ledger.register(seq, &items);
-        Batch {
+        drop(state);
+        self.spawn(Batch {
             seq,
             items,
             turn,
             permit,
-        }
+        });
+        seq
     }
 
-    pub(crate) fn spawn(&self, batch: Batch<B>) {
+    fn spawn(&self, batch: Batch<B>) {
         let Some(this) = self.me.upgrade() else {
             unreachable!("a live `&self` keeps the Arc alive")
         };
@@ -254,22 +333,12 @@ impl<B: Backend> Shared<B> {
         tokio::spawn(async move {
             tokio::time::sleep(linger).await;
             let Some(this) = this.upgrade() else { return };
-            if this.lock().pending.generation() != generation {
-                return;
+            let sealed = this
+                .seal(Slot::Wait, |pending| pending.generation() == generation)
+                .await;
+            if let Some(seq) = sealed {
+                tracing::debug!(backend = B::SPEC.name, seq, "linger elapsed");
             }
-            let permit = this.acquire().await;
-            let mut state = this.lock();
-            if state.pending.generation() != generation || state.pending.is_empty() {
-                return;
-            }
-            tracing::debug!(
-                backend = B::SPEC.name,
-                entries = state.pending.len(),
-                "linger elapsed"
-            );
-            let batch = this.seal(&mut state, permit);
-            drop(state);
-            this.spawn(batch);
         });
     }
 
