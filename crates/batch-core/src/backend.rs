@@ -107,6 +107,32 @@ pub fn by_slot<B: Backend + ?Sized>(batch: &[BatchEntry<'_, B>]) -> Vec<Vec<usiz
     slots
 }
 
+/// The throttling domains of a destination whose quota is divided into parts (a Kinesis
+/// stream's shards, each taking 1,000 records and 1 MiB a second): the companion a
+/// [`Backend`] returns from [`Backend::domains`]. Domains are numbered by the backend; 0 is
+/// the destination as a whole.
+pub trait Domains<E>: Send + Sync {
+    /// The domain of an entry: the part of the destination whose quota it uses. Asked
+    /// before every attempt, so an entry follows a change (a stream resharded).
+    fn domain(&self, entry: &E) -> u64;
+
+    /// The entries per second a domain takes, where the service documents it (a Kinesis
+    /// shard: 1,000 records a second): a paced dispatcher starts the domain at this rate
+    /// instead of learning it from throttling. Default `None`: learned.
+    fn rate(&self, domain: u64) -> Option<f64> {
+        let _ = domain;
+        None
+    }
+
+    /// What one domain's rate counts: with `Some(bytes)`, an entry larger than `bytes`
+    /// counts as `size / bytes` entries, for a quota in bytes as well as entries (a Kinesis
+    /// shard takes 1 MiB and 1,000 records a second: 1,048 bytes per record). Default
+    /// `None`: every entry counts one, whatever its size.
+    fn entry_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
 impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchEntry")
@@ -153,8 +179,8 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// - the alias users name: `pub type XBatchDispatcher = Dispatcher<XBackend>`.
 ///
 /// Where the service's quota is finer than the destination (Kinesis: per shard), the
-/// backend names each entry's throttling domain with [`domain`](Backend::domain), and the
-/// domain's documented rate, if any, with [`domain_rate`](Backend::domain_rate).
+/// backend returns a [`Domains`] companion from [`domains`](Backend::domains): each entry's
+/// throttling domain, and the domain's documented rate, if any.
 ///
 /// Limits are dated constants with their source. A toy backend:
 ///
@@ -246,28 +272,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Classifies a request that failed as a whole.
     fn classify(&self, error: &Self::Error) -> Failure;
 
-    /// The throttling domain of an entry: the part of the destination whose quota it uses
-    /// (a Kinesis shard). The engine paces each domain to what it accepts. Asked before
-    /// every attempt, so an entry follows a change (a stream resharded). Default 0: the
-    /// whole destination (a queue, a table, a namespace) is one domain.
-    fn domain(&self, entry: &Self::Entry) -> u64 {
-        let _ = entry;
-        0
-    }
-
-    /// The entries per second a domain takes, where the service documents it (a Kinesis
-    /// shard: 1,000 records a second): a paced dispatcher starts the domain at this rate
-    /// instead of learning it from throttling. Default `None`: learned.
-    fn domain_rate(&self, domain: u64) -> Option<f64> {
-        let _ = domain;
-        None
-    }
-
-    /// What one domain's rate counts: with `Some(bytes)`, an entry larger than `bytes` counts
-    /// as `size / bytes` entries, for a quota in bytes as well as entries (a Kinesis shard
-    /// takes 1 MiB and 1,000 records a second: 1,048 bytes per record). Default `None`:
-    /// every entry counts one, whatever its size.
-    fn domain_entry_bytes(&self) -> Option<usize> {
+    /// The destination's throttling domains, when its quota is divided into parts of their
+    /// own (a Kinesis stream's shards): the engine paces each domain to what it accepts.
+    /// Default `None`: the whole destination (a queue, a table, a namespace) is one domain.
+    fn domains(&self) -> Option<&dyn Domains<Self::Entry>> {
         None
     }
 

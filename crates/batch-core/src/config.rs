@@ -199,9 +199,12 @@ impl DispatcherConfig {
         self
     }
 
-    /// Requests in flight at once. When they are all busy and the pending batch is full,
-    /// `submit` waits (backpressure). Default [`DEFAULT_MAX_IN_FLIGHT`] (32); while the
-    /// destination throttles, the pacer keeps fewer in flight.
+    /// Batches in flight at once: sealed into a request and not yet completed (sending,
+    /// retrying, or waiting for an earlier batch of their ordering key). When they are all
+    /// busy and the pending batch is full, `submit` waits (backpressure), so this bounds the
+    /// memory a dispatcher holds. Default [`DEFAULT_MAX_IN_FLIGHT`] (32). The requests on the
+    /// wire are a second bound, the pacer's request window: it follows what the destination
+    /// accepts, between 1 and this number, and keeps fewer while the destination throttles.
     #[must_use]
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = Some(n);

@@ -2,9 +2,9 @@
 //! the service answers.
 //!
 //! Each throttling domain (a Kinesis shard, a table, a queue: see
-//! [`Backend::domain`](crate::Backend::domain)) has a send rate in entries per second. It
+//! [`Backend::domains`](crate::Backend::domains)) has a send rate in entries per second. It
 //! starts at the domain's documented rate where the service has one
-//! ([`Backend::domain_rate`](crate::Backend::domain_rate)); otherwise it is unknown, and
+//! ([`Domains::rate`](crate::Domains::rate)); otherwise it is unknown, and
 //! nothing is paced, until the service first throttles that domain; then it is set a
 //! little below the rate the domain was accepting, and from there it grows while the
 //! domain's entries are accepted with more waiting to go, and shrinks multiplicatively when
@@ -23,12 +23,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::backend::Backend;
-use crate::failure::{EntryOutcome, FailureKind};
-use crate::pending::Item;
-
 mod domain;
+mod request;
 use domain::{Domain, MIN_RATE};
+pub(crate) use request::{Answer, Request, Share};
 
 /// Requests in flight at the start. Until the first throttling the window doubles per round
 /// trip in which it was full, up to [`SLOW_START_LIMIT`]; beyond, and after a throttling, it
@@ -47,27 +45,6 @@ const WINDOW_DECREASE: f64 = 0.7;
 pub(crate) struct Caps {
     pub(crate) records_per_second: Option<f64>,
     pub(crate) bytes_per_second: Option<f64>,
-}
-
-/// What one request takes of one domain: request entries (weighted by size where the
-/// domain counts bytes: [`Backend::domain_entry_bytes`](crate::Backend::domain_entry_bytes)),
-/// the payloads in them, and bytes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Share {
-    pub(crate) domain: u64,
-    pub(crate) units: f64,
-    pub(crate) payloads: usize,
-    pub(crate) bytes: usize,
-    /// The domain's documented rate, if any ([`Backend::domain_rate`](crate::Backend::domain_rate)).
-    pub(crate) known_rate: Option<f64>,
-}
-
-/// What the service did with one request's entries of one domain, in the units of
-/// [`Share::units`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct Answer {
-    pub(crate) accepted: f64,
-    pub(crate) throttled: f64,
 }
 
 /// The pacing state of one dispatcher.
@@ -300,126 +277,6 @@ impl Pacer {
 fn per(count: f64, rate: f64) -> Duration {
     let seconds = count / rate.max(MIN_RATE);
     Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
-}
-
-/// One request entry as the pacer sees it: entries merged into one (a slot) go, and are
-/// answered, as one.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    slot: usize,
-    domain: u64,
-    payloads: usize,
-    bytes: usize,
-    /// The index of its first payload in the request.
-    first: usize,
-}
-
-/// A request's entries, their domains and sizes, read once per attempt: for the pacer before
-/// it goes and for what it learns from the answer.
-pub(crate) struct Request {
-    slots: Vec<Slot>,
-}
-
-impl Request {
-    pub(crate) fn of<B: Backend>(backend: &B, items: &[Item<B>]) -> Self {
-        let mut slots: Vec<Slot> = Vec::with_capacity(items.len());
-        // Items of one slot are not always next to each other; most requests have no merged
-        // entries, so the index is only built once one shows up.
-        let mut index: HashMap<usize, usize> = HashMap::new();
-        let overhead = backend.merge_limit().overhead;
-        for (i, item) in items.iter().enumerate() {
-            let found = match slots.last() {
-                Some(last) if last.slot == item.slot => Some(slots.len() - 1),
-                _ => index.get(&item.slot).copied(),
-            };
-            match found {
-                Some(at) => {
-                    let slot = &mut slots[at];
-                    if slot.payloads == 1 {
-                        slot.bytes += overhead;
-                    }
-                    slot.payloads += 1;
-                    slot.bytes += item.merged_size();
-                }
-                None => {
-                    index.insert(item.slot, slots.len());
-                    slots.push(Slot {
-                        slot: item.slot,
-                        domain: backend.domain(&item.entry),
-                        payloads: 1,
-                        bytes: item.size,
-                        first: i,
-                    });
-                }
-            }
-        }
-        Self { slots }
-    }
-
-    /// Each domain's share of the request.
-    pub(crate) fn shares<B: Backend>(&self, backend: &B) -> Vec<Share> {
-        let unit_bytes = backend.domain_entry_bytes();
-        let mut shares: Vec<Share> = Vec::new();
-        for slot in &self.slots {
-            let units = units(slot.bytes, unit_bytes);
-            match shares.iter_mut().find(|share| share.domain == slot.domain) {
-                Some(share) => {
-                    share.units += units;
-                    share.payloads += slot.payloads;
-                    share.bytes += slot.bytes;
-                }
-                None => shares.push(Share {
-                    domain: slot.domain,
-                    units,
-                    payloads: slot.payloads,
-                    bytes: slot.bytes,
-                    known_rate: backend.domain_rate(slot.domain),
-                }),
-            }
-        }
-        shares
-    }
-
-    /// What the service did with each domain's entries, and how many payloads it accepted.
-    pub(crate) fn answers<B: Backend>(
-        &self,
-        backend: &B,
-        outcomes: &[EntryOutcome],
-    ) -> (Vec<(u64, Answer)>, usize) {
-        let unit_bytes = backend.domain_entry_bytes();
-        let mut answers: Vec<(u64, Answer)> = Vec::new();
-        let mut accepted_payloads = 0;
-        for slot in &self.slots {
-            let at = match answers.iter().position(|(d, _)| *d == slot.domain) {
-                Some(at) => at,
-                None => {
-                    answers.push((slot.domain, Answer::default()));
-                    answers.len() - 1
-                }
-            };
-            let units = units(slot.bytes, unit_bytes);
-            match outcomes.get(slot.first) {
-                Some(EntryOutcome::Delivered) => {
-                    answers[at].1.accepted += units;
-                    accepted_payloads += slot.payloads;
-                }
-                Some(EntryOutcome::Failed(failure)) if failure.kind == FailureKind::Throttling => {
-                    answers[at].1.throttled += units;
-                }
-                _ => {}
-            }
-        }
-        (answers, accepted_payloads)
-    }
-}
-
-/// What an entry of `bytes` counts in its domain's rate.
-fn units(bytes: usize, unit_bytes: Option<usize>) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    match unit_bytes {
-        Some(unit) if unit > 0 && bytes > unit => bytes as f64 / unit as f64,
-        _ => 1.0,
-    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error, codes,
+    Backend, BatchEntry, ConfigError, Domains, EntryOutcome, Failure, FailureKind, Grouping,
+    Limits, MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error, codes,
     outcomes_in_order,
 };
 
@@ -156,6 +156,24 @@ impl KinesisBackend {
     }
 }
 
+/// A stream's shards, each with its quota: the shard the map predicts for a record.
+impl Domains<KinesisEntry> for KinesisBackend {
+    fn domain(&self, entry: &KinesisEntry) -> u64 {
+        self.shards.domain_of(entry.hash)
+    }
+
+    fn rate(&self, domain: u64) -> Option<f64> {
+        // A known shard; the whole stream, before the map is read, has no known rate.
+        (domain != UNKNOWN_SHARD).then_some(SHARD_RECORDS_PER_SECOND)
+    }
+
+    fn entry_bytes(&self) -> Option<usize> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let bytes = (SHARD_BYTES_PER_SECOND / SHARD_RECORDS_PER_SECOND) as usize;
+        Some(bytes)
+    }
+}
+
 impl Backend for KinesisBackend {
     type Payload = KinesisRecord;
     type Entry = KinesisEntry;
@@ -274,19 +292,8 @@ impl Backend for KinesisBackend {
         classify_sdk_error(&error.0)
     }
 
-    fn domain(&self, entry: &KinesisEntry) -> u64 {
-        self.shards.domain_of(entry.hash)
-    }
-
-    fn domain_rate(&self, domain: u64) -> Option<f64> {
-        // A known shard; the whole stream, before the map is read, has no known rate.
-        (domain != UNKNOWN_SHARD).then_some(SHARD_RECORDS_PER_SECOND)
-    }
-
-    fn domain_entry_bytes(&self) -> Option<usize> {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let bytes = (SHARD_BYTES_PER_SECOND / SHARD_RECORDS_PER_SECOND) as usize;
-        Some(bytes)
+    fn domains(&self) -> Option<&dyn Domains<KinesisEntry>> {
+        Some(self)
     }
 
     fn merge_limit(&self) -> MergeLimit {

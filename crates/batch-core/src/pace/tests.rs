@@ -1,6 +1,7 @@
 //! The pacing controller on paused time.
 #![allow(clippy::unwrap_used)]
 
+use super::request::units;
 use super::*;
 
 /// Reports an answer of domain 0 to `pass`.
