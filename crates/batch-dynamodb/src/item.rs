@@ -11,7 +11,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum DynamoItem {
-    /// A JSON object: strings, numbers (exact decimal text), booleans, nulls, lists and maps.
+    /// A JSON object: strings, numbers (their exact decimal text with the facade's
+    /// `exact-numbers` feature), booleans, nulls, lists and maps.
     Json(Value),
     /// Ready AttributeValues, for binary data and sets.
     Attributes(HashMap<String, AttributeValue>),

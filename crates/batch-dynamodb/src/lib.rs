@@ -5,8 +5,9 @@
 //! their payloads by key) with backoff and a bounded number of attempts, and hands back every
 //! write it could not deliver, as submitted, with the reason.
 //!
-//! - **Items.** Submit a JSON object (strings, numbers with their exact decimal text,
-//!   booleans, nulls, lists, maps; nothing rounded: see "Exact numbers" in `batch_core`)
+//! - **Items.** Submit a JSON object (strings, numbers, booleans, nulls, lists, maps; with
+//!   the facade's `exact-numbers` feature numbers keep their exact decimal text, nothing
+//!   rounded: see "Exact numbers" in `batch_core`)
 //!   or a ready `HashMap<String, AttributeValue>` (binary data and sets). The caller's data
 //!   is only read, never changed.
 //! - **Size** by DynamoDB's item-size rules (attribute names plus values), checked against
