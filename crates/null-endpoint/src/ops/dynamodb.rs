@@ -1,0 +1,55 @@
+//! DynamoDB: BatchWriteItem, PutItem (awsJson 1.0), with a table's write capacity.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::{Value, json};
+
+use super::{Ctx, Reply};
+use crate::Api;
+use crate::protocol::json::{self, JSON_10, ok};
+
+pub(super) fn batch_write_item(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
+    let mut unprocessed = serde_json::Map::new();
+    let (mut accepted, mut sent, mut over_capacity) = (Vec::new(), 0_usize, 0_usize);
+    let tables = request["RequestItems"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (table, writes) in tables {
+        let mut left = Vec::new();
+        for write in writes.as_array().cloned().unwrap_or_default() {
+            sent += 1;
+            let text = write.to_string();
+            if ctx.refuse().is_some() {
+                left.push(write);
+            } else if ctx
+                .quotas()
+                .and_then(|quotas| quotas.take_write(text.len()))
+                == Some(false)
+            {
+                over_capacity += 1;
+                left.push(write);
+            } else {
+                accepted.push(text);
+            }
+        }
+        if !left.is_empty() {
+            unprocessed.insert(table, Value::Array(left));
+        }
+    }
+    // DynamoDB refuses the whole request when none of its writes fits the capacity.
+    if over_capacity > 0 && over_capacity == sent {
+        ctx.refused_whole(Api::BatchWriteItem, sent);
+        return Reply::Refused(json::throttled("ProvisionedThroughputExceededException"));
+    }
+    ctx.counters
+        .refused_for_capacity
+        .fetch_add(over_capacity as u64, Ordering::Relaxed);
+    ctx.record(Api::BatchWriteItem, accepted, sent);
+    Reply::Answer(ok(JSON_10, &json!({"UnprocessedItems": unprocessed})))
+}
+
+pub(super) fn put_item(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
+    ctx.record(Api::PutItem, vec![request["Item"].to_string()], 1);
+    Reply::Answer(ok(JSON_10, &json!({})))
+}

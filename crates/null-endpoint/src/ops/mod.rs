@@ -1,0 +1,173 @@
+//! The operations, one module a service, and the table that routes a call to its handler.
+//!
+//! A handler gets the request's decoded body and a [`Ctx`] (the counters, the quotas, the
+//! request's fault draws) and returns a [`Reply`].
+
+mod cloudwatch;
+mod dynamodb;
+mod eventbridge;
+mod firehose;
+mod kinesis;
+mod sns;
+mod sqs;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use hyper::StatusCode;
+use serde_json::Value;
+
+use crate::capacity::Quotas;
+use crate::faults::Draw;
+use crate::protocol::{Answer, Call, Protocol, json, query};
+use crate::{Api, Counters};
+
+/// What a handler answered.
+pub(crate) enum Reply {
+    /// An answer, which a lost-response fault may drop.
+    Answer(Answer),
+    /// A request refused whole before anything was stored (over a quota): never dropped.
+    Refused(Answer),
+}
+
+/// What a handler works with: the endpoint's counters and quotas, and this request's
+/// fault draws.
+pub(crate) struct Ctx<'a> {
+    pub(crate) counters: &'a Counters,
+    pub(crate) draw: Option<&'a mut Draw>,
+    /// The request body's size, for the largest body seen.
+    pub(crate) body_bytes: u64,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn quotas(&self) -> Option<&Quotas> {
+        self.counters.quotas.as_ref()
+    }
+
+    /// Counts a request of `api` with `sent` entries, and, with faults on, logs the entries
+    /// it accepted.
+    pub(crate) fn record(&self, api: Api, accepted: Vec<String>, sent: usize) {
+        let counters = self.counters;
+        let i = api.index();
+        counters.requests[i].fetch_add(1, Ordering::Relaxed);
+        counters.entries[i].fetch_add(sent as u64, Ordering::Relaxed);
+        counters.max_body_bytes[i].fetch_max(self.body_bytes, Ordering::Relaxed);
+        if counters.faults_config.is_some() {
+            let mut log = counters
+                .accepted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = tokio::time::Instant::now();
+            log.extend(accepted.into_iter().map(|entry| (api, now, entry)));
+        }
+    }
+
+    /// With faults on, whether to refuse one entry: `Some(sender fault?)`.
+    pub(crate) fn refuse(&mut self) -> Option<bool> {
+        let draw = self.draw.as_deref_mut()?;
+        let faults = draw.faults.clone();
+        if !draw.hit(faults.entry_failures) {
+            return None;
+        }
+        self.counters.faults.fetch_add(1, Ordering::Relaxed);
+        Some(draw.hit(faults.sender_faults))
+    }
+
+    /// Counts a request refused whole for a quota: a request, its entries refused.
+    pub(crate) fn refused_whole(&self, api: Api, entries: usize) {
+        self.counters.requests[api.index()].fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .refused_for_capacity
+            .fetch_add(entries as u64, Ordering::Relaxed);
+    }
+
+    /// Whether a request of `api` is over its operation's request rate; counted as refused
+    /// when it is.
+    pub(crate) fn over_rate(&self, api: Api, entries: usize) -> bool {
+        let cloudwatch = api == Api::PutMetricData;
+        let fits = self
+            .quotas()
+            .is_none_or(|quotas| quotas.take_request(cloudwatch));
+        if !fits {
+            self.refused_whole(api, entries);
+        }
+        !fits
+    }
+}
+
+type JsonHandler = fn(&mut Ctx<'_>, &Value) -> Reply;
+type QueryHandler = fn(&mut Ctx<'_>, &HashMap<String, String>) -> Reply;
+type CborHandler = fn(&mut Ctx<'_>, &[u8]) -> Reply;
+
+/// awsJson operations, by `x-amz-target`.
+const JSON_OPERATIONS: &[(&str, JsonHandler)] = &[
+    ("AmazonSQS.SendMessageBatch", sqs::send_message_batch),
+    ("AmazonSQS.SendMessage", sqs::send_message),
+    ("AmazonSQS.GetQueueAttributes", sqs::get_queue_attributes),
+    ("AmazonSQS.GetQueueUrl", sqs::get_queue_url),
+    ("Kinesis_20131202.PutRecords", kinesis::put_records),
+    ("Kinesis_20131202.PutRecord", kinesis::put_record),
+    ("Kinesis_20131202.ListShards", kinesis::list_shards),
+    (
+        "Firehose_20150804.PutRecordBatch",
+        firehose::put_record_batch,
+    ),
+    ("Firehose_20150804.PutRecord", firehose::put_record),
+    ("AWSEvents.PutEvents", eventbridge::put_events),
+    (
+        "DynamoDB_20120810.BatchWriteItem",
+        dynamodb::batch_write_item,
+    ),
+    ("DynamoDB_20120810.PutItem", dynamodb::put_item),
+    // boto3 speaks awsJson 1.0 to CloudWatch where the Rust SDK speaks rpcv2Cbor.
+    (
+        "GraniteServiceVersion20100801.PutMetricData",
+        cloudwatch::put_metric_data_json,
+    ),
+];
+
+/// Query-protocol operations, by `Action`.
+const QUERY_OPERATIONS: &[(&str, QueryHandler)] = &[
+    ("PublishBatch", sns::publish_batch),
+    ("Publish", sns::publish),
+    ("GetTopicAttributes", sns::get_topic_attributes),
+];
+
+/// rpcv2Cbor operations, by the path's last part.
+const CBOR_OPERATIONS: &[(&str, CborHandler)] =
+    &[("PutMetricData", cloudwatch::put_metric_data_cbor)];
+
+/// Answers `call` with its operation's handler.
+pub(crate) fn dispatch(ctx: &mut Ctx<'_>, call: &Call) -> Reply {
+    let operation = call.operation.as_str();
+    let handled = match call.protocol {
+        Protocol::Json => find(JSON_OPERATIONS, operation).map(|handler| {
+            let body: Value = serde_json::from_slice(&call.body).unwrap_or(Value::Null);
+            handler(ctx, &body)
+        }),
+        Protocol::Query => {
+            find(QUERY_OPERATIONS, operation).map(|handler| handler(ctx, &query::form(&call.body)))
+        }
+        Protocol::Cbor => find(CBOR_OPERATIONS, operation).map(|handler| handler(ctx, &call.body)),
+    };
+    handled.unwrap_or_else(|| {
+        let answer = match call.protocol {
+            Protocol::Query => query::error(StatusCode::BAD_REQUEST, "InvalidAction"),
+            Protocol::Json | Protocol::Cbor => json::error(
+                StatusCode::BAD_REQUEST,
+                json::JSON_10,
+                "UnknownOperationException",
+                &format!("unknown operation `{}` {}", call.operation, call.path),
+            ),
+        };
+        Reply::Answer(answer)
+    })
+}
+
+/// The handler of `operation` in `table`.
+fn find<H: Copy>(table: &[(&str, H)], operation: &str) -> Option<H> {
+    table
+        .iter()
+        .find(|(name, _)| *name == operation)
+        .map(|(_, handler)| *handler)
+}
