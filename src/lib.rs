@@ -46,6 +46,8 @@
 //!   that hold numbers may then fail to deserialize (serde-rs/json#559). Off by default; the
 //!   `aws-batch` command and the Python package turn it on. Without it, numbers go out as
 //!   serde_json prints them (integers exactly, others as the nearest `f64`).
+//! - `serde`: payload types to and from JSON objects with serde (a CloudWatch metric:
+//!   `cloudwatch::json`).
 //! - `test-util`: `engine::testing`, an in-memory backend whose outcomes a test scripts.
 //!
 //! # Names

@@ -36,6 +36,8 @@
 
 mod backend;
 mod dispatcher;
+#[cfg(feature = "serde")]
+pub mod json;
 mod metric;
 
 /// CloudWatch's units.

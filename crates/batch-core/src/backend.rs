@@ -237,15 +237,20 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// # }
 /// ```
 ///
-/// `batch-kinesis` is about 300 lines of code for these parts (490 with its docs), most of
-/// them the record's checks and the request's wire form, plus its shard map for pacing.
-/// Outside its crate, a service touches: the facade (a feature in the root `Cargo.toml` and
-/// a re-export in `src/lib.rs`), the `aws-batch` command (`crates/batch-cli`: a subcommand in
-/// `cli.rs`, a `Sink` variant in `sink.rs`), the null endpoint (`crates/null-endpoint`: the
-/// operation, and its quota in `capacity.rs`, for benchmarks and soaks), the benchmark
-/// (`crates/bench`: a workload and a hand-written peer; a quota and a sender in `sweep.rs`),
-/// the soaks (`crates/null-endpoint/tests/soak.rs` and `capacity.rs`), and, when an emulator
-/// speaks the API, `xtask/src/emulator.rs` and `crates/test-support`.
+/// Outside its crate, a service adds files and lines in these places:
+/// 1. the facade: its crate and feature (in `full`) in the root `Cargo.toml`, its module and
+///    prefixed names in `src/lib.rs`, its dispatcher in `src/prelude.rs`;
+/// 2. the `aws-batch` command: `crates/batch-cli/src/sink/<service>.rs` (its arguments and
+///    its `LineFormat`), and one variant and one arm naming it in `cli.rs`;
+/// 3. the null endpoint: `crates/null-endpoint/src/ops/<service>.rs` (its handlers), their
+///    lines in the table of `ops/mod.rs`, and its operations in `Api` (`lib.rs`);
+/// 4. test fixtures, when an emulator speaks the API:
+///    `crates/test-support/src/services/<service>.rs` behind a feature of its name, and the
+///    emulator in `xtask/src/emulator.rs`;
+/// 5. the soak: a row in `crates/null-endpoint/tests/soak.rs`;
+/// 6. the benchmark (`crates/bench`): its workload and its hand-written SDK peer (still arms
+///    of the `match`es over services in `workload.rs`, `peers.rs` and `sweep.rs`);
+/// 7. the Python package: a class in `crates/batch-py`.
 pub trait Backend: Send + Sync + 'static {
     /// What the user submits and gets back when it cannot be delivered, as submitted.
     type Payload: Send + Sync + 'static;

@@ -150,3 +150,41 @@ pub fn check_attributes(
     }
     Ok(())
 }
+
+/// The attributes as an AWS SDK's map of `MessageAttributeValue`s (SQS's and SNS's are
+/// built alike), or `None` when there are none: `sdk_attributes!(SdkValueType, BlobType,
+/// &attributes)`, returning `Result<Option<HashMap<String, SdkValueType>>, SubmitErrorKind>`.
+///
+/// ```text
+/// let attributes = batch_message::sdk_attributes!(
+///     aws_sdk_sqs::types::MessageAttributeValue,
+///     aws_sdk_sqs::primitives::Blob,
+///     &message.attributes
+/// )?;
+/// ```
+#[macro_export]
+macro_rules! sdk_attributes {
+    ($value_type:ty, $blob:ty, $attributes:expr) => {{
+        let attributes: &::std::collections::BTreeMap<
+            ::std::string::String,
+            $crate::MessageAttribute,
+        > = $attributes;
+        let built = attributes.iter().map(|(name, value)| {
+            let sdk_value = <$value_type>::builder()
+                .data_type(value.data_type())
+                .set_string_value(value.text().map(str::to_owned))
+                .set_binary_value(value.bytes().map(<$blob>::new))
+                .build()
+                .map_err($crate::attribute_build_error)?;
+            Ok((name.clone(), sdk_value))
+        });
+        let all: ::std::result::Result<::std::collections::HashMap<_, _>, _> = built.collect();
+        all.map(|all| (!all.is_empty()).then_some(all))
+    }};
+}
+
+/// The refusal of an attribute the SDK would not build; used by [`sdk_attributes!`].
+#[doc(hidden)]
+pub fn attribute_build_error(error: impl std::fmt::Display) -> SubmitErrorKind {
+    invalid("MessageAttributes", error.to_string())
+}

@@ -29,7 +29,8 @@ mod check;
 mod fifo;
 
 pub use attribute::{
-    MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MessageAttribute, attributes_size, check_attributes,
+    MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MessageAttribute, attribute_build_error,
+    attributes_size, check_attributes,
 };
 pub use body::{MessageBody, body_text, check_body_chars};
 pub use check::{CheckedMessage, MAX_ID_CHARS, MessageFields, check_id, check_message};

@@ -1,8 +1,6 @@
 //! PublishBatch as a [`Backend`]: the SQS message rules, FIFO topics, the topic's largest
 //! message, the request and its outcomes.
 
-use std::collections::HashMap;
-
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::SdkError;
 use aws_sdk_sns::operation::publish_batch::PublishBatchError;
@@ -13,7 +11,7 @@ use batch_core::{
     Backend, BatchEntry, ConfigError, DedupPolicy, EntryOutcome, Failure, Grouping, Limits,
     Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
-use batch_message::{DestinationKind, Fifo, MessageAttribute, Standard, check_message};
+use batch_message::{DestinationKind, Fifo, Standard, check_message};
 use tokio::sync::OnceCell;
 
 use crate::message::{MAX_SUBJECT_CHARS, SnsMessage};
@@ -146,18 +144,6 @@ impl<K: DestinationKind> SnsBackend<K> {
     }
 }
 
-fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
-    MessageAttributeValue::builder()
-        .data_type(value.data_type())
-        .set_string_value(value.text().map(str::to_owned))
-        .set_binary_value(value.bytes().map(Blob::new))
-        .build()
-        .map_err(|e| SubmitErrorKind::Invalid {
-            field: "MessageAttributes".into(),
-            reason: e.to_string(),
-        })
-}
-
 fn check_subject(subject: &str) -> Result<(), SubmitErrorKind> {
     let printable = subject
         .chars()
@@ -199,15 +185,8 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
         if let Some(subject) = &message.subject {
             check_subject(subject)?;
         }
-        let attributes = (!message.attributes.is_empty())
-            .then(|| {
-                message
-                    .attributes
-                    .iter()
-                    .map(|(name, value)| Ok((name.clone(), attribute_value(value)?)))
-                    .collect::<Result<HashMap<_, _>, SubmitErrorKind>>()
-            })
-            .transpose()?;
+        let attributes =
+            batch_message::sdk_attributes!(MessageAttributeValue, Blob, &message.attributes)?;
         let group = checked.message_group_id;
         let entry = PublishBatchRequestEntry::builder()
             .id("")

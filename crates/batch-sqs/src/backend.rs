@@ -1,6 +1,5 @@
 //! SendMessageBatch as a [`Backend`]: validation, sizing, keys, the request and its outcomes.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use aws_sdk_sqs::Client;
@@ -19,7 +18,7 @@ use batch_core::{
     ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
 
-use batch_message::{DestinationKind, Fifo, MessageAttribute, Standard, check_message};
+use batch_message::{DestinationKind, Fifo, Standard, check_message};
 
 use crate::message::{MAX_DELAY_SECONDS, SqsMessage};
 use crate::queue::Queue;
@@ -152,18 +151,6 @@ impl<K: DestinationKind> SqsBackend<K> {
     }
 }
 
-fn attribute_value(value: &MessageAttribute) -> Result<MessageAttributeValue, SubmitErrorKind> {
-    MessageAttributeValue::builder()
-        .data_type(value.data_type())
-        .set_string_value(value.text().map(str::to_owned))
-        .set_binary_value(value.bytes().map(Blob::new))
-        .build()
-        .map_err(|e| SubmitErrorKind::Invalid {
-            field: "MessageAttributes".into(),
-            reason: e.to_string(),
-        })
-}
-
 impl<K: DestinationKind> Backend for SqsBackend<K> {
     type Payload = SqsMessage;
     type Entry = SqsEntry;
@@ -192,17 +179,8 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
             }
             _ => {}
         }
-        let attributes = if message.attributes.is_empty() {
-            None
-        } else {
-            Some(
-                message
-                    .attributes
-                    .iter()
-                    .map(|(name, value)| Ok((name.clone(), attribute_value(value)?)))
-                    .collect::<Result<HashMap<_, _>, SubmitErrorKind>>()?,
-            )
-        };
+        let attributes =
+            batch_message::sdk_attributes!(MessageAttributeValue, Blob, &message.attributes)?;
         let delay = message
             .delay_seconds
             .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
