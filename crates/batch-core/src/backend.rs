@@ -95,6 +95,10 @@ pub struct BatchEntry<'a, B: Backend + ?Sized> {
 /// a group of one is an entry sent alone, a larger one entries merged into one.
 #[must_use]
 pub fn by_slot<B: Backend + ?Sized>(batch: &[BatchEntry<'_, B>]) -> Vec<Vec<usize>> {
+    // Most requests merge nothing: every entry its own slot, in order.
+    if batch.windows(2).all(|pair| pair[0].slot < pair[1].slot) {
+        return (0..batch.len()).map(|i| vec![i]).collect();
+    }
     let mut slots: Vec<Vec<usize>> = Vec::new();
     let mut slot_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
     for (i, item) in batch.iter().enumerate() {

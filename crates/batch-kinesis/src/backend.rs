@@ -119,8 +119,22 @@ impl Aggregation {
 pub struct KinesisEntry {
     key: String,
     json: Option<Vec<u8>>,
-    /// The record's place in the hash key space, which picks its shard.
-    hash: u128,
+    /// Its explicit hash key, parsed.
+    explicit_hash: Option<u128>,
+    /// The record's place in the hash key space, which picks its shard: computed when first
+    /// needed (the MD5 of the key costs, and a stream without a map never needs it).
+    hash: std::sync::OnceLock<u128>,
+}
+
+impl KinesisEntry {
+    /// The record's place in the hash key space: its explicit hash key, or the MD5 of its
+    /// partition key as a 128-bit number.
+    fn hash(&self) -> u128 {
+        *self.hash.get_or_init(|| {
+            self.explicit_hash
+                .unwrap_or_else(|| hash_key(&self.key, None))
+        })
+    }
 }
 
 /// A PutRecords request that failed as a whole.
@@ -159,7 +173,7 @@ impl KinesisBackend {
 /// A stream's shards, each with its quota: the shard the map predicts for a record.
 impl Domains<KinesisEntry> for KinesisBackend {
     fn domain(&self, entry: &KinesisEntry) -> u64 {
-        self.shards.domain_of(entry.hash)
+        self.shards.domain_of(|| entry.hash())
     }
 
     fn rate(&self, domain: u64) -> Option<f64> {
@@ -211,14 +225,23 @@ impl Backend for KinesisBackend {
         };
         let size = data_len + key.len();
         let ordering_key = self.ordered.then(|| key.clone());
-        let hash = hash_key(&key, record.explicit_hash_key.as_deref());
+        let explicit_hash = record
+            .explicit_hash_key
+            .as_deref()
+            .and_then(|key| key.parse::<u128>().ok());
+        let entry = KinesisEntry {
+            key,
+            json,
+            explicit_hash,
+            hash: std::sync::OnceLock::new(),
+        };
         let grouping = match &self.aggregation {
             None => Grouping::None,
             Some(aggregation) => {
                 // Records of one shard share an aggregate. Before the shard map is known,
                 // only records of one hash key do: they go to one shard, whichever it is.
-                let key = match self.shards.domain_of(hash) {
-                    UNKNOWN_SHARD => format!("h{hash}"),
+                let key = match self.shards.domain_of(|| entry.hash()) {
+                    UNKNOWN_SHARD => format!("h{}", entry.hash()),
                     shard => format!("s{shard}"),
                 };
                 let hash_key = record.explicit_hash_key.as_ref().map(String::len);
@@ -227,7 +250,7 @@ impl Backend for KinesisBackend {
                 Grouping::Merge { key, merged_size }
             }
         };
-        Ok(Prepared::new(KinesisEntry { key, json, hash }, size)
+        Ok(Prepared::new(entry, size)
             .ordered_by(ordering_key)
             .grouped(grouping))
     }
@@ -247,9 +270,9 @@ impl Backend for KinesisBackend {
                 // Every record of an aggregate must hash to the shard the aggregate goes to.
                 // One the map now puts elsewhere (the stream was resharded since it was
                 // prepared) goes again in a later attempt.
-                let shard = self.shards.domain_of(batch[members[0]].entry.hash);
+                let shard = self.shards.domain_of(|| batch[members[0]].entry.hash());
                 members.retain(|&i| {
-                    let here = self.shards.domain_of(batch[i].entry.hash) == shard;
+                    let here = self.shards.domain_of(|| batch[i].entry.hash()) == shard;
                     if !here {
                         outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
                             FailureKind::Transient,
@@ -306,7 +329,10 @@ impl Backend for KinesisBackend {
 
     async fn ready(&self) {
         // Records are paced, and aggregated, by the shard the map predicts: the first ones
-        // wait for it.
+        // wait for it. Later reads start from the requests.
+        if self.shards.is_quiet() {
+            return;
+        }
         self.shards.refresh(&self.client, &self.stream);
         self.shards.first_read().await;
     }
@@ -375,7 +401,7 @@ impl KinesisBackend {
             PutRecordsRequestEntry::builder()
                 .data(Blob::new(aggregate))
                 .partition_key(first.entry.key.clone())
-                .explicit_hash_key(first.entry.hash.to_string())
+                .explicit_hash_key(first.entry.hash().to_string())
         };
         entry.build()
     }

@@ -34,6 +34,9 @@ const FIRST_READ_WAIT: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct ShardMap {
     state: Mutex<State>,
+    /// Set while no read is due or under way (the first read ended, or the map was given;
+    /// cleared when the map goes stale): `ready` and `first_read` return at once.
+    quiet: std::sync::atomic::AtomicBool,
     /// Woken when a read of the map ends, read or failed.
     read_ended: tokio::sync::Notify,
 }
@@ -79,9 +82,13 @@ impl ShardMap {
     }
 
     /// The throttling domain of a record with this hash key: its shard's number plus one, or
-    /// 0 while the map is unknown.
-    pub(crate) fn domain_of(&self, hash: u128) -> u64 {
+    /// 0 while the map is unknown (then the hash is not asked for).
+    pub(crate) fn domain_of(&self, hash: impl FnOnce() -> u128) -> u64 {
         let state = self.lock();
+        if state.starts.is_empty() {
+            return UNKNOWN_SHARD;
+        }
+        let hash = hash();
         let index = state.starts.partition_point(|(start, _)| *start <= hash);
         index
             .checked_sub(1)
@@ -93,19 +100,35 @@ impl ShardMap {
         let mut state = self.lock();
         if state.loaded && !state.fixed && shard_ids.into_iter().any(|id| !state.ids.contains(id)) {
             state.stale = true;
+            self.quiet
+                .store(false, std::sync::atomic::Ordering::Release);
         }
+    }
+
+    /// Whether no read is due or under way: the first read ended (or the map was given),
+    /// and no answer named a shard the map does not know since.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Waits, at most [`FIRST_READ_WAIT`], while the first read of the map is under way:
     /// records sent before it would go unpaced, and a burst of them could use up the
     /// shards' quota before the first answer says so.
     pub(crate) async fn first_read(&self) {
+        if self.is_quiet() {
+            return;
+        }
         let ended = self.read_ended.notified();
         tokio::pin!(ended);
         ended.as_mut().enable();
         {
             let state = self.lock();
             if state.loaded || !state.reading {
+                if (state.loaded && !state.stale) || state.not_before.is_some() {
+                    // The read ended, read or failed: nothing to wait for until the map
+                    // goes stale.
+                    self.quiet.store(true, std::sync::atomic::Ordering::Release);
+                }
                 return;
             }
         }
@@ -252,14 +275,14 @@ mod tests {
         let half = 1_u128 << 127;
         let map = map(&[(0, 1), (half, 2)]);
         // MD5("a") starts with 0x0c: the lower half.
-        assert_eq!(map.domain_of(hash_key("a", None)), 1);
-        assert_eq!(map.domain_of(hash_key("a", Some(&half.to_string()))), 2);
+        assert_eq!(map.domain_of(|| hash_key("a", None)), 1);
+        assert_eq!(map.domain_of(|| hash_key("a", Some(&half.to_string()))), 2);
         assert_eq!(
-            map.domain_of(hash_key("a", Some(&(half - 1).to_string()))),
+            map.domain_of(|| hash_key("a", Some(&(half - 1).to_string()))),
             1
         );
         assert_eq!(
-            ShardMap::default().domain_of(hash_key("a", None)),
+            ShardMap::default().domain_of(|| hash_key("a", None)),
             UNKNOWN_SHARD
         );
     }
@@ -283,11 +306,11 @@ mod tests {
             113_427_455_640_312_821_154_458_202_477_256_070_485
         );
         let map = ShardMap::fixed(2);
-        assert_eq!(map.domain_of(0), 1);
-        assert_eq!(map.domain_of(u128::MAX), 2);
+        assert_eq!(map.domain_of(|| 0), 1);
+        assert_eq!(map.domain_of(|| u128::MAX), 2);
         map.saw(["shardId-000000000009"]);
         assert!(!map.lock().stale, "a given map is never read again");
-        assert_eq!(ShardMap::fixed(0).domain_of(7), UNKNOWN_SHARD);
+        assert_eq!(ShardMap::fixed(0).domain_of(|| 7), UNKNOWN_SHARD);
     }
 
     #[test]
