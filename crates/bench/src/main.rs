@@ -6,6 +6,8 @@
 //! time and peak memory are its alone:
 //!
 //! ```text
+//! batch-bench cpu [--rounds N] [--records N] [--services S,...]
+//!                                                     CPU per record against the hand loop
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
 //! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep and the
@@ -28,6 +30,7 @@
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
 
 mod aggregation;
+mod cpu;
 mod measure;
 mod peers;
 mod plan;
@@ -39,74 +42,95 @@ mod workload;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
-const USAGE: &str =
-    "usage: batch-bench [--quick] [--out DIR] [--python PATH] [--from-json FILE] [--capacity-only]
-       batch-bench --aggregation-only --from-json FILE [--out DIR]
-       batch-bench --services SERVICE,... [--from-json FILE] [--out DIR]
-       batch-bench --python-only [--from-json FILE] [--out DIR] [--python PATH]
-       batch-bench peer SPEC_JSON
-       batch-bench serve [LATENCY_MS [QUOTAS]]";
+/// Benchmarks of the dispatchers against what a user would write instead, against a local
+/// null endpoint. With no subcommand: run everything and write the report.
+#[derive(Debug, Parser)]
+#[command(name = "batch-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// (internal) Run one peer, print its figures.
+    Peer {
+        /// The run, as JSON.
+        spec: String,
+    },
+    /// (internal) The Kinesis aggregation sender.
+    AggregationPeer {
+        /// The run, as JSON.
+        spec: String,
+    },
+    /// Serve a null endpoint until stopped, to run or profile one peer by hand.
+    Serve {
+        /// Latency of every answer, in milliseconds.
+        #[arg(default_value_t = 0)]
+        latency_ms: u64,
+        /// AWS-like quotas to enforce, like `kinesis=2,dynamodb=1000,sqs=50,cloudwatch=5`
+        /// (shards, WCU, requests a second).
+        #[arg(default_value = "")]
+        quotas: String,
+    },
+    /// CPU per record of the dispatcher at max_in_flight 1 against the hand-written SDK
+    /// loop, each peer in a process of its own, alternating, for every service.
+    Cpu {
+        /// Runs of each peer per service; the median counts.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Records per run.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Only these services.
+        #[arg(long, value_delimiter = ',', value_parser = parse_service)]
+        services: Option<Vec<workload::Service>>,
+    },
+}
 
 /// Options of a benchmark run.
-#[derive(Debug)]
+#[derive(Debug, Args)]
 pub(crate) struct Options {
     /// Small counts: a smoke run of seconds that checks every path.
+    #[arg(long)]
     pub(crate) quick: bool,
     /// Where BENCHMARKS.md goes; the JSON and the plot go to `DIR/docs/bench/`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) out: PathBuf,
     /// A Python with boto3 for the boto3 peer.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
     pub(crate) python: PathBuf,
-    /// Write the report from the figures of an earlier run instead of measuring.
+    /// Write the report from the figures of an earlier run (with the options below, in
+    /// place of what they measure again).
+    #[arg(long, value_name = "FILE")]
     pub(crate) from_json: Option<PathBuf>,
     /// Run only the capacity sweep and the aggregation runs.
+    #[arg(long)]
     pub(crate) capacity_only: bool,
-    /// Run only the aggregation runs, and write their figures into the figures of an earlier
-    /// run (`--from-json`) for the report.
+    /// Run only the aggregation runs, into the figures of `--from-json`.
+    #[arg(long, requires = "from_json")]
     pub(crate) aggregation_only: bool,
-    /// Run only the Python package and the boto3 loop (with `--from-json`, in place of
-    /// theirs in the earlier figures).
+    /// Run only the Python package and the boto3 loop.
+    #[arg(long)]
     pub(crate) python_only: bool,
-    /// Run only these services' peer runs (with `--from-json`, in place of theirs in the
-    /// earlier figures; no capacity or aggregation runs).
+    /// Run only these services' peer runs (no capacity or aggregation runs).
+    #[arg(long, value_delimiter = ',', value_parser = parse_service)]
     pub(crate) services: Option<Vec<workload::Service>>,
 }
 
-fn parse(args: &[String]) -> Option<Options> {
-    let mut options = Options {
-        quick: false,
-        out: PathBuf::from("."),
-        python: PathBuf::from("python3"),
-        from_json: None,
-        capacity_only: false,
-        aggregation_only: false,
-        services: None,
-        python_only: false,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--out" => options.out = PathBuf::from(args.next()?),
-            "--python" => options.python = PathBuf::from(args.next()?),
-            "--from-json" => options.from_json = Some(PathBuf::from(args.next()?)),
-            "--capacity-only" => options.capacity_only = true,
-            "--aggregation-only" => options.aggregation_only = true,
-            "--python-only" => options.python_only = true,
-            "--services" => {
-                let names = args.next()?.split(',');
-                let services = names.map(|name| serde_json::from_value(name.into()).ok());
-                options.services = Some(services.collect::<Option<_>>()?);
-            }
-            _ => return None,
-        }
-    }
-    Some(options)
+/// A service by its lowercase name (`sqs`, `kinesis`, ...).
+fn parse_service(name: &str) -> Result<workload::Service, String> {
+    serde_json::from_value(name.into()).map_err(|_| format!("no service named `{name}`"))
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,21 +141,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match args.as_slice() {
-        [peer, spec] if peer == "peer" => runtime.block_on(run_peer(spec)),
-        [peer, spec] if peer == "aggregation-peer" => runtime.block_on(aggregation::peer(spec)),
-        [serve] if serve == "serve" => runtime.block_on(serve_endpoint("0", "")),
-        [serve, latency] if serve == "serve" => runtime.block_on(serve_endpoint(latency, "")),
-        [serve, latency, quotas] if serve == "serve" => {
-            runtime.block_on(serve_endpoint(latency, quotas))
+    let result = match cli.command {
+        Some(Command::Peer { spec }) => runtime.block_on(run_peer(&spec)),
+        Some(Command::AggregationPeer { spec }) => runtime.block_on(aggregation::peer(&spec)),
+        Some(Command::Serve { latency_ms, quotas }) => {
+            runtime.block_on(serve_endpoint(latency_ms, &quotas))
         }
-        _ => match parse(&args) {
-            Some(options) => runtime.block_on(plan::run_all(&options)),
-            None => {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(Command::Cpu {
+            rounds,
+            records,
+            services,
+        }) => runtime.block_on(cpu::run(&cli.options, rounds, records, services)),
+        None => runtime.block_on(plan::run_all(&cli.options)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,8 +170,8 @@ async fn run_peer(spec: &str) -> Result<()> {
     Ok(())
 }
 
-async fn serve_endpoint(latency_ms: &str, quotas: &str) -> Result<()> {
-    let latency = std::time::Duration::from_millis(latency_ms.parse()?);
+async fn serve_endpoint(latency_ms: u64, quotas: &str) -> Result<()> {
+    let latency = std::time::Duration::from_millis(latency_ms);
     let mut capacity = null_endpoint::Capacity::default();
     for quota in quotas.split(',').filter(|q| !q.is_empty()) {
         let (service, value) = quota

@@ -103,44 +103,49 @@ impl Counts {
     }
 }
 
-/// Runs every measurement, checks that nothing was lost, and writes the report.
+/// Every figure of a run, as `docs/bench/results.json` holds them.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Figures {
+    #[serde(default)]
+    pub(crate) runs: Vec<Run>,
+    #[serde(default)]
+    pub(crate) capacity: Vec<CapacityRun>,
+    #[serde(default)]
+    pub(crate) aggregation: Vec<AggregationRun>,
+    #[serde(default)]
+    pub(crate) cpu: Vec<crate::cpu::CpuRun>,
+}
+
+impl Figures {
+    pub(crate) fn read(path: &std::path::Path) -> Result<Self> {
+        Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+    }
+
+    /// The runs measured again replace their earlier figures.
+    fn replace_runs(&mut self, fresh: Vec<Run>) {
+        self.runs
+            .retain(|old| !fresh.iter().any(|new| new.same_cell(old)));
+        self.runs.extend(fresh);
+    }
+}
+
+/// Runs every measurement (or those the options name, into the figures of `--from-json`),
+/// checks that nothing was lost, and writes the report.
 pub(crate) async fn run_all(options: &Options) -> Result<()> {
-    let earlier = match &options.from_json {
-        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
-        None => serde_json::Value::Null,
+    let mut figures = match &options.from_json {
+        Some(path) => Figures::read(path)?,
+        None => Figures::default(),
     };
     if options.services.is_some() || options.python_only {
-        let earlier_runs: Vec<Run> =
-            serde_json::from_value(earlier["runs"].clone()).unwrap_or_default();
-        let fresh = measure_all(options).await?;
-        // The runs measured again replace their earlier figures.
-        let mut runs: Vec<Run> = earlier_runs
-            .into_iter()
-            .filter(|old| !fresh.iter().any(|new| new.same_cell(old)))
-            .collect();
-        runs.extend(fresh);
-        let capacity: Vec<CapacityRun> =
-            serde_json::from_value(earlier["capacity"].clone()).unwrap_or_default();
-        let aggregation: Vec<AggregationRun> =
-            serde_json::from_value(earlier["aggregation"].clone()).unwrap_or_default();
-        return report::write(options, &runs, &capacity, &aggregation);
+        figures.replace_runs(measure_all(options).await?);
+    } else if options.from_json.is_none() {
+        figures.runs = measure_all(options).await?;
+        figures.capacity = sweep(options).await?;
+        figures.aggregation = aggregation::run_all(options).await?;
+    } else if options.aggregation_only {
+        figures.aggregation = aggregation::run_all(options).await?;
     }
-    if !earlier.is_null() {
-        let figures = earlier;
-        let runs: Vec<Run> = serde_json::from_value(figures["runs"].clone())?;
-        let capacity: Vec<CapacityRun> =
-            serde_json::from_value(figures["capacity"].clone()).unwrap_or_default();
-        let aggregation: Vec<AggregationRun> = if options.aggregation_only {
-            aggregation::run_all(options).await?
-        } else {
-            serde_json::from_value(figures["aggregation"].clone()).unwrap_or_default()
-        };
-        return report::write(options, &runs, &capacity, &aggregation);
-    }
-    let runs = measure_all(options).await?;
-    let capacity = sweep(options).await?;
-    let aggregation = aggregation::run_all(options).await?;
-    report::write(options, &runs, &capacity, &aggregation)
+    report::write(options, &figures)
 }
 
 /// The peer runs of the plan (of `options.services` only, where given).
@@ -305,7 +310,7 @@ async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
 
 /// Runs one peer in its own process against a fresh endpoint, and checks the endpoint got
 /// every record.
-async fn measure(
+pub(crate) async fn measure(
     options: &Options,
     service: Service,
     load: Load,

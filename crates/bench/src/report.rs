@@ -5,10 +5,9 @@ use std::fs;
 
 use plotters::prelude::*;
 
-use crate::aggregation::{self, AggregationRun};
+use crate::aggregation;
 use crate::peers::Peer;
-use crate::plan::{LATENCY_MS, MAX_IN_FLIGHT, Run, ratio};
-use crate::sweep::CapacityRun;
+use crate::plan::{Figures, LATENCY_MS, MAX_IN_FLIGHT, Run, ratio};
 use crate::sweep_report;
 use crate::workload::{Load, Service};
 use crate::{Options, Result};
@@ -45,12 +44,8 @@ fn mb(kib: u64) -> f64 {
 }
 
 /// Writes the three outputs under `options.out`.
-pub(crate) fn write(
-    options: &Options,
-    runs: &[Run],
-    capacity: &[CapacityRun],
-    aggregation: &[AggregationRun],
-) -> Result<()> {
+pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
+    let (runs, capacity, aggregation) = (&figures.runs, &figures.capacity, &figures.aggregation);
     fs::create_dir_all(options.out.join("docs/bench"))?;
     let json = serde_json::json!({
         "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
@@ -59,6 +54,7 @@ pub(crate) fn write(
         "runs": runs,
         "capacity": capacity,
         "aggregation": aggregation,
+        "cpu": figures.cpu,
     });
     fs::write(
         options.out.join(JSON),
@@ -71,6 +67,7 @@ pub(crate) fn write(
     let mut markdown = markdown(options, runs);
     sweep_report::section(&mut markdown, capacity);
     aggregation::section(&mut markdown, aggregation);
+    crate::cpu::section(&mut markdown, &figures.cpu);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");
