@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::peers::NAME;
+use crate::peers::kinesis::partition_keys;
 use crate::plan::ratio;
-use crate::sweep::{partition_keys, sdk_config, steady_rate};
+use crate::sweep::{sdk_config, steady_rate};
 use crate::{Options, Result, measure};
 
 /// Shards of the stream, and the records a second one takes.

@@ -4,13 +4,13 @@
 //! packing, the hand loop, submit-and-flush). (The boto3 loop is
 //! `peers/boto3_batch_loop.py`.)
 
-mod cloudwatch;
-mod dynamodb;
+pub(crate) mod cloudwatch;
+pub(crate) mod dynamodb;
 mod eventbridge;
 mod firehose;
-mod kinesis;
+pub(crate) mod kinesis;
 mod sns;
-mod sqs;
+pub(crate) mod sqs;
 
 use std::error::Error;
 

@@ -15,22 +15,13 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_sdk_cloudwatch::types::MetricDatum;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use aws_smithy_types::Blob;
-use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
-use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
-use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
-use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
-use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
+use null_endpoint::{Capacity, Faults, NullEndpoint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::Result;
-use crate::peers::{NAME, QUEUE_URL};
+use crate::peers::{cloudwatch, dynamodb, kinesis, sqs};
 use crate::plan::ratio;
 use crate::workload::Service;
 
@@ -144,34 +135,55 @@ impl CapacityRun {
 /// A service's quota at the endpoint, and the records per second it takes; `None` for the
 /// services the sweep does not measure.
 fn quota(service: Service) -> Option<(Capacity, f64)> {
-    Some(match service {
-        // Two provisioned shards: 1,000 records a second each (records of 500 bytes).
-        Service::Kinesis => (Capacity::default().kinesis_shards(2), 2_000.0),
-        // 1,000 WCU; items under 1 KB cost one unit each.
-        Service::Dynamodb => (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0),
-        // A FIFO queue's 300 requests a second, of 10 messages. Source: Amazon SQS FIFO
-        // queue quotas; checked 2026-11-29.
-        Service::Sqs => (Capacity::default().sqs_requests_per_second(300.0), 3_000.0),
-        // 50 requests a second of 1,000 metrics: a tenth of the account's 500 PutMetricData
-        // requests a second (source: CloudWatch service quotas; checked 2026-11-29), so that
-        // the run measures pacing, not this machine's CPU.
-        Service::Cloudwatch => (
-            Capacity::default().cloudwatch_requests_per_second(50.0),
-            50_000.0,
-        ),
-        Service::Firehose | Service::Eventbridge | Service::Sns => return None,
-    })
+    match service {
+        Service::Sqs => Some(sqs::capacity_quota()),
+        Service::Kinesis => Some(kinesis::capacity_quota()),
+        Service::Dynamodb => Some(dynamodb::capacity_quota()),
+        Service::Cloudwatch => Some(cloudwatch::capacity_quota()),
+        Service::Firehose | Service::Eventbridge | Service::Sns => None,
+    }
 }
 
-fn api(service: Service) -> Api {
+/// The record number of an entry the endpoint accepted.
+fn record_number(service: Service, entry: &str) -> Option<u64> {
     match service {
-        Service::Sqs => Api::SendMessageBatch,
-        Service::Kinesis => Api::PutRecords,
-        Service::Dynamodb => Api::BatchWriteItem,
-        Service::Cloudwatch => Api::PutMetricData,
-        Service::Firehose => Api::PutRecordBatch,
-        Service::Eventbridge => Api::PutEvents,
-        Service::Sns => Api::PublishBatch,
+        Service::Sqs => sqs::record_number(entry),
+        Service::Kinesis => kinesis::record_number(entry),
+        Service::Dynamodb => dynamodb::record_number(entry),
+        Service::Cloudwatch => cloudwatch::record_number(entry),
+        Service::Firehose | Service::Eventbridge | Service::Sns => None,
+    }
+}
+
+/// Offers the records to the service's dispatcher at their due times ([`offer_to`]),
+/// flushes, and returns when each was offered.
+async fn engine(
+    service: Service,
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    offer: Offer,
+) -> Result<Vec<Instant>> {
+    match service {
+        Service::Sqs => sqs::capacity_engine(sdk, config, offer).await,
+        Service::Kinesis => kinesis::capacity_engine(sdk, config, offer).await,
+        Service::Dynamodb => dynamodb::capacity_engine(sdk, config, offer).await,
+        Service::Cloudwatch => cloudwatch::capacity_engine(sdk, config, offer).await,
+        Service::Firehose | Service::Eventbridge | Service::Sns => {
+            Err(format!("no capacity run for {}", service.title()).into())
+        }
+    }
+}
+
+/// The service's hand-written loop ([`hand_loop`]).
+async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    match service {
+        Service::Sqs => sqs::capacity_hand_loop(sdk, offer).await,
+        Service::Kinesis => kinesis::capacity_hand_loop(sdk, offer).await,
+        Service::Dynamodb => dynamodb::capacity_hand_loop(sdk, offer).await,
+        Service::Cloudwatch => cloudwatch::capacity_hand_loop(sdk, offer).await,
+        Service::Firehose | Service::Eventbridge | Service::Sns => {
+            Err(format!("no capacity run for {}", service.title()).into())
+        }
     }
 }
 
@@ -279,7 +291,7 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
     let seconds = started.elapsed().as_secs_f64();
     // The first acceptance of each record.
     let mut first: HashMap<u64, Instant> = HashMap::new();
-    for (at, entry) in endpoint.accepted_at(api(service)) {
+    for (at, entry) in endpoint.accepted_at(service.batch_api()) {
         if let Some(n) = record_number(service, &entry) {
             first.entry(n).or_insert(at);
         }
@@ -307,7 +319,7 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
         quota,
         steady_rate: steady_rate(&arrivals),
         refused: endpoint.refused_for_capacity(),
-        requests: endpoint.counts(api(service)).requests,
+        requests: endpoint.counts(service.batch_api()).requests,
         lower_bound: records.div_ceil(max_entries),
         p50_ms: percentile(&delays, 0.5),
         p99_ms: percentile(&delays, 0.99),
@@ -371,131 +383,19 @@ fn engine_config(sender: Sender, max_in_flight: usize, quota: f64) -> Dispatcher
 
 /// How records are offered: `records` of them, one every `interval`.
 #[derive(Clone, Copy)]
-struct Offer {
-    records: u64,
+pub(crate) struct Offer {
+    pub(crate) records: u64,
     interval: Duration,
 }
 
 impl Offer {
     /// When record `n` is offered, from `start`.
-    fn due(self, start: Instant, n: u64) -> Instant {
+    pub(crate) fn due(self, start: Instant, n: u64) -> Instant {
         start + self.interval.mul_f64(n as f64)
     }
 }
 
-/// Partition keys: 100 for each of the two shards, so that the quota, not a hot shard,
-/// is the limit (200 keys chosen at random split about 55/45, which caps any sender at
-/// about 90% of the stream's quota).
-pub(crate) fn partition_keys() -> Vec<String> {
-    let (mut low, mut high) = (Vec::new(), Vec::new());
-    for i in 0.. {
-        let key = format!("u{i}");
-        let half = if null_endpoint::shard_of(null_endpoint::hash_key(&key), 2) == 0 {
-            &mut low
-        } else {
-            &mut high
-        };
-        if half.len() < 100 {
-            half.push(key);
-        }
-        if low.len() == 100 && high.len() == 100 {
-            break;
-        }
-    }
-    low.into_iter()
-        .zip(high)
-        .flat_map(|(a, b)| [a, b])
-        .collect()
-}
-
-/// The record's number and its text: Kinesis data and DynamoDB items are padded to about
-/// 500 and 900 bytes.
-fn kinesis_data(n: u64) -> Vec<u8> {
-    format!("{n} {}", "x".repeat(490)).into_bytes()
-}
-
-fn dynamodb_item(n: u64) -> (String, String) {
-    (format!("k{n}"), "x".repeat(850))
-}
-
-fn key_of(keys: &[String], n: u64) -> String {
-    keys[usize::try_from(n).unwrap_or(0) % keys.len()].clone()
-}
-
-/// The record number of an entry the endpoint accepted.
-fn record_number(service: Service, entry: &str) -> Option<u64> {
-    match service {
-        Service::Sqs => entry.parse().ok(),
-        Service::Cloudwatch => entry.strip_prefix('m')?.parse().ok(),
-        Service::Kinesis => {
-            let data = aws_smithy_types::base64::decode(entry).ok()?;
-            let text = std::str::from_utf8(&data).ok()?;
-            text.split(' ').next()?.parse().ok()
-        }
-        Service::Dynamodb => {
-            let write: serde_json::Value = serde_json::from_str(entry).ok()?;
-            write["PutRequest"]["Item"]["pk"]["S"]
-                .as_str()?
-                .strip_prefix('k')?
-                .parse()
-                .ok()
-        }
-        Service::Firehose | Service::Eventbridge | Service::Sns => None,
-    }
-}
-
-/// Offers the records to a dispatcher at their due times, flushes, and returns when each
-/// was offered.
-async fn engine(
-    service: Service,
-    sdk: &SdkConfig,
-    config: DispatcherConfig,
-    offer: Offer,
-) -> Result<Vec<Instant>> {
-    match service {
-        Service::Sqs => {
-            let backend = SqsBackend::new(aws_sdk_sqs::Client::new(sdk), QUEUE_URL);
-            let sqs = SqsBatchDispatcher::builder(backend)
-                .config(config)
-                .build()?;
-            offer_to(&sqs, offer, |n| SqsMessage::text(n.to_string())).await
-        }
-        Service::Kinesis => {
-            let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), NAME);
-            let kinesis = KinesisBatchDispatcher::builder(backend)
-                .config(config)
-                .build()?;
-            let keys = partition_keys();
-            offer_to(&kinesis, offer, |n| {
-                KinesisRecord::bytes(kinesis_data(n)).with_partition_key(key_of(&keys, n))
-            })
-            .await
-        }
-        Service::Dynamodb => {
-            let backend = DynamoBackend::new(aws_sdk_dynamodb::Client::new(sdk), NAME, "pk");
-            let dynamo = DynamoBatchDispatcher::builder(backend)
-                .config(config)
-                .build()?;
-            offer_to(&dynamo, offer, |n| {
-                let (pk, pad) = dynamodb_item(n);
-                serde_json::json!({"pk": pk, "pad": pad}).into()
-            })
-            .await
-        }
-        Service::Cloudwatch => {
-            let backend = CloudWatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
-            let metrics = CloudWatchBatchDispatcher::builder(backend)
-                .config(config)
-                .build()?;
-            offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await
-        }
-        Service::Firehose | Service::Eventbridge | Service::Sns => {
-            Err(format!("no capacity run for {}", service.title()).into())
-        }
-    }
-}
-
-async fn offer_to<B: Backend>(
+pub(crate) async fn offer_to<B: Backend>(
     dispatcher: &Dispatcher<B>,
     offer: Offer,
     payload: impl Fn(u64) -> B::Payload,
@@ -518,17 +418,19 @@ where
     Ok(offered_at)
 }
 
-/// The hand-written loop: a full batch is sent once its last record was offered; its failed
-/// entries (or all of them, on an error the SDK's retries did not get past) are resent after
-/// an exponential backoff, for [`SDK_ROUNDS`] rounds.
-async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    let clients = Clients {
-        keys: partition_keys(),
-        sqs: aws_sdk_sqs::Client::new(sdk),
-        kinesis: aws_sdk_kinesis::Client::new(sdk),
-        dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-    };
+/// The hand-written loop: a full batch is sent (with `send`, which returns the records not
+/// delivered) once its last record was offered; its failed entries (or all of them, on an
+/// error the SDK's retries did not get past) are resent after an exponential backoff, for
+/// [`SDK_ROUNDS`] rounds. Returns when each record was offered.
+pub(crate) async fn hand_loop<F, Fut>(
+    service: Service,
+    offer: Offer,
+    send: F,
+) -> Result<Vec<Instant>>
+where
+    F: Fn(Vec<u64>) -> Fut,
+    Fut: std::future::Future<Output = Vec<u64>>,
+{
     let max_entries = service.limits().max_entries as u64;
     let start = Instant::now();
     let mut offered_at = Vec::with_capacity(usize::try_from(offer.records)?);
@@ -549,7 +451,7 @@ async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec
                 let backoff = Duration::from_millis(50 << (round - 1).min(7));
                 tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
             }
-            todo = clients.send(service, &todo).await;
+            todo = send(todo).await;
             if todo.is_empty() {
                 break;
             }
@@ -557,128 +459,6 @@ async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec
         next = end;
     }
     Ok(offered_at)
-}
-
-struct Clients {
-    keys: Vec<String>,
-    sqs: aws_sdk_sqs::Client,
-    kinesis: aws_sdk_kinesis::Client,
-    dynamodb: aws_sdk_dynamodb::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-}
-
-impl Clients {
-    /// Sends records `ns` in one request; returns those not delivered.
-    async fn send(&self, service: Service, ns: &[u64]) -> Vec<u64> {
-        let failed = match service {
-            Service::Sqs => self.send_sqs(ns).await,
-            Service::Kinesis => self.send_kinesis(ns).await,
-            Service::Dynamodb => self.send_dynamodb(ns).await,
-            Service::Cloudwatch => self.send_cloudwatch(ns).await,
-            Service::Firehose | Service::Eventbridge | Service::Sns => return ns.to_vec(),
-        };
-        failed.unwrap_or_else(|_| ns.to_vec())
-    }
-
-    async fn send_sqs(&self, ns: &[u64]) -> Result<Vec<u64>> {
-        let entries = ns
-            .iter()
-            .map(|n| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(n.to_string())
-                    .message_body(n.to_string())
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let output = self
-            .sqs
-            .send_message_batch()
-            .queue_url(QUEUE_URL)
-            .set_entries(Some(entries))
-            .send()
-            .await?;
-        Ok(output
-            .failed()
-            .iter()
-            .filter_map(|f| f.id().parse().ok())
-            .collect())
-    }
-
-    async fn send_kinesis(&self, ns: &[u64]) -> Result<Vec<u64>> {
-        let entries = ns
-            .iter()
-            .map(|&n| {
-                PutRecordsRequestEntry::builder()
-                    .partition_key(key_of(&self.keys, n))
-                    .data(Blob::new(kinesis_data(n)))
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let output = self
-            .kinesis
-            .put_records()
-            .stream_name(NAME)
-            .set_records(Some(entries))
-            .send()
-            .await?;
-        Ok(ns
-            .iter()
-            .zip(output.records())
-            .filter(|(_, result)| result.error_code().is_some())
-            .map(|(n, _)| *n)
-            .collect())
-    }
-
-    async fn send_dynamodb(&self, ns: &[u64]) -> Result<Vec<u64>> {
-        let writes = ns
-            .iter()
-            .map(|&n| {
-                let (pk, pad) = dynamodb_item(n);
-                let item = HashMap::from([
-                    ("pk".to_owned(), AttributeValue::S(pk)),
-                    ("pad".to_owned(), AttributeValue::S(pad)),
-                ]);
-                Ok(WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item)).build()?)
-                    .build())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let output = self
-            .dynamodb
-            .batch_write_item()
-            .request_items(NAME, writes)
-            .send()
-            .await?;
-        Ok(output
-            .unprocessed_items()
-            .and_then(|items| items.get(NAME))
-            .into_iter()
-            .flatten()
-            .filter_map(|write| {
-                let item = write.put_request()?.item();
-                item.get("pk")?.as_s().ok()?.strip_prefix('k')?.parse().ok()
-            })
-            .collect())
-    }
-
-    async fn send_cloudwatch(&self, ns: &[u64]) -> Result<Vec<u64>> {
-        let data = ns
-            .iter()
-            .map(|n| {
-                MetricDatum::builder()
-                    .metric_name(format!("m{n}"))
-                    .value(1.0)
-                    .build()
-            })
-            .collect();
-        self.cloudwatch
-            .put_metric_data()
-            .namespace(NAME)
-            .set_metric_data(Some(data))
-            .send()
-            .await?;
-        Ok(Vec::new())
-    }
 }
 
 #[cfg(test)]
@@ -689,7 +469,7 @@ mod tests {
     fn record_numbers_are_read_back_from_what_the_endpoint_logs() {
         assert_eq!(record_number(Service::Sqs, "42"), Some(42));
         assert_eq!(record_number(Service::Cloudwatch, "m7"), Some(7));
-        let data = aws_smithy_types::base64::encode(kinesis_data(9));
+        let data = aws_smithy_types::base64::encode(kinesis::capacity_data(9));
         assert_eq!(record_number(Service::Kinesis, &data), Some(9));
         let write = r#"{"PutRequest":{"Item":{"pk":{"S":"k5"}}}}"#;
         assert_eq!(record_number(Service::Dynamodb, write), Some(5));
@@ -698,7 +478,7 @@ mod tests {
 
     #[test]
     fn partition_keys_split_evenly_over_two_shards() {
-        let keys = partition_keys();
+        let keys = kinesis::partition_keys();
         let low = keys
             .iter()
             .filter(|key| null_endpoint::shard_of(null_endpoint::hash_key(key), 2) == 0)

@@ -46,6 +46,20 @@ impl Service {
         }
     }
 
+    /// The null endpoint's counter of the service's batch operation.
+    pub(crate) fn batch_api(self) -> null_endpoint::Api {
+        use null_endpoint::Api;
+        match self {
+            Self::Sqs => Api::SendMessageBatch,
+            Self::Kinesis => Api::PutRecords,
+            Self::Dynamodb => Api::BatchWriteItem,
+            Self::Cloudwatch => Api::PutMetricData,
+            Self::Firehose => Api::PutRecordBatch,
+            Self::Eventbridge => Api::PutEvents,
+            Self::Sns => Api::PublishBatch,
+        }
+    }
+
     /// The service's own limits, as the library states them.
     pub(crate) fn limits(self) -> Limits {
         match self {

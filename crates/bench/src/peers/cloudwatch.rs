@@ -1,5 +1,12 @@
 //! The Rust peers of CloudWatch: PutMetricData one datum at a time and in batches, CloudWatchBatchDispatcher.
 
+use aws_config::SdkConfig;
+use batch_core::DispatcherConfig;
+use null_endpoint::Capacity;
+use tokio::time::Instant;
+
+use crate::sweep::{Offer, hand_loop, offer_to};
+use crate::workload::Service;
 use std::time::SystemTime;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
@@ -82,4 +89,62 @@ pub(super) async fn run(
         Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(0)
+}
+
+// The capacity sweep's pieces (driven by `crate::sweep`).
+
+/// 50 requests a second of 1,000 metrics: a tenth of the account's 500 PutMetricData
+/// requests a second (source: CloudWatch service quotas; checked 2026-11-29), so that the
+/// run measures pacing, not this machine's CPU.
+pub(crate) fn capacity_quota() -> (Capacity, f64) {
+    (
+        Capacity::default().cloudwatch_requests_per_second(50.0),
+        50_000.0,
+    )
+}
+
+/// The record number of a metric name the endpoint accepted.
+pub(crate) fn record_number(name: &str) -> Option<u64> {
+    name.strip_prefix('m')?.parse().ok()
+}
+
+pub(crate) async fn capacity_engine(
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    offer: Offer,
+) -> Result<Vec<Instant>> {
+    let backend = CloudWatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
+    let metrics = CloudWatchBatchDispatcher::builder(backend)
+        .config(config)
+        .build()?;
+    offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await
+}
+
+pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_sdk_cloudwatch::Client::new(sdk);
+    let client = &client;
+    hand_loop(Service::Cloudwatch, offer, |ns| async move {
+        capacity_send(client, &ns).await.map_or(ns, |()| Vec::new())
+    })
+    .await
+}
+
+/// Sends records `ns` in one request.
+async fn capacity_send(client: &aws_sdk_cloudwatch::Client, ns: &[u64]) -> Result<()> {
+    let data = ns
+        .iter()
+        .map(|n| {
+            MetricDatum::builder()
+                .metric_name(format!("m{n}"))
+                .value(1.0)
+                .build()
+        })
+        .collect();
+    client
+        .put_metric_data()
+        .namespace(NAME)
+        .set_metric_data(Some(data))
+        .send()
+        .await?;
+    Ok(())
 }

@@ -1,5 +1,12 @@
 //! The Rust peers of DynamoDB: PutItem, BatchWriteItem, DynamoBatchDispatcher.
 
+use aws_config::SdkConfig;
+use batch_core::DispatcherConfig;
+use null_endpoint::Capacity;
+use tokio::time::Instant;
+
+use crate::sweep::{Offer, hand_loop, offer_to};
+use crate::workload::Service;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -69,4 +76,83 @@ pub(super) async fn run(
         Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
+}
+
+// The capacity sweep's pieces (driven by `crate::sweep`).
+
+/// 1,000 WCU; items under 1 KB cost one unit each.
+pub(crate) fn capacity_quota() -> (Capacity, f64) {
+    (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0)
+}
+
+/// The item of record `n`: its key, and padding to about 900 bytes.
+fn capacity_item(n: u64) -> (String, String) {
+    (format!("k{n}"), "x".repeat(850))
+}
+
+/// The record number of a write (JSON) the endpoint accepted.
+pub(crate) fn record_number(write: &str) -> Option<u64> {
+    let write: serde_json::Value = serde_json::from_str(write).ok()?;
+    write["PutRequest"]["Item"]["pk"]["S"]
+        .as_str()?
+        .strip_prefix('k')?
+        .parse()
+        .ok()
+}
+
+pub(crate) async fn capacity_engine(
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    offer: Offer,
+) -> Result<Vec<Instant>> {
+    let backend = DynamoBackend::new(aws_sdk_dynamodb::Client::new(sdk), NAME, "pk");
+    let dynamo = DynamoBatchDispatcher::builder(backend)
+        .config(config)
+        .build()?;
+    offer_to(&dynamo, offer, |n| {
+        let (pk, pad) = capacity_item(n);
+        serde_json::json!({"pk": pk, "pad": pad}).into()
+    })
+    .await
+}
+
+pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let client = &client;
+    hand_loop(Service::Dynamodb, offer, |ns| async move {
+        capacity_send(client, &ns).await.unwrap_or(ns)
+    })
+    .await
+}
+
+/// Sends records `ns` in one request; returns those not delivered.
+async fn capacity_send(client: &aws_sdk_dynamodb::Client, ns: &[u64]) -> Result<Vec<u64>> {
+    let writes = ns
+        .iter()
+        .map(|&n| {
+            let (pk, pad) = capacity_item(n);
+            let item = HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(pk)),
+                ("pad".to_owned(), AttributeValue::S(pad)),
+            ]);
+            Ok(WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build()?)
+                .build())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let output = client
+        .batch_write_item()
+        .request_items(NAME, writes)
+        .send()
+        .await?;
+    Ok(output
+        .unprocessed_items()
+        .and_then(|items| items.get(NAME))
+        .into_iter()
+        .flatten()
+        .filter_map(|write| {
+            let item = write.put_request()?.item();
+            item.get("pk")?.as_s().ok()?.strip_prefix('k')?.parse().ok()
+        })
+        .collect())
 }

@@ -1,5 +1,12 @@
 //! The Rust peers of SQS: SendMessage, SendMessageBatch, SqsBatchDispatcher.
 
+use aws_config::SdkConfig;
+use batch_core::DispatcherConfig;
+use null_endpoint::Capacity;
+use tokio::time::Instant;
+
+use crate::sweep::{Offer, hand_loop, offer_to};
+use crate::workload::Service;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
 
@@ -53,4 +60,62 @@ pub(super) async fn run(client: &aws_sdk_sqs::Client, peer: Peer, records: Recor
         Peer::Boto3BatchLoop | Peer::PythonPackage => return Err(unsupported(peer)),
     }
     Ok(failed)
+}
+
+// The capacity sweep's pieces (driven by `crate::sweep`).
+
+/// A FIFO queue's 300 requests a second, of 10 messages. Source: Amazon SQS FIFO queue
+/// quotas; checked 2026-11-29.
+pub(crate) fn capacity_quota() -> (Capacity, f64) {
+    (Capacity::default().sqs_requests_per_second(300.0), 3_000.0)
+}
+
+/// The record number of a message body the endpoint accepted.
+pub(crate) fn record_number(body: &str) -> Option<u64> {
+    body.parse().ok()
+}
+
+pub(crate) async fn capacity_engine(
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    offer: Offer,
+) -> Result<Vec<Instant>> {
+    let backend = SqsBackend::new(aws_sdk_sqs::Client::new(sdk), QUEUE_URL);
+    let sqs = SqsBatchDispatcher::builder(backend)
+        .config(config)
+        .build()?;
+    offer_to(&sqs, offer, |n| SqsMessage::text(n.to_string())).await
+}
+
+pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let client = &client;
+    hand_loop(Service::Sqs, offer, |ns| async move {
+        capacity_send(client, &ns).await.unwrap_or(ns)
+    })
+    .await
+}
+
+/// Sends records `ns` in one request; returns those not delivered.
+async fn capacity_send(client: &aws_sdk_sqs::Client, ns: &[u64]) -> Result<Vec<u64>> {
+    let entries = ns
+        .iter()
+        .map(|n| {
+            SendMessageBatchRequestEntry::builder()
+                .id(n.to_string())
+                .message_body(n.to_string())
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let output = client
+        .send_message_batch()
+        .queue_url(QUEUE_URL)
+        .set_entries(Some(entries))
+        .send()
+        .await?;
+    Ok(output
+        .failed()
+        .iter()
+        .filter_map(|f| f.id().parse().ok())
+        .collect())
 }
