@@ -95,13 +95,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let started = Instant::now();
     let mut summary = Summary::new(cli.service.destination().describe(), input.start.line);
     let mut checkpoint = input.checkpoint;
-    if let Some(c) = &checkpoint {
-        tracing::info!(
-            line = c.next_line,
-            offset = c.offset,
-            "resuming from the checkpoint"
-        );
-    }
+    log_resume(checkpoint.as_ref());
     let mut lines = input::spawn(input.reader, input.start);
     let mut at = input.start;
     let mut tick = tokio::time::interval(common.checkpoint_every);
@@ -169,24 +163,48 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     summary.failures = unprocessed.by_code().clone();
     summary.stopped = stop.reason().map(|r| r.to_string());
     summary.finish(&sink.stats(), started.elapsed());
+    report(
+        common,
+        &summary,
+        stop.reason(),
+        read_error.map(|e| (at.line, e)),
+    )
+}
+
+/// Prints the summary and says the exit code: a read error, a signal, a failing
+/// destination, records not delivered, or success.
+fn report(
+    common: &Common,
+    summary: &Summary,
+    stopped: Option<Reason>,
+    read_error: Option<(u64, std::io::Error)>,
+) -> Result<u8, Error> {
     if common.json {
         println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
     } else {
         print!("{}", summary.table());
     }
-    if let Some(e) = read_error {
-        eprintln!(
-            "aws-batch: reading the input stopped at line {}: {e}",
-            at.line
-        );
+    if let Some((line, e)) = read_error {
+        eprintln!("aws-batch: reading the input stopped at line {line}: {e}");
         return Ok(exit::USAGE);
     }
-    Ok(match stop.reason() {
+    Ok(match stopped {
         Some(Reason::Signal(signal)) => signal.exit_code(),
         Some(Reason::DestinationFailing(_)) => exit::DESTINATION_FAILING,
         None if summary.unprocessed > 0 => exit::SOME_UNDELIVERED,
         None => 0,
     })
+}
+
+/// Logs where a resumed run continues.
+fn log_resume(checkpoint: Option<&Checkpoint>) {
+    if let Some(c) = checkpoint {
+        tracing::info!(
+            line = c.next_line,
+            offset = c.offset,
+            "resuming from the checkpoint"
+        );
+    }
 }
 
 /// Opens the input, and the checkpoint to continue from.

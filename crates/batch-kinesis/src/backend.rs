@@ -14,10 +14,12 @@ use batch_core::{
     outcomes_in_order,
 };
 
-use crate::aggregate::{FRAMING, encode, encoded_len};
+use crate::aggregate::{encode, encoded_len};
+use crate::aggregation::{
+    AGGREGATE_OVERHEAD, AGGREGATED_BATCH_BYTES, Aggregation, DEFAULT_AGGREGATE_BYTES,
+};
 use crate::record::{
-    KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData, check_explicit_hash_key,
-    check_partition_key,
+    KinesisRecord, PartitionKey, RecordData, check_explicit_hash_key, check_partition_key,
 };
 use crate::shards::{
     SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND, ShardMap, UNKNOWN_SHARD, hash_key,
@@ -45,72 +47,6 @@ pub struct KinesisBackend {
     pub(crate) ordered: bool,
     pub(crate) aggregation: Option<Aggregation>,
     pub(crate) shards: Arc<ShardMap>,
-}
-
-/// How user records are aggregated into Kinesis records (the KPL format; see
-/// [`KinesisBackend::with_aggregation`]).
-///
-/// ```
-/// use batch_kinesis::Aggregation;
-///
-/// let small = Aggregation::default().with_max_bytes(50 * 1024).with_max_records(1_000);
-/// assert_eq!(small.max_bytes(), Some(50 * 1024));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Aggregation {
-    max_bytes: Option<usize>,
-    max_records: Option<usize>,
-}
-
-/// The default size of an aggregated record: 64 KiB. An aggregate of 100-byte records then
-/// holds about 600 of them, and is a few hundredths of what a shard takes in a second, so
-/// pacing stays smooth and an aggregate refused for capacity is cheap to send again. (The
-/// KPL's default is 50 KiB.)
-pub const DEFAULT_AGGREGATE_BYTES: usize = 64 * 1_024;
-
-/// The bytes at which a batch of aggregates goes: half a MiB, half a second of one shard's
-/// quota, rather than the 5 MiB a request takes (seconds of the quota, which would send
-/// nothing for seconds and then a burst).
-const AGGREGATED_BATCH_BYTES: usize = 512 * 1_024;
-
-/// Bytes an aggregated record may count beyond the sizes of its user records, at most: the
-/// magic and digest, the outer partition key (the first record's, up to 4 bytes a
-/// character), and the first record's framing in the tables.
-const AGGREGATE_OVERHEAD: usize = FRAMING + 4 * MAX_PARTITION_KEY_CHARS + 64;
-
-impl Aggregation {
-    /// Aggregated records of at most `bytes` bytes (as Kinesis counts them: data and
-    /// partition key), up to the stream's record limit (the dispatcher's `max_entry_bytes`).
-    /// Default: [`DEFAULT_AGGREGATE_BYTES`].
-    #[must_use]
-    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
-        self.max_bytes = Some(bytes);
-        self
-    }
-
-    /// At most `records` user records in one aggregated record. Default: as many as fit.
-    #[must_use]
-    pub fn with_max_records(mut self, records: usize) -> Self {
-        self.max_records = Some(records);
-        self
-    }
-
-    /// The byte limit set, if any.
-    #[must_use]
-    pub fn max_bytes(&self) -> Option<usize> {
-        self.max_bytes
-    }
-
-    /// The record limit set, if any.
-    #[must_use]
-    pub fn max_records(&self) -> Option<usize> {
-        self.max_records
-    }
-
-    /// The largest table index an aggregated record can have.
-    fn max_index(&self) -> u64 {
-        self.max_records.map_or(u64::from(u32::MAX), |n| n as u64)
-    }
 }
 
 /// A prepared record: its partition key, its data when written from JSON (raw bytes are

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use aws_sdk_kinesis::Client;
 use batch_core::Dispatcher;
 
-use crate::backend::{Aggregation, KinesisBackend};
+use crate::aggregation::Aggregation;
+use crate::backend::KinesisBackend;
 use crate::record::PartitionKey;
 use crate::shards::ShardMap;
 

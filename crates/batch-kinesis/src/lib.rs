@@ -41,6 +41,7 @@
 //! ```
 
 mod aggregate;
+mod aggregation;
 mod backend;
 mod dispatcher;
 mod record;
@@ -49,9 +50,9 @@ mod shards;
 pub use aggregate::{
     AGGREGATE_MAGIC, DeaggregateError, UserRecord, aggregate, deaggregate, is_aggregated,
 };
+pub use aggregation::{Aggregation, DEFAULT_AGGREGATE_BYTES};
 pub use backend::{
-    Aggregation, DEFAULT_AGGREGATE_BYTES, KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS,
-    KinesisBackend, KinesisEntry, KinesisRequestError,
+    KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
 };
 pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

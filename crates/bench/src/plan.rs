@@ -150,111 +150,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
 
 /// The peer runs of the plan (of `options.services` only, where given).
 async fn measure_all(options: &Options) -> Result<Vec<Run>> {
-    let counts = Counts::new(options.quick);
-    let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
-    for service in Service::ALL {
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::SdkSingle,
-            Duration::ZERO,
-            counts.slow_peers,
-        ));
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::SdkBatchLoop,
-            Duration::ZERO,
-            counts.uniform,
-        ));
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::Boto3BatchLoop,
-            Duration::ZERO,
-            counts.slow_peers,
-        ));
-        for max_in_flight in MAX_IN_FLIGHT {
-            plan.push((
-                service,
-                Load::Uniform,
-                Peer::Ours { max_in_flight },
-                Duration::ZERO,
-                counts.uniform,
-            ));
-        }
-    }
-    for service in Service::FULL_SUITE {
-        plan.push((
-            service,
-            Load::Mixed,
-            Peer::SdkBatchLoop,
-            Duration::ZERO,
-            counts.mixed,
-        ));
-        plan.push((
-            service,
-            Load::Mixed,
-            Peer::Ours { max_in_flight: 16 },
-            Duration::ZERO,
-            counts.mixed,
-        ));
-        plan.push((
-            service,
-            Load::Stream,
-            Peer::Ours { max_in_flight: 16 },
-            Duration::ZERO,
-            counts.stream,
-        ));
-    }
-    for service in Service::ALL {
-        let records = counts.latency_records(service);
-        plan.push((service, Load::Uniform, Peer::SdkBatchLoop, LATENCY, records));
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::Boto3BatchLoop,
-            LATENCY,
-            records,
-        ));
-        for max_in_flight in MAX_IN_FLIGHT {
-            plan.push((
-                service,
-                Load::Uniform,
-                Peer::Ours { max_in_flight },
-                LATENCY,
-                records,
-            ));
-        }
-    }
-    // The Python package against the boto3 loop (measured above, with the same records).
-    for service in Service::FULL_SUITE {
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::PythonPackage,
-            Duration::ZERO,
-            counts.slow_peers,
-        ));
-        let records = counts.latency_records(service);
-        plan.push((
-            service,
-            Load::Uniform,
-            Peer::PythonPackage,
-            LATENCY,
-            records,
-        ));
-    }
-    if options.capacity_only {
-        plan.clear();
-    }
-    if options.python_only {
-        plan.retain(|(_, _, peer, ..)| matches!(peer, Peer::PythonPackage | Peer::Boto3BatchLoop));
-        plan.retain(|(service, ..)| Service::FULL_SUITE.contains(service));
-    }
-    if let Some(services) = &options.services {
-        plan.retain(|(service, ..)| services.contains(service));
-    }
+    let plan = peer_plan(options);
     let mut runs = Vec::with_capacity(plan.len());
     for (i, (service, load, peer, latency, records)) in plan.into_iter().enumerate() {
         let run = measure(options, service, load, peer, latency, records).await?;
@@ -275,6 +171,65 @@ async fn measure_all(options: &Options) -> Result<Vec<Run>> {
         runs.push(run);
     }
     Ok(runs)
+}
+
+/// The peer runs to make: service, load, peer, latency, records.
+fn peer_plan(options: &Options) -> Vec<(Service, Load, Peer, Duration, u64)> {
+    use Load::{Mixed, Stream, Uniform};
+    let counts = Counts::new(options.quick);
+    let zero = Duration::ZERO;
+    let ours = |max_in_flight| Peer::Ours { max_in_flight };
+    let mut plan: Vec<(Service, Load, Peer, Duration, u64)> = Vec::new();
+    for service in Service::ALL {
+        plan.push((service, Uniform, Peer::SdkSingle, zero, counts.slow_peers));
+        plan.push((service, Uniform, Peer::SdkBatchLoop, zero, counts.uniform));
+        plan.push((
+            service,
+            Uniform,
+            Peer::Boto3BatchLoop,
+            zero,
+            counts.slow_peers,
+        ));
+        for max_in_flight in MAX_IN_FLIGHT {
+            plan.push((service, Uniform, ours(max_in_flight), zero, counts.uniform));
+        }
+    }
+    for service in Service::FULL_SUITE {
+        plan.push((service, Mixed, Peer::SdkBatchLoop, zero, counts.mixed));
+        plan.push((service, Mixed, ours(16), zero, counts.mixed));
+        plan.push((service, Stream, ours(16), zero, counts.stream));
+    }
+    for service in Service::ALL {
+        let records = counts.latency_records(service);
+        plan.push((service, Uniform, Peer::SdkBatchLoop, LATENCY, records));
+        plan.push((service, Uniform, Peer::Boto3BatchLoop, LATENCY, records));
+        for max_in_flight in MAX_IN_FLIGHT {
+            plan.push((service, Uniform, ours(max_in_flight), LATENCY, records));
+        }
+    }
+    // The Python package against the boto3 loop (measured above, with the same records).
+    for service in Service::FULL_SUITE {
+        let records = counts.latency_records(service);
+        plan.push((
+            service,
+            Uniform,
+            Peer::PythonPackage,
+            zero,
+            counts.slow_peers,
+        ));
+        plan.push((service, Uniform, Peer::PythonPackage, LATENCY, records));
+    }
+    if options.capacity_only {
+        plan.clear();
+    }
+    if options.python_only {
+        plan.retain(|(_, _, peer, ..)| matches!(peer, Peer::PythonPackage | Peer::Boto3BatchLoop));
+        plan.retain(|(service, ..)| Service::FULL_SUITE.contains(service));
+    }
+    if let Some(services) = &options.services {
+        plan.retain(|(service, ..)| services.contains(service));
+    }
+    plan
 }
 
 /// The capacity sweep. The smoke run checks that the paced dispatcher delivered everything.

@@ -265,117 +265,131 @@ fn targets(md: &mut String, runs: &[Run]) {
     let _ = writeln!(md, "## Targets\n");
     let _ = writeln!(md, "| target | service | figure | verdict |");
     let _ = writeln!(md, "|---|---|---|---|");
-    let ours = |mif| Peer::Ours { max_in_flight: mif };
     for service in Service::ALL {
-        let title = service.title();
-        let uniform: Vec<&Run> = ours_uniform(runs, service, 0)
-            .into_iter()
-            .flatten()
-            .collect();
-        let at_bound = uniform.iter().all(|r| r.requests == r.lower_bound);
-        let sent: Vec<String> = uniform.iter().map(|r| r.requests.to_string()).collect();
-        let bound = uniform.first().map_or(0, |r| r.lower_bound);
+        request_and_cpu_targets(md, runs, service);
+        speed_and_memory_targets(md, runs, service);
+    }
+    let _ = writeln!(md);
+}
+
+fn ours(max_in_flight: usize) -> Peer {
+    Peer::Ours { max_in_flight }
+}
+
+/// Requests at the lower bound, and CPU per record against the hand loop.
+fn request_and_cpu_targets(md: &mut String, runs: &[Run], service: Service) {
+    let title = service.title();
+    let uniform: Vec<&Run> = ours_uniform(runs, service, 0)
+        .into_iter()
+        .flatten()
+        .collect();
+    let at_bound = uniform.iter().all(|r| r.requests == r.lower_bound);
+    let sent: Vec<String> = uniform.iter().map(|r| r.requests.to_string()).collect();
+    let bound = uniform.first().map_or(0, |r| r.lower_bound);
+    let _ = writeln!(
+        md,
+        "| requests = lower bound, uniform load | {title} | {} requests at each max_in_flight; bound {bound} | {} |",
+        sent.join(" / "),
+        verdict(at_bound)
+    );
+    if let Some(run) = find(runs, service, Load::Mixed, ours(16), 0) {
+        let over = ratio(run.requests as f64, run.lower_bound as f64) - 1.0;
         let _ = writeln!(
             md,
-            "| requests = lower bound, uniform load | {title} | {} requests at each max_in_flight; bound {bound} | {} |",
-            sent.join(" / "),
-            verdict(at_bound)
+            "| requests at most 2% above the bound, mixed load | {title} | {} requests, bound {} ({:+.2}%) | {} |",
+            run.requests,
+            run.lower_bound,
+            over * 100.0,
+            verdict(over <= 0.02)
         );
-        if let Some(run) = find(runs, service, Load::Mixed, ours(16), 0) {
-            let over = ratio(run.requests as f64, run.lower_bound as f64) - 1.0;
-            let _ = writeln!(
-                md,
-                "| requests at most 2% above the bound, mixed load | {title} | {} requests, bound {} ({:+.2}%) | {} |",
-                run.requests,
-                run.lower_bound,
-                over * 100.0,
-                verdict(over <= 0.02)
-            );
-        }
-        if let (Some(one), Some(hand)) = (
-            find(runs, service, Load::Uniform, ours(1), 0),
-            find(runs, service, Load::Uniform, Peer::SdkBatchLoop, 0),
+    }
+    if let (Some(one), Some(hand)) = (
+        find(runs, service, Load::Uniform, ours(1), 0),
+        find(runs, service, Load::Uniform, Peer::SdkBatchLoop, 0),
+    ) {
+        let cpu = ratio(one.cpu_per_100k(), hand.cpu_per_100k());
+        let _ = writeln!(
+            md,
+            "| CPU per record at most 1.15x the hand loop, max_in_flight 1 | {title} | {:.2} vs {:.2} CPU s per 100k ({cpu:.2}x) | {} |",
+            one.cpu_per_100k(),
+            hand.cpu_per_100k(),
+            verdict(cpu <= 1.15)
+        );
+    }
+}
+
+/// Throughput against boto3 and the original, growth with requests in flight, memory.
+fn speed_and_memory_targets(md: &mut String, runs: &[Run], service: Service) {
+    let title = service.title();
+    let latency_ms = LATENCY_MS;
+    for latency in [latency_ms, 0] {
+        let best = ours_uniform(runs, service, latency)
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| a.records_per_second().total_cmp(&b.records_per_second()));
+        if let (Some(best), Some(boto3)) = (
+            best,
+            find(runs, service, Load::Uniform, Peer::Boto3BatchLoop, latency),
         ) {
-            let cpu = ratio(one.cpu_per_100k(), hand.cpu_per_100k());
+            let times = ratio(best.records_per_second(), boto3.records_per_second());
             let _ = writeln!(
                 md,
-                "| CPU per record at most 1.15x the hand loop, max_in_flight 1 | {title} | {:.2} vs {:.2} CPU s per 100k ({cpu:.2}x) | {} |",
-                one.cpu_per_100k(),
-                hand.cpu_per_100k(),
-                verdict(cpu <= 1.15)
-            );
-        }
-        let latency_ms = LATENCY_MS;
-        for latency in [latency_ms, 0] {
-            let best = ours_uniform(runs, service, latency)
-                .into_iter()
-                .flatten()
-                .max_by(|a, b| a.records_per_second().total_cmp(&b.records_per_second()));
-            if let (Some(best), Some(boto3)) = (
-                best,
-                find(runs, service, Load::Uniform, Peer::Boto3BatchLoop, latency),
-            ) {
-                let times = ratio(best.records_per_second(), boto3.records_per_second());
-                let _ = writeln!(
-                    md,
-                    "| throughput at least 20x the boto3 loop, {latency} ms latency | {title} | {:.0} vs {:.0} records/s ({times:.1}x, {}) | {} |",
-                    best.records_per_second(),
-                    boto3.records_per_second(),
-                    best.peer.title(),
-                    verdict(times >= 20.0)
-                );
-            }
-        }
-        if let (Some(run), Some(original)) = (
-            find(
-                runs,
-                service,
-                Load::Uniform,
-                ours(batch_core::DEFAULT_MAX_IN_FLIGHT),
-                latency_ms,
-            ),
-            python_original(service),
-        ) {
-            let times = ratio(run.records_per_second(), original);
-            let _ = writeln!(
-                md,
-                "| default settings at least 20x the Python original (boto3-batch-utils), {latency_ms} ms latency | {title} | {:.0} vs {original:.0} records/s ({times:.1}x) | {} |",
-                run.records_per_second(),
+                "| throughput at least 20x the boto3 loop, {latency} ms latency | {title} | {:.0} vs {:.0} records/s ({times:.1}x, {}) | {} |",
+                best.records_per_second(),
+                boto3.records_per_second(),
+                best.peer.title(),
                 verdict(times >= 20.0)
             );
         }
-        if let (Some(one), Some(four), Some(last)) = (
-            find(runs, service, Load::Uniform, ours(1), latency_ms),
-            find(runs, service, Load::Uniform, ours(4), latency_ms),
-            find(runs, service, Load::Uniform, ours(64), latency_ms),
-        ) {
-            let speedup = ratio(four.records_per_second(), one.records_per_second());
-            let most = ratio(last.records_per_second(), one.records_per_second());
-            let outcome = if speedup >= 3.0 {
-                verdict(true)
-            } else if four.cores_busy() >= 0.5 {
-                "CPU-bound"
-            } else {
-                verdict(false)
-            };
-            let _ = writeln!(
-                md,
-                "| near-linear growth with max_in_flight at {latency_ms} ms, until the CPU is the limit | {title} | max_in_flight 4: {speedup:.2}x max_in_flight 1 (peer busy {:.2} cores); 64: {most:.1}x ({:.2} cores) | {outcome} |",
-                four.cores_busy(),
-                last.cores_busy(),
-            );
-        }
-        if let Some(run) = find(runs, service, Load::Stream, ours(16), 0) {
-            let peak = mb(run.measured.peak_rss_kib);
-            let _ = writeln!(
-                md,
-                "| peak RSS under {STREAM_RSS_TARGET_MB:.0} MB, {} streamed records | {title} | {peak:.1} MB | {} |",
-                run.records,
-                verdict(peak < STREAM_RSS_TARGET_MB)
-            );
-        }
     }
-    let _ = writeln!(md);
+    if let (Some(run), Some(original)) = (
+        find(
+            runs,
+            service,
+            Load::Uniform,
+            ours(batch_core::DEFAULT_MAX_IN_FLIGHT),
+            latency_ms,
+        ),
+        python_original(service),
+    ) {
+        let times = ratio(run.records_per_second(), original);
+        let _ = writeln!(
+            md,
+            "| default settings at least 20x the Python original (boto3-batch-utils), {latency_ms} ms latency | {title} | {:.0} vs {original:.0} records/s ({times:.1}x) | {} |",
+            run.records_per_second(),
+            verdict(times >= 20.0)
+        );
+    }
+    if let (Some(one), Some(four), Some(last)) = (
+        find(runs, service, Load::Uniform, ours(1), latency_ms),
+        find(runs, service, Load::Uniform, ours(4), latency_ms),
+        find(runs, service, Load::Uniform, ours(64), latency_ms),
+    ) {
+        let speedup = ratio(four.records_per_second(), one.records_per_second());
+        let most = ratio(last.records_per_second(), one.records_per_second());
+        let outcome = if speedup >= 3.0 {
+            verdict(true)
+        } else if four.cores_busy() >= 0.5 {
+            "CPU-bound"
+        } else {
+            verdict(false)
+        };
+        let _ = writeln!(
+            md,
+            "| near-linear growth with max_in_flight at {latency_ms} ms, until the CPU is the limit | {title} | max_in_flight 4: {speedup:.2}x max_in_flight 1 (peer busy {:.2} cores); 64: {most:.1}x ({:.2} cores) | {outcome} |",
+            four.cores_busy(),
+            last.cores_busy(),
+        );
+    }
+    if let Some(run) = find(runs, service, Load::Stream, ours(16), 0) {
+        let peak = mb(run.measured.peak_rss_kib);
+        let _ = writeln!(
+            md,
+            "| peak RSS under {STREAM_RSS_TARGET_MB:.0} MB, {} streamed records | {title} | {peak:.1} MB | {} |",
+            run.records,
+            verdict(peak < STREAM_RSS_TARGET_MB)
+        );
+    }
 }
 
 fn notes(md: &mut String) {
