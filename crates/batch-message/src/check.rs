@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use batch_core::SubmitErrorKind;
+use batch_core::{Backend, BatchEntry, SubmitErrorKind};
 
 use crate::attribute::{MessageAttribute, attributes_size, check_attributes};
 use crate::body::{MessageBody, body_text};
@@ -35,6 +35,29 @@ pub fn check_id(id: &str) -> Result<(), SubmitErrorKind> {
         ));
     }
     Ok(())
+}
+
+/// The request's entries, each a copy of its prepared SDK entry (`entry` finds it) with its
+/// index as its id (`id` finds that field): SQS and SNS batch ids need only be unique within
+/// one request, so messages need no id of their own.
+pub fn numbered<B, T>(
+    batch: &[BatchEntry<'_, B>],
+    entry: fn(&B::Entry) -> &T,
+    id: fn(&mut T) -> &mut String,
+) -> Vec<T>
+where
+    B: Backend,
+    T: Clone,
+{
+    batch
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let mut sdk_entry = entry(item.entry).clone();
+            *id(&mut sdk_entry) = index.to_string();
+            sdk_entry
+        })
+        .collect()
 }
 
 /// The fields of a message that SQS and SNS check alike, borrowed from the service's own

@@ -33,7 +33,7 @@ pub use attribute::{
     attributes_size, check_attributes,
 };
 pub use body::{MessageBody, body_text, check_body_chars};
-pub use check::{CheckedMessage, MAX_ID_CHARS, MessageFields, check_id, check_message};
+pub use check::{CheckedMessage, MAX_ID_CHARS, MessageFields, check_id, check_message, numbered};
 pub use fifo::{
     DestinationKind, Fifo, FifoDeduplication, MAX_GROUP_OR_DEDUP_ID_CHARS, Standard,
     check_group_or_dedup_id,

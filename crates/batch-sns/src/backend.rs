@@ -11,7 +11,7 @@ use batch_core::{
     Backend, BatchEntry, ConfigError, DedupPolicy, EntryOutcome, Failure, Grouping, Limits,
     Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
-use batch_message::{DestinationKind, Fifo, Standard, check_message};
+use batch_message::{DestinationKind, Fifo, Standard, check_message, numbered};
 use tokio::sync::OnceCell;
 
 use crate::message::{MAX_SUBJECT_CHARS, SnsMessage};
@@ -209,16 +209,7 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
         &self,
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SnsRequestError> {
-        // Ids only need to be unique within one request, so each entry gets its index.
-        let entries = batch
-            .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let mut entry = item.entry.entry.clone();
-                entry.id = index.to_string();
-                entry
-            })
-            .collect();
+        let entries = numbered(batch, |item| &item.entry, |entry| &mut entry.id);
         let output = self
             .client
             .publish_batch()

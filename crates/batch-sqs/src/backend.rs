@@ -18,7 +18,7 @@ use batch_core::{
     ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
 
-use batch_message::{DestinationKind, Fifo, Standard, check_message};
+use batch_message::{DestinationKind, Fifo, Standard, check_message, numbered};
 
 use crate::message::{MAX_DELAY_SECONDS, SqsMessage};
 use crate::queue::Queue;
@@ -212,16 +212,7 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        // Ids only need to be unique within one request, so each entry gets its index.
-        let request: Vec<SendMessageBatchRequestEntry> = batch
-            .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let mut entry = item.entry.entry.clone();
-                entry.id = index.to_string();
-                entry
-            })
-            .collect();
+        let request = numbered(batch, |item| &item.entry, |entry| &mut entry.id);
         let output = self
             .client
             .send_message_batch()

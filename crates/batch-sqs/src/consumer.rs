@@ -13,6 +13,8 @@ use batch_core::{
     Prepared, ServiceSpec, SubmitErrorKind,
 };
 
+use batch_message::numbered;
+
 use crate::backend::{Operation, SqsRequestError, outcomes};
 use crate::queue::Queue;
 
@@ -140,24 +142,6 @@ pub type SqsDeleteDispatcher = Dispatcher<SqsConsumerBackend<Delete>>;
 /// ```
 pub type SqsVisibilityDispatcher = Dispatcher<SqsConsumerBackend<ChangeVisibility>>;
 
-/// The request's entries, each with its index as its id: ids need only be unique within
-/// one request.
-fn numbered<B>(batch: &[BatchEntry<'_, B>], id: fn(&mut B::Entry) -> &mut String) -> Vec<B::Entry>
-where
-    B: Backend,
-    B::Entry: Clone,
-{
-    batch
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let mut entry = item.entry.clone();
-            *id(&mut entry) = index.to_string();
-            entry
-        })
-        .collect()
-}
-
 /// Checks a receipt handle and says how it dedups.
 fn prepared<E>(handle: &str, entry: E) -> Result<Prepared<E>, SubmitErrorKind> {
     if handle.is_empty() {
@@ -197,7 +181,7 @@ impl Backend for SqsConsumerBackend<Delete> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        let entries = numbered(batch, |entry| &mut entry.id);
+        let entries = numbered(batch, |entry| entry, |entry| &mut entry.id);
         let output = self
             .client
             .delete_message_batch()
@@ -254,7 +238,7 @@ impl Backend for SqsConsumerBackend<ChangeVisibility> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        let entries = numbered(batch, |entry| &mut entry.id);
+        let entries = numbered(batch, |entry| entry, |entry| &mut entry.id);
         let output = self
             .client
             .change_message_visibility_batch()
