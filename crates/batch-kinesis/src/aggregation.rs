@@ -4,7 +4,7 @@ use crate::aggregate::FRAMING;
 use crate::record::MAX_PARTITION_KEY_CHARS;
 
 /// How user records are aggregated into Kinesis records (the KPL format; see
-/// [`KinesisBackend::with_aggregation`]).
+/// [`KinesisBackend::with_aggregation`](crate::KinesisBackend::with_aggregation)).
 ///
 /// ```
 /// use batch_kinesis::Aggregation;
