@@ -15,7 +15,8 @@ use batch_core::{
 
 use batch_message::numbered;
 
-use crate::backend::{Operation, SqsRequestError, outcomes};
+use crate::backend::outcomes;
+use crate::error::{Operation, SqsRequestError};
 use crate::queue::Queue;
 
 /// DeleteMessageBatch and ChangeMessageVisibilityBatch limits: 10 entries a request. A

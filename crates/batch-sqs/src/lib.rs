@@ -40,10 +40,11 @@
 mod backend;
 mod consumer;
 mod dispatcher;
+mod error;
 mod message;
 mod queue;
 
-pub use backend::{FifoQueue, SQS_LIMITS, SqsBackend, SqsEntry, SqsRequestError, StandardQueue};
+pub use backend::{FifoQueue, SQS_LIMITS, SqsBackend, SqsEntry, StandardQueue};
 pub use batch_message::{
     DestinationKind as QueueKind, FifoDeduplication, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES,
     MAX_GROUP_OR_DEDUP_ID_CHARS, MAX_ID_CHARS, MessageAttribute, MessageBody,
@@ -53,4 +54,5 @@ pub use consumer::{
     SqsConsumerBackend, SqsDeleteDispatcher, SqsVisibilityDispatcher, VisibilityChange,
 };
 pub use dispatcher::{SqsBatchDispatcher, SqsFifoBatchDispatcher};
+pub use error::SqsRequestError;
 pub use message::{MAX_DELAY_SECONDS, SqsMessage};

@@ -7,7 +7,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
 
-use crate::backend::{Operation, SqsRequestError};
+use crate::error::{Operation, SqsRequestError};
 
 /// A queue given by name (resolved with GetQueueUrl once, when first needed) or by URL.
 #[derive(Debug)]
