@@ -61,21 +61,26 @@ async fn main() {
     let dir = std::env::temp_dir().join(test_support::unique_name("aws-batch-demo"));
     std::fs::create_dir_all(&dir).unwrap();
 
-    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let queue = test_support::create_queue(&sqs, false).await;
     let fifo = test_support::create_queue(&sqs, true).await;
-    let kinesis = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let kinesis =
+        aws_batch_utils::kinesis::sdk::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&kinesis, 2).await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let dynamodb =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&dynamodb, "customer", Some("order")).await;
     let namespace = test_support::unique_name("Demo");
     let aggregated = test_support::create_stream(&kinesis, 2).await;
-    let firehose = aws_sdk_firehose::Client::new(&test_support::sdk_config("firehose").await);
+    let firehose =
+        aws_batch_utils::firehose::sdk::Client::new(&test_support::sdk_config("firehose").await);
     let s3 = test_support::s3_client().await;
     let (delivery_stream, _bucket) = test_support::create_delivery_stream(&firehose, &s3).await;
-    let events = aws_sdk_eventbridge::Client::new(&test_support::sdk_config("eventbridge").await);
+    let events = aws_batch_utils::eventbridge::sdk::Client::new(
+        &test_support::sdk_config("eventbridge").await,
+    );
     let (bus, _bus_queue) = test_support::create_bus_to_queue(&events, &sqs, "demo.orders").await;
-    let sns = aws_sdk_sns::Client::new(&test_support::sdk_config("sns").await);
+    let sns = aws_batch_utils::sns::sdk::Client::new(&test_support::sdk_config("sns").await);
     let (topic, _topic_queue) = test_support::create_topic_to_queue(&sns, &sqs, false).await;
 
     let orders = |n: usize| {

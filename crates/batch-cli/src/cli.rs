@@ -3,12 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser};
 
-use crate::sink::{
-    CloudWatchArgs, Destination, DynamoDbArgs, EventBridgeArgs, FirehoseArgs, KinesisArgs, SnsArgs,
-    SqsArgs,
-};
+use crate::sink::Service;
 
 const AFTER_HELP: &str = "\
 Input:
@@ -137,42 +134,6 @@ pub(crate) struct Common {
     /// No progress bar, errors only in the log.
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
-}
-
-/// Where the records go: one subcommand per service, its arguments in `sink/<service>.rs`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum Service {
-    /// An SQS queue (SendMessageBatch).
-    Sqs(SqsArgs),
-    /// An SNS topic (PublishBatch); a FIFO topic when its ARN ends with `.fifo`.
-    Sns(SnsArgs),
-    /// A Kinesis data stream (PutRecords).
-    Kinesis(KinesisArgs),
-    /// An Amazon Data Firehose delivery stream (PutRecordBatch).
-    Firehose(FirehoseArgs),
-    /// An EventBridge event bus (PutEvents). Each line is an event's detail, a JSON object.
-    Eventbridge(EventBridgeArgs),
-    /// A DynamoDB table (BatchWriteItem).
-    Dynamodb(DynamoDbArgs),
-    /// A CloudWatch metrics namespace (PutMetricData). Each line: {"name": "Latency",
-    /// "value": 12.5, "unit": "Milliseconds", "dimensions": {"Route": "/"}, "timestamp":
-    /// 1700000000, "storage_resolution": 60}, or "values" and "counts" instead of "value".
-    Cloudwatch(CloudWatchArgs),
-}
-
-impl Service {
-    /// The service's own arguments.
-    pub(crate) fn destination(&self) -> &dyn Destination {
-        match self {
-            Self::Sqs(args) => args,
-            Self::Sns(args) => args,
-            Self::Kinesis(args) => args,
-            Self::Firehose(args) => args,
-            Self::Eventbridge(args) => args,
-            Self::Dynamodb(args) => args,
-            Self::Cloudwatch(args) => args,
-        }
-    }
 }
 
 /// `250ms`, `2s`, `1.5s`, `1m` or a bare number of milliseconds.

@@ -10,7 +10,7 @@ use support::{aws_batch, read_lines, summary, temp_file};
 
 #[tokio::test]
 async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {
-    let client = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let url = test_support::create_queue(&client, false).await;
     let mut lines: Vec<String> = (0..30).map(|n| json!({"n": n}).to_string()).collect();
     lines.insert(10, "not json".into()); // line 11
@@ -38,7 +38,8 @@ async fn sqs_loads_every_good_line_and_reports_the_two_bad_ones() {
 
 #[tokio::test]
 async fn kinesis_aggregate_packs_a_file_into_a_few_records_per_shard() {
-    let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let client =
+        aws_batch_utils::kinesis::sdk::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;
     let lines: Vec<String> = (0..5_000)
         .map(|n| json!({"n": n, "user": format!("u{}", n % 50)}).to_string())
@@ -92,7 +93,8 @@ async fn kinesis_aggregate_packs_a_file_into_a_few_records_per_shard() {
 
 #[tokio::test]
 async fn firehose_loads_a_file_into_s3_one_line_each_packed() {
-    let firehose = aws_sdk_firehose::Client::new(&test_support::sdk_config("firehose").await);
+    let firehose =
+        aws_batch_utils::firehose::sdk::Client::new(&test_support::sdk_config("firehose").await);
     let s3 = test_support::s3_client().await;
     let (stream, bucket) = test_support::create_delivery_stream(&firehose, &s3).await;
     let mut lines: Vec<String> = (0..700)
@@ -118,8 +120,10 @@ async fn firehose_loads_a_file_into_s3_one_line_each_packed() {
 
 #[tokio::test]
 async fn eventbridge_sends_each_line_as_an_events_detail() {
-    let events = aws_sdk_eventbridge::Client::new(&test_support::sdk_config("eventbridge").await);
-    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let events = aws_batch_utils::eventbridge::sdk::Client::new(
+        &test_support::sdk_config("eventbridge").await,
+    );
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let (bus, url) = test_support::create_bus_to_queue(&events, &sqs, "cli.test").await;
     let mut lines: Vec<String> = (0..35).map(|n| json!({"n": n}).to_string()).collect();
     lines.insert(5, "[1, 2]".into()); // line 6: not an object
@@ -156,8 +160,8 @@ async fn eventbridge_sends_each_line_as_an_events_detail() {
 
 #[tokio::test]
 async fn sns_publishes_a_file_to_a_fifo_topic_in_order_per_group() {
-    let sns = aws_sdk_sns::Client::new(&test_support::sdk_config("sns").await);
-    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let sns = aws_batch_utils::sns::sdk::Client::new(&test_support::sdk_config("sns").await);
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let (topic, url) = test_support::create_topic_to_queue(&sns, &sqs, true).await;
     let lines: Vec<String> = (0..40)
         .map(|n| json!({"n": n, "customer": format!("c{}", n % 4)}).to_string())
@@ -188,7 +192,8 @@ async fn sns_publishes_a_file_to_a_fifo_topic_in_order_per_group() {
 
 #[tokio::test]
 async fn kinesis_loads_a_file_in_few_requests() {
-    let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let client =
+        aws_batch_utils::kinesis::sdk::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;
     let lines: Vec<String> = (0..1_200)
         // Ordered requests hold one record per key: 600 users fill requests of 500.
@@ -229,7 +234,8 @@ async fn kinesis_loads_a_file_in_few_requests() {
 
 #[tokio::test]
 async fn dynamodb_puts_then_deletes() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let puts: Vec<String> = (0..100)
         .map(|n| json!({"id": format!("i{n}"), "n": n}).to_string())
@@ -260,7 +266,9 @@ async fn dynamodb_puts_then_deletes() {
 
 #[tokio::test]
 async fn cloudwatch_loads_metric_lines() {
-    let client = aws_sdk_cloudwatch::Client::new(&test_support::sdk_config("cloudwatch").await);
+    let client = aws_batch_utils::cloudwatch::sdk::Client::new(
+        &test_support::sdk_config("cloudwatch").await,
+    );
     let namespace = test_support::unique_name("cli");
     let mut lines: Vec<String> = (0..300)
         .map(|n| json!({"name": format!("m{}", n % 3), "value": n, "unit": "Count", "dimensions": {"Run": "cli"}}).to_string())

@@ -47,7 +47,7 @@ fn the_input_file_is_never_the_unprocessed_file() {
 
 #[tokio::test]
 async fn a_line_of_invalid_utf8_is_an_unprocessed_entry_and_the_run_goes_on() {
-    let client = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let url = test_support::create_queue(&client, false).await;
     let dir = temp_dir();
     let input = dir.join("in.ndjson");
@@ -99,7 +99,7 @@ async fn sqs_and_kinesis_send_each_line_byte_for_byte_and_skip_a_bom() {
     std::fs::write(&input, text).unwrap();
     let unprocessed = dir.join("failed.ndjson");
 
-    let sqs = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let url = test_support::create_queue(&sqs, false).await;
     let output = aws_batch("sqs", &["sqs", "--queue", &url], &input, &unprocessed);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -110,7 +110,8 @@ async fn sqs_and_kinesis_send_each_line_byte_for_byte_and_skip_a_bom() {
         .collect();
     assert_eq!(bodies, lines.iter().map(|l| (*l).to_owned()).collect());
 
-    let kinesis = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let kinesis =
+        aws_batch_utils::kinesis::sdk::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&kinesis, 1).await;
     let output = aws_batch(
         "kinesis",
@@ -133,7 +134,7 @@ async fn a_bom_inside_the_input_is_named_in_the_error() {
     let input = dir.join("in.ndjson");
     std::fs::write(&input, "{\"n\":1}\n\u{feff}{\"n\":2}\n").unwrap();
     let unprocessed = dir.join("failed.ndjson");
-    let client = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let url = test_support::create_queue(&client, false).await;
     let output = aws_batch("sqs", &["sqs", "--queue", &url], &input, &unprocessed);
     assert_eq!(output.status.code(), Some(1));
@@ -145,7 +146,8 @@ async fn a_bom_inside_the_input_is_named_in_the_error() {
 
 #[tokio::test]
 async fn a_dynamodb_number_out_of_range_is_refused_alone() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let mut lines: Vec<String> = (0..24)
         .map(|n| json!({"id": format!("i{n}"), "n": n}).to_string())
@@ -272,7 +274,8 @@ fn a_destination_that_is_down_ends_the_run_early() {
 
 #[tokio::test]
 async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let lines = vec![
         json!({"id": "a", "v": 1}).to_string(),
@@ -308,7 +311,7 @@ async fn failure_reasons_are_in_the_summary_and_warnings_on_stderr() {
 
 #[tokio::test]
 async fn the_unprocessed_file_is_read_back_as_the_records_it_holds() {
-    let client = aws_sdk_sqs::Client::new(&test_support::sdk_config("sqs").await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&test_support::sdk_config("sqs").await);
     let dir = temp_dir();
     let input = dir.join("in.ndjson");
     std::fs::write(&input, "{\"n\":0}\n{\"n\":1, \"x\":1E2}\nnot json\n").unwrap();

@@ -66,7 +66,8 @@ fn assert_accounted(summary: &Value, delivered: &[u64], handed_back: &[u64]) {
 
 #[tokio::test]
 async fn sigint_mid_load_into_kinesis_loses_nothing() {
-    let client = aws_sdk_kinesis::Client::new(&test_support::sdk_config("kinesis").await);
+    let client =
+        aws_batch_utils::kinesis::sdk::Client::new(&test_support::sdk_config("kinesis").await);
     let stream = test_support::create_stream(&client, 2).await;
     let input = write_input(RECORDS);
     let unprocessed = input.with_file_name("failed.ndjson");
@@ -110,7 +111,8 @@ async fn sigint_mid_load_into_kinesis_loses_nothing() {
 
 #[tokio::test]
 async fn sigterm_mid_load_from_a_pipe_into_dynamodb_loses_nothing() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let unprocessed = temp_dir().join("failed.ndjson");
     let mut child = spawn_piped(
@@ -201,7 +203,8 @@ async fn a_second_signal_hands_back_what_is_in_flight_at_once() {
 
 #[tokio::test]
 async fn kill_9_then_a_rerun_from_the_checkpoint_delivers_every_line() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let input = write_input(RECORDS);
     let dir = input.parent().unwrap().to_path_buf();
@@ -279,7 +282,8 @@ async fn kill_9_then_a_rerun_from_the_checkpoint_delivers_every_line() {
 
 #[tokio::test]
 async fn piped_lines_that_pause_are_sent_within_the_linger_time() {
-    let client = aws_sdk_dynamodb::Client::new(&test_support::sdk_config("dynamodb").await);
+    let client =
+        aws_batch_utils::dynamodb::sdk::Client::new(&test_support::sdk_config("dynamodb").await);
     let table = test_support::create_table(&client, "id", None).await;
     let mut child = spawn_piped(&mut support::dynamodb(&table));
     let mut stdin = child.stdin.take().unwrap();

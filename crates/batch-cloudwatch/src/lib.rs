@@ -41,6 +41,9 @@ pub mod json;
 mod metric;
 
 /// CloudWatch's units.
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `cloudwatch::sdk::Client::new(&config)`.
+pub use aws_sdk_cloudwatch as sdk;
 pub use aws_sdk_cloudwatch::types::StandardUnit as Unit;
 pub use backend::{
     CLOUDWATCH_LIMITS, CloudWatchBackend, CloudWatchEntry, CloudWatchRequestError,

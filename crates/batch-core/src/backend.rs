@@ -241,20 +241,28 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// # }
 /// ```
 ///
-/// Outside its crate, a service adds files and lines in these places:
-/// 1. the facade: its crate and feature (in `full`) in the root `Cargo.toml`, its module and
-///    prefixed names in `src/lib.rs`, its dispatcher in `src/prelude.rs`;
-/// 2. the `aws-batch` command: `crates/batch-cli/src/sink/<service>.rs` (its arguments and
-///    its `LineFormat`), and one variant and one arm naming it in `cli.rs`;
-/// 3. the null endpoint: `crates/null-endpoint/src/ops/<service>.rs` (its handlers), their
-///    lines in the table of `ops/mod.rs`, and its operations in `Api` (`lib.rs`);
-/// 4. test fixtures, when an emulator speaks the API:
-///    `crates/test-support/src/services/<service>.rs` behind a feature of its name, and the
-///    emulator in `xtask/src/emulator.rs`;
-/// 5. the soak: a row in `crates/null-endpoint/tests/soak.rs`;
-/// 6. the benchmark (`crates/bench`): its workload and its hand-written SDK peer (still arms
-///    of the `match`es over services in `workload.rs`, `peers.rs` and `sweep.rs`);
-/// 7. the Python package: a class in `crates/batch-py`.
+/// Outside its crate, a service adds files of its own and edits ten files (the tools reach
+/// a service's crate and SDK through the facade, `aws_batch_utils::<service>::sdk`):
+/// 1. `Cargo.toml` (root): its crate in `[workspace.dependencies]`, its facade feature (and
+///    in `full`);
+/// 2. `src/lib.rs`: its module, its prefixed names, its dispatcher in `prelude`;
+/// 3. the `aws-batch` command: a new `crates/batch-cli/src/sink/<service>.rs` (its
+///    arguments and its `LineFormat`), and in `sink/mod.rs` its `mod` line, its `Service`
+///    variant and that variant's arm of `destination`;
+/// 4. the null endpoint: a new `crates/null-endpoint/src/ops/<service>.rs` (its handlers,
+///    its `Api` names and its `OPERATIONS` table), and in `ops/mod.rs` its `mod` line and its
+///    table in `SERVICES`;
+/// 5. the soak: a test in `crates/null-endpoint/tests/soak.rs`;
+/// 6. test fixtures: a new `crates/test-support/src/services/<service>.rs`, its two lines in
+///    `services/mod.rs`, and
+/// 7. its feature (with its SDK, and in `all`) in `crates/test-support/Cargo.toml`;
+/// 8. the emulator that speaks its API, if any, in `xtask/src/emulator.rs`;
+/// 9. the benchmark: a new `crates/bench/src/peers/<service>.rs` (its `ServicePeers`: the
+///    records, the SDK peers, the capacity pieces), and in `peers.rs` its `mod` line, its
+///    `Service` variant and that variant's arm of `Service::peers`;
+/// 10. the Python package: a new module of `crates/batch-py/src` and its class in `lib.rs`.
+///
+/// And in the docs: its rows in README's crate map and limits, and in RELIABILITY.md.
 pub trait Backend: Send + Sync + 'static {
     /// What the user submits and gets back when it cannot be delivered, as submitted.
     type Payload: Send + Sync + 'static;

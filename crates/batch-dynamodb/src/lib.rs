@@ -41,6 +41,9 @@ mod backend;
 mod dispatcher;
 mod item;
 
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `dynamodb::sdk::Client::new(&config)`.
+pub use aws_sdk_dynamodb as sdk;
 pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
 pub use dispatcher::{DynamoBatchDispatcher, DynamoTable, SubmitDelete};
 pub use item::{

@@ -31,6 +31,9 @@ mod backend;
 mod dispatcher;
 mod event;
 
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `eventbridge::sdk::Client::new(&config)`.
+pub use aws_sdk_eventbridge as sdk;
 pub use backend::{
     EVENTBRIDGE_LIMITS, EventBridgeBackend, EventBridgeEntry, EventBridgeRequestError,
 };

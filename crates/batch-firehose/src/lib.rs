@@ -36,6 +36,9 @@ mod backend;
 mod dispatcher;
 mod record;
 
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `firehose::sdk::Client::new(&config)`.
+pub use aws_sdk_firehose as sdk;
 pub use backend::{
     BILLING_UNIT_BYTES, FIREHOSE_LIMITS, FirehoseBackend, FirehoseEntry, FirehoseRequestError,
     billed_bytes,

@@ -51,6 +51,9 @@ pub use aggregate::{
     AGGREGATE_MAGIC, DeaggregateError, UserRecord, aggregate, deaggregate, is_aggregated,
 };
 pub use aggregation::{Aggregation, DEFAULT_AGGREGATE_BYTES};
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `kinesis::sdk::Client::new(&config)`.
+pub use aws_sdk_kinesis as sdk;
 pub use backend::{
     KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
 };

@@ -31,6 +31,9 @@ mod backend;
 mod dispatcher;
 mod message;
 
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `sns::sdk::Client::new(&config)`.
+pub use aws_sdk_sns as sdk;
 pub use backend::{
     FifoTopic, SNS_DEFAULT_MESSAGE_BYTES, SNS_LIMITS, SnsBackend, SnsEntry, SnsRequestError,
     StandardTopic,

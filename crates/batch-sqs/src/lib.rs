@@ -44,6 +44,9 @@ mod error;
 mod message;
 mod queue;
 
+/// The AWS SDK crate this one is built on, so that a client you build for it (and its
+/// types) match the version the backend takes: `sqs::sdk::Client::new(&config)`.
+pub use aws_sdk_sqs as sdk;
 pub use backend::{FifoQueue, SQS_LIMITS, SqsBackend, SqsEntry, StandardQueue};
 pub use batch_message::{
     DestinationKind as QueueKind, FifoDeduplication, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES,

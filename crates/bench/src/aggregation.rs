@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Duration;
 
-use batch_core::DispatcherConfig;
-use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use aws_batch_utils::engine::DispatcherConfig;
+use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -100,8 +100,9 @@ fn data(n: u64, key: &str, bytes: usize) -> Vec<u8> {
 /// line.
 pub(crate) async fn peer(spec: &str) -> Result<()> {
     let spec: PeerSpec = serde_json::from_str(spec)?;
-    let sdk = batch_core::without_sdk_retries(&sdk_config(&spec.endpoint, false).await);
-    let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(&sdk), NAME)
+    let sdk =
+        aws_batch_utils::engine::without_sdk_retries(&sdk_config(&spec.endpoint, false).await);
+    let backend = KinesisBackend::new(aws_batch_utils::kinesis::sdk::Client::new(&sdk), NAME)
         .with_aggregate(spec.aggregated);
     let kinesis = KinesisBatchDispatcher::builder(backend)
         .config(DispatcherConfig::default())
@@ -210,7 +211,7 @@ async fn run(record_bytes: usize, aggregated: bool, seconds: f64) -> Result<Aggr
     let mut first: std::collections::HashMap<u64, Instant> = std::collections::HashMap::new();
     for (at, entry) in endpoint.accepted_at(Api::PutRecords) {
         let bytes = aws_smithy_types::base64::decode(&entry)?;
-        for user in batch_kinesis::deaggregate("", &bytes)? {
+        for user in aws_batch_utils::kinesis::deaggregate("", &bytes)? {
             let text = String::from_utf8_lossy(&user.data);
             if let Some(n) = text.split(' ').next().and_then(|n| n.parse().ok()) {
                 first.entry(n).or_insert(at);

@@ -6,21 +6,25 @@
 
 pub(crate) mod cloudwatch;
 pub(crate) mod dynamodb;
-mod eventbridge;
-mod firehose;
+pub(crate) mod eventbridge;
+pub(crate) mod firehose;
 pub(crate) mod kinesis;
-mod sns;
+pub(crate) mod sns;
 pub(crate) mod sqs;
 
 use std::error::Error;
+use std::pin::Pin;
 
-use aws_config::{BehaviorVersion, Region};
+use aws_batch_utils::engine::{Backend, Dispatcher, DispatcherConfig, Limits};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use batch_core::{Backend, Dispatcher, DispatcherConfig, Limits};
+use null_endpoint::{Api, Capacity};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use crate::measure;
-use crate::workload::{self, Load, Service};
+use crate::sweep::Offer;
+use crate::workload::{self, Load};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -29,6 +33,62 @@ pub(crate) const QUEUE_URL: &str = "http://127.0.0.1/000000000000/bench";
 pub(crate) const NAME: &str = "bench";
 /// The SNS topic the peers publish to.
 pub(crate) const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:000000000000:bench";
+
+/// A destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Service {
+    Sqs,
+    Kinesis,
+    Dynamodb,
+    Cloudwatch,
+    Firehose,
+    Eventbridge,
+    Sns,
+}
+
+impl Service {
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Sqs,
+        Self::Kinesis,
+        Self::Dynamodb,
+        Self::Cloudwatch,
+        Self::Firehose,
+        Self::Eventbridge,
+        Self::Sns,
+    ];
+    /// The services measured under the mixed and streamed loads and in the capacity sweep
+    /// too (the others take the uniform load, at both latencies).
+    pub(crate) const FULL_SUITE: [Self; 4] =
+        [Self::Sqs, Self::Kinesis, Self::Dynamodb, Self::Cloudwatch];
+
+    /// What the bench knows of the service: its peers and its records.
+    pub(crate) fn peers(self) -> &'static dyn ServicePeers {
+        match self {
+            Self::Sqs => &sqs::Sqs,
+            Self::Kinesis => &kinesis::Kinesis,
+            Self::Dynamodb => &dynamodb::Dynamodb,
+            Self::Cloudwatch => &cloudwatch::Cloudwatch,
+            Self::Firehose => &firehose::Firehose,
+            Self::Eventbridge => &eventbridge::Eventbridge,
+            Self::Sns => &sns::Sns,
+        }
+    }
+
+    pub(crate) fn title(self) -> &'static str {
+        self.peers().title()
+    }
+
+    /// The null endpoint's counter of the service's batch operation.
+    pub(crate) fn batch_api(self) -> null_endpoint::Api {
+        self.peers().batch_api()
+    }
+
+    /// The service's own limits, as the library states them.
+    pub(crate) fn limits(self) -> Limits {
+        self.peers().limits()
+    }
+}
 
 /// Who sends the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +146,65 @@ pub(crate) struct Measured {
     pub(crate) failed: u64,
 }
 
+/// What the bench knows of one service: its names, limits and records, its peers for the
+/// throughput runs and, when the sweep measures it, its capacity pieces. One implementation a
+/// service, in `peers/<service>.rs`; [`Service::peers`] names it.
+pub(crate) trait ServicePeers: Sync {
+    /// The service's name in tables.
+    fn title(&self) -> &'static str;
+    /// The service's own limits, as the library states them.
+    fn limits(&self) -> Limits;
+    /// The null endpoint's counter of the service's batch operation.
+    fn batch_api(&self) -> Api;
+    /// The counter of its one-record operation (what [`Peer::SdkSingle`] calls).
+    fn single_api(&self) -> Api {
+        self.batch_api()
+    }
+    /// Records per second of the Python original against the null endpoint at 20 ms, when
+    /// it has a dispatcher for the service.
+    fn python_original(&self) -> Option<f64> {
+        None
+    }
+    /// The size of record `n`: bytes as the service counts them.
+    fn size(&self, load: Load, n: u64) -> usize {
+        workload::byte_size(self.limits(), load, n)
+    }
+    /// The fewest requests any client could send: by count and bytes.
+    fn lower_bound(&self, load: Load, records: u64) -> u64 {
+        let limits = self.limits();
+        let by_count = records.div_ceil(limits.max_entries as u64);
+        let bytes: u64 = (0..records).map(|n| self.size(load, n) as u64).sum();
+        by_count.max(bytes.div_ceil(limits.max_request_bytes as u64))
+    }
+    /// Sends `records` as `peer` does; returns how many failed.
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64>;
+    /// The capacity sweep's pieces, for the services it measures.
+    fn capacity(&self) -> Option<&dyn CapacityPeers> {
+        None
+    }
+}
+
+/// A service's pieces of the capacity sweep (driven by `crate::sweep`).
+pub(crate) trait CapacityPeers: Sync {
+    /// The quota the endpoint enforces, and the records per second it takes.
+    fn quota(&self) -> (Capacity, f64);
+    /// The record number of an entry the endpoint accepted.
+    fn record_number(&self, entry: &str) -> Option<u64>;
+    /// Offers the records to the service's dispatcher ([`offer_to`](crate::sweep::offer_to)),
+    /// flushes, and returns when each was offered.
+    fn engine<'a>(
+        &'a self,
+        sdk: &'a SdkConfig,
+        config: DispatcherConfig,
+        offer: Offer,
+    ) -> Boxed<'a, Vec<Instant>>;
+    /// The service's hand-written loop ([`hand_loop`](crate::sweep::hand_loop)).
+    fn hand_loop<'a>(&'a self, sdk: &'a SdkConfig, offer: Offer) -> Boxed<'a, Vec<Instant>>;
+}
+
+/// A peer's run, boxed so that the services sit behind one trait.
+pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + 'a>>;
+
 /// Runs `spec` in this process and measures it.
 pub(crate) async fn run(spec: &Spec) -> Result<Measured> {
     let config = aws_config::defaults(BehaviorVersion::latest())
@@ -102,26 +221,11 @@ pub(crate) async fn run(spec: &Spec) -> Result<Measured> {
         load: spec.load,
         count: spec.records,
     };
-    let (peer, config) = (spec.peer, &config);
-    let failed = match spec.service {
-        Service::Sqs => sqs::run(&aws_sdk_sqs::Client::new(config), peer, records).await?,
-        Service::Kinesis => {
-            kinesis::run(&aws_sdk_kinesis::Client::new(config), peer, records).await?
-        }
-        Service::Dynamodb => {
-            dynamodb::run(&aws_sdk_dynamodb::Client::new(config), peer, records).await?
-        }
-        Service::Cloudwatch => {
-            cloudwatch::run(&aws_sdk_cloudwatch::Client::new(config), peer, records).await?
-        }
-        Service::Firehose => {
-            firehose::run(&aws_sdk_firehose::Client::new(config), peer, records).await?
-        }
-        Service::Eventbridge => {
-            eventbridge::run(&aws_sdk_eventbridge::Client::new(config), peer, records).await?
-        }
-        Service::Sns => sns::run(&aws_sdk_sns::Client::new(config), peer, records).await?,
-    };
+    let failed = spec
+        .service
+        .peers()
+        .run(&config, spec.peer, records)
+        .await?;
     Ok(Measured {
         wall_s: started.elapsed().as_secs_f64(),
         cpu_s: measure::cpu_time().saturating_sub(cpu).as_secs_f64(),
@@ -131,7 +235,7 @@ pub(crate) async fn run(spec: &Spec) -> Result<Measured> {
 }
 
 #[derive(Clone, Copy)]
-pub(super) struct Records {
+pub(crate) struct Records {
     service: Service,
     load: Load,
     count: u64,
@@ -139,7 +243,8 @@ pub(super) struct Records {
 
 impl Records {
     fn sizes(self) -> impl Iterator<Item = (u64, usize)> {
-        (0..self.count).map(move |n| (n, workload::size(self.service, self.load, n)))
+        let peers = self.service.peers();
+        (0..self.count).map(move |n| (n, peers.size(self.load, n)))
     }
 }
 
@@ -188,7 +293,7 @@ async fn batch_loop<E, F>(
 where
     F: Future<Output = Result<u64>>,
 {
-    let mut fit = NextFit::new(records.service.limits());
+    let mut fit = NextFit::new(records.service.peers().limits());
     let mut batch = Vec::new();
     let mut failed = 0;
     for (n, size) in records.sizes() {

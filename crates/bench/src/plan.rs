@@ -3,13 +3,13 @@
 use std::process::Command;
 use std::time::Duration;
 
-use null_endpoint::{Api, NullEndpoint};
+use null_endpoint::NullEndpoint;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregation::{self, AggregationRun};
 use crate::peers::{Measured, Peer, Spec};
 use crate::sweep::{self, CapacityRun, Sender};
-use crate::workload::{self, Load, Service};
+use crate::workload::{Load, Service};
 use crate::{Options, Result, report, sweep_report};
 
 /// The in-flight settings measured.
@@ -318,19 +318,10 @@ pub(crate) async fn measure(
     let last = stdout.lines().last().unwrap_or_default();
     let measured: Measured = serde_json::from_str(last)
         .map_err(|e| format!("{}: unreadable figures {last:?}: {e}", peer.title()))?;
-    let api = match (service, peer) {
-        (Service::Sqs, Peer::SdkSingle) => Api::SendMessage,
-        (Service::Sqs, _) => Api::SendMessageBatch,
-        (Service::Kinesis, Peer::SdkSingle) => Api::PutRecord,
-        (Service::Kinesis, _) => Api::PutRecords,
-        (Service::Dynamodb, Peer::SdkSingle) => Api::PutItem,
-        (Service::Dynamodb, _) => Api::BatchWriteItem,
-        (Service::Cloudwatch, _) => Api::PutMetricData,
-        (Service::Firehose, Peer::SdkSingle) => Api::FirehosePutRecord,
-        (Service::Firehose, _) => Api::PutRecordBatch,
-        (Service::Eventbridge, _) => Api::PutEvents,
-        (Service::Sns, Peer::SdkSingle) => Api::Publish,
-        (Service::Sns, _) => Api::PublishBatch,
+    let api = if peer == Peer::SdkSingle {
+        service.peers().single_api()
+    } else {
+        service.batch_api()
     };
     let seen = endpoint.counts(api);
     if seen.entries != records || measured.failed != 0 {
@@ -351,7 +342,7 @@ pub(crate) async fn measure(
         records,
         measured,
         requests: seen.requests,
-        lower_bound: workload::lower_bound(service, load, records),
+        lower_bound: service.peers().lower_bound(load, records),
         max_body_bytes: seen.max_body_bytes,
     })
 }

@@ -244,19 +244,6 @@ fn main_table(md: &mut String, runs: &[Run]) {
     let _ = writeln!(md);
 }
 
-/// Records per second of the Python original (boto3-batch-utils, its default settings)
-/// against the null endpoint at 20 ms a request, on a 2-core machine of this kind; measured
-/// 2026-11-29. It has no dispatcher for the other services.
-fn python_original(service: Service) -> Option<f64> {
-    match service {
-        Service::Sqs => Some(362.0),
-        Service::Kinesis => Some(1_043.0),
-        Service::Dynamodb => Some(588.0),
-        Service::Cloudwatch => Some(647.0),
-        Service::Firehose | Service::Eventbridge | Service::Sns => None,
-    }
-}
-
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "**not met**" }
 }
@@ -347,10 +334,10 @@ fn speed_and_memory_targets(md: &mut String, runs: &[Run], service: Service) {
             runs,
             service,
             Load::Uniform,
-            ours(batch_core::DEFAULT_MAX_IN_FLIGHT),
+            ours(aws_batch_utils::engine::DEFAULT_MAX_IN_FLIGHT),
             latency_ms,
         ),
-        python_original(service),
+        service.peers().python_original(),
     ) {
         let times = ratio(run.records_per_second(), original);
         let _ = writeln!(

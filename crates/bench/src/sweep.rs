@@ -12,16 +12,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_batch_utils::engine::{
+    Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
-use null_endpoint::{Capacity, Faults, NullEndpoint};
+use null_endpoint::{Faults, NullEndpoint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::Result;
-use crate::peers::{cloudwatch, dynamodb, kinesis, sqs};
 use crate::plan::ratio;
 use crate::workload::Service;
 
@@ -132,61 +133,6 @@ impl CapacityRun {
     }
 }
 
-/// A service's quota at the endpoint, and the records per second it takes; `None` for the
-/// services the sweep does not measure.
-fn quota(service: Service) -> Option<(Capacity, f64)> {
-    match service {
-        Service::Sqs => Some(sqs::capacity_quota()),
-        Service::Kinesis => Some(kinesis::capacity_quota()),
-        Service::Dynamodb => Some(dynamodb::capacity_quota()),
-        Service::Cloudwatch => Some(cloudwatch::capacity_quota()),
-        Service::Firehose | Service::Eventbridge | Service::Sns => None,
-    }
-}
-
-/// The record number of an entry the endpoint accepted.
-fn record_number(service: Service, entry: &str) -> Option<u64> {
-    match service {
-        Service::Sqs => sqs::record_number(entry),
-        Service::Kinesis => kinesis::record_number(entry),
-        Service::Dynamodb => dynamodb::record_number(entry),
-        Service::Cloudwatch => cloudwatch::record_number(entry),
-        Service::Firehose | Service::Eventbridge | Service::Sns => None,
-    }
-}
-
-/// Offers the records to the service's dispatcher at their due times ([`offer_to`]),
-/// flushes, and returns when each was offered.
-async fn engine(
-    service: Service,
-    sdk: &SdkConfig,
-    config: DispatcherConfig,
-    offer: Offer,
-) -> Result<Vec<Instant>> {
-    match service {
-        Service::Sqs => sqs::capacity_engine(sdk, config, offer).await,
-        Service::Kinesis => kinesis::capacity_engine(sdk, config, offer).await,
-        Service::Dynamodb => dynamodb::capacity_engine(sdk, config, offer).await,
-        Service::Cloudwatch => cloudwatch::capacity_engine(sdk, config, offer).await,
-        Service::Firehose | Service::Eventbridge | Service::Sns => {
-            Err(format!("no capacity run for {}", service.title()).into())
-        }
-    }
-}
-
-/// The service's hand-written loop ([`hand_loop`]).
-async fn sdk_loop(service: Service, sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    match service {
-        Service::Sqs => sqs::capacity_hand_loop(sdk, offer).await,
-        Service::Kinesis => kinesis::capacity_hand_loop(sdk, offer).await,
-        Service::Dynamodb => dynamodb::capacity_hand_loop(sdk, offer).await,
-        Service::Cloudwatch => cloudwatch::capacity_hand_loop(sdk, offer).await,
-        Service::Firehose | Service::Eventbridge | Service::Sns => {
-            Err(format!("no capacity run for {}", service.title()).into())
-        }
-    }
-}
-
 /// One sweep run to make.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cell {
@@ -259,8 +205,11 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
         max_in_flight,
         seconds_of_quota,
     } = cell;
-    let (capacity, quota) =
-        quota(service).ok_or_else(|| format!("no capacity run for {}", service.title()))?;
+    let peers = service
+        .peers()
+        .capacity()
+        .ok_or_else(|| format!("no capacity run for {}", service.title()))?;
+    let (capacity, quota) = peers.quota();
     // Faults at zero: the endpoint then logs what it accepts, and when.
     let endpoint =
         NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
@@ -272,27 +221,22 @@ pub(crate) async fn run(cell: Cell) -> Result<CapacityRun> {
     // As `Dispatcher::new` builds its clients: the dispatcher is the one retry layer. The
     // dispatcher as it was before pacing kept the SDK's retries.
     let config = match sender {
-        Sender::Paced | Sender::FixedLimit => batch_core::without_sdk_retries(&config),
+        Sender::Paced | Sender::FixedLimit => aws_batch_utils::engine::without_sdk_retries(&config),
         Sender::Unpaced | Sender::SdkAdaptive => config,
     };
     let started = Instant::now();
     let offered_at = match sender {
-        Sender::SdkAdaptive => sdk_loop(service, &config, offer).await?,
+        Sender::SdkAdaptive => peers.hand_loop(&config, offer).await?,
         _ => {
-            engine(
-                service,
-                &config,
-                engine_config(sender, max_in_flight, quota),
-                offer,
-            )
-            .await?
+            let engine = engine_config(sender, max_in_flight, quota);
+            peers.engine(&config, engine, offer).await?
         }
     };
     let seconds = started.elapsed().as_secs_f64();
     // The first acceptance of each record.
     let mut first: HashMap<u64, Instant> = HashMap::new();
     for (at, entry) in endpoint.accepted_at(service.batch_api()) {
-        if let Some(n) = record_number(service, &entry) {
+        if let Some(n) = peers.record_number(&entry) {
             first.entry(n).or_insert(at);
         }
     }
@@ -464,6 +408,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::peers::kinesis;
+
+    fn record_number(service: Service, entry: &str) -> Option<u64> {
+        service.peers().capacity()?.record_number(entry)
+    }
 
     #[test]
     fn record_numbers_are_read_back_from_what_the_endpoint_logs() {

@@ -3,76 +3,10 @@
 
 use std::fmt::Write as _;
 
-use batch_core::Limits;
+use aws_batch_utils::engine::Limits;
+
+pub(crate) use crate::peers::Service;
 use serde::{Deserialize, Serialize};
-
-/// A destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Service {
-    Sqs,
-    Kinesis,
-    Dynamodb,
-    Cloudwatch,
-    Firehose,
-    Eventbridge,
-    Sns,
-}
-
-impl Service {
-    pub(crate) const ALL: [Self; 7] = [
-        Self::Sqs,
-        Self::Kinesis,
-        Self::Dynamodb,
-        Self::Cloudwatch,
-        Self::Firehose,
-        Self::Eventbridge,
-        Self::Sns,
-    ];
-    /// The services measured under the mixed and streamed loads and in the capacity sweep
-    /// too (the others take the uniform load, at both latencies).
-    pub(crate) const FULL_SUITE: [Self; 4] =
-        [Self::Sqs, Self::Kinesis, Self::Dynamodb, Self::Cloudwatch];
-
-    pub(crate) fn title(self) -> &'static str {
-        match self {
-            Self::Sqs => "SQS",
-            Self::Kinesis => "Kinesis",
-            Self::Dynamodb => "DynamoDB",
-            Self::Cloudwatch => "CloudWatch",
-            Self::Firehose => "Firehose",
-            Self::Eventbridge => "EventBridge",
-            Self::Sns => "SNS",
-        }
-    }
-
-    /// The null endpoint's counter of the service's batch operation.
-    pub(crate) fn batch_api(self) -> null_endpoint::Api {
-        use null_endpoint::Api;
-        match self {
-            Self::Sqs => Api::SendMessageBatch,
-            Self::Kinesis => Api::PutRecords,
-            Self::Dynamodb => Api::BatchWriteItem,
-            Self::Cloudwatch => Api::PutMetricData,
-            Self::Firehose => Api::PutRecordBatch,
-            Self::Eventbridge => Api::PutEvents,
-            Self::Sns => Api::PublishBatch,
-        }
-    }
-
-    /// The service's own limits, as the library states them.
-    pub(crate) fn limits(self) -> Limits {
-        match self {
-            Self::Sqs => batch_sqs::SQS_LIMITS,
-            Self::Kinesis => batch_kinesis::KINESIS_DEFAULT_LIMITS,
-            Self::Dynamodb => batch_dynamodb::DYNAMODB_LIMITS,
-            Self::Cloudwatch => batch_cloudwatch::CLOUDWATCH_LIMITS,
-            Self::Firehose => batch_firehose::FIREHOSE_LIMITS,
-            Self::Eventbridge => batch_eventbridge::EVENTBRIDGE_LIMITS,
-            Self::Sns => batch_sns::SNS_LIMITS,
-        }
-    }
-}
 
 /// The shape of a load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,41 +35,27 @@ const UNIFORM_BYTES: usize = 1_000;
 const STREAM_BYTES: usize = 50;
 /// Pareto scale and shape of the mixed load: most records are a few hundred bytes, a few
 /// reach the entry limit.
-const PARETO_SCALE: f64 = 200.0;
+pub(crate) const PARETO_SCALE: f64 = 200.0;
 const PARETO_SHAPE: f64 = 1.1;
-/// Values in a CloudWatch metric of the uniform load (with their counts, about 1 KB).
-const UNIFORM_METRIC_VALUES: usize = 40;
-/// CloudWatch's most values in one metric. Source: CloudWatch API reference, MetricDatum
-/// (Values: up to 150 items); checked 2026-11-23.
-const MAX_METRIC_VALUES: usize = 150;
-
-/// The size of record `n`: bytes as the service counts them, or for CloudWatch the number of
-/// values in the metric.
-pub(crate) fn size(service: Service, load: Load, n: u64) -> usize {
+/// The size of record `n` in bytes, for a service of these limits.
+pub(crate) fn byte_size(limits: Limits, load: Load, n: u64) -> usize {
     match load {
-        Load::Uniform if service == Service::Cloudwatch => UNIFORM_METRIC_VALUES,
         Load::Uniform => UNIFORM_BYTES,
-        Load::Stream if service == Service::Cloudwatch => 1,
         Load::Stream => STREAM_BYTES,
-        Load::Mixed => {
-            let mut rng = fastrand::Rng::with_seed(SEED ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let pareto = PARETO_SCALE / (1.0 - rng.f64()).powf(1.0 / PARETO_SHAPE);
-            let (floor, cap) = match service {
-                Service::Cloudwatch => (1, MAX_METRIC_VALUES),
-                // Leave room for the key or the attribute names.
-                _ => (KEY_BYTES + 10, service.limits().max_entry_bytes - KEY_BYTES),
-            };
-            let scaled = if service == Service::Cloudwatch {
-                pareto / PARETO_SCALE
-            } else {
-                pareto
-            };
-            // Saturating float to int: a huge draw is capped.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let drawn = scaled.min(cap as f64) as usize;
-            drawn.clamp(floor, cap)
-        }
+        // Leave room for the key or the attribute names.
+        Load::Mixed => pareto(n, KEY_BYTES + 10, limits.max_entry_bytes - KEY_BYTES, 1.0),
     }
+}
+
+/// A seeded long-tailed (Pareto) draw for record `n`, divided by `scale`, within
+/// `floor..=cap`.
+pub(crate) fn pareto(n: u64, floor: usize, cap: usize, scale: f64) -> usize {
+    let mut rng = fastrand::Rng::with_seed(SEED ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let drawn = PARETO_SCALE / (1.0 - rng.f64()).powf(1.0 / PARETO_SHAPE) / scale;
+    // Saturating float to int: a huge draw is capped.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let drawn = drawn.min(cap as f64) as usize;
+    drawn.clamp(floor, cap)
 }
 
 /// Bytes of the key part every record carries (a partition key, an item key).
@@ -201,19 +121,6 @@ pub(crate) fn metric(values: usize, n: u64) -> (String, [(&'static str, String);
     (name, dimensions, list)
 }
 
-/// The fewest requests any client could send: ceil(max(records / max_entries,
-/// bytes / max_request_bytes)). CloudWatch's bytes are counted on the encoded request, so
-/// its bound is by count alone.
-pub(crate) fn lower_bound(service: Service, load: Load, records: u64) -> u64 {
-    let limits = service.limits();
-    let by_count = records.div_ceil(limits.max_entries as u64);
-    if service == Service::Cloudwatch {
-        return by_count;
-    }
-    let bytes: u64 = (0..records).map(|n| size(service, load, n) as u64).sum();
-    by_count.max(bytes.div_ceil(limits.max_request_bytes as u64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +149,7 @@ mod tests {
     #[test]
     fn mixed_sizes_are_long_tailed_and_within_the_entry_limit() {
         let sizes: Vec<usize> = (0..20_000)
-            .map(|n| size(Service::Sqs, Load::Mixed, n))
+            .map(|n| Service::Sqs.peers().size(Load::Mixed, n))
             .collect();
         let limit = Service::Sqs.limits().max_entry_bytes;
         assert!(sizes.iter().all(|&s| s > KEY_BYTES && s <= limit));
@@ -251,15 +158,18 @@ mod tests {
         assert!(small > 15_000, "most are small: {small}");
         assert!(large > 0, "a few are large");
         let values: Vec<usize> = (0..2_000)
-            .map(|n| size(Service::Cloudwatch, Load::Mixed, n))
+            .map(|n| Service::Cloudwatch.peers().size(Load::Mixed, n))
             .collect();
-        assert!(values.iter().all(|&v| (1..=MAX_METRIC_VALUES).contains(&v)));
+        assert!(values.iter().all(|&v| (1..=150).contains(&v)));
     }
 
     #[test]
     fn the_lower_bound_takes_the_larger_of_count_and_bytes() {
-        assert_eq!(lower_bound(Service::Sqs, Load::Uniform, 95), 10);
+        assert_eq!(Service::Sqs.peers().lower_bound(Load::Uniform, 95), 10);
         // 2,000 records of 1 KB over 5 MiB requests of 500: the count decides.
-        assert_eq!(lower_bound(Service::Kinesis, Load::Uniform, 2_000), 4);
+        assert_eq!(
+            Service::Kinesis.peers().lower_bound(Load::Uniform, 2_000),
+            4
+        );
     }
 }

@@ -20,11 +20,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
-use batch_core::{Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy};
-use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
-use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
-use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+use aws_batch_utils::cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
+use aws_batch_utils::dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use aws_batch_utils::engine::{
+    Backend, DEFAULT_MAX_IN_FLIGHT, Dispatcher, DispatcherConfig, RetryPolicy,
+};
+use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use aws_batch_utils::sqs::{SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
 use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
 use serde_json::json;
 
@@ -153,7 +155,7 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
         .kinesis_shards(2)
         .reshard_after(Duration::from_millis(seconds() * 500), 3);
     let endpoint = start(capacity, 7).await;
-    let client = aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await);
+    let client = aws_batch_utils::kinesis::sdk::Client::new(&sdk_config(&endpoint).await);
     let backend = KinesisBackend::new(client, "stream")
         .with_partition_key_field("user")
         .with_ordered(true);
@@ -193,7 +195,7 @@ async fn kinesis_ordered_under_a_two_shard_quota_with_a_reshard_and_faults() {
 async fn dynamodb_under_a_thousand_wcu_with_faults() {
     let capacity = Capacity::default().dynamodb_wcu(1_000.0);
     let endpoint = start(capacity, 11).await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await);
+    let client = aws_batch_utils::dynamodb::sdk::Client::new(&sdk_config(&endpoint).await);
     let dynamo = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "t", "pk"))
         .config(config())
         .build()
@@ -211,7 +213,7 @@ async fn dynamodb_under_a_thousand_wcu_with_faults() {
 async fn sqs_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().sqs_requests_per_second(50.0);
     let endpoint = start(capacity, 13).await;
-    let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&sdk_config(&endpoint).await);
     let sqs = SqsBatchDispatcher::builder(SqsBackend::new(client, "http://127.0.0.1/0/q"))
         .config(config())
         .build()
@@ -227,7 +229,7 @@ async fn sqs_under_a_request_rate_with_faults() {
 async fn cloudwatch_under_a_request_rate_with_faults() {
     let capacity = Capacity::default().cloudwatch_requests_per_second(20.0);
     let endpoint = start(capacity, 17).await;
-    let client = aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await);
+    let client = aws_batch_utils::cloudwatch::sdk::Client::new(&sdk_config(&endpoint).await);
     let metrics = CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(client, "Soak"))
         .config(config().max_entries(50))
         .build()
@@ -243,7 +245,7 @@ async fn cloudwatch_under_a_request_rate_with_faults() {
 async fn sqs_fifo_under_a_request_rate_with_faults_keeps_group_order() {
     let capacity = Capacity::default().sqs_requests_per_second(50.0);
     let endpoint = start(capacity, 19).await;
-    let client = aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await);
+    let client = aws_batch_utils::sqs::sdk::Client::new(&sdk_config(&endpoint).await);
     let backend = SqsBackend::fifo(client, "http://127.0.0.1/0/q.fifo");
     let fifo = SqsFifoBatchDispatcher::builder(backend)
         .config(config())

@@ -21,10 +21,10 @@ async fn every_operation_answers_and_is_counted() {
     let endpoint = NullEndpoint::start(Duration::ZERO).await.unwrap();
     let config = config(&endpoint).await;
 
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&config);
     let url = "http://127.0.0.1/000000000000/q";
     let entries = (0..10).map(|i| {
-        aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+        aws_batch_utils::sqs::sdk::types::SendMessageBatchRequestEntry::builder()
             .id(i.to_string())
             .message_body("{}")
             .build()
@@ -45,10 +45,12 @@ async fn every_operation_answers_and_is_counted() {
         .await
         .unwrap();
 
-    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let kinesis = aws_batch_utils::kinesis::sdk::Client::new(&config);
     let records = (0..7).map(|i| {
-        aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
-            .data(aws_sdk_kinesis::primitives::Blob::new(vec![i]))
+        aws_batch_utils::kinesis::sdk::types::PutRecordsRequestEntry::builder()
+            .data(aws_batch_utils::kinesis::sdk::primitives::Blob::new(vec![
+                i,
+            ]))
             .partition_key("k")
             .build()
             .unwrap()
@@ -65,13 +67,15 @@ async fn every_operation_answers_and_is_counted() {
         .put_record()
         .stream_name("s")
         .partition_key("k")
-        .data(aws_sdk_kinesis::primitives::Blob::new(b"x".to_vec()))
+        .data(aws_batch_utils::kinesis::sdk::primitives::Blob::new(
+            b"x".to_vec(),
+        ))
         .send()
         .await
         .unwrap();
 
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let dynamodb = aws_batch_utils::dynamodb::sdk::Client::new(&config);
+    use aws_batch_utils::dynamodb::sdk::types::{AttributeValue, PutRequest, WriteRequest};
     let writes: Vec<WriteRequest> = (0..25)
         .map(|i| {
             let put = PutRequest::builder()
@@ -95,11 +99,11 @@ async fn every_operation_answers_and_is_counted() {
         .await
         .unwrap();
 
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let cloudwatch = aws_batch_utils::cloudwatch::sdk::Client::new(&config);
     // 1,000 metrics: a body large enough that the SDK compresses it.
-    let metrics: Vec<aws_sdk_cloudwatch::types::MetricDatum> = (0..1_000)
+    let metrics: Vec<aws_batch_utils::cloudwatch::sdk::types::MetricDatum> = (0..1_000)
         .map(|i| {
-            aws_sdk_cloudwatch::types::MetricDatum::builder()
+            aws_batch_utils::cloudwatch::sdk::types::MetricDatum::builder()
                 .metric_name(format!("m{i}"))
                 .value(1.0)
                 .build()
@@ -132,7 +136,7 @@ async fn latency_is_added_to_every_answer() {
         .await
         .unwrap();
     let config = config(&endpoint).await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sqs = aws_batch_utils::sqs::sdk::Client::new(&config);
     #[allow(clippy::disallowed_methods)] // wall-clock latency of a real server
     let started = std::time::Instant::now();
     sqs.send_message()

@@ -11,16 +11,18 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
-use batch_core::{
+use aws_batch_utils::cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
+use aws_batch_utils::dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWrite};
+use aws_batch_utils::engine::{
     Backend, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed, UnprocessedReason,
 };
-use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoWrite};
-use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
-use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
-use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
-use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
-use batch_sqs::{MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage};
+use aws_batch_utils::eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+use aws_batch_utils::firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
+use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
+use aws_batch_utils::sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
+use aws_batch_utils::sqs::{
+    MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage,
+};
 use null_endpoint::{Api, Faults, NullEndpoint};
 
 mod common;
@@ -312,7 +314,7 @@ async fn sqs_standard_soak() {
     .await
     .unwrap();
     let sqs = SqsBatchDispatcher::builder(SqsBackend::new(
-        aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::sqs::sdk::Client::new(&sdk_config(&endpoint).await),
         "http://127.0.0.1/0/q",
     ))
     .config(config(10))
@@ -351,7 +353,7 @@ async fn sqs_fifo_soak() {
         .await
         .unwrap();
     let fifo = SqsFifoBatchDispatcher::builder(SqsBackend::fifo(
-        aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::sqs::sdk::Client::new(&sdk_config(&endpoint).await),
         "http://127.0.0.1/0/q.fifo",
     ))
     .config(config(10))
@@ -394,7 +396,7 @@ async fn kinesis_ordered_soak() {
         .unwrap();
     let kinesis = KinesisBatchDispatcher::builder(
         KinesisBackend::new(
-            aws_sdk_kinesis::Client::new(&sdk_config(&endpoint).await),
+            aws_batch_utils::kinesis::sdk::Client::new(&sdk_config(&endpoint).await),
             "stream",
         )
         .with_ordered(true),
@@ -433,7 +435,7 @@ async fn dynamodb_soak() {
         .await
         .unwrap();
     let table = DynamoBatchDispatcher::builder(DynamoBackend::new(
-        aws_sdk_dynamodb::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::dynamodb::sdk::Client::new(&sdk_config(&endpoint).await),
         "table",
         "pk",
     ))
@@ -481,7 +483,7 @@ async fn cloudwatch_soak() {
     .await
     .unwrap();
     let metrics = CloudWatchBatchDispatcher::builder(CloudWatchBackend::new(
-        aws_sdk_cloudwatch::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::cloudwatch::sdk::Client::new(&sdk_config(&endpoint).await),
         "Soak",
     ))
     .config(config(20))
@@ -509,7 +511,7 @@ async fn firehose_soak() {
         .await
         .unwrap();
     let stream = FirehoseBatchDispatcher::builder(FirehoseBackend::new(
-        aws_sdk_firehose::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::firehose::sdk::Client::new(&sdk_config(&endpoint).await),
         "stream",
     ))
     // Requests of 50, not 500: enough of them to meet every kind of fault.
@@ -549,7 +551,7 @@ async fn eventbridge_soak() {
     .await
     .unwrap();
     let events = EventBridgeBatchDispatcher::builder(EventBridgeBackend::new(
-        aws_sdk_eventbridge::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::eventbridge::sdk::Client::new(&sdk_config(&endpoint).await),
         "bus",
     ))
     .config(config(10))
@@ -591,7 +593,7 @@ async fn sns_soak() {
     .await
     .unwrap();
     let topic = SnsBatchDispatcher::builder(SnsBackend::new(
-        aws_sdk_sns::Client::new(&sdk_config(&endpoint).await),
+        aws_batch_utils::sns::sdk::Client::new(&sdk_config(&endpoint).await),
         "arn:aws:sns:us-east-1:000000000000:soak",
     ))
     .config(config(10))

@@ -21,17 +21,4 @@ pub use bad_input::{accepted, refused_then_accepted};
 pub use cli::{aws_batch, aws_batch_at};
 pub use env::{endpoint, python, sdk_config, sdk_config_at, unique_name};
 pub use mock::{PanicOn, Recorder};
-#[cfg(feature = "cloudwatch")]
-pub use services::cloudwatch::*;
-#[cfg(feature = "dynamodb")]
-pub use services::dynamodb::*;
-#[cfg(feature = "eventbridge")]
-pub use services::eventbridge::*;
-#[cfg(feature = "firehose")]
-pub use services::firehose::*;
-#[cfg(feature = "kinesis")]
-pub use services::kinesis::*;
-#[cfg(feature = "sns")]
-pub use services::sns::*;
-#[cfg(feature = "sqs")]
-pub use services::sqs::*;
+pub use services::*;

@@ -35,7 +35,7 @@ impl Destination for CloudWatchArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let client = aws_sdk_cloudwatch::Client::new(sdk);
+        let client = aws_batch_utils::cloudwatch::sdk::Client::new(sdk);
         let backend =
             CloudWatchBackend::new(client, &self.namespace).with_aggregate(self.aggregate);
         Running::open(backend, config, Metrics)

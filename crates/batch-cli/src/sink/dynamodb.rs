@@ -35,7 +35,7 @@ impl Destination for DynamoDbArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let client = aws_sdk_dynamodb::Client::new(sdk);
+        let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
         let mut backend = DynamoBackend::new(client, &self.table, &self.partition_key);
         if let Some(sort_key) = &self.sort_key {
             backend = backend.with_sort_key(sort_key);

@@ -32,7 +32,10 @@ impl Destination for EventBridgeArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let backend = EventBridgeBackend::new(aws_sdk_eventbridge::Client::new(sdk), &self.bus);
+        let backend = EventBridgeBackend::new(
+            aws_batch_utils::eventbridge::sdk::Client::new(sdk),
+            &self.bus,
+        );
         let format = Events {
             source: self.source.clone(),
             detail_type: self.detail_type.clone(),

@@ -36,8 +36,11 @@ impl Destination for FirehoseArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let mut backend = FirehoseBackend::new(aws_sdk_firehose::Client::new(sdk), &self.stream)
-            .with_newline(self.newline);
+        let mut backend = FirehoseBackend::new(
+            aws_batch_utils::firehose::sdk::Client::new(sdk),
+            &self.stream,
+        )
+        .with_newline(self.newline);
         if let Some(bytes) = self.pack {
             backend = backend.with_pack(bytes);
         }

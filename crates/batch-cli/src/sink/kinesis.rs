@@ -43,9 +43,12 @@ impl Destination for KinesisArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), &self.stream)
-            .with_ordered(self.ordered)
-            .with_aggregate(self.aggregate);
+        let backend = KinesisBackend::new(
+            aws_batch_utils::kinesis::sdk::Client::new(sdk),
+            &self.stream,
+        )
+        .with_ordered(self.ordered)
+        .with_aggregate(self.aggregate);
         let key = self
             .partition_key_field
             .clone()

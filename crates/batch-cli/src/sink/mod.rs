@@ -20,19 +20,56 @@ use std::pin::Pin;
 use aws_batch_utils::engine::Backend;
 use aws_batch_utils::{ConfigError, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed};
 use aws_config::SdkConfig;
+use clap::Subcommand;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use crate::cli::{Common, Service};
+use crate::cli::Common;
 use crate::output::{Problem, Record, with_causes};
 
-pub(crate) use cloudwatch::CloudWatchArgs;
-pub(crate) use dynamodb::DynamoDbArgs;
-pub(crate) use eventbridge::EventBridgeArgs;
-pub(crate) use firehose::FirehoseArgs;
-pub(crate) use kinesis::KinesisArgs;
-pub(crate) use sns::SnsArgs;
-pub(crate) use sqs::SqsArgs;
+use cloudwatch::CloudWatchArgs;
+use dynamodb::DynamoDbArgs;
+use eventbridge::EventBridgeArgs;
+use firehose::FirehoseArgs;
+use kinesis::KinesisArgs;
+use sns::SnsArgs;
+use sqs::SqsArgs;
+
+/// Where the records go: one subcommand per service, its arguments in its module.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Service {
+    /// An SQS queue (SendMessageBatch).
+    Sqs(SqsArgs),
+    /// An SNS topic (PublishBatch); a FIFO topic when its ARN ends with `.fifo`.
+    Sns(SnsArgs),
+    /// A Kinesis data stream (PutRecords).
+    Kinesis(KinesisArgs),
+    /// An Amazon Data Firehose delivery stream (PutRecordBatch).
+    Firehose(FirehoseArgs),
+    /// An EventBridge event bus (PutEvents). Each line is an event's detail, a JSON object.
+    Eventbridge(EventBridgeArgs),
+    /// A DynamoDB table (BatchWriteItem).
+    Dynamodb(DynamoDbArgs),
+    /// A CloudWatch metrics namespace (PutMetricData). Each line: {"name": "Latency",
+    /// "value": 12.5, "unit": "Milliseconds", "dimensions": {"Route": "/"}, "timestamp":
+    /// 1700000000, "storage_resolution": 60}, or "values" and "counts" instead of "value".
+    Cloudwatch(CloudWatchArgs),
+}
+
+impl Service {
+    /// The service's own arguments.
+    pub(crate) fn destination(&self) -> &dyn Destination {
+        match self {
+            Self::Sqs(args) => args,
+            Self::Sns(args) => args,
+            Self::Kinesis(args) => args,
+            Self::Firehose(args) => args,
+            Self::Eventbridge(args) => args,
+            Self::Dynamodb(args) => args,
+            Self::Cloudwatch(args) => args,
+        }
+    }
+}
 
 /// A record that was not delivered: its input line, the record and why.
 pub(crate) struct Failed {

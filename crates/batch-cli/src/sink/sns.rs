@@ -30,7 +30,7 @@ impl Destination for SnsArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let client = aws_sdk_sns::Client::new(sdk);
+        let client = aws_batch_utils::sns::sdk::Client::new(sdk);
         if !self.topic.ends_with(".fifo") {
             let format = Messages::<SnsBackend>::new(None, self.raw);
             return Running::open(SnsBackend::new(client, &self.topic), config, format);

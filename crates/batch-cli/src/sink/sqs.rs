@@ -34,7 +34,7 @@ impl Destination for SqsArgs {
         config: DispatcherConfig,
         sdk: &SdkConfig,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let client = aws_sdk_sqs::Client::new(sdk);
+        let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
         if !self.fifo {
             let format = Messages::<SqsBackend>::new(None, self.raw);
             return Running::open(SqsBackend::new(client, &self.queue), config, format);

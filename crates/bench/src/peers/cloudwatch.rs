@@ -1,20 +1,29 @@
 //! The Rust peers of CloudWatch: PutMetricData one datum at a time and in batches, CloudWatchBatchDispatcher.
 
+use aws_batch_utils::engine::{DispatcherConfig, Limits};
 use aws_config::SdkConfig;
-use batch_core::DispatcherConfig;
-use null_endpoint::Capacity;
+use null_endpoint::{Api, Capacity};
 use tokio::time::Instant;
 
 use crate::sweep::{Offer, hand_loop, offer_to};
 use crate::workload::Service;
 use std::time::SystemTime;
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_batch_utils::cloudwatch::sdk::types::{Dimension, MetricDatum, StandardUnit};
+use aws_batch_utils::cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 use aws_smithy_types::DateTime;
-use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher, Metric};
 
-use super::{NAME, Peer, Records, Result, batch_loop, config, submit_all, unsupported};
-use crate::workload;
+use super::{
+    Boxed, CapacityPeers, NAME, Peer, Records, Result, ServicePeers, batch_loop, config,
+    submit_all, unsupported,
+};
+use crate::workload::{self, Load};
+
+/// Values in a CloudWatch metric of the uniform load (with their counts, about 1 KB).
+const UNIFORM_METRIC_VALUES: usize = 40;
+/// CloudWatch's most values in one metric. Source: CloudWatch API reference, MetricDatum
+/// (Values: up to 150 items); checked 2026-11-23.
+const MAX_METRIC_VALUES: usize = 150;
 
 fn metric(values: usize, n: u64) -> Metric {
     let (name, dimensions, list) = workload::metric(values, n);
@@ -49,8 +58,81 @@ fn datum(n: u64, values: usize) -> Result<MetricDatum> {
     Ok(datum.build())
 }
 
-pub(super) async fn run(
-    client: &aws_sdk_cloudwatch::Client,
+/// CloudWatch in the bench.
+pub(crate) struct Cloudwatch;
+
+impl ServicePeers for Cloudwatch {
+    fn title(&self) -> &'static str {
+        "CloudWatch"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::cloudwatch::CLOUDWATCH_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::PutMetricData
+    }
+
+    fn python_original(&self) -> Option<f64> {
+        Some(647.0)
+    }
+
+    /// The number of values in the metric, not bytes.
+    fn size(&self, load: Load, n: u64) -> usize {
+        match load {
+            Load::Uniform => UNIFORM_METRIC_VALUES,
+            Load::Stream => 1,
+            Load::Mixed => workload::pareto(n, 1, MAX_METRIC_VALUES, workload::PARETO_SCALE),
+        }
+    }
+
+    /// CloudWatch's bytes are counted on the encoded request, so the bound is by count alone.
+    fn lower_bound(&self, _load: Load, records: u64) -> u64 {
+        records.div_ceil(self.limits().max_entries as u64)
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            run(
+                &aws_batch_utils::cloudwatch::sdk::Client::new(sdk),
+                peer,
+                records,
+            )
+            .await
+        })
+    }
+
+    fn capacity(&self) -> Option<&dyn CapacityPeers> {
+        Some(self)
+    }
+}
+
+impl CapacityPeers for Cloudwatch {
+    fn quota(&self) -> (Capacity, f64) {
+        capacity_quota()
+    }
+
+    fn record_number(&self, entry: &str) -> Option<u64> {
+        record_number(entry)
+    }
+
+    fn engine<'a>(
+        &'a self,
+        sdk: &'a SdkConfig,
+        config: DispatcherConfig,
+        offer: Offer,
+    ) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_engine(sdk, config, offer))
+    }
+
+    fn hand_loop<'a>(&'a self, sdk: &'a SdkConfig, offer: Offer) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_hand_loop(sdk, offer))
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::cloudwatch::sdk::Client,
     peer: Peer,
     records: Records,
 ) -> Result<u64> {
@@ -96,7 +178,7 @@ pub(super) async fn run(
 /// 50 requests a second of 1,000 metrics: a tenth of the account's 500 PutMetricData
 /// requests a second (source: CloudWatch service quotas; checked 2026-11-29), so that the
 /// run measures pacing, not this machine's CPU.
-pub(crate) fn capacity_quota() -> (Capacity, f64) {
+fn capacity_quota() -> (Capacity, f64) {
     (
         Capacity::default().cloudwatch_requests_per_second(50.0),
         50_000.0,
@@ -104,24 +186,24 @@ pub(crate) fn capacity_quota() -> (Capacity, f64) {
 }
 
 /// The record number of a metric name the endpoint accepted.
-pub(crate) fn record_number(name: &str) -> Option<u64> {
+fn record_number(name: &str) -> Option<u64> {
     name.strip_prefix('m')?.parse().ok()
 }
 
-pub(crate) async fn capacity_engine(
+async fn capacity_engine(
     sdk: &SdkConfig,
     config: DispatcherConfig,
     offer: Offer,
 ) -> Result<Vec<Instant>> {
-    let backend = CloudWatchBackend::new(aws_sdk_cloudwatch::Client::new(sdk), NAME);
+    let backend = CloudWatchBackend::new(aws_batch_utils::cloudwatch::sdk::Client::new(sdk), NAME);
     let metrics = CloudWatchBatchDispatcher::builder(backend)
         .config(config)
         .build()?;
     offer_to(&metrics, offer, |n| Metric::new(format!("m{n}"), 1.0)).await
 }
 
-pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    let client = aws_sdk_cloudwatch::Client::new(sdk);
+async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_batch_utils::cloudwatch::sdk::Client::new(sdk);
     let client = &client;
     hand_loop(Service::Cloudwatch, offer, |ns| async move {
         capacity_send(client, &ns).await.map_or(ns, |()| Vec::new())
@@ -130,7 +212,10 @@ pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<
 }
 
 /// Sends records `ns` in one request.
-async fn capacity_send(client: &aws_sdk_cloudwatch::Client, ns: &[u64]) -> Result<()> {
+async fn capacity_send(
+    client: &aws_batch_utils::cloudwatch::sdk::Client,
+    ns: &[u64],
+) -> Result<()> {
     let data = ns
         .iter()
         .map(|n| {

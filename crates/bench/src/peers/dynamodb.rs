@@ -1,18 +1,21 @@
 //! The Rust peers of DynamoDB: PutItem, BatchWriteItem, DynamoBatchDispatcher.
 
+use aws_batch_utils::engine::{DispatcherConfig, Limits};
 use aws_config::SdkConfig;
-use batch_core::DispatcherConfig;
-use null_endpoint::Capacity;
+use null_endpoint::{Api, Capacity};
 use tokio::time::Instant;
 
 use crate::sweep::{Offer, hand_loop, offer_to};
 use crate::workload::Service;
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use aws_batch_utils::dynamodb::sdk::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_batch_utils::dynamodb::{DynamoBackend, DynamoBatchDispatcher};
 
-use super::{NAME, Peer, Records, Result, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, CapacityPeers, NAME, Peer, Records, Result, ServicePeers, batch_loop, config,
+    submit_all, unsupported,
+};
 use crate::workload;
 
 fn dynamodb_attributes(size: usize, n: u64) -> HashMap<String, AttributeValue> {
@@ -23,8 +26,71 @@ fn dynamodb_attributes(size: usize, n: u64) -> HashMap<String, AttributeValue> {
     ])
 }
 
-pub(super) async fn run(
-    client: &aws_sdk_dynamodb::Client,
+/// DynamoDB in the bench.
+pub(crate) struct Dynamodb;
+
+impl ServicePeers for Dynamodb {
+    fn title(&self) -> &'static str {
+        "DynamoDB"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::dynamodb::DYNAMODB_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::BatchWriteItem
+    }
+
+    fn single_api(&self) -> Api {
+        Api::PutItem
+    }
+
+    fn python_original(&self) -> Option<f64> {
+        Some(588.0)
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            run(
+                &aws_batch_utils::dynamodb::sdk::Client::new(sdk),
+                peer,
+                records,
+            )
+            .await
+        })
+    }
+
+    fn capacity(&self) -> Option<&dyn CapacityPeers> {
+        Some(self)
+    }
+}
+
+impl CapacityPeers for Dynamodb {
+    fn quota(&self) -> (Capacity, f64) {
+        capacity_quota()
+    }
+
+    fn record_number(&self, entry: &str) -> Option<u64> {
+        record_number(entry)
+    }
+
+    fn engine<'a>(
+        &'a self,
+        sdk: &'a SdkConfig,
+        config: DispatcherConfig,
+        offer: Offer,
+    ) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_engine(sdk, config, offer))
+    }
+
+    fn hand_loop<'a>(&'a self, sdk: &'a SdkConfig, offer: Offer) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_hand_loop(sdk, offer))
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::dynamodb::sdk::Client,
     peer: Peer,
     records: Records,
 ) -> Result<u64> {
@@ -81,7 +147,7 @@ pub(super) async fn run(
 // The capacity sweep's pieces (driven by `crate::sweep`).
 
 /// 1,000 WCU; items under 1 KB cost one unit each.
-pub(crate) fn capacity_quota() -> (Capacity, f64) {
+fn capacity_quota() -> (Capacity, f64) {
     (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0)
 }
 
@@ -91,7 +157,7 @@ fn capacity_item(n: u64) -> (String, String) {
 }
 
 /// The record number of a write (JSON) the endpoint accepted.
-pub(crate) fn record_number(write: &str) -> Option<u64> {
+fn record_number(write: &str) -> Option<u64> {
     let write: serde_json::Value = serde_json::from_str(write).ok()?;
     write["PutRequest"]["Item"]["pk"]["S"]
         .as_str()?
@@ -100,12 +166,12 @@ pub(crate) fn record_number(write: &str) -> Option<u64> {
         .ok()
 }
 
-pub(crate) async fn capacity_engine(
+async fn capacity_engine(
     sdk: &SdkConfig,
     config: DispatcherConfig,
     offer: Offer,
 ) -> Result<Vec<Instant>> {
-    let backend = DynamoBackend::new(aws_sdk_dynamodb::Client::new(sdk), NAME, "pk");
+    let backend = DynamoBackend::new(aws_batch_utils::dynamodb::sdk::Client::new(sdk), NAME, "pk");
     let dynamo = DynamoBatchDispatcher::builder(backend)
         .config(config)
         .build()?;
@@ -116,8 +182,8 @@ pub(crate) async fn capacity_engine(
     .await
 }
 
-pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    let client = aws_sdk_dynamodb::Client::new(sdk);
+async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
     let client = &client;
     hand_loop(Service::Dynamodb, offer, |ns| async move {
         capacity_send(client, &ns).await.unwrap_or(ns)
@@ -126,7 +192,10 @@ pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<
 }
 
 /// Sends records `ns` in one request; returns those not delivered.
-async fn capacity_send(client: &aws_sdk_dynamodb::Client, ns: &[u64]) -> Result<Vec<u64>> {
+async fn capacity_send(
+    client: &aws_batch_utils::dynamodb::sdk::Client,
+    ns: &[u64],
+) -> Result<Vec<u64>> {
     let writes = ns
         .iter()
         .map(|&n| {

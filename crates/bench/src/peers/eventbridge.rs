@@ -1,13 +1,46 @@
 //! The Rust peers of EventBridge: PutEvents one event at a time and in batches, EventBridgeBatchDispatcher.
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use batch_eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+use aws_batch_utils::engine::Limits;
+use aws_batch_utils::eventbridge::sdk::types::PutEventsRequestEntry;
+use aws_batch_utils::eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
+use aws_config::SdkConfig;
+use null_endpoint::Api;
 
-use super::{Peer, Records, Result, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, Peer, Records, Result, ServicePeers, batch_loop, config, submit_all, unsupported,
+};
 use crate::workload;
 
-pub(super) async fn run(
-    client: &aws_sdk_eventbridge::Client,
+/// EventBridge in the bench.
+pub(crate) struct Eventbridge;
+
+impl ServicePeers for Eventbridge {
+    fn title(&self) -> &'static str {
+        "EventBridge"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::eventbridge::EVENTBRIDGE_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::PutEvents
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            run(
+                &aws_batch_utils::eventbridge::sdk::Client::new(sdk),
+                peer,
+                records,
+            )
+            .await
+        })
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::eventbridge::sdk::Client,
     peer: Peer,
     records: Records,
 ) -> Result<u64> {

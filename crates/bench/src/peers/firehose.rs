@@ -1,14 +1,51 @@
 //! The Rust peers of Firehose: PutRecord, PutRecordBatch, FirehoseBatchDispatcher.
 
-use aws_sdk_firehose::types::Record;
+use aws_batch_utils::engine::Limits;
+use aws_batch_utils::firehose::sdk::types::Record;
+use aws_batch_utils::firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
+use aws_config::SdkConfig;
 use aws_smithy_types::Blob;
-use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
+use null_endpoint::Api;
 
-use super::{NAME, Peer, Records, Result, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, NAME, Peer, Records, Result, ServicePeers, batch_loop, config, submit_all, unsupported,
+};
 use crate::workload;
 
-pub(super) async fn run(
-    client: &aws_sdk_firehose::Client,
+/// Firehose in the bench.
+pub(crate) struct Firehose;
+
+impl ServicePeers for Firehose {
+    fn title(&self) -> &'static str {
+        "Firehose"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::firehose::FIREHOSE_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::PutRecordBatch
+    }
+
+    fn single_api(&self) -> Api {
+        Api::FirehosePutRecord
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            run(
+                &aws_batch_utils::firehose::sdk::Client::new(sdk),
+                peer,
+                records,
+            )
+            .await
+        })
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::firehose::sdk::Client,
     peer: Peer,
     records: Records,
 ) -> Result<u64> {

@@ -1,21 +1,87 @@
 //! The Rust peers of Kinesis: PutRecord, PutRecords, KinesisBatchDispatcher.
 
+use aws_batch_utils::engine::{DispatcherConfig, Limits};
 use aws_config::SdkConfig;
-use batch_core::DispatcherConfig;
-use null_endpoint::Capacity;
+use null_endpoint::{Api, Capacity};
 use tokio::time::Instant;
 
 use crate::sweep::{Offer, hand_loop, offer_to};
 use crate::workload::Service;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_batch_utils::kinesis::sdk::types::PutRecordsRequestEntry;
+use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 use aws_smithy_types::Blob;
-use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 
-use super::{NAME, Peer, Records, Result, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, CapacityPeers, NAME, Peer, Records, Result, ServicePeers, batch_loop, config,
+    submit_all, unsupported,
+};
 use crate::workload;
 
-pub(super) async fn run(
-    client: &aws_sdk_kinesis::Client,
+/// Kinesis in the bench.
+pub(crate) struct Kinesis;
+
+impl ServicePeers for Kinesis {
+    fn title(&self) -> &'static str {
+        "Kinesis"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::kinesis::KINESIS_DEFAULT_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::PutRecords
+    }
+
+    fn single_api(&self) -> Api {
+        Api::PutRecord
+    }
+
+    fn python_original(&self) -> Option<f64> {
+        Some(1_043.0)
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            run(
+                &aws_batch_utils::kinesis::sdk::Client::new(sdk),
+                peer,
+                records,
+            )
+            .await
+        })
+    }
+
+    fn capacity(&self) -> Option<&dyn CapacityPeers> {
+        Some(self)
+    }
+}
+
+impl CapacityPeers for Kinesis {
+    fn quota(&self) -> (Capacity, f64) {
+        capacity_quota()
+    }
+
+    fn record_number(&self, entry: &str) -> Option<u64> {
+        record_number(entry)
+    }
+
+    fn engine<'a>(
+        &'a self,
+        sdk: &'a SdkConfig,
+        config: DispatcherConfig,
+        offer: Offer,
+    ) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_engine(sdk, config, offer))
+    }
+
+    fn hand_loop<'a>(&'a self, sdk: &'a SdkConfig, offer: Offer) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_hand_loop(sdk, offer))
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::kinesis::sdk::Client,
     peer: Peer,
     records: Records,
 ) -> Result<u64> {
@@ -98,7 +164,7 @@ pub(crate) fn partition_keys() -> Vec<String> {
 }
 
 /// Two provisioned shards: 1,000 records a second each (records of 500 bytes).
-pub(crate) fn capacity_quota() -> (Capacity, f64) {
+fn capacity_quota() -> (Capacity, f64) {
     (Capacity::default().kinesis_shards(2), 2_000.0)
 }
 
@@ -112,18 +178,18 @@ fn key_of(keys: &[String], n: u64) -> String {
 }
 
 /// The record number of record data (base64) the endpoint accepted.
-pub(crate) fn record_number(data: &str) -> Option<u64> {
+fn record_number(data: &str) -> Option<u64> {
     let data = aws_smithy_types::base64::decode(data).ok()?;
     let text = std::str::from_utf8(&data).ok()?;
     text.split(' ').next()?.parse().ok()
 }
 
-pub(crate) async fn capacity_engine(
+async fn capacity_engine(
     sdk: &SdkConfig,
     config: DispatcherConfig,
     offer: Offer,
 ) -> Result<Vec<Instant>> {
-    let backend = KinesisBackend::new(aws_sdk_kinesis::Client::new(sdk), NAME);
+    let backend = KinesisBackend::new(aws_batch_utils::kinesis::sdk::Client::new(sdk), NAME);
     let kinesis = KinesisBatchDispatcher::builder(backend)
         .config(config)
         .build()?;
@@ -134,8 +200,11 @@ pub(crate) async fn capacity_engine(
     .await
 }
 
-pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    let (client, keys) = (aws_sdk_kinesis::Client::new(sdk), partition_keys());
+async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let (client, keys) = (
+        aws_batch_utils::kinesis::sdk::Client::new(sdk),
+        partition_keys(),
+    );
     let (client, keys) = (&client, &keys);
     hand_loop(Service::Kinesis, offer, |ns| async move {
         capacity_send(client, keys, &ns).await.unwrap_or(ns)
@@ -145,7 +214,7 @@ pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<
 
 /// Sends records `ns` in one request; returns those not delivered.
 async fn capacity_send(
-    client: &aws_sdk_kinesis::Client,
+    client: &aws_batch_utils::kinesis::sdk::Client,
     keys: &[String],
     ns: &[u64],
 ) -> Result<Vec<u64>> {

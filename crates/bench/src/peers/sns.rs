@@ -1,12 +1,49 @@
 //! The Rust peers of SNS: Publish, PublishBatch, SnsBatchDispatcher.
 
-use aws_sdk_sns::types::PublishBatchRequestEntry;
-use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
+use aws_batch_utils::engine::Limits;
+use aws_batch_utils::sns::sdk::types::PublishBatchRequestEntry;
+use aws_batch_utils::sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
+use aws_config::SdkConfig;
+use null_endpoint::Api;
 
-use super::{Peer, Records, Result, TOPIC_ARN, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, Peer, Records, Result, ServicePeers, TOPIC_ARN, batch_loop, config, submit_all,
+    unsupported,
+};
 use crate::workload;
 
-pub(super) async fn run(client: &aws_sdk_sns::Client, peer: Peer, records: Records) -> Result<u64> {
+/// SNS in the bench.
+pub(crate) struct Sns;
+
+impl ServicePeers for Sns {
+    fn title(&self) -> &'static str {
+        "SNS"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::sns::SNS_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::PublishBatch
+    }
+
+    fn single_api(&self) -> Api {
+        Api::Publish
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(
+            async move { run(&aws_batch_utils::sns::sdk::Client::new(sdk), peer, records).await },
+        )
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::sns::sdk::Client,
+    peer: Peer,
+    records: Records,
+) -> Result<u64> {
     let mut failed = 0;
     match peer {
         Peer::SdkSingle => {

@@ -1,19 +1,84 @@
 //! The Rust peers of SQS: SendMessage, SendMessageBatch, SqsBatchDispatcher.
 
+use aws_batch_utils::engine::{DispatcherConfig, Limits};
 use aws_config::SdkConfig;
-use batch_core::DispatcherConfig;
-use null_endpoint::Capacity;
+use null_endpoint::{Api, Capacity};
 use tokio::time::Instant;
 
 use crate::sweep::{Offer, hand_loop, offer_to};
 use crate::workload::Service;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use batch_sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
+use aws_batch_utils::sqs::sdk::types::SendMessageBatchRequestEntry;
+use aws_batch_utils::sqs::{SqsBackend, SqsBatchDispatcher, SqsMessage};
 
-use super::{Peer, QUEUE_URL, Records, Result, batch_loop, config, submit_all, unsupported};
+use super::{
+    Boxed, CapacityPeers, Peer, QUEUE_URL, Records, Result, ServicePeers, batch_loop, config,
+    submit_all, unsupported,
+};
 use crate::workload;
 
-pub(super) async fn run(client: &aws_sdk_sqs::Client, peer: Peer, records: Records) -> Result<u64> {
+/// SQS in the bench.
+pub(crate) struct Sqs;
+
+impl ServicePeers for Sqs {
+    fn title(&self) -> &'static str {
+        "SQS"
+    }
+
+    fn limits(&self) -> Limits {
+        aws_batch_utils::sqs::SQS_LIMITS
+    }
+
+    fn batch_api(&self) -> Api {
+        Api::SendMessageBatch
+    }
+
+    fn single_api(&self) -> Api {
+        Api::SendMessage
+    }
+
+    fn python_original(&self) -> Option<f64> {
+        Some(362.0)
+    }
+
+    fn run<'a>(&'a self, sdk: &'a SdkConfig, peer: Peer, records: Records) -> Boxed<'a, u64> {
+        Box::pin(
+            async move { run(&aws_batch_utils::sqs::sdk::Client::new(sdk), peer, records).await },
+        )
+    }
+
+    fn capacity(&self) -> Option<&dyn CapacityPeers> {
+        Some(self)
+    }
+}
+
+impl CapacityPeers for Sqs {
+    fn quota(&self) -> (Capacity, f64) {
+        capacity_quota()
+    }
+
+    fn record_number(&self, entry: &str) -> Option<u64> {
+        record_number(entry)
+    }
+
+    fn engine<'a>(
+        &'a self,
+        sdk: &'a SdkConfig,
+        config: DispatcherConfig,
+        offer: Offer,
+    ) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_engine(sdk, config, offer))
+    }
+
+    fn hand_loop<'a>(&'a self, sdk: &'a SdkConfig, offer: Offer) -> Boxed<'a, Vec<Instant>> {
+        Box::pin(capacity_hand_loop(sdk, offer))
+    }
+}
+
+async fn run(
+    client: &aws_batch_utils::sqs::sdk::Client,
+    peer: Peer,
+    records: Records,
+) -> Result<u64> {
     let mut failed = 0;
     match peer {
         Peer::SdkSingle => {
@@ -66,29 +131,29 @@ pub(super) async fn run(client: &aws_sdk_sqs::Client, peer: Peer, records: Recor
 
 /// A FIFO queue's 300 requests a second, of 10 messages. Source: Amazon SQS FIFO queue
 /// quotas; checked 2026-11-29.
-pub(crate) fn capacity_quota() -> (Capacity, f64) {
+fn capacity_quota() -> (Capacity, f64) {
     (Capacity::default().sqs_requests_per_second(300.0), 3_000.0)
 }
 
 /// The record number of a message body the endpoint accepted.
-pub(crate) fn record_number(body: &str) -> Option<u64> {
+fn record_number(body: &str) -> Option<u64> {
     body.parse().ok()
 }
 
-pub(crate) async fn capacity_engine(
+async fn capacity_engine(
     sdk: &SdkConfig,
     config: DispatcherConfig,
     offer: Offer,
 ) -> Result<Vec<Instant>> {
-    let backend = SqsBackend::new(aws_sdk_sqs::Client::new(sdk), QUEUE_URL);
+    let backend = SqsBackend::new(aws_batch_utils::sqs::sdk::Client::new(sdk), QUEUE_URL);
     let sqs = SqsBatchDispatcher::builder(backend)
         .config(config)
         .build()?;
     offer_to(&sqs, offer, |n| SqsMessage::text(n.to_string())).await
 }
 
-pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
-    let client = aws_sdk_sqs::Client::new(sdk);
+async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<Vec<Instant>> {
+    let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
     let client = &client;
     hand_loop(Service::Sqs, offer, |ns| async move {
         capacity_send(client, &ns).await.unwrap_or(ns)
@@ -97,7 +162,7 @@ pub(crate) async fn capacity_hand_loop(sdk: &SdkConfig, offer: Offer) -> Result<
 }
 
 /// Sends records `ns` in one request; returns those not delivered.
-async fn capacity_send(client: &aws_sdk_sqs::Client, ns: &[u64]) -> Result<Vec<u64>> {
+async fn capacity_send(client: &aws_batch_utils::sqs::sdk::Client, ns: &[u64]) -> Result<Vec<u64>> {
     let entries = ns
         .iter()
         .map(|n| {

@@ -3,10 +3,27 @@
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::cbor;
 use crate::protocol::json::{self, JSON_10, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// CloudWatch PutMetricData.
+    pub const PutMetricData: Self = Self("PutMetricData");
+}
+
+/// The operations: rpcv2Cbor as the Rust SDK speaks it, and awsJson 1.0 as boto3 does.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[(
+        "GraniteServiceVersion20100801.PutMetricData",
+        put_metric_data_json,
+    )],
+    query: &[],
+    cbor: &[("PutMetricData", put_metric_data_cbor)],
+};
 
 pub(super) fn put_metric_data_json(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
     let data = request["MetricData"]

@@ -4,9 +4,28 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::json::{self, JSON_10, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// DynamoDB BatchWriteItem.
+    pub const BatchWriteItem: Self = Self("BatchWriteItem");
+    /// DynamoDB PutItem.
+    pub const PutItem: Self = Self("PutItem");
+}
+
+/// The operations, by `x-amz-target`.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[
+        ("DynamoDB_20120810.BatchWriteItem", batch_write_item),
+        ("DynamoDB_20120810.PutItem", put_item),
+    ],
+    query: &[],
+    cbor: &[],
+};
 
 pub(super) fn batch_write_item(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
     let mut unprocessed = serde_json::Map::new();

@@ -2,9 +2,23 @@
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::json::{JSON_11, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// EventBridge PutEvents.
+    pub const PutEvents: Self = Self("PutEvents");
+}
+
+/// The operations, by `x-amz-target`.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[("AWSEvents.PutEvents", put_events)],
+    query: &[],
+    cbor: &[],
+};
 
 pub(super) fn put_events(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
     let entries = request["Entries"].as_array().cloned().unwrap_or_default();

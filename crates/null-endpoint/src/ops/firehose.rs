@@ -2,9 +2,28 @@
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::json::{JSON_11, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// Firehose PutRecordBatch.
+    pub const PutRecordBatch: Self = Self("PutRecordBatch");
+    /// Firehose PutRecord.
+    pub const FirehosePutRecord: Self = Self("Firehose.PutRecord");
+}
+
+/// The operations, by `x-amz-target`.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[
+        ("Firehose_20150804.PutRecordBatch", put_record_batch),
+        ("Firehose_20150804.PutRecord", put_record),
+    ],
+    query: &[],
+    cbor: &[],
+};
 
 pub(super) fn put_record_batch(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
     // Firehose refuses a record only for its own reasons, which a later attempt may get

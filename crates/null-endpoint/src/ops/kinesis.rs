@@ -5,9 +5,29 @@ use std::sync::atomic::Ordering;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::protocol::json::{JSON_11, error, ok};
 use crate::{Api, PUT_PAYLOAD_UNIT, shard_range};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// Kinesis PutRecords.
+    pub const PutRecords: Self = Self("PutRecords");
+    /// Kinesis PutRecord.
+    pub const PutRecord: Self = Self("PutRecord");
+}
+
+/// The operations, by `x-amz-target`.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[
+        ("Kinesis_20131202.PutRecords", put_records),
+        ("Kinesis_20131202.PutRecord", put_record),
+        ("Kinesis_20131202.ListShards", list_shards),
+    ],
+    query: &[],
+    cbor: &[],
+};
 
 const PTE: &str = "ProvisionedThroughputExceededException";
 

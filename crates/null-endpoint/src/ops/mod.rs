@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::capacity::Quotas;
 use crate::faults::Draw;
 use crate::protocol::{Answer, Call, Protocol, json, query};
-use crate::{Api, Counters};
+use crate::{Api, Counters, Counts};
 
 /// What a handler answered.
 pub(crate) enum Reply {
@@ -48,10 +48,7 @@ impl Ctx<'_> {
     /// it accepted.
     pub(crate) fn record(&self, api: Api, accepted: Vec<String>, sent: usize) {
         let counters = self.counters;
-        let i = api.index();
-        counters.requests[i].fetch_add(1, Ordering::Relaxed);
-        counters.entries[i].fetch_add(sent as u64, Ordering::Relaxed);
-        counters.max_body_bytes[i].fetch_max(self.body_bytes, Ordering::Relaxed);
+        counters.count(api, sent, self.body_bytes);
         if counters.faults_config.is_some() {
             let mut log = counters
                 .accepted
@@ -75,7 +72,7 @@ impl Ctx<'_> {
 
     /// Counts a request refused whole for a quota: a request, its entries refused.
     pub(crate) fn refused_whole(&self, api: Api, entries: usize) {
-        self.counters.requests[api.index()].fetch_add(1, Ordering::Relaxed);
+        self.counters.count(api, 0, 0);
         self.counters
             .refused_for_capacity
             .fetch_add(entries as u64, Ordering::Relaxed);
@@ -99,56 +96,37 @@ type JsonHandler = fn(&mut Ctx<'_>, &Value) -> Reply;
 type QueryHandler = fn(&mut Ctx<'_>, &HashMap<String, String>) -> Reply;
 type CborHandler = fn(&mut Ctx<'_>, &[u8]) -> Reply;
 
-/// awsJson operations, by `x-amz-target`.
-const JSON_OPERATIONS: &[(&str, JsonHandler)] = &[
-    ("AmazonSQS.SendMessageBatch", sqs::send_message_batch),
-    ("AmazonSQS.SendMessage", sqs::send_message),
-    ("AmazonSQS.GetQueueAttributes", sqs::get_queue_attributes),
-    ("AmazonSQS.GetQueueUrl", sqs::get_queue_url),
-    ("Kinesis_20131202.PutRecords", kinesis::put_records),
-    ("Kinesis_20131202.PutRecord", kinesis::put_record),
-    ("Kinesis_20131202.ListShards", kinesis::list_shards),
-    (
-        "Firehose_20150804.PutRecordBatch",
-        firehose::put_record_batch,
-    ),
-    ("Firehose_20150804.PutRecord", firehose::put_record),
-    ("AWSEvents.PutEvents", eventbridge::put_events),
-    (
-        "DynamoDB_20120810.BatchWriteItem",
-        dynamodb::batch_write_item,
-    ),
-    ("DynamoDB_20120810.PutItem", dynamodb::put_item),
-    // boto3 speaks awsJson 1.0 to CloudWatch where the Rust SDK speaks rpcv2Cbor.
-    (
-        "GraniteServiceVersion20100801.PutMetricData",
-        cloudwatch::put_metric_data_json,
-    ),
-];
+/// A service's operations, by protocol: awsJson by `x-amz-target`, query by `Action`,
+/// rpcv2Cbor by the path's last part.
+pub(crate) struct Operations {
+    json: &'static [(&'static str, JsonHandler)],
+    query: &'static [(&'static str, QueryHandler)],
+    cbor: &'static [(&'static str, CborHandler)],
+}
 
-/// Query-protocol operations, by `Action`.
-const QUERY_OPERATIONS: &[(&str, QueryHandler)] = &[
-    ("PublishBatch", sns::publish_batch),
-    ("Publish", sns::publish),
-    ("GetTopicAttributes", sns::get_topic_attributes),
+/// Every service's operations.
+const SERVICES: &[Operations] = &[
+    sqs::OPERATIONS,
+    kinesis::OPERATIONS,
+    firehose::OPERATIONS,
+    eventbridge::OPERATIONS,
+    dynamodb::OPERATIONS,
+    cloudwatch::OPERATIONS,
+    sns::OPERATIONS,
 ];
-
-/// rpcv2Cbor operations, by the path's last part.
-const CBOR_OPERATIONS: &[(&str, CborHandler)] =
-    &[("PutMetricData", cloudwatch::put_metric_data_cbor)];
 
 /// Answers `call` with its operation's handler.
 pub(crate) fn dispatch(ctx: &mut Ctx<'_>, call: &Call) -> Reply {
     let operation = call.operation.as_str();
     let handled = match call.protocol {
-        Protocol::Json => find(JSON_OPERATIONS, operation).map(|handler| {
+        Protocol::Json => find(|ops| ops.json, operation).map(|handler| {
             let body: Value = serde_json::from_slice(&call.body).unwrap_or(Value::Null);
             handler(ctx, &body)
         }),
         Protocol::Query => {
-            find(QUERY_OPERATIONS, operation).map(|handler| handler(ctx, &query::form(&call.body)))
+            find(|ops| ops.query, operation).map(|handler| handler(ctx, &query::form(&call.body)))
         }
-        Protocol::Cbor => find(CBOR_OPERATIONS, operation).map(|handler| handler(ctx, &call.body)),
+        Protocol::Cbor => find(|ops| ops.cbor, operation).map(|handler| handler(ctx, &call.body)),
     };
     handled.unwrap_or_else(|| {
         let answer = match call.protocol {
@@ -164,10 +142,36 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, call: &Call) -> Reply {
     })
 }
 
-/// The handler of `operation` in `table`.
-fn find<H: Copy>(table: &[(&str, H)], operation: &str) -> Option<H> {
-    table
+/// The handler of `operation` in the services' tables of one protocol.
+fn find<H: Copy + 'static>(
+    table: impl Fn(&Operations) -> &'static [(&'static str, H)],
+    operation: &str,
+) -> Option<H> {
+    SERVICES
         .iter()
+        .flat_map(table)
         .find(|(name, _)| *name == operation)
         .map(|(_, handler)| *handler)
+}
+
+impl Counters {
+    /// Counts a request of `api` with `entries` entries and a body of `body_bytes`.
+    pub(crate) fn count(&self, api: Api, entries: usize, body_bytes: u64) {
+        let mut counts = lock(&self.counts);
+        let counts = counts.entry(api).or_default();
+        counts.requests += 1;
+        counts.entries += entries as u64;
+        counts.max_body_bytes = counts.max_body_bytes.max(body_bytes);
+    }
+
+    /// What `api` received so far.
+    pub(crate) fn counts_of(&self, api: Api) -> Counts {
+        lock(&self.counts).get(&api).copied().unwrap_or_default()
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

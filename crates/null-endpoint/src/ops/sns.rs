@@ -3,9 +3,29 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::query::{members, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// SNS PublishBatch.
+    pub const PublishBatch: Self = Self("PublishBatch");
+    /// SNS Publish.
+    pub const Publish: Self = Self("Publish");
+}
+
+/// The operations, by `Action`.
+pub(super) const OPERATIONS: Operations = Operations {
+    query: &[
+        ("PublishBatch", publish_batch),
+        ("Publish", publish),
+        ("GetTopicAttributes", get_topic_attributes),
+    ],
+    json: &[],
+    cbor: &[],
+};
 
 pub(super) fn publish_batch(ctx: &mut Ctx<'_>, form: &HashMap<String, String>) -> Reply {
     let entries = members(form, "PublishBatchRequestEntries");

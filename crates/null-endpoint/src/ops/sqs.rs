@@ -5,9 +5,30 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Operations, Reply};
 use crate::Api;
 use crate::protocol::json::{self, JSON_10, ok};
+
+// Named as the operations are, so that counts read `Api::PutRecords`.
+#[allow(non_upper_case_globals)]
+impl Api {
+    /// SQS SendMessageBatch.
+    pub const SendMessageBatch: Self = Self("SendMessageBatch");
+    /// SQS SendMessage.
+    pub const SendMessage: Self = Self("SendMessage");
+}
+
+/// The operations, by `x-amz-target`.
+pub(super) const OPERATIONS: Operations = Operations {
+    json: &[
+        ("AmazonSQS.SendMessageBatch", send_message_batch),
+        ("AmazonSQS.SendMessage", send_message),
+        ("AmazonSQS.GetQueueAttributes", get_queue_attributes),
+        ("AmazonSQS.GetQueueUrl", get_queue_url),
+    ],
+    query: &[],
+    cbor: &[],
+};
 
 const MD5: &str = "00000000000000000000000000000000";
 

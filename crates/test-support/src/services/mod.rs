@@ -1,16 +1,30 @@
 //! Per-service fixtures: destinations created in the emulators, and what they hold read back.
 
 #[cfg(feature = "cloudwatch")]
-pub(crate) mod cloudwatch;
+mod cloudwatch;
+#[cfg(feature = "cloudwatch")]
+pub use cloudwatch::*;
 #[cfg(feature = "dynamodb")]
-pub(crate) mod dynamodb;
+mod dynamodb;
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::*;
 #[cfg(feature = "eventbridge")]
-pub(crate) mod eventbridge;
+mod eventbridge;
+#[cfg(feature = "eventbridge")]
+pub use eventbridge::*;
 #[cfg(feature = "firehose")]
-pub(crate) mod firehose;
+mod firehose;
+#[cfg(feature = "firehose")]
+pub use firehose::*;
 #[cfg(feature = "kinesis")]
-pub(crate) mod kinesis;
+mod kinesis;
+#[cfg(feature = "kinesis")]
+pub use kinesis::*;
 #[cfg(feature = "sns")]
-pub(crate) mod sns;
+mod sns;
+#[cfg(feature = "sns")]
+pub use sns::*;
 #[cfg(feature = "sqs")]
-pub(crate) mod sqs;
+mod sqs;
+#[cfg(feature = "sqs")]
+pub use sqs::*;
