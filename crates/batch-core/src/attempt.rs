@@ -13,7 +13,7 @@ use crate::backend::{Backend, BatchEntry};
 use crate::catch::CatchUnwind;
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
-use crate::pace::{Pacer, Request};
+use crate::pace::{Pacer, Patience, Request};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
@@ -35,6 +35,9 @@ impl<B: Backend> Sender<'_, B> {
         let retry = self.retry;
         let started = Instant::now();
         let mut attempt = 1;
+        // The last throttling of this batch's entries, handed back with them when their
+        // throttle budget runs out while they wait for their pace.
+        let mut last_throttle: Option<Failure> = None;
         while !todo.is_empty() {
             if *self.abandon.borrow() {
                 let why = "the dispatcher was told to stop before sending";
@@ -47,8 +50,19 @@ impl<B: Backend> Sender<'_, B> {
             let pass = match (self.pacer, &request) {
                 (Some(pacer), Some(request)) => {
                     let shares = request.shares(self.backend);
+                    let patience = Patience {
+                        started,
+                        throttled: last_throttle.is_some(),
+                        budget: retry.throttle_limit(),
+                    };
                     tokio::select! {
-                        pass = pacer.admit(&shares) => Some(pass),
+                        pass = pacer.admit_within(&shares, patience) => match pass {
+                            Some(pass) => Some(pass),
+                            None => {
+                                out_of_patience(todo, last_throttle, attempt - 1, out);
+                                return;
+                            }
+                        },
                         () = abandoned(self.abandon) => {
                             let why = "the dispatcher was told to stop while a request waited for its pace";
                             out.abandon(todo, attempt - 1, why);
@@ -104,6 +118,12 @@ impl<B: Backend> Sender<'_, B> {
             let again = self.give_up_on(again, started, attempt, out);
             if again.is_empty() {
                 return;
+            }
+            if let Some((_, failure)) = again
+                .iter()
+                .find(|(_, f)| f.kind == FailureKind::Throttling)
+            {
+                last_throttle = Some(failure.clone());
             }
             // Throttled entries wait for their pace; others back off by their failures.
             let failures = again
@@ -273,6 +293,35 @@ impl<B: Backend> Sender<'_, B> {
                 vec![EntryOutcome::Failed(failure); entries]
             }
         }
+    }
+}
+
+/// Hands back `todo`, whose throttle budget ran out while it waited for its pace.
+fn out_of_patience<B: Backend>(
+    todo: Vec<Item<B>>,
+    last_throttle: Option<Failure>,
+    attempts: u32,
+    out: &mut Undelivered<B>,
+) {
+    let failure = last_throttle.unwrap_or_else(|| {
+        Failure::new(
+            FailureKind::Throttling,
+            codes::THROTTLE_BUDGET_SPENT,
+            "the destination refused every request for the whole throttle budget; not sent",
+        )
+    });
+    tracing::warn!(
+        entries = todo.len(),
+        attempts,
+        "the throttle budget ran out while waiting for the pace"
+    );
+    for item in todo {
+        out.push(
+            item,
+            UnprocessedReason::DeadlineExceeded,
+            failure.clone(),
+            attempts,
+        );
     }
 }
 

@@ -84,7 +84,12 @@ impl RetryPolicy {
     /// How long an entry the service throttles keeps being sent again, from its batch's first
     /// attempt, when the dispatcher paces itself ([`DispatcherConfig::adaptive`]): throttling
     /// says the destination is busy, not that the entry is bad, so it does not count against
-    /// `max_attempts`. Default 60 s: a batch job gets through a busy minute; a Lambda
+    /// `max_attempts`. The budget counts the waits for the pace too: once a batch was
+    /// throttled, or while the destination refuses everything, a request that would wait
+    /// past the budget is not sent and its entries come back `DeadlineExceeded` (those never
+    /// sent with the code [`codes::THROTTLE_BUDGET_SPENT`](crate::codes::THROTTLE_BUDGET_SPENT)),
+    /// so a destination that refuses everything has every entry back within the budget and
+    /// one request. Default 60 s: a batch job gets through a busy minute; a Lambda
     /// function that must finish sooner flushes with
     /// [`flush_payloads_timeout`](crate::Dispatcher::flush_payloads_timeout).
     #[must_use]

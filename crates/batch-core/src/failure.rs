@@ -125,6 +125,10 @@ pub mod codes {
     pub const CONSTRUCTION_FAILURE: &str = "ConstructionFailure";
     /// An error the SDK did not classify.
     pub const UNKNOWN: &str = "Unknown";
+    /// Never sent: the destination throttled every request for the whole throttle budget
+    /// ([`RetryPolicy::throttle_budget`](crate::RetryPolicy::throttle_budget)) before this
+    /// entry's turn came.
+    pub const THROTTLE_BUDGET_SPENT: &str = "ThrottleBudgetSpent";
     /// A record aggregated for a Kinesis shard it no longer hashes to (the stream was
     /// resharded while it was in flight); it is aggregated again and retried.
     pub const SHARD_CHANGED: &str = "ShardChanged";

@@ -68,9 +68,25 @@ struct State {
     /// Payloads and units accepted so far, to state the learned rates in payloads.
     accepted_payloads: f64,
     accepted_units: f64,
+    /// Since when every answer was throttling with nothing accepted: the destination
+    /// refuses everything; `None` once anything is accepted.
+    refusing_since: Option<Instant>,
     /// When the user's caps next allow a request.
     records_cap_free: Instant,
     bytes_cap_free: Instant,
+}
+
+/// How long a request may wait for its pace: the throttle budget, from its batch's first
+/// attempt, once the batch was throttled or while the destination refuses everything (then
+/// from the start of that, for a batch that began within its budget), so that a destination
+/// that refuses everything has every batch handed back within one budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Patience {
+    /// When the batch's first attempt began.
+    pub(crate) started: Instant,
+    /// Whether the service throttled the batch before.
+    pub(crate) throttled: bool,
+    pub(crate) budget: Duration,
 }
 
 /// A request's place in the window and the schedules, taken by [`Pacer::admit`].
@@ -104,6 +120,7 @@ impl Pacer {
                 },
                 window_cut: None,
                 in_flight: 0,
+                refusing_since: None,
                 accepted_payloads: 0.0,
                 accepted_units: 0.0,
                 records_cap_free: now,
@@ -124,38 +141,98 @@ impl Pacer {
 
     /// Waits for room in the window, reserves the request's entries in its domains'
     /// schedules and the user's caps, and waits until all of them allow it.
+    #[cfg(test)]
     pub(crate) async fn admit(&self, shares: &[Share]) -> Pass<'_> {
+        let patient = Patience {
+            started: Instant::now(),
+            throttled: false,
+            budget: Duration::MAX,
+        };
+        loop {
+            if let Some(pass) = self.admit_within(shares, patient).await {
+                return pass;
+            }
+        }
+    }
+
+    /// As `admit`, unless the wait would outlast `patience`: then `None`, and nothing is
+    /// reserved.
+    pub(crate) async fn admit_within(
+        &self,
+        shares: &[Share],
+        patience: Patience,
+    ) -> Option<Pass<'_>> {
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            {
+            let until = {
                 let mut state = self.lock();
+                let until = self.give_up_at(&state, patience);
+                if until.is_some_and(|until| Instant::now() >= until) {
+                    return None;
+                }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let window = (state.window.floor() as usize).max(1);
                 if state.in_flight < window {
                     state.in_flight += 1;
                     break;
                 }
+                until
+            };
+            // Each request that leaves the window wakes the waiters, which look again: the
+            // destination may have started refusing everything meanwhile.
+            match until {
+                Some(until) => {
+                    tokio::select! {
+                        () = freed => {}
+                        () = tokio::time::sleep_until(until) => return None,
+                    }
+                }
+                None => freed.await,
             }
-            freed.await;
         }
-        let now = Instant::now();
-        let go = self.reserve(shares, now);
-        let limited = go > now;
-        if limited {
+        let mut pass = Pass {
+            pacer: self,
+            reserved_at: Instant::now(),
+            limited: false,
+        };
+        let until = self.give_up_at(&self.lock(), patience);
+        // Dropping `pass` leaves the window again.
+        let go = self.reserve(shares, pass.reserved_at, until)?;
+        pass.limited = go > pass.reserved_at;
+        if pass.limited {
             tokio::time::sleep_until(go).await;
         }
-        Pass {
-            pacer: self,
-            reserved_at: now,
-            limited,
-        }
+        Some(pass)
     }
 
-    /// Reserves `shares` and returns when the request may go.
-    fn reserve(&self, shares: &[Share], now: Instant) -> Instant {
+    /// When a request of `patience` stops waiting for its pace, if it does.
+    fn give_up_at(&self, state: &State, patience: Patience) -> Option<Instant> {
+        if !self.learns {
+            return None;
+        }
+        let Patience {
+            started,
+            throttled,
+            budget,
+        } = patience;
+        let refusing = state
+            .refusing_since
+            .filter(|since| since.checked_add(budget).is_some_and(|end| end > started));
+        if !throttled && refusing.is_none() {
+            return None;
+        }
+        let from = refusing.map_or(started, |since| since.min(started));
+        from.checked_add(budget)
+    }
+
+    /// Reserves `shares` and returns when the request may go; `None`, reserving nothing,
+    /// when that is after `until`.
+    fn reserve(&self, shares: &[Share], now: Instant, until: Option<Instant>) -> Option<Instant> {
         let mut state = self.lock();
+        let payloads: usize = shares.iter().map(|s| s.payloads).sum();
+        let bytes: usize = shares.iter().map(|s| s.bytes).sum();
         let mut go = now;
         for share in shares {
             let known_rate = share.known_rate.filter(|_| self.learns);
@@ -163,30 +240,38 @@ impl Pacer {
                 .domains
                 .entry(share.domain)
                 .or_insert_with(|| Domain::new(now, known_rate));
-            domain.last_reserved = now;
-            if let Some(rate) = domain.rate {
-                let start = domain.free_at.max(now);
-                go = go.max(start);
-                domain.free_at = start + per(share.units, rate);
+            if domain.rate.is_some() {
+                go = go.max(domain.free_at);
             }
         }
-        let payloads: usize = shares.iter().map(|s| s.payloads).sum();
-        let bytes: usize = shares.iter().map(|s| s.bytes).sum();
+        if self.caps.records_per_second.is_some() {
+            go = go.max(state.records_cap_free);
+        }
+        if self.caps.bytes_per_second.is_some() {
+            go = go.max(state.bytes_cap_free);
+        }
+        if until.is_some_and(|until| go > until) {
+            return None;
+        }
+        for share in shares {
+            if let Some(domain) = state.domains.get_mut(&share.domain) {
+                domain.last_reserved = now;
+                if let Some(rate) = domain.rate {
+                    domain.free_at = domain.free_at.max(now) + per(share.units, rate);
+                }
+            }
+        }
         if let Some(rate) = self.caps.records_per_second {
-            let start = state.records_cap_free.max(now);
-            go = go.max(start);
             #[allow(clippy::cast_precision_loss)]
             let payloads = payloads as f64;
-            state.records_cap_free = start + per(payloads, rate);
+            state.records_cap_free = state.records_cap_free.max(now) + per(payloads, rate);
         }
         if let Some(rate) = self.caps.bytes_per_second {
-            let start = state.bytes_cap_free.max(now);
-            go = go.max(start);
             #[allow(clippy::cast_precision_loss)]
             let bytes = bytes as f64;
-            state.bytes_cap_free = start + per(bytes, rate);
+            state.bytes_cap_free = state.bytes_cap_free.max(now) + per(bytes, rate);
         }
-        go
+        Some(go)
     }
 
     /// Learns from a request's answer, per domain; `accepted_payloads` is the number of
@@ -206,8 +291,9 @@ impl Pacer {
         {
             state.accepted_payloads += accepted_payloads as f64;
         }
-        state.accepted_units += answers.iter().map(|(_, a)| a.accepted).sum::<f64>();
         let mut throttled = false;
+        let accepted: f64 = answers.iter().map(|(_, a)| a.accepted).sum();
+        state.accepted_units += accepted;
         for &(domain_id, answer) in answers {
             let domain = state
                 .domains
@@ -222,6 +308,11 @@ impl Pacer {
             } else if pass.limited {
                 domain.grow(now, answer.accepted);
             }
+        }
+        if accepted > 0.0 || accepted_payloads > 0 {
+            state.refusing_since = None;
+        } else if throttled {
+            state.refusing_since.get_or_insert(pass.reserved_at);
         }
         #[allow(clippy::cast_precision_loss)]
         let (max, in_flight) = (self.max_in_flight as f64, state.in_flight as f64);

@@ -1095,6 +1095,36 @@ async fn a_paced_dispatcher_gives_up_on_throttling_after_the_throttle_budget() {
     assert!(backend.attempts_of(3) > 5);
 }
 
+/// The budget bounds the whole time from a batch's first attempt, its waits for the pace
+/// included: a destination that refuses everything hands every record back by then, also
+/// the batches that were still waiting for their first attempt.
+#[tokio::test(start_paused = true)]
+async fn a_destination_that_refuses_everything_hands_every_record_back_by_the_budget() {
+    let budget = Duration::from_secs(5);
+    let request_time = Duration::from_millis(50);
+    let retry = RetryPolicy::default().throttle_budget(budget);
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(5).retry(retry));
+    backend.delay(request_time);
+    backend.fail_every_request(throttled());
+    let started = Instant::now();
+    submit_all(
+        &dispatcher,
+        (0..200).map(|id| TestPayload::new(id, 10)).collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush_payloads().await;
+    let took = started.elapsed();
+    assert!(took <= budget + request_time, "the flush took {took:?}");
+    assert_eq!(unprocessed.len(), 200);
+    assert!(
+        unprocessed
+            .iter()
+            .all(|u| u.error.reason == UnprocessedReason::DeadlineExceeded)
+    );
+    let ids: BTreeSet<u64> = unprocessed.iter().map(|u| u.payload.id).collect();
+    assert_eq!(ids.len(), 200);
+}
+
 #[tokio::test(start_paused = true)]
 async fn other_failures_keep_their_attempt_bound_in_a_paced_dispatcher() {
     let (backend, dispatcher) =
