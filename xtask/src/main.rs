@@ -257,7 +257,7 @@ fn bench(quick: bool) -> Result<()> {
 
 /// The soak tests with 100,000 records per service, one service at a time, printing what
 /// each saw (faults, retries, duplicates, nothing lost); then the capacity soak with 20
-/// seconds of quota per service.
+/// seconds of quota per service, and the fleet soak (10 writers on one quota).
 fn soak() -> Result<()> {
     let mut soak = cargo(&[
         "test",
@@ -287,6 +287,22 @@ fn soak() -> Result<()> {
     step(
         "capacity soak, 20 seconds of quota per service",
         &mut capacity,
+    )?;
+    let mut fleet = cargo(&[
+        "test",
+        "--package",
+        "null-endpoint",
+        "--test",
+        "fleet",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]);
+    fleet.env("AWS_BATCH_FLEET_SECONDS", "20");
+    step(
+        "fleet soak, 10 writers on one quota, 20 seconds of quota",
+        &mut fleet,
     )
 }
 

@@ -218,6 +218,8 @@ impl DispatcherConfig {
 
     /// Sends a partial batch once its oldest entry has waited this long. Default: off, so a
     /// partial batch waits for the next flush (as in a Lambda handler that flushes at the end).
+    /// Each timer runs a random 0-20% short of it, so that writers started together (a
+    /// fleet of containers, Lambda instances) do not send in step.
     #[must_use]
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = Some(linger);

@@ -20,6 +20,10 @@ use crate::spec::{DedupPolicy, Limits};
 use crate::stats::Counters;
 use crate::unprocessed::{Unprocessed, UnprocessedReason};
 
+/// The largest share a linger timer runs short of the setting, drawn per batch: writers
+/// started together do not send in step.
+const LINGER_JITTER: f64 = 0.2;
+
 /// What [`DispatcherBuilder::on_delivered`](crate::DispatcherBuilder::on_delivered) calls.
 pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
 
@@ -328,6 +332,13 @@ impl<B: Backend> Shared<B> {
     }
 
     fn start_linger(&self, generation: u64, linger: Duration) {
+        let jitter = self
+            .rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .f64()
+            * LINGER_JITTER;
+        let linger = linger.mul_f64(1.0 - jitter);
         // The timer must not keep the dispatcher alive; `Weak` lets it end with it.
         let this = self.me.clone();
         tokio::spawn(async move {

@@ -837,11 +837,45 @@ async fn linger_sends_a_partial_batch_after_the_oldest_entry_waited() {
         .submit_payload(TestPayload::new(2, 1))
         .await
         .unwrap();
-    sleep(Duration::from_millis(49)).await;
-    assert!(backend.requests().is_empty(), "not yet: 199 ms");
-    sleep(Duration::from_millis(2)).await;
+    // The timer runs at most 20% short: not before 160 ms, and by 200 ms.
+    sleep(Duration::from_millis(9)).await;
+    assert!(backend.requests().is_empty(), "not yet: 159 ms");
+    sleep(Duration::from_millis(42)).await;
     assert_eq!(request_ids(&backend), vec![vec![1, 2]]);
     assert_eq!(dispatcher.pending(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn linger_timers_of_writers_started_together_do_not_fire_in_step() {
+    let linger = Duration::from_secs(1);
+    // The distinct times at which the writers sent.
+    let mut fired = BTreeSet::new();
+    let mut writers = Vec::new();
+    for _ in 0..20 {
+        let (backend, dispatcher) = dispatcher(DispatcherConfig::default().linger(linger));
+        dispatcher
+            .submit_payload(TestPayload::new(1, 1))
+            .await
+            .unwrap();
+        writers.push((backend, dispatcher));
+    }
+    let start = Instant::now();
+    let mut waiting: Vec<_> = writers.iter().map(|(backend, _)| backend).collect();
+    while !waiting.is_empty() {
+        sleep(Duration::from_millis(1)).await;
+        waiting.retain(|backend| {
+            let sent = !backend.requests().is_empty();
+            if sent {
+                fired.insert(start.elapsed().as_millis());
+            }
+            !sent
+        });
+        assert!(start.elapsed() <= linger, "a timer outlasted the linger");
+    }
+    let (first, last) = (fired.first().copied(), fired.last().copied());
+    assert!(first.is_some_and(|f| f >= 799), "fired at {fired:?}");
+    assert!(fired.len() >= 5, "20 timers fired at only {fired:?}");
+    assert!(last > first);
 }
 
 #[tokio::test(start_paused = true)]

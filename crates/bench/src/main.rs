@@ -6,6 +6,9 @@
 //! time and peak memory are its alone:
 //!
 //! ```text
+//! batch-bench fleet [--writers 2,10] [--paced-only] [--seconds S] [--from-json FILE]
+//!                                                     many writers on one quota, into
+//!                                                     FILE's figures
 //! batch-bench cpu [--rounds N] [--records N] [--services S,...]
 //!                                                     CPU per record against the hand loop
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
@@ -31,6 +34,7 @@
 
 mod aggregation;
 mod cpu;
+mod fleet;
 mod measure;
 mod peers;
 mod plan;
@@ -78,6 +82,19 @@ enum Command {
         /// (shards, WCU, requests a second).
         #[arg(default_value = "")]
         quotas: String,
+    },
+    /// Fleets: N independent writers on one quota (a stream, a table, a FIFO queue), equal
+    /// demand, into the figures of `--from-json`; writes the report.
+    Fleet {
+        /// Only these writer counts.
+        #[arg(long, value_delimiter = ',')]
+        writers: Option<Vec<usize>>,
+        /// Only the paced dispatcher.
+        #[arg(long)]
+        paced_only: bool,
+        /// Seconds of quota each run offers.
+        #[arg(long)]
+        seconds: Option<f64>,
     },
     /// CPU per record of the dispatcher at max_in_flight 1 against the hand-written SDK
     /// loop, each peer in a process of its own, alternating, for every service.
@@ -131,6 +148,13 @@ fn parse_service(name: &str) -> Result<workload::Service, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The engine's own log, on stderr, when `RUST_LOG` asks for it.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -152,6 +176,16 @@ fn main() -> ExitCode {
             records,
             services,
         }) => runtime.block_on(cpu::run(&cli.options, rounds, records, services)),
+        Some(Command::Fleet {
+            writers,
+            paced_only,
+            seconds,
+        }) => runtime.block_on(fleet::run_into_report(
+            &cli.options,
+            writers,
+            paced_only,
+            seconds,
+        )),
         None => runtime.block_on(plan::run_all(&cli.options)),
     };
     match result {

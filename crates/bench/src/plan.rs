@@ -114,6 +114,8 @@ pub(crate) struct Figures {
     pub(crate) aggregation: Vec<AggregationRun>,
     #[serde(default)]
     pub(crate) cpu: Vec<crate::cpu::CpuRun>,
+    #[serde(default)]
+    pub(crate) fleet: Vec<crate::fleet::FleetRun>,
 }
 
 impl Figures {
@@ -142,6 +144,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         figures.runs = measure_all(options).await?;
         figures.capacity = sweep(options).await?;
         figures.aggregation = aggregation::run_all(options).await?;
+        figures.fleet = crate::fleet::measure(options.quick, None, false, None).await?;
     } else if options.aggregation_only {
         figures.aggregation = aggregation::run_all(options).await?;
     }

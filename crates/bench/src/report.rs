@@ -55,6 +55,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
         "capacity": capacity,
         "aggregation": aggregation,
         "cpu": figures.cpu,
+        "fleet": figures.fleet,
     });
     fs::write(
         options.out.join(JSON),
@@ -68,6 +69,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
     sweep_report::section(&mut markdown, capacity);
     aggregation::section(&mut markdown, aggregation);
     crate::cpu::section(&mut markdown, &figures.cpu);
+    crate::fleet::section(&mut markdown, &figures.fleet);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");

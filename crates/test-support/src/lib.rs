@@ -21,4 +21,6 @@ pub use bad_input::{accepted, refused_then_accepted};
 pub use cli::{aws_batch, aws_batch_at};
 pub use env::{endpoint, python, sdk_config, sdk_config_at, unique_name};
 pub use mock::{PanicOn, Recorder};
+// Empty when no service's feature is on.
+#[allow(unused_imports, unreachable_pub)]
 pub use services::*;

@@ -1,0 +1,487 @@
+//! Fleets: many independent writers on one quota, as Lambda instances, containers or Spark
+//! tasks run. Each writer is a dispatcher of its own in this process, with its own SDK
+//! client (and so its own connections and retry state), started together with an equal share
+//! of the records, submitting as fast as its dispatcher lets it; none knows of the others.
+//! The null endpoint enforces the quota and logs when it accepted each record, and from whom.
+//!
+//! Figures per run: goodput (records accepted per second over the quota, while 30% to 90% of
+//! them arrived, and over the whole run), entries refused per delivered one, refusals in the
+//! first 2 s against one quota-second, Jain's fairness index over the writers' accepted rates
+//! in windows while all of them still had records to send, the slowest writer against the
+//! fastest, requests against the fewest that carry the records, and records handed back.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_batch_utils::dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+use aws_batch_utils::engine::{Backend, Dispatcher, DispatcherConfig};
+use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
+use aws_batch_utils::sqs::{SqsBackend, SqsFifoBatchDispatcher, SqsMessage};
+use aws_config::SdkConfig;
+use null_endpoint::{Api, Capacity, Faults, NullEndpoint};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::peers::kinesis::partition_keys;
+use crate::plan::{Figures, ratio};
+use crate::sweep::{sdk_config, steady_rate};
+use crate::{Options, Result, report};
+
+/// The writer counts measured, and the smoke run's.
+pub(crate) const WRITERS: [usize; 3] = [2, 10, 50];
+const QUICK_WRITERS: [usize; 1] = [10];
+/// Seconds of quota each run offers in all, and the smoke run's.
+const SECONDS: f64 = 20.0;
+const QUICK_SECONDS: f64 = 4.0;
+/// The round trip of every answer.
+const LATENCY: Duration = Duration::from_millis(10);
+/// Bytes of a record: about 900, one write capacity unit of DynamoDB.
+const PAD: usize = 850;
+/// The span of the windows of Jain's index, when the run is long enough for two.
+const WINDOW: f64 = 10.0;
+/// The span of the refusals counted at the start of a run.
+const START: Duration = Duration::from_secs(2);
+
+/// The destination every writer of a fleet shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Shared {
+    /// A 2-shard Kinesis stream: 2,000 records and 2 MiB a second.
+    Stream,
+    /// A DynamoDB table of 1,000 write capacity units.
+    Table,
+    /// An SQS FIFO queue taking 300 requests a second.
+    FifoQueue,
+}
+
+impl Shared {
+    pub(crate) const ALL: [Self; 3] = [Self::Stream, Self::Table, Self::FifoQueue];
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::Stream => "2-shard stream",
+            Self::Table => "1,000-WCU table",
+            Self::FifoQueue => "300-requests/s FIFO queue",
+        }
+    }
+
+    /// The quota, and the records per second it takes.
+    fn quota(self) -> (Capacity, f64) {
+        match self {
+            Self::Stream => (Capacity::default().kinesis_shards(2), 2_000.0),
+            Self::Table => (Capacity::default().dynamodb_wcu(1_000.0), 1_000.0),
+            Self::FifoQueue => (Capacity::default().sqs_requests_per_second(300.0), 3_000.0),
+        }
+    }
+
+    fn api(self) -> Api {
+        match self {
+            Self::Stream => Api::PutRecords,
+            Self::Table => Api::BatchWriteItem,
+            Self::FifoQueue => Api::SendMessageBatch,
+        }
+    }
+
+    fn max_entries(self) -> u64 {
+        match self {
+            Self::Stream => 500,
+            Self::Table => 25,
+            Self::FifoQueue => 10,
+        }
+    }
+}
+
+/// Who writes: the dispatcher as it is, or with pacing off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum FleetSender {
+    Paced,
+    Unpaced,
+}
+
+impl FleetSender {
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Self::Paced => "aws-batch-utils, paced (default)",
+            Self::Unpaced => "aws-batch-utils, pacing off",
+        }
+    }
+
+    fn config(self) -> DispatcherConfig {
+        match self {
+            Self::Paced => DispatcherConfig::default(),
+            Self::Unpaced => DispatcherConfig::default().adaptive(false),
+        }
+    }
+}
+
+/// One fleet run's figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FleetRun {
+    pub(crate) shared: Shared,
+    pub(crate) sender: FleetSender,
+    pub(crate) writers: usize,
+    pub(crate) records: u64,
+    pub(crate) delivered: u64,
+    pub(crate) quota: f64,
+    /// Delivery rate while 30% to 90% of the records arrived, per second.
+    pub(crate) steady_rate: f64,
+    pub(crate) seconds: f64,
+    pub(crate) refused: u64,
+    /// Entries refused in the first [`START`].
+    pub(crate) refused_at_start: u64,
+    /// Mean of Jain's index over the windows in which every writer still had records.
+    pub(crate) jain: f64,
+    /// Seconds each window spans.
+    pub(crate) window_s: f64,
+    /// The last writer's finish over the first's.
+    pub(crate) slowest_over_fastest: f64,
+    pub(crate) requests: u64,
+    pub(crate) lower_bound: u64,
+    pub(crate) handed_back: u64,
+}
+
+impl FleetRun {
+    pub(crate) fn goodput(&self) -> f64 {
+        ratio(self.steady_rate, self.quota)
+    }
+
+    pub(crate) fn whole_run_goodput(&self) -> f64 {
+        ratio(self.delivered as f64 / self.seconds, self.quota)
+    }
+
+    pub(crate) fn refused_per_delivered(&self) -> f64 {
+        ratio(self.refused as f64, self.delivered as f64)
+    }
+
+    /// Refusals in the first 2 s, in quota-seconds.
+    pub(crate) fn start_refusals(&self) -> f64 {
+        ratio(self.refused_at_start as f64, self.quota)
+    }
+
+    pub(crate) fn requests_over_bound(&self) -> f64 {
+        ratio(self.requests as f64, self.lower_bound as f64)
+    }
+}
+
+/// The runs of a fleet measurement.
+pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
+    let mut plan = Vec::new();
+    let (writers, seconds): (&[usize], f64) = if quick {
+        (&QUICK_WRITERS, QUICK_SECONDS)
+    } else {
+        (&WRITERS, SECONDS)
+    };
+    for shared in Shared::ALL {
+        for &n in writers {
+            plan.push((shared, FleetSender::Paced, n, seconds));
+            if !quick {
+                plan.push((shared, FleetSender::Unpaced, n, seconds));
+            }
+        }
+    }
+    plan
+}
+
+/// Runs the fleet plan (narrowed to `writers` and the paced dispatcher when asked) into the
+/// figures of an earlier run (`--from-json`), and writes the report.
+pub(crate) async fn run_into_report(
+    options: &Options,
+    writers: Option<Vec<usize>>,
+    paced_only: bool,
+    seconds: Option<f64>,
+) -> Result<()> {
+    let mut figures = match &options.from_json {
+        Some(path) => Figures::read(path)?,
+        None => Figures::default(),
+    };
+    figures.fleet = measure(options.quick, writers.as_deref(), paced_only, seconds).await?;
+    report::write(options, &figures)
+}
+
+/// Makes the runs of the fleet plan.
+pub(crate) async fn measure(
+    quick: bool,
+    writers: Option<&[usize]>,
+    paced_only: bool,
+    seconds: Option<f64>,
+) -> Result<Vec<FleetRun>> {
+    let mut runs = Vec::new();
+    for (shared, sender, n, default_seconds) in plan(quick) {
+        if writers.is_some_and(|w| !w.contains(&n)) || (paced_only && sender != FleetSender::Paced)
+        {
+            continue;
+        }
+        let run = run(shared, sender, n, seconds.unwrap_or(default_seconds)).await?;
+        eprintln!("batch-bench: fleet {}", row(&run));
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// The report's section.
+pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
+    if runs.is_empty() {
+        return;
+    }
+    markdown.push_str(
+        "\n## Fleets: many writers on one quota\n\n\
+         `batch-bench fleet`: N independent dispatchers in one process, each with its own SDK \
+         client, started together with an equal share of the records (about 900 bytes each) \
+         and submitting as fast as their dispatcher lets them, against the null endpoint \
+         enforcing the quota (10 ms a request). Goodput is records accepted per second over \
+         the quota while 30% to 90% of them arrived (steady) and over the whole run; Jain's \
+         index is over the writers' accepted counts in 10-s windows (halves of the fastest \
+         writer's time when that is shorter) while every writer still had records; the \
+         refusals of the first 2 s are in seconds of quota.\n\n",
+    );
+    markdown.push_str(&table(runs));
+}
+
+/// The fleet table, in Markdown.
+fn table(runs: &[FleetRun]) -> String {
+    let mut md = String::from(
+        "| destination | sender | writers | goodput, steady | goodput, whole run | \
+         refused per delivered | refused in first 2 s (quota-s) | Jain | slowest / fastest | \
+         requests / bound | handed back | wall |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for run in runs {
+        md.push_str(&row(run));
+        md.push('\n');
+    }
+    md
+}
+
+fn row(run: &FleetRun) -> String {
+    format!(
+        "| {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.2} | {:.3} | {:.1} | {:.2} | {} | {:.1} s |",
+        run.shared.title(),
+        run.sender.title(),
+        run.writers,
+        run.goodput(),
+        run.whole_run_goodput(),
+        run.refused_per_delivered(),
+        run.start_refusals(),
+        run.jain,
+        run.slowest_over_fastest,
+        run.requests_over_bound(),
+        run.handed_back,
+        run.seconds,
+    )
+}
+
+/// Makes one fleet run against a fresh endpoint.
+pub(crate) async fn run(
+    shared: Shared,
+    sender: FleetSender,
+    writers: usize,
+    seconds_of_quota: f64,
+) -> Result<FleetRun> {
+    let (capacity, quota) = shared.quota();
+    // Faults at zero: the endpoint then logs what it accepts, and when.
+    let endpoint =
+        NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let records = (quota * seconds_of_quota) as u64;
+    let share = records / writers as u64;
+    let records = share * writers as u64;
+    let url = endpoint.url();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(writers);
+    for writer in 0..writers {
+        // Each writer's own SDK configuration: its own connections and retry state.
+        let sdk = aws_batch_utils::without_sdk_retries(&sdk_config(&url, false).await);
+        let config = sender.config();
+        tasks.push(tokio::spawn(async move {
+            let handed_back = write(shared, &sdk, config, writer, share)
+                .await
+                .map_err(|e| e.to_string());
+            (handed_back, Instant::now())
+        }));
+    }
+    tokio::time::sleep_until(started + START).await;
+    let refused_at_start = endpoint.refused_for_capacity();
+    let mut handed_back = 0;
+    let mut finished = Vec::with_capacity(writers);
+    for task in tasks {
+        let (back, at) = task.await?;
+        handed_back += back?;
+        finished.push(at.duration_since(started).as_secs_f64());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // The first acceptance of each record, by writer.
+    let mut first: HashMap<(usize, u64), Instant> = HashMap::new();
+    for (at, entry) in endpoint.accepted_at(shared.api()) {
+        if let Some(id) = record_id(shared, &entry) {
+            first.entry(id).or_insert(at);
+        }
+    }
+    let mut arrivals: Vec<Instant> = first.values().copied().collect();
+    arrivals.sort_unstable();
+    let fastest = finished.iter().copied().fold(f64::INFINITY, f64::min);
+    let slowest = finished.iter().copied().fold(0.0, f64::max);
+    // Windows of 10 s when the fastest writer took 20 s or more; else halves of its time.
+    let window = if fastest >= 2.0 * WINDOW {
+        WINDOW
+    } else {
+        fastest / 2.0
+    };
+    Ok(FleetRun {
+        shared,
+        sender,
+        writers,
+        records,
+        delivered: first.len() as u64,
+        quota,
+        steady_rate: steady_rate(&arrivals),
+        seconds,
+        refused: endpoint.refused_for_capacity(),
+        refused_at_start: refused_at_start.min(endpoint.refused_for_capacity()),
+        jain: jain_while_all_active(&first, writers, started, fastest, window),
+        window_s: window,
+        slowest_over_fastest: ratio(slowest, fastest),
+        requests: endpoint.counts(shared.api()).requests,
+        lower_bound: records.div_ceil(shared.max_entries()),
+        handed_back,
+    })
+}
+
+/// One writer: its dispatcher, its records submitted as fast as it takes them, a flush;
+/// returns how many were handed back.
+async fn write(
+    shared: Shared,
+    sdk: &SdkConfig,
+    config: DispatcherConfig,
+    writer: usize,
+    count: u64,
+) -> Result<u64> {
+    let pad = "x".repeat(PAD);
+    match shared {
+        Shared::Stream => {
+            let client = aws_batch_utils::kinesis::sdk::Client::new(sdk);
+            let kinesis = KinesisBatchDispatcher::builder(KinesisBackend::new(client, "fleet"))
+                .config(config)
+                .build()?;
+            let keys = partition_keys();
+            #[allow(clippy::cast_possible_truncation)]
+            submit(&kinesis, count, |n| {
+                let key = &keys[(n * 7 + writer as u64) as usize % keys.len()];
+                KinesisRecord::bytes(format!("w{writer}-{n}-{pad}").into_bytes())
+                    .with_partition_key(key.clone())
+            })
+            .await
+        }
+        Shared::Table => {
+            let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
+            let table = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "fleet", "pk"))
+                .config(config)
+                .build()?;
+            submit(&table, count, |n| {
+                serde_json::json!({"pk": format!("w{writer}-{n}"), "pad": pad}).into()
+            })
+            .await
+        }
+        Shared::FifoQueue => {
+            let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
+            let queue = "http://127.0.0.1/000000000000/fleet.fifo";
+            let fifo = SqsFifoBatchDispatcher::builder(SqsBackend::fifo(client, queue))
+                .config(config)
+                .build()?;
+            submit(&fifo, count, |n| {
+                SqsMessage::text(format!("w{writer}-{n}"))
+                    .with_message_group_id(format!("w{writer}-g{}", n % 20))
+                    .with_deduplication_id(format!("w{writer}-{n}"))
+            })
+            .await
+        }
+    }
+}
+
+async fn submit<B: Backend>(
+    dispatcher: &Dispatcher<B>,
+    count: u64,
+    payload: impl Fn(u64) -> B::Payload,
+) -> Result<u64>
+where
+    B::Payload: std::fmt::Debug,
+{
+    for n in 0..count {
+        dispatcher.submit_payload(payload(n)).await?;
+    }
+    Ok(dispatcher.flush_payloads().await.len() as u64)
+}
+
+/// The writer and record number of an entry the endpoint accepted: `w<writer>-<n>` in
+/// the message body, the item's key, or the record's data (as base64).
+fn record_id(shared: Shared, entry: &str) -> Option<(usize, u64)> {
+    let text = match shared {
+        Shared::Stream => {
+            let bytes = aws_smithy_types::base64::decode(entry).ok()?;
+            String::from_utf8_lossy(&bytes[..bytes.len().min(32)]).into_owned()
+        }
+        Shared::Table => {
+            let at = entry.find("\"w")?;
+            entry[at + 1..].to_owned()
+        }
+        Shared::FifoQueue => entry.to_owned(),
+    };
+    let rest = text.strip_prefix('w')?;
+    let (writer, rest) = rest.split_once('-')?;
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((writer.parse().ok()?, n.parse().ok()?))
+}
+
+/// Jain's index of the writers' accepted counts per `window` seconds, averaged over the
+/// whole windows before `until` (when the first writer finished: all still had records).
+fn jain_while_all_active(
+    first: &HashMap<(usize, u64), Instant>,
+    writers: usize,
+    started: Instant,
+    until: f64,
+    window: f64,
+) -> f64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let windows = (until / window).floor() as usize;
+    if windows == 0 {
+        return f64::NAN;
+    }
+    let mut counts = vec![vec![0_u64; writers]; windows];
+    for (&(writer, _), at) in first {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let w = (at.duration_since(started).as_secs_f64() / window) as usize;
+        if w < windows && writer < writers {
+            counts[w][writer] += 1;
+        }
+    }
+    let indexes: Vec<f64> = counts.iter().map(|c| jain(c)).collect();
+    indexes.iter().sum::<f64>() / indexes.len() as f64
+}
+
+/// Jain's fairness index: (sum x)^2 / (n sum x^2), 1 when all are equal, 1/n when one has all.
+fn jain(rates: &[u64]) -> f64 {
+    let sum: f64 = rates.iter().map(|&r| r as f64).sum();
+    let squares: f64 = rates.iter().map(|&r| (r as f64).powi(2)).sum();
+    ratio(sum * sum, rates.len() as f64 * squares)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jain_is_one_when_equal_and_one_over_n_when_one_has_all() {
+        assert!((jain(&[5, 5, 5, 5]) - 1.0).abs() < 1e-9);
+        assert!((jain(&[8, 0, 0, 0]) - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn record_ids_are_read_back_from_what_the_endpoint_logs() {
+        assert_eq!(record_id(Shared::FifoQueue, "w3-17"), Some((3, 17)));
+        let write = r#"{"PutRequest":{"Item":{"pad":{"S":"xx"},"pk":{"S":"w12-5"}}}}"#;
+        assert_eq!(record_id(Shared::Table, write), Some((12, 5)));
+        let data = aws_smithy_types::base64::encode(b"w4-99-xxxxxxxx");
+        assert_eq!(record_id(Shared::Stream, &data), Some((4, 99)));
+        assert_eq!(record_id(Shared::FifoQueue, "x"), None);
+    }
+}
