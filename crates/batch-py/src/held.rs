@@ -33,6 +33,9 @@ pub(crate) struct Held<B: Backend> {
     unprocessed: Py<PyList>,
     /// `ClassName::target`, as the original's `str()`.
     label: String,
+    /// The process that made it: a forked child holds a copy whose requests and timers ran
+    /// in the parent, and must make its own.
+    pid: u32,
 }
 
 impl<B: Backend> Held<B> {
@@ -60,10 +63,19 @@ impl<B: Backend> Held<B> {
             next_tag: AtomicU64::new(0),
             unprocessed: PyList::empty(py).unbind(),
             label,
+            pid: std::process::id(),
         })
     }
 
     fn dispatcher(&self) -> PyResult<&Dispatcher<B>> {
+        if self.pid != std::process::id() {
+            return Err(PyRuntimeError::new_err(format!(
+                "{} was made in process {} before this one was forked from it; a forked process \
+                 (a multiprocessing worker, a prefork server's worker) makes its own dispatcher \
+                 (the payloads submitted before the fork are the parent's to deliver)",
+                self.label, self.pid
+            )));
+        }
         self.dispatcher
             .as_ref()
             .ok_or_else(|| PyRuntimeError::new_err("the dispatcher is closed"))
@@ -188,6 +200,12 @@ impl<B: Backend> Held<B> {
 
 impl<B: Backend> Drop for Held<B> {
     fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            // A copy made by a fork: its payloads are the parent's to deliver, and its
+            // tasks and connections belong to the parent's runtime.
+            std::mem::forget(self.dispatcher.take());
+            return;
+        }
         // With the runtime entered, a dispatcher dropped with payloads pending delivers them
         // in the background (and logs the outcome) instead of losing them.
         if let Ok(runtime) = runtime() {

@@ -26,7 +26,7 @@ mod kinesis;
 mod settings;
 mod sqs;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -41,19 +41,31 @@ pyo3::create_exception!(
      when a value is out of range."
 );
 
-/// The runtime every dispatcher of the process sends from.
-fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("aws-batch-utils")
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(format!("no async runtime: {e}")))
+/// The runtime every dispatcher of this process sends from. A process forked from one that
+/// used the package (a `multiprocessing` worker, a prefork server's worker) makes its own:
+/// the parent's runtime threads do not exist in the child, and waiting on that runtime would
+/// never end.
+fn runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
+    static RUNTIME: Mutex<Option<(u32, Arc<tokio::runtime::Runtime>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((owner, runtime)) = slot.as_ref()
+        && *owner == pid
+    {
+        return Ok(Arc::clone(runtime));
+    }
+    if let Some(inherited) = slot.take() {
+        // The parent's: dropping it would wait for threads that are not in this process.
+        std::mem::forget(inherited);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("aws-batch-utils")
+        .build()
+        .map(Arc::new)
+        .map_err(|e| PyRuntimeError::new_err(format!("no async runtime: {e}")))?;
+    *slot = Some((pid, Arc::clone(&runtime)));
+    Ok(runtime)
 }
 
 /// A payload that was not delivered: the object as submitted, and why.
