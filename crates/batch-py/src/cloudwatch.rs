@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{self, Invalid, in_argument, or_submit_error};
-use crate::held::{Held, dispatcher_methods};
+use crate::held::{Boto3Names, Held, dispatcher_methods};
 use crate::settings;
 
 /// `CloudwatchBatchDispatcher(namespace, max_batch_size=1000, aggregate=False, **kwargs)`.
@@ -136,7 +136,7 @@ dispatcher_methods!(CloudwatchBatch {
         let label = format!("CloudwatchBatchDispatcher::{namespace}");
         let backend = CloudWatchBackend::new(client, namespace).with_aggregate(aggregate);
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "cloudwatch", method: "put_metric_data" })?,
         })
     }
 

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::convert::{self, Invalid, or_submit_error};
-use crate::held::{Held, dispatcher_methods};
+use crate::held::{Boto3Names, Held, dispatcher_methods};
 use crate::settings;
 
 /// `DynamoBatchDispatcher(dynamo_table_name, partition_key, sort_key=None,
@@ -45,7 +45,7 @@ dispatcher_methods!(DynamoBatch {
             None => py.get_type::<pyo3::types::PyString>().unbind(),
         };
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "dynamodb", method: "batch_write_item" })?,
             partition_key,
             partition_key_data_type,
         })

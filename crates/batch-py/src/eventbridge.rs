@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{self, Invalid, in_argument, or_submit_error};
-use crate::held::{Held, dispatcher_methods};
+use crate::held::{Boto3Names, Held, dispatcher_methods};
 use crate::settings;
 
 /// `EventBridgeBatchDispatcher(event_bus_name=None, **kwargs)`: events to `event_bus_name`
@@ -41,7 +41,7 @@ dispatcher_methods!(EventBridgeBatch {
             ),
         };
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "events", method: "put_events" })?,
         })
     }
 

@@ -19,6 +19,14 @@ use crate::{SubmitError, UnprocessedItem, runtime};
 
 type Objects = Arc<Mutex<HashMap<u64, Py<PyAny>>>>;
 
+/// What the original names a dispatcher's service and batch call: its `aws_service_name`
+/// (the boto3 client's name) and `batch_dispatch_method`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Boto3Names {
+    pub(crate) service: &'static str,
+    pub(crate) method: &'static str,
+}
+
 fn lock(objects: &Objects) -> MutexGuard<'_, HashMap<u64, Py<PyAny>>> {
     objects.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -29,10 +37,15 @@ pub(crate) struct Held<B: Backend> {
     dispatcher: Option<Dispatcher<B>>,
     objects: Objects,
     next_tag: AtomicU64,
-    /// Every item handed back so far, as the original's `unprocessed_items`.
+    /// Every payload handed back so far, the submitted objects themselves, as the original's
+    /// `unprocessed_items`.
     unprocessed: Py<PyList>,
+    /// The same, as [`UnprocessedItem`]s with the reasons.
+    failures: Py<PyList>,
     /// `ClassName::target`, as the original's `str()`.
     label: String,
+    /// The original's `aws_service_name` and `batch_dispatch_method`.
+    boto3: Boto3Names,
     /// The process that made it: a forked child holds a copy whose requests and timers ran
     /// in the parent, and must make its own.
     pid: u32,
@@ -45,6 +58,7 @@ impl<B: Backend> Held<B> {
         backend: B,
         settings: &Settings,
         label: String,
+        boto3: Boto3Names,
     ) -> PyResult<Self> {
         let objects: Objects = Arc::default();
         let accepted = Arc::clone(&objects);
@@ -62,7 +76,9 @@ impl<B: Backend> Held<B> {
             objects,
             next_tag: AtomicU64::new(0),
             unprocessed: PyList::empty(py).unbind(),
+            failures: PyList::empty(py).unbind(),
             label,
+            boto3,
             pid: std::process::id(),
         })
     }
@@ -112,10 +128,16 @@ impl<B: Backend> Held<B> {
         })
     }
 
-    /// Sends everything pending and returns what could not be delivered (also added to
-    /// [`unprocessed`](Self::unprocessed)). With `timeout` (seconds), what is still unsent
-    /// when it passes comes back as `Abandoned`.
-    pub(crate) fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyList>> {
+    /// Sends everything pending and returns what could not be delivered: the submitted
+    /// objects themselves, or with `details` the [`UnprocessedItem`]s (both also added to
+    /// [`unprocessed`](Self::unprocessed) and [`failures`](Self::failures)). With `timeout`
+    /// (seconds), what is still unsent when it passes comes back as `Abandoned`.
+    pub(crate) fn flush(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        details: bool,
+    ) -> PyResult<Py<PyList>> {
         let dispatcher = self.dispatcher()?;
         let runtime = runtime()?;
         let timeout = timeout
@@ -142,8 +164,8 @@ impl<B: Backend> Held<B> {
                 }
             })
         });
-        let items = PyList::empty(py);
-        let all = self.unprocessed.bind(py);
+        let (items, payloads) = (PyList::empty(py), PyList::empty(py));
+        let (all_payloads, all_items) = (self.unprocessed.bind(py), self.failures.bind(py));
         let mut objects = lock(&self.objects);
         for unprocessed in failed {
             let payload = unprocessed
@@ -151,6 +173,8 @@ impl<B: Backend> Held<B> {
                 .and_then(|tag| objects.remove(&tag))
                 .unwrap_or_else(|| py.None());
             let error = unprocessed.error;
+            payloads.append(payload.bind(py))?;
+            all_payloads.append(payload.bind(py))?;
             let item = Py::new(
                 py,
                 UnprocessedItem {
@@ -164,15 +188,28 @@ impl<B: Backend> Held<B> {
                 },
             )?;
             items.append(&item)?;
-            all.append(item)?;
+            all_items.append(item)?;
         }
         // The rest were dropped as duplicates of a payload that stands for them.
         objects.retain(|&tag, _| tag >= before);
-        Ok(items.unbind())
+        Ok(if details { items } else { payloads }.unbind())
     }
 
     pub(crate) fn unprocessed(&self, py: Python<'_>) -> Py<PyList> {
         self.unprocessed.clone_ref(py)
+    }
+
+    pub(crate) fn failures(&self, py: Python<'_>) -> Py<PyList> {
+        self.failures.clone_ref(py)
+    }
+
+    pub(crate) fn boto3(&self) -> Boto3Names {
+        self.boto3
+    }
+
+    /// Payloads a request carries at most, as configured.
+    pub(crate) fn max_batch_size(&self) -> PyResult<usize> {
+        Ok(self.dispatcher()?.limits().max_entries)
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -261,22 +298,51 @@ macro_rules! dispatcher_methods {
         impl $class {
             $($methods)*
 
-            /// Sends everything pending and returns the items that could not be delivered
-            /// by this flush (each also added to `unprocessed_items`). With `timeout`
+            /// Sends everything pending and returns what could not be delivered by this
+            /// flush: the submitted objects themselves, as the original returned them (also
+            /// added to `unprocessed_items`); with `details=True` the `UnprocessedItem`s,
+            /// each with the object and why (also added to `failures`). With `timeout`
             /// (seconds), what is still unsent when it passes comes back as `Abandoned`.
-            #[pyo3(signature = (timeout=None))]
+            #[pyo3(signature = (timeout=None, details=false))]
             fn flush_payloads(
                 &self,
                 py: pyo3::Python<'_>,
                 timeout: Option<f64>,
+                details: bool,
             ) -> pyo3::PyResult<pyo3::Py<pyo3::types::PyList>> {
-                self.held.flush(py, timeout)
+                self.held.flush(py, timeout, details)
             }
 
-            /// Every item handed back by the flushes so far.
+            /// Every payload handed back by the flushes so far, the submitted objects
+            /// themselves, in order.
             #[getter]
             fn unprocessed_items(&self, py: pyo3::Python<'_>) -> pyo3::Py<pyo3::types::PyList> {
                 self.held.unprocessed(py)
+            }
+
+            /// The same as `unprocessed_items`, as `UnprocessedItem`s: the object, the AWS
+            /// code and message, the attempts and the reason.
+            #[getter]
+            fn failures(&self, py: pyo3::Python<'_>) -> pyo3::Py<pyo3::types::PyList> {
+                self.held.failures(py)
+            }
+
+            /// The boto3 client's name of the service, as the original's attribute.
+            #[getter]
+            fn aws_service_name(&self) -> &'static str {
+                self.held.boto3().service
+            }
+
+            /// The boto3 method of the batch call, as the original's attribute.
+            #[getter]
+            fn batch_dispatch_method(&self) -> &'static str {
+                self.held.boto3().method
+            }
+
+            /// Payloads a request carries at most.
+            #[getter]
+            fn max_batch_size(&self) -> pyo3::PyResult<usize> {
+                self.held.max_batch_size()
             }
 
             /// Counters since the start: submitted, delivered, unprocessed, requests_sent, ...
@@ -298,7 +364,7 @@ macro_rules! dispatcher_methods {
                 py: pyo3::Python<'_>,
                 _exc: &pyo3::Bound<'_, pyo3::types::PyTuple>,
             ) -> pyo3::PyResult<bool> {
-                self.held.flush(py, None)?;
+                self.held.flush(py, None, false)?;
                 Ok(false)
             }
 

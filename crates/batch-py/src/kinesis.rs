@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
 
 use crate::convert::{self, Invalid, or_submit_error};
-use crate::held::{Held, dispatcher_methods};
+use crate::held::{Boto3Names, Held, dispatcher_methods};
 use crate::settings;
 
 /// A record's data: `bytes` as they are, anything else as JSON text.
@@ -51,7 +51,7 @@ dispatcher_methods!(KinesisBatch {
             .with_ordered(ordered)
             .with_aggregate(aggregate);
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "kinesis", method: "put_records" })?,
             partition_key_identifier,
         })
     }
@@ -128,7 +128,7 @@ dispatcher_methods!(FirehoseBatch {
             backend = backend.with_pack(bytes);
         }
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "firehose", method: "put_record_batch" })?,
         })
     }
 

@@ -135,9 +135,20 @@ const LOGGED_CRATES: [&str; 8] = [
 
 static LOGGING: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
+/// The original's logger: ours is its child, so that the setting its docs give
+/// (`logging.getLogger("boto3-batch-utils").setLevel(...)`) and its handlers apply to ours.
+const ORIGINAL_LOGGER: &str = "boto3-batch-utils";
+
 /// Sends the engine's diagnostics to Python's `logging`, under the logger `aws_batch_utils`
-/// (`aws_batch_utils.batch_core.attempt`, ...). Loggers' levels are cached at their first use.
+/// (`aws_batch_utils.batch_core.attempt`, ...), a child of the original's
+/// `boto3-batch-utils`. Loggers' levels are cached at their first use.
 fn install_logging(py: Python<'_>) -> PyResult<()> {
+    let logging = py.import("logging")?;
+    let ours = logging.call_method1("getLogger", ("aws_batch_utils",))?;
+    ours.setattr(
+        "parent",
+        logging.call_method1("getLogger", (ORIGINAL_LOGGER,))?,
+    )?;
     let mut logger = pyo3_log::Logger::new(py, pyo3_log::Caching::LoggersAndLevels)?
         .set_prefix("aws_batch_utils")
         .filter(log::LevelFilter::Warn);

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::convert::{self, Invalid, in_argument, or_submit_error};
-use crate::held::{Held, dispatcher_methods};
+use crate::held::{Boto3Names, Held, dispatcher_methods};
 use crate::settings;
 
 /// The body the original sends: the payload as JSON text.
@@ -90,7 +90,7 @@ dispatcher_methods!(SqsBatch {
         let label = format!("SQSBatchDispatcher::{queue_name}");
         let backend = SqsBackend::new(client, queue_name);
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "sqs", method: "send_message_batch" })?,
         })
     }
 
@@ -154,7 +154,7 @@ dispatcher_methods!(SqsFifoBatch {
         let backend = SqsBackend::fifo(client, queue_name)
             .with_deduplication(deduplication(content_based_deduplication));
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "sqs", method: "send_message_batch" })?,
         })
     }
 
@@ -203,7 +203,7 @@ dispatcher_methods!(SqsDelete {
         let label = format!("SQSDeleteDispatcher::{queue_name}");
         let backend = SqsConsumerBackend::new(client, queue_name);
         Ok(Self {
-            held: Held::build(py, backend, &settings, label)?,
+            held: Held::build(py, backend, &settings, label, Boto3Names { service: "sqs", method: "delete_message_batch" })?,
         })
     }
 
@@ -248,10 +248,10 @@ impl Topic {
         }
     }
 
-    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyList>> {
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>, details: bool) -> PyResult<Py<PyList>> {
         match self {
-            Self::Standard(held) => held.flush(py, timeout),
-            Self::Fifo(held) => held.flush(py, timeout),
+            Self::Standard(held) => held.flush(py, timeout, details),
+            Self::Fifo(held) => held.flush(py, timeout, details),
         }
     }
 
@@ -259,6 +259,27 @@ impl Topic {
         match self {
             Self::Standard(held) => held.unprocessed(py),
             Self::Fifo(held) => held.unprocessed(py),
+        }
+    }
+
+    fn failures(&self, py: Python<'_>) -> Py<PyList> {
+        match self {
+            Self::Standard(held) => held.failures(py),
+            Self::Fifo(held) => held.failures(py),
+        }
+    }
+
+    fn boto3(&self) -> Boto3Names {
+        match self {
+            Self::Standard(held) => held.boto3(),
+            Self::Fifo(held) => held.boto3(),
+        }
+    }
+
+    fn max_batch_size(&self) -> PyResult<usize> {
+        match self {
+            Self::Standard(held) => held.max_batch_size(),
+            Self::Fifo(held) => held.max_batch_size(),
         }
     }
 
@@ -297,13 +318,13 @@ dispatcher_methods!(SnsBatch {
             if let Some(bytes) = maximum_message_size {
                 backend = backend.with_maximum_message_size(bytes);
             }
-            Topic::Fifo(Held::build(py, backend, &settings, label)?)
+            Topic::Fifo(Held::build(py, backend, &settings, label, Boto3Names { service: "sns", method: "publish_batch" })?)
         } else {
             let mut backend = SnsBackend::new(client, topic_arn);
             if let Some(bytes) = maximum_message_size {
                 backend = backend.with_maximum_message_size(bytes);
             }
-            Topic::Standard(Held::build(py, backend, &settings, label)?)
+            Topic::Standard(Held::build(py, backend, &settings, label, Boto3Names { service: "sns", method: "publish_batch" })?)
         };
         Ok(Self { held })
     }

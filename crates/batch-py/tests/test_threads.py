@@ -32,7 +32,7 @@ def test_other_threads_run_while_a_flush_waits():
     counter = threading.Thread(target=count)
     counter.start()
     try:
-        failed = dispatcher.flush_payloads(timeout=1.0)
+        failed = dispatcher.flush_payloads(timeout=1.0, details=True)
     finally:
         done.set()
         counter.join()
