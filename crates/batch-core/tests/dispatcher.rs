@@ -870,7 +870,9 @@ async fn linger_timers_of_writers_started_together_do_not_fire_in_step() {
             }
             !sent
         });
-        assert!(start.elapsed() <= linger, "a timer outlasted the linger");
+        // The request follows its timer within a tick of the clock.
+        let tick = Duration::from_millis(2);
+        assert!(start.elapsed() <= linger + tick, "a timer outlasted the linger");
     }
     let (first, last) = (fired.first().copied(), fired.last().copied());
     assert!(first.is_some_and(|f| f >= 799), "fired at {fired:?}");

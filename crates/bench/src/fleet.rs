@@ -206,10 +206,23 @@ pub(crate) async fn measure(
     paced_only: bool,
     seconds: Option<f64>,
 ) -> Result<Vec<FleetRun>> {
+    let mut plan = plan(quick);
+    if let Some(writers) = writers {
+        // The writer counts asked for, each with the plan's destinations and senders.
+        let mut cells: Vec<(Shared, FleetSender, f64)> = Vec::new();
+        for &(s, f, _, t) in &plan {
+            if !cells.iter().any(|&(s2, f2, _)| (s2, f2) == (s, f)) {
+                cells.push((s, f, t));
+            }
+        }
+        plan = cells
+            .into_iter()
+            .flat_map(|(s, f, t)| writers.iter().map(move |&n| (s, f, n, t)))
+            .collect();
+    }
     let mut runs = Vec::new();
-    for (shared, sender, n, default_seconds) in plan(quick) {
-        if writers.is_some_and(|w| !w.contains(&n)) || (paced_only && sender != FleetSender::Paced)
-        {
+    for (shared, sender, n, default_seconds) in plan {
+        if paced_only && sender != FleetSender::Paced {
             continue;
         }
         let run = run(shared, sender, n, seconds.unwrap_or(default_seconds)).await?;
