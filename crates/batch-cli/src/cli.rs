@@ -102,6 +102,12 @@ pub(crate) struct Common {
     #[arg(long, global = true)]
     pub(crate) max_records_per_second: Option<u64>,
 
+    /// How many copies of the command, this one included, start together on the
+    /// destination (an array job's size): each starts at its share of the destination's
+    /// documented rate, so that together they do not burst the quota at the start.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) fleet_size: Option<u64>,
+
     /// Do not pace to the destination's throttling: send as fast as requests go, and count
     /// throttling against --max-attempts.
     #[arg(long, global = true)]

@@ -19,6 +19,23 @@ fn numbered(count: usize) -> Vec<String> {
 }
 
 #[test]
+fn a_fleet_size_of_zero_is_refused_naming_the_option() {
+    let input = temp_file("in.ndjson", &numbered(5));
+    let output = command("http://127.0.0.1:9")
+        .args(["kinesis", "--stream", "s", "--fleet-size", "0", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--fleet-size"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty(), "nothing was read");
+}
+
+#[test]
 fn the_input_file_is_never_the_unprocessed_file() {
     let input = temp_file("in.ndjson", &numbered(5));
     let before = std::fs::read(&input).unwrap();

@@ -169,6 +169,7 @@ pub struct DispatcherConfig {
     fixed: bool,
     max_records_per_second: Option<u64>,
     max_bytes_per_second: Option<u64>,
+    fleet_size: Option<usize>,
 }
 
 /// Requests in flight at once unless configured: enough for a dispatcher facing AWS's
@@ -268,6 +269,26 @@ impl DispatcherConfig {
         self
     }
 
+    /// How many writers, this one included, start together on the destination's quota (an
+    /// array job's copies, a fleet of containers): a destination's documented rate (a
+    /// Kinesis shard's 1,000 records a second) is this writer's share of it from the start,
+    /// and it starts with fewer requests in flight, so that writers started together do not
+    /// offer `n` times the quota before the service first answers. The pacing then follows
+    /// the service's answers as usual. Default 1.
+    ///
+    /// ```
+    /// use batch_core::DispatcherConfig;
+    ///
+    /// // Copy 3 of 8 of an array job.
+    /// let config = DispatcherConfig::default().fleet_size(8);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn fleet_size(mut self, n: usize) -> Self {
+        self.fleet_size = Some(n);
+        self
+    }
+
     /// Checks every setting against `B`'s ceilings and fills in the defaults.
     pub(crate) fn resolve<B: Backend>(&self) -> Result<Resolved, ConfigError> {
         let hard = B::SPEC.hard_limits;
@@ -328,10 +349,16 @@ impl DispatcherConfig {
                 return Err(ConfigError::Zero { field });
             }
         }
+        if self.fleet_size == Some(0) {
+            return Err(ConfigError::Zero {
+                field: "fleet_size",
+            });
+        }
         #[allow(clippy::cast_precision_loss)]
         let caps = Caps {
             records_per_second: self.max_records_per_second.map(|n| n as f64),
             bytes_per_second: self.max_bytes_per_second.map(|n| n as f64),
+            fleet_size: self.fleet_size.unwrap_or(1) as f64,
         };
         Ok(Resolved {
             limits,

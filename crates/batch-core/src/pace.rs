@@ -40,11 +40,23 @@ const SLOW_START_LIMIT: f64 = 16.0;
 const IN_USE: Duration = Duration::from_secs(1);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
-/// Fixed caps set by the user.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Fixed caps set by the user, and the writers the user said share the quota.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Caps {
     pub(crate) records_per_second: Option<f64>,
     pub(crate) bytes_per_second: Option<f64>,
+    /// Writers started together on the quota, this one included (at least 1).
+    pub(crate) fleet_size: f64,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            records_per_second: None,
+            bytes_per_second: None,
+            fleet_size: 1.0,
+        }
+    }
 }
 
 /// The pacing state of one dispatcher.
@@ -235,11 +247,21 @@ impl Pacer {
         let bytes: usize = shares.iter().map(|s| s.bytes).sum();
         let mut go = now;
         for share in shares {
-            let known_rate = share.known_rate.filter(|_| self.learns);
-            let domain = state
-                .domains
-                .entry(share.domain)
-                .or_insert_with(|| Domain::new(now, known_rate));
+            // A documented rate is the whole destination's: this writer's share of it.
+            let known_rate = share
+                .known_rate
+                .filter(|_| self.learns)
+                .map(|rate| rate / self.caps.fleet_size);
+            let fleet = self.caps.fleet_size;
+            let domain = state.domains.entry(share.domain).or_insert_with(|| {
+                let mut domain = Domain::new(now, known_rate);
+                // A fleet started together spreads its first requests over the time one
+                // of them takes at its share, rather than sending them all at once.
+                if let Some(rate) = known_rate.filter(|_| fleet > 1.0) {
+                    domain.free_at = now + per(share.units, rate).mul_f64(fastrand::f64());
+                }
+                domain
+            });
             if domain.rate.is_some() {
                 go = go.max(domain.free_at);
             }

@@ -187,6 +187,7 @@ fn zero_limits_are_rejected() {
             DispatcherConfig::default().retry(RetryPolicy::default().max_attempts(0)),
             "max_attempts",
         ),
+        (DispatcherConfig::default().fleet_size(0), "fleet_size"),
     ] {
         let err = Dispatcher::builder(InMemoryBackend::new())
             .config(config)
@@ -872,7 +873,10 @@ async fn linger_timers_of_writers_started_together_do_not_fire_in_step() {
         });
         // The request follows its timer within a tick of the clock.
         let tick = Duration::from_millis(2);
-        assert!(start.elapsed() <= linger + tick, "a timer outlasted the linger");
+        assert!(
+            start.elapsed() <= linger + tick,
+            "a timer outlasted the linger"
+        );
     }
     let (first, last) = (fired.first().copied(), fired.last().copied());
     assert!(first.is_some_and(|f| f >= 799), "fired at {fired:?}");

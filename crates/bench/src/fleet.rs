@@ -96,6 +96,8 @@ impl Shared {
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum FleetSender {
     Paced,
+    /// Paced, and told how many writers share the quota (`fleet_size`).
+    PacedFleetSize,
     Unpaced,
 }
 
@@ -103,13 +105,15 @@ impl FleetSender {
     pub(crate) fn title(self) -> &'static str {
         match self {
             Self::Paced => "aws-batch-utils, paced (default)",
+            Self::PacedFleetSize => "aws-batch-utils, paced, told the fleet size",
             Self::Unpaced => "aws-batch-utils, pacing off",
         }
     }
 
-    fn config(self) -> DispatcherConfig {
+    fn config(self, writers: usize) -> DispatcherConfig {
         match self {
             Self::Paced => DispatcherConfig::default(),
+            Self::PacedFleetSize => DispatcherConfig::default().fleet_size(writers),
             Self::Unpaced => DispatcherConfig::default().adaptive(false),
         }
     }
@@ -176,6 +180,7 @@ pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
         for &n in writers {
             plan.push((shared, FleetSender::Paced, n, seconds));
             if !quick {
+                plan.push((shared, FleetSender::PacedFleetSize, n, seconds));
                 plan.push((shared, FleetSender::Unpaced, n, seconds));
             }
         }
@@ -222,7 +227,7 @@ pub(crate) async fn measure(
     }
     let mut runs = Vec::new();
     for (shared, sender, n, default_seconds) in plan {
-        if paced_only && sender != FleetSender::Paced {
+        if paced_only && sender == FleetSender::Unpaced {
             continue;
         }
         let run = run(shared, sender, n, seconds.unwrap_or(default_seconds)).await?;
@@ -305,7 +310,7 @@ pub(crate) async fn run(
     for writer in 0..writers {
         // Each writer's own SDK configuration: its own connections and retry state.
         let sdk = aws_batch_utils::without_sdk_retries(&sdk_config(&url, false).await);
-        let config = sender.config();
+        let config = sender.config(writers);
         tasks.push(tokio::spawn(async move {
             let handed_back = write(shared, &sdk, config, writer, share)
                 .await

@@ -89,7 +89,7 @@ enum Command {
         /// Only these writer counts.
         #[arg(long, value_delimiter = ',')]
         writers: Option<Vec<usize>>,
-        /// Only the paced dispatcher.
+        /// Only the paced dispatcher (with and without the fleet size).
         #[arg(long)]
         paced_only: bool,
         /// Seconds of quota each run offers.

@@ -124,6 +124,9 @@ pub(crate) fn open(
     if let Some(records) = common.max_records_per_second {
         config = config.max_records_per_second(records);
     }
+    if let Some(n) = common.fleet_size {
+        config = config.fleet_size(usize::try_from(n).unwrap_or(usize::MAX));
+    }
     if common.no_pacing {
         config = config.adaptive(false);
     }

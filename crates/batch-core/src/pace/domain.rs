@@ -21,6 +21,11 @@ const GROWTH: f64 = 0.03;
 const MAX_CALM: f64 = 3.0;
 /// How far back accepted entries count when a rate is measured.
 const MEASURE: Duration = Duration::from_secs(1);
+/// A measure spans at least this many answers with accepted entries, going back as far as
+/// [`LONGEST_MEASURE`]: a writer with a small share of a quota sends a request every few
+/// seconds, and one second of its answers would read as nothing accepted.
+const MEASURED_ANSWERS: usize = 3;
+const LONGEST_MEASURE: Duration = Duration::from_secs(10);
 /// The shortest span a later measure is taken over: a shorter one says too little, and the
 /// rate is cut by the margin alone.
 const MIN_MEASURE: Duration = Duration::from_millis(250);
@@ -68,9 +73,26 @@ impl Domain {
     /// when that span is shorter than [`MIN_MEASURE`].
     fn measured(&self, now: Instant) -> Option<f64> {
         let start = self.throttled_since.unwrap_or(self.created);
-        let since = now
-            .checked_sub(MEASURE)
-            .map_or(start, |window| window.max(start));
+        let last_second = now.checked_sub(MEASURE).unwrap_or(start);
+        let recent = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| *at > last_second)
+            .count();
+        let window = if recent >= MEASURED_ANSWERS {
+            last_second
+        } else {
+            // Just before the oldest of the last answers, so that it counts.
+            self.accepted
+                .iter()
+                .rev()
+                .nth(MEASURED_ANSWERS - 1)
+                .map_or(start, |(at, _)| {
+                    at.checked_sub(Duration::from_millis(1)).unwrap_or(*at)
+                })
+                .min(last_second)
+        };
+        let since = window.max(start);
         let span = now.saturating_duration_since(since);
         if span < MIN_MEASURE {
             return None;
@@ -104,7 +126,7 @@ impl Domain {
         while self
             .accepted
             .front()
-            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > MEASURE)
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > LONGEST_MEASURE)
         {
             self.accepted.pop_front();
         }

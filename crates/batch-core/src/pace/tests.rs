@@ -173,7 +173,7 @@ async fn the_window_doubles_then_grows_by_one_per_round_trip_only_while_it_is_th
 async fn the_users_cap_holds_without_any_throttling() {
     let caps = Caps {
         records_per_second: Some(100.0),
-        bytes_per_second: None,
+        ..Caps::default()
     };
     let pacer = Pacer::new(4, caps, true);
     let start = Instant::now();
@@ -209,4 +209,35 @@ async fn a_domain_paced_in_bytes_lets_large_entries_through_more_slowly() {
         drop(pacer.admit(&[share]).await);
     }
     assert_eq!(Instant::now() - start, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_told_its_fleet_takes_its_share_of_a_documented_rate() {
+    let caps = Caps {
+        fleet_size: 10.0,
+        ..Caps::default()
+    };
+    let pacer = Pacer::new(4, caps, true);
+    let known = |entries: usize| {
+        #[allow(clippy::cast_precision_loss)]
+        let units = entries as f64;
+        vec![Share {
+            domain: 1,
+            units,
+            payloads: entries,
+            bytes: 0,
+            known_rate: Some(1_000.0),
+        }]
+    };
+    let start = Instant::now();
+    for _ in 0..3 {
+        drop(pacer.admit(&known(100)).await);
+    }
+    // 300 entries at a tenth of 1,000 a second: the third request goes after 2 s, and
+    // the first went within the time it takes (the fleet's first sends are spread).
+    let took = Instant::now() - start;
+    assert!(
+        took >= Duration::from_secs(2) && took <= Duration::from_secs(3),
+        "{took:?}"
+    );
 }
