@@ -24,7 +24,7 @@ pub(crate) struct Sender<'a, B: Backend> {
     pub(crate) retry: &'a RetryPolicy,
     pub(crate) counters: &'a Counters,
     pub(crate) rng: &'a Mutex<fastrand::Rng>,
-    pub(crate) abandon: &'a watch::Sender<bool>,
+    pub(crate) stop: Stop<'a>,
     pub(crate) pacer: Option<&'a Pacer>,
     pub(crate) on_delivered: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
@@ -39,7 +39,7 @@ impl<B: Backend> Sender<'_, B> {
         // throttle budget runs out while they wait for their pace.
         let mut last_throttle: Option<Failure> = None;
         while !todo.is_empty() {
-            if *self.abandon.borrow() {
+            if self.stop.is_set() {
                 let why = "the dispatcher was told to stop before sending";
                 out.abandon(todo, attempt - 1, why);
                 return;
@@ -63,7 +63,7 @@ impl<B: Backend> Sender<'_, B> {
                                 return;
                             }
                         },
-                        () = abandoned(self.abandon) => {
+                        () = self.stop.wait() => {
                             let why = "the dispatcher was told to stop while a request waited for its pace";
                             out.abandon(todo, attempt - 1, why);
                             return;
@@ -88,7 +88,7 @@ impl<B: Backend> Sender<'_, B> {
             let send = CatchUnwind(Box::pin(self.backend.send_batch(&batch)));
             let result = tokio::select! {
                 result = send => Some(result),
-                () = abandoned(self.abandon) => None,
+                () = self.stop.wait() => None,
             };
             drop(batch);
             let outcomes = match result {
@@ -166,7 +166,7 @@ impl<B: Backend> Sender<'_, B> {
             );
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                () = abandoned(self.abandon) => {
+                () = self.stop.wait() => {
                     out.abandon(todo, attempt, "the dispatcher was told to stop before a retry");
                     return;
                 }
@@ -325,18 +325,37 @@ fn out_of_patience<B: Backend>(
     }
 }
 
-/// Returns once [`Dispatcher::abandon`](crate::Dispatcher::abandon) was called and no flush
-/// has returned since.
-pub(crate) async fn abandoned(abandon: &watch::Sender<bool>) {
-    let mut abandon = abandon.subscribe();
-    // The sender outlives this future: `wait_for` cannot fail.
-    let _ = abandon.wait_for(|abandon| *abandon).await;
+/// What stops a batch from sending and hands its payloads back: the dispatcher's
+/// [`abandon`](crate::Dispatcher::abandon), until a flush returns, or the batch's own stop (a
+/// [`Scope`](crate::Scope) whose time ran out).
+#[derive(Clone, Copy)]
+pub(crate) struct Stop<'a> {
+    pub(crate) dispatcher: &'a watch::Sender<bool>,
+    pub(crate) batch: &'a watch::Sender<bool>,
+}
+
+impl Stop<'_> {
+    pub(crate) fn is_set(&self) -> bool {
+        *self.dispatcher.borrow() || *self.batch.borrow()
+    }
+
+    /// Returns once either stop is set.
+    pub(crate) async fn wait(&self) {
+        let mut dispatcher = self.dispatcher.subscribe();
+        let mut batch = self.batch.subscribe();
+        // The senders outlive this future: `wait_for` cannot fail.
+        tokio::select! {
+            _ = dispatcher.wait_for(|stop| *stop) => {}
+            _ = batch.wait_for(|stop| *stop) => {}
+        }
+    }
 }
 
 /// What one batch could not deliver, and the ordering keys that failed in it.
 pub(crate) struct Undelivered<B: Backend> {
     pub(crate) items: Vec<Unprocessed<B::Payload>>,
-    pub(crate) failed_keys: HashMap<String, Failure>,
+    /// Keys whose entry failed, with that entry's scope and failure.
+    pub(crate) failed_keys: HashMap<String, (Option<u64>, Failure)>,
 }
 
 impl<B: Backend> Default for Undelivered<B> {
@@ -361,18 +380,14 @@ impl<B: Backend> Undelivered<B> {
         {
             self.failed_keys
                 .entry(key)
-                .or_insert_with(|| failure.clone());
+                .or_insert_with(|| (item.scope, failure.clone()));
         }
-        self.items.push(Unprocessed::new(
-            item.payload,
-            item.tag,
-            reason,
-            failure,
-            attempts,
-        ));
+        let mut unprocessed = Unprocessed::new(item.payload, item.tag, reason, failure, attempts);
+        unprocessed.scope = item.scope;
+        self.items.push(unprocessed);
     }
 
-    /// Hands back `items` unsent because of [`Dispatcher::abandon`](crate::Dispatcher::abandon).
+    /// Hands back `items` unsent because of a [`Stop`].
     pub(crate) fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
         tracing::warn!(entries = items.len(), "{why}");
         let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
@@ -389,6 +404,8 @@ impl<B: Backend> Undelivered<B> {
     /// The failure of an earlier entry of `item`'s key, which holds `item` back.
     fn blocker(&self, item: &Item<B>) -> Option<Failure> {
         let key = item.ordering_key.as_ref()?;
-        self.failed_keys.get(key).cloned()
+        self.failed_keys
+            .get(key)
+            .map(|(_, failure)| failure.clone())
     }
 }

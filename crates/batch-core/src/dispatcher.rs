@@ -103,7 +103,7 @@ impl<B: Backend> Dispatcher<B> {
         payload: B::Payload,
         tag: Option<u64>,
     ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared.submit(payload, tag).await
+        self.shared.submit(payload, tag, None).await
     }
 
     /// Sends everything pending, waits for every request in flight, and returns the payloads
@@ -118,6 +118,55 @@ impl<B: Backend> Dispatcher<B> {
     /// fails is returned by the next flush.
     pub async fn flush_payloads(&self) -> Vec<Unprocessed<B::Payload>> {
         self.shared.flush().await
+    }
+
+    /// Like [`flush_payloads`](Self::flush_payloads), within `budget`: what is not delivered
+    /// by then is stopped ([`abandon`](Self::abandon)) and handed back too, so that when it
+    /// returns, shortly after the budget at most, nothing accepted before the call is still
+    /// held. For a caller with a hard end, such as a Lambda invocation's deadline.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use batch_core::testing::{InMemoryBackend, TestPayload};
+    /// use batch_core::{Dispatcher, UnprocessedReason};
+    ///
+    /// let backend = InMemoryBackend::new();
+    /// backend.delay(Duration::from_secs(30)); // a destination that hangs
+    /// let dispatcher = Dispatcher::builder(backend).build().expect("valid settings");
+    /// dispatcher.submit_payload(TestPayload::new(1, 10)).await.expect("valid");
+    /// let failed = dispatcher.flush_payloads_within(Duration::from_secs(2)).await;
+    /// assert_eq!(failed[0].error.reason, UnprocessedReason::Abandoned);
+    /// # }
+    /// ```
+    pub async fn flush_payloads_within(&self, budget: Duration) -> Vec<Unprocessed<B::Payload>> {
+        self.shared.flush_within(budget).await
+    }
+
+    /// A scope of this dispatcher: payloads submitted through it are packed with everyone
+    /// else's, and its flush waits only for the requests that carry its own payloads and
+    /// hands back only its own failures. For concurrent units of work that share one
+    /// dispatcher and must each account for their own payloads, such as the invocations a
+    /// Lambda environment runs at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use batch_core::testing::{InMemoryBackend, TestPayload};
+    /// use batch_core::Dispatcher;
+    ///
+    /// let backend = InMemoryBackend::new();
+    /// let dispatcher = Dispatcher::builder(backend.clone()).build().expect("valid settings");
+    /// let (first, second) = (dispatcher.scope(), dispatcher.scope());
+    /// first.submit_payload(TestPayload::new(1, 10)).await.expect("valid");
+    /// second.submit_payload(TestPayload::new(2, 10)).await.expect("valid");
+    /// assert!(first.flush_payloads().await.is_empty());
+    /// assert_eq!(backend.requests().len(), 1); // both went in one request
+    /// # }
+    /// ```
+    pub fn scope(&self) -> crate::Scope<B> {
+        crate::Scope::new(Arc::clone(&self.shared))
     }
 
     /// Stops sending: every batch in flight, and every one sealed until the next flush

@@ -58,6 +58,7 @@ mod failure;
 mod ordering;
 mod pace;
 mod pending;
+mod scope;
 mod service;
 mod shared;
 mod spec;
@@ -78,6 +79,7 @@ pub use failure::{
     EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
     outcomes_by_index, outcomes_in_order,
 };
+pub use scope::Scope;
 pub use service::{DispatcherBuilder, Service, without_sdk_retries};
 
 #[doc(hidden)]

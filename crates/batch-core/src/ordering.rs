@@ -19,8 +19,16 @@ use crate::pending::Item;
 pub(crate) struct Ledger {
     /// Ordering key to the completion signal of the latest batch holding it.
     tails: HashMap<String, (u64, watch::Receiver<bool>)>,
-    /// Ordering keys whose entry ended undelivered, with the batch it was in.
-    failed: HashMap<String, (u64, Failure)>,
+    /// Ordering keys whose entry ended undelivered, with the batch it was in and the scope
+    /// it was submitted through.
+    failed: HashMap<String, Failed>,
+}
+
+/// Where a key's undelivered entry was.
+struct Failed {
+    seq: u64,
+    scope: Option<u64>,
+    failure: Failure,
 }
 
 /// A sealed batch's place in the ledger.
@@ -66,10 +74,10 @@ impl Ledger {
                 .ordering_key
                 .as_ref()
                 .and_then(|key| self.failed.get(key))
-                .filter(|(failed_seq, _)| *failed_seq < seq);
+                .filter(|failed| failed.seq < seq);
             match blocker {
-                Some((_, failure)) => {
-                    let failure = failure.clone();
+                Some(failed) => {
+                    let failure = failed.failure.clone();
                     held.push((item, failure));
                 }
                 None => send.push(item),
@@ -79,9 +87,14 @@ impl Ledger {
     }
 
     /// Batch `seq` completed; `failed` are the keys whose entry it could not deliver.
-    pub(crate) fn complete(&mut self, seq: u64, failed: HashMap<String, Failure>) {
-        for (key, failure) in failed {
-            self.failed.insert(key, (seq, failure));
+    pub(crate) fn complete(&mut self, seq: u64, failed: HashMap<String, (Option<u64>, Failure)>) {
+        for (key, (scope, failure)) in failed {
+            let failed = Failed {
+                seq,
+                scope,
+                failure,
+            };
+            self.failed.insert(key, failed);
         }
         self.tails.retain(|_, (tail, _)| *tail != seq);
     }
@@ -89,6 +102,12 @@ impl Ledger {
     /// A flush handed the failures of the batches before `seq` to the user: their keys no
     /// longer hold anything back.
     pub(crate) fn release_before(&mut self, seq: u64) {
-        self.failed.retain(|_, (failed_seq, _)| *failed_seq >= seq);
+        self.failed.retain(|_, failed| failed.seq >= seq);
+    }
+
+    /// A scope's flush handed its failures to the user: the keys its entries failed on no
+    /// longer hold anything back.
+    pub(crate) fn release_scope(&mut self, scope: u64) {
+        self.failed.retain(|_, failed| failed.scope != Some(scope));
     }
 }

@@ -10,6 +10,8 @@ use crate::spec::{DedupPolicy, Limits, MergeLimit};
 pub(crate) struct Item<B: Backend> {
     pub(crate) payload: B::Payload,
     pub(crate) tag: Option<u64>,
+    /// The [`Scope`](crate::Scope) it was submitted through.
+    pub(crate) scope: Option<u64>,
     pub(crate) entry: B::Entry,
     pub(crate) size: usize,
     pub(crate) ordering_key: Option<String>,
@@ -26,6 +28,7 @@ impl<B: Backend> Item<B> {
         Self {
             payload,
             tag,
+            scope: None,
             entry: prepared.entry,
             size: prepared.size,
             ordering_key: prepared.ordering_key,
@@ -139,6 +142,11 @@ impl<B: Backend> Pending<B> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Whether it holds an item submitted through scope `scope`.
+    pub(crate) fn holds_scope(&self, scope: u64) -> bool {
+        self.items.iter().any(|item| item.scope == Some(scope))
     }
 
     pub(crate) fn generation(&self) -> u64 {

@@ -2,17 +2,18 @@
 //! trigger), linger, the batches in flight, and each batch's task. Packing lives in
 //! `pending`, ordering in `ordering`, sending and retrying in `attempt`, pacing in `pace`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
 
-use crate::attempt::{self, Sender, Undelivered};
+use crate::attempt::{Sender, Stop, Undelivered};
 use crate::backend::Backend;
 use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
+use crate::failure::{Failure, FailureKind, codes};
 use crate::ordering::{Ledger, Turn};
 use crate::pace::{Caps, Pacer};
 use crate::pending::{Added, Item, Pending, lowest};
@@ -69,7 +70,53 @@ pub(crate) struct State<B: Backend> {
     /// Sequence numbers of sealed batches that have not completed.
     pub(crate) outstanding: BTreeSet<u64>,
     pub(crate) items_in_flight: usize,
+    /// What the dispatcher's flush hands back: failures of payloads submitted outside a
+    /// scope, or through a scope that was dropped.
     pub(crate) unprocessed: Vec<Unprocessed<B::Payload>>,
+    /// The live scopes by id.
+    pub(crate) scopes: HashMap<u64, ScopeState<B::Payload>>,
+    pub(crate) next_scope: u64,
+    /// The stop of every outstanding batch that holds a scope's payloads, by sequence number.
+    stops: HashMap<u64, Arc<watch::Sender<bool>>>,
+}
+
+impl<B: Backend> State<B> {
+    /// Files a failure where its flush finds it: its live scope's list, or the dispatcher's.
+    pub(crate) fn hand_back(&mut self, unprocessed: Unprocessed<B::Payload>) {
+        match unprocessed.scope.and_then(|id| self.scopes.get_mut(&id)) {
+            Some(scope) => scope.unprocessed.push(unprocessed),
+            None => self.unprocessed.push(unprocessed),
+        }
+    }
+
+    /// Sets the stop of every outstanding batch holding scope `id`'s payloads.
+    pub(crate) fn stop_scope(&self, id: u64) {
+        let Some(scope) = self.scopes.get(&id) else {
+            return;
+        };
+        for seq in &scope.batches {
+            if let Some(stop) = self.stops.get(seq) {
+                stop.send_replace(true);
+            }
+        }
+    }
+}
+
+/// What the engine keeps for one live [`Scope`](crate::Scope).
+pub(crate) struct ScopeState<P> {
+    /// Outstanding batches that hold its payloads.
+    pub(crate) batches: BTreeSet<u64>,
+    /// Its payloads that ended undelivered, for its flush.
+    pub(crate) unprocessed: Vec<Unprocessed<P>>,
+}
+
+impl<P> Default for ScopeState<P> {
+    fn default() -> Self {
+        Self {
+            batches: BTreeSet::new(),
+            unprocessed: Vec::new(),
+        }
+    }
 }
 
 /// A sealed batch, ready for its task.
@@ -78,6 +125,10 @@ struct Batch<B: Backend> {
     items: Vec<Item<B>>,
     turn: Turn,
     permit: OwnedSemaphorePermit,
+    /// Scopes whose payloads it holds.
+    scopes: Vec<u64>,
+    /// Set when a scope it holds payloads of ran out of time.
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl<B: Backend> Shared<B> {
@@ -105,6 +156,9 @@ impl<B: Backend> Shared<B> {
                 outstanding: BTreeSet::new(),
                 items_in_flight: 0,
                 unprocessed: Vec::new(),
+                scopes: HashMap::new(),
+                next_scope: 0,
+                stops: HashMap::new(),
             }),
             batch_slots,
             batch_done: Notify::new(),
@@ -129,11 +183,15 @@ impl<B: Backend> Shared<B> {
         &self,
         payload: B::Payload,
         tag: Option<u64>,
+        scope: Option<u64>,
     ) -> Result<(), SubmitError<B::Payload>> {
         self.backend.ready().await;
         let limits = self.limits();
         let mut item = match self.prepare(payload, tag, limits) {
-            Ok(item) => item,
+            Ok(mut item) => {
+                item.scope = scope;
+                item
+            }
             Err(err) => {
                 Counters::add(&self.counters.rejected, 1);
                 return Err(err);
@@ -205,6 +263,152 @@ impl<B: Backend> Shared<B> {
             }
             notified.await;
         }
+    }
+
+    /// See [`Dispatcher::flush_payloads_within`](crate::Dispatcher::flush_payloads_within).
+    pub(crate) async fn flush_within(&self, budget: Duration) -> Vec<Unprocessed<B::Payload>> {
+        if let Ok(unprocessed) = tokio::time::timeout(budget, self.flush()).await {
+            return unprocessed;
+        }
+        tracing::warn!(
+            backend = B::SPEC.name,
+            ?budget,
+            "flush out of time: handing back what is not delivered"
+        );
+        self.abandon.send_replace(true);
+        self.flush().await
+    }
+
+    /// Opens a scope; see [`Dispatcher::scope`](crate::Dispatcher::scope).
+    pub(crate) fn open_scope(&self) -> u64 {
+        let mut state = self.lock();
+        let id = state.next_scope;
+        state.next_scope += 1;
+        state.scopes.insert(id, ScopeState::default());
+        id
+    }
+
+    /// Closes scope `id`: what it still holds becomes the dispatcher's.
+    pub(crate) fn close_scope(&self, id: u64) {
+        let mut state = self.lock();
+        let Some(scope) = state.scopes.remove(&id) else {
+            return;
+        };
+        let held = scope.unprocessed.len()
+            + scope.batches.len()
+            + usize::from(state.pending.holds_scope(id));
+        if held > 0 {
+            tracing::warn!(
+                backend = B::SPEC.name,
+                unprocessed = scope.unprocessed.len(),
+                batches = scope.batches.len(),
+                "scope dropped before its flush: the dispatcher's flush hands back its failures"
+            );
+        }
+        state.unprocessed.extend(scope.unprocessed);
+    }
+
+    /// Seals the payloads scope `id` has pending, waits for the batches holding its payloads,
+    /// and hands back those that ended undelivered. By `deadline`, whatever of the scope is
+    /// still pending or in flight is stopped and handed back.
+    pub(crate) async fn flush_scope(
+        &self,
+        id: u64,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Vec<Unprocessed<B::Payload>> {
+        let finished = match deadline {
+            None => {
+                self.drain_scope(id).await;
+                true
+            }
+            Some(deadline) => tokio::time::timeout_at(deadline, self.drain_scope(id))
+                .await
+                .is_ok(),
+        };
+        if !finished {
+            tracing::warn!(
+                backend = B::SPEC.name,
+                "scope out of time: handing back what is not delivered"
+            );
+            self.stop_scope(id);
+            // Stopped batches hand back at once.
+            self.drain_scope(id).await;
+        }
+        let mut state = self.lock();
+        state.ledger.release_scope(id);
+        let unprocessed = state
+            .scopes
+            .get_mut(&id)
+            .map(|scope| std::mem::take(&mut scope.unprocessed))
+            .unwrap_or_default();
+        tracing::debug!(
+            backend = B::SPEC.name,
+            unprocessed = unprocessed.len(),
+            "scope flush complete"
+        );
+        unprocessed
+    }
+
+    /// Seals the pending batch while it holds scope `id`'s payloads, then waits until no
+    /// outstanding batch holds any.
+    async fn drain_scope(&self, id: u64) {
+        while self.lock().pending.holds_scope(id) {
+            self.seal(Slot::Wait, |pending| pending.holds_scope(id))
+                .await;
+        }
+        loop {
+            let notified = self.batch_done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                let idle = state
+                    .scopes
+                    .get(&id)
+                    .is_none_or(|scope| scope.batches.is_empty());
+                if idle && !state.pending.holds_scope(id) {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops the batches holding scope `id`'s payloads, and takes its payloads out of the
+    /// pending batch and hands them back, leaving the others' there.
+    fn stop_scope(&self, id: u64) {
+        let mut state = self.lock();
+        state.stop_scope(id);
+        if !state.pending.holds_scope(id) {
+            return;
+        }
+        let why = "the scope ran out of time before its payload was sent";
+        let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
+        let items = state.pending.take();
+        let mut mine = 0;
+        for item in items {
+            let item = if item.scope == Some(id) {
+                mine += 1;
+                item
+            } else {
+                // A part of what fitted fits: nothing comes back here in practice.
+                match self.try_add(&mut state, item) {
+                    None => continue,
+                    Some(item) => item,
+                }
+            };
+            let mut unprocessed = Unprocessed::new(
+                item.payload,
+                item.tag,
+                UnprocessedReason::Abandoned,
+                failure.clone(),
+                0,
+            );
+            unprocessed.scope = item.scope;
+            state.hand_back(unprocessed);
+        }
+        Counters::add(&self.counters.unprocessed, mine);
+        tracing::warn!(backend = B::SPEC.name, entries = mine, "{why}");
     }
 
     /// The limits in force: the config's, lowered to the destination's own. Resolved once,
@@ -308,12 +512,26 @@ impl<B: Backend> Shared<B> {
         state.outstanding.insert(seq);
         state.items_in_flight += items.len();
         let turn = state.ledger.register(seq, &items);
+        let mut scopes: Vec<u64> = items.iter().filter_map(|item| item.scope).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        for scope in &scopes {
+            if let Some(live) = state.scopes.get_mut(scope) {
+                live.batches.insert(seq);
+            }
+        }
+        let stop = Arc::new(watch::Sender::new(false));
+        if !scopes.is_empty() {
+            state.stops.insert(seq, Arc::clone(&stop));
+        }
         drop(state);
         self.spawn(Batch {
             seq,
             items,
             turn,
             permit,
+            scopes,
+            stop,
         });
         seq
     }
@@ -361,12 +579,18 @@ impl<B: Backend> Shared<B> {
             items,
             turn,
             permit,
+            scopes,
+            stop,
         } = batch;
+        let stop = Stop {
+            dispatcher: &self.abandon,
+            batch: &stop,
+        };
         for mut earlier in turn.waits_for {
             // An `Err` means the earlier batch's task is gone; it holds nothing back then.
             tokio::select! {
                 _ = earlier.wait_for(|finished| *finished) => {}
-                () = attempt::abandoned(&self.abandon) => break,
+                () = stop.wait() => break,
             }
         }
         let count = items.len();
@@ -380,7 +604,7 @@ impl<B: Backend> Shared<B> {
             retry: &self.config.retry,
             counters: &self.counters,
             rng: &self.rng,
-            abandon: &self.abandon,
+            stop,
             pacer: self.pacer.as_ref(),
             on_delivered: self.on_delivered.as_deref(),
         };
@@ -391,7 +615,15 @@ impl<B: Backend> Shared<B> {
             state.ledger.complete(seq, out.failed_keys);
             state.outstanding.remove(&seq);
             state.items_in_flight -= count;
-            state.unprocessed.extend(out.items);
+            state.stops.remove(&seq);
+            for scope in &scopes {
+                if let Some(live) = state.scopes.get_mut(scope) {
+                    live.batches.remove(&seq);
+                }
+            }
+            for unprocessed in out.items {
+                state.hand_back(unprocessed);
+            }
         }
         drop(permit);
         let _ = turn.done.send(true);

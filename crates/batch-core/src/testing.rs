@@ -114,6 +114,7 @@ struct Script {
     request_always: Option<Failure>,
     panic_requests: Vec<usize>,
     delay: Duration,
+    entry_delays: HashMap<u64, Duration>,
 }
 
 #[derive(Default)]
@@ -187,6 +188,11 @@ impl InMemoryBackend {
     /// Makes every request take `delay` (tokio clock).
     pub fn delay(&self, delay: Duration) {
         lock(&self.inner.script).delay = delay;
+    }
+
+    /// Makes every request that carries entry `id` take `delay` longer (tokio clock).
+    pub fn delay_entry(&self, id: u64, delay: Duration) {
+        lock(&self.inner.script).entry_delays.insert(id, delay);
     }
 
     /// Every request received so far, in the order they started.
@@ -286,7 +292,16 @@ impl Backend for InMemoryBackend {
                 inner.in_flight.fetch_sub(1, Ordering::SeqCst);
                 panic!("scripted panic in request {n}");
             }
-            (script_delay(&inner.script), failure, n - 1)
+            let entry_delay = {
+                let script = lock(&inner.script);
+                entries
+                    .iter()
+                    .filter_map(|entry| script.entry_delays.get(&entry.id))
+                    .max()
+                    .copied()
+                    .unwrap_or_default()
+            };
+            (script_delay(&inner.script) + entry_delay, failure, n - 1)
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;

@@ -105,6 +105,8 @@ pub struct Unprocessed<P> {
     pub tag: Option<u64>,
     /// What went wrong.
     pub error: DeliveryError,
+    /// The [`Scope`](crate::Scope) it was submitted through, whose flush hands it back.
+    pub(crate) scope: Option<u64>,
 }
 
 impl<P> Unprocessed<P> {
@@ -123,6 +125,7 @@ impl<P> Unprocessed<P> {
                 failure,
                 attempts,
             },
+            scope: None,
         }
     }
 

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 fn item(payload: TestPayload) -> Item<InMemoryBackend> {
     Item {
         tag: None,
+        scope: None,
         entry: payload.clone(),
         size: payload.size,
         ordering_key: payload.ordering_key.clone(),
@@ -77,6 +78,7 @@ fn merged<B: Backend<Payload = TestPayload, Entry = TestPayload>>(
         .ordered_by(ordering_key);
     Item {
         tag: None,
+        scope: None,
         entry: payload.clone(),
         size: 20,
         ordering_key: Some(ordering_key.to_owned()),

@@ -1,0 +1,115 @@
+//! [`Scope`]: a share of a dispatcher whose flush answers for its own payloads only.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::error::SubmitError;
+use crate::shared::Shared;
+use crate::unprocessed::Unprocessed;
+
+/// A share of a [`Dispatcher`](crate::Dispatcher), from [`Dispatcher::scope`](crate::Dispatcher::scope).
+///
+/// Payloads submitted through a scope go into the dispatcher's batches with everyone
+/// else's (as many to a request as fit), but the scope's flush waits only for the requests
+/// that carry its payloads, and returns only its payloads that were not delivered. One
+/// scope per unit of work that must account for its own payloads: a Lambda invocation
+/// among concurrent ones, a request of a server, a task.
+///
+/// Dropping a scope before its flush returned leaves its payloads to the dispatcher: they
+/// are sent, and the dispatcher's flush hands back those that fail.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use batch_core::testing::{InMemoryBackend, TestPayload};
+/// use batch_core::{Dispatcher, Failure};
+///
+/// let backend = InMemoryBackend::new();
+/// backend.fail_entry_always(2, Failure::permanent("ValidationException", "bad"));
+/// let dispatcher = Dispatcher::builder(backend).build().expect("valid settings");
+/// let (mine, theirs) = (dispatcher.scope(), dispatcher.scope());
+/// mine.submit_tagged(TestPayload::new(1, 10), 7).await.expect("valid");
+/// theirs.submit_tagged(TestPayload::new(2, 10), 8).await.expect("valid");
+/// assert!(mine.flush_payloads().await.is_empty()); // the failure is not mine
+/// assert_eq!(theirs.flush_payloads().await[0].tag, Some(8));
+/// # }
+/// ```
+pub struct Scope<B: Backend> {
+    shared: Arc<Shared<B>>,
+    id: u64,
+}
+
+impl<B: Backend> Scope<B> {
+    pub(crate) fn new(shared: Arc<Shared<B>>) -> Self {
+        let id = shared.open_scope();
+        Self { shared, id }
+    }
+
+    /// As [`Dispatcher::submit_payload`](crate::Dispatcher::submit_payload), for this scope.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`], with the payload, when it can never be sent.
+    pub async fn submit_payload(
+        &self,
+        payload: impl Into<B::Payload>,
+    ) -> Result<(), SubmitError<B::Payload>> {
+        self.shared
+            .submit(payload.into(), None, Some(self.id))
+            .await
+    }
+
+    /// As [`Dispatcher::submit_tagged`](crate::Dispatcher::submit_tagged), for this scope.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`], with the payload, when it can never be sent.
+    pub async fn submit_tagged(
+        &self,
+        payload: impl Into<B::Payload>,
+        tag: u64,
+    ) -> Result<(), SubmitError<B::Payload>> {
+        self.shared
+            .submit(payload.into(), Some(tag), Some(self.id))
+            .await
+    }
+
+    /// Sends the pending batch if it holds this scope's payloads, waits for the requests
+    /// that carry them, and returns those that could not be delivered. Every payload
+    /// submitted through the scope before the call is, when it returns, delivered or in
+    /// the list. The list drains.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future loses nothing: the next flush of the scope returns what failed.
+    pub async fn flush_payloads(&self) -> Vec<Unprocessed<B::Payload>> {
+        self.shared.flush_scope(self.id, None).await
+    }
+
+    /// Like [`flush_payloads`](Self::flush_payloads), within `budget`: by then the requests
+    /// carrying this scope's payloads are stopped, and what is not delivered is handed back
+    /// ([`UnprocessedReason::Abandoned`](crate::UnprocessedReason::Abandoned)), so nothing
+    /// of the scope is still held when it returns. Other scopes' payloads in a stopped
+    /// request come back to their own flush, abandoned too.
+    pub async fn flush_payloads_within(&self, budget: Duration) -> Vec<Unprocessed<B::Payload>> {
+        let deadline = tokio::time::Instant::now() + budget;
+        self.shared.flush_scope(self.id, Some(deadline)).await
+    }
+}
+
+impl<B: Backend> Drop for Scope<B> {
+    fn drop(&mut self) {
+        self.shared.close_scope(self.id);
+    }
+}
+
+impl<B: Backend> fmt::Debug for Scope<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("backend", &B::SPEC.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
