@@ -74,8 +74,8 @@
 pub use batch_core as engine;
 pub use batch_core::{
     ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
-    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Stats, SubmitError, SubmitErrorKind,
-    Unprocessed, UnprocessedReason, codes, without_sdk_retries,
+    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, Stats, SubmitError,
+    SubmitErrorKind, Unprocessed, UnprocessedReason, codes, without_sdk_retries,
 };
 
 /// The names most programs use, in one import: `use aws_batch_utils::prelude::*;`.
@@ -190,3 +190,10 @@ pub use batch_sns as sns;
 #[cfg(feature = "sns")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
 pub use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsFifoBatchDispatcher, SnsMessage};
+
+/// AWS Lambda: flushes bounded by the invocation, a layer that flushes at the end of every
+/// invocation, partial batch responses, a drain at shutdown.
+#[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+#[doc(inline)]
+pub use batch_lambda as lambda;
