@@ -1,0 +1,74 @@
+//! An SQS-triggered Lambda function that writes each message, a JSON object, as one item of a
+//! DynamoDB table, and reports the messages it could not write as batch item failures (turn
+//! on `ReportBatchItemFailures` on the event source mapping), so that only those come back.
+//!
+//! - `TABLE`: the table; `KEY`: its partition key attribute (default `id`), which every
+//!   message must carry.
+//! - Items of concurrent invocations (Lambda Managed Instances) share requests; each
+//!   invocation waits only for its own.
+//! - The flush ends a margin before the invocation's deadline; what is not written by then
+//!   is reported, not left behind. Nothing is held once the response is sent, and on SIGTERM
+//!   whatever is still held is printed on stderr, one JSON line each.
+//!
+//! Build it with `cargo lambda build --example sqs_to_dynamodb --features graceful-shutdown`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use batch_dynamodb::{DynamoBatchDispatcher, DynamoWrite};
+use batch_lambda::{BatchResponse, Flush, FlushLayer, InvocationBudget, PartialBatch};
+use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let table = std::env::var("TABLE").map_err(|_| "TABLE (the table to write to) is not set")?;
+    let key = std::env::var("KEY").unwrap_or_else(|_| "id".to_owned());
+    let config = aws_config::load_from_env().await;
+    // One dispatcher for the life of the execution environment.
+    let items = Arc::new(DynamoBatchDispatcher::new(&config, (table, key)));
+    let flushed: Vec<Arc<dyn Flush>> = vec![items.clone()];
+    batch_lambda::drain_on_shutdown(flushed.clone(), batch_lambda::SHUTDOWN_BUDGET).await;
+    let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let items = Arc::clone(&items);
+        async move { Ok::<_, Error>(write_items(&items, event).await) }
+    });
+    // The layer flushes whatever a handler left (none here) after the response.
+    Runtime::new(handler)
+        .layer(FlushLayer::new(flushed))
+        .run_concurrent()
+        .await
+}
+
+/// Writes each message as an item and reports the messages whose item was not written.
+async fn write_items(items: &DynamoBatchDispatcher, event: LambdaEvent<SqsEvent>) -> BatchResponse {
+    let (event, context) = (event.payload, event.context);
+    let mut batch = PartialBatch::sqs(&event);
+    let mine = items.scope();
+    for (index, message) in event.records.iter().enumerate() {
+        let Some(item) = item_of(message) else {
+            tracing::warn!(message_id = ?message.message_id, "message body is not a JSON object");
+            batch.fail(index);
+            continue;
+        };
+        if let Err(refused) = mine
+            .submit_tagged(DynamoWrite::put(item), index as u64)
+            .await
+        {
+            tracing::warn!(message_id = ?message.message_id, error = %refused, "item refused");
+            batch.fail(index);
+        }
+    }
+    let budget = InvocationBudget::default().for_context(&context);
+    batch.fail_unprocessed(&mine.flush_payloads_within(budget).await);
+    batch.response()
+}
+
+fn item_of(message: &SqsMessage) -> Option<serde_json::Value> {
+    let body: serde_json::Value = serde_json::from_str(message.body.as_deref()?).ok()?;
+    body.is_object().then_some(body)
+}

@@ -1,0 +1,332 @@
+//! The example function (`sqs_to_dynamodb`) as Lambda runs it: the real `lambda_runtime`
+//! client in a child process under a fake Runtime API, frozen (SIGSTOP/SIGCONT) after every
+//! invocation, sent SIGTERM at random points, given every kind of deadline, writing to an
+//! endpoint that throttles, refuses entries and answers late. Every message ends written,
+//! reported as a batch item failure, or printed at shutdown; none in neither place.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{FakeRuntime, Outcome, example, function_env};
+use null_endpoint::{Api, Faults, NullEndpoint};
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+/// Invocations of a run: `AWS_BATCH_LAMBDA_INVOCATIONS`, 1,000 unless set.
+fn invocations() -> usize {
+    std::env::var("AWS_BATCH_LAMBDA_INVOCATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000)
+}
+
+/// One execution environment: a fake Runtime API and the function process under it.
+struct Environment {
+    runtime: FakeRuntime,
+    child: Child,
+    pid: u32,
+    /// `GET /next` calls expected once the function is idle again.
+    idle_at: u64,
+}
+
+impl Environment {
+    async fn start(exe: &Path, endpoint: &NullEndpoint, stderr: &Path, concurrency: usize) -> Self {
+        let runtime = FakeRuntime::start().await;
+        let log = std::fs::File::create(stderr).unwrap();
+        let mut command = Command::new(exe);
+        command
+            .envs(function_env(&runtime))
+            .env("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())
+            .env("AWS_ENDPOINT_URL", endpoint.url())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("TABLE", "items")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        let child = command.spawn().unwrap();
+        let pid = child.id().unwrap();
+        let concurrency = concurrency as u64;
+        assert!(
+            runtime
+                .wait_next_calls(concurrency, Duration::from_secs(30))
+                .await,
+            "the function never asked for an event"
+        );
+        assert_eq!(runtime.extensions(), 1, "the shutdown extension registers");
+        Self {
+            runtime,
+            child,
+            pid,
+            idle_at: concurrency,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// SIGTERM, then SIGKILL after Lambda's two seconds of shutdown.
+    async fn shut_down(mut self) {
+        self.signal("TERM");
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            self.child.kill().await.unwrap();
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// The deadline kinds, in turn: (name, header value).
+fn deadline(kind: usize) -> (&'static str, Option<u64>) {
+    match kind % 6 {
+        0 => ("absent (0)", Some(0)),
+        1 => ("cargo lambda watch (600000)", Some(600_000)),
+        2 => ("past", Some(now_ms() - 1_000)),
+        3 => ("now + 50 ms", Some(now_ms() + 50)),
+        4 => ("now + 15 min", Some(now_ms() + 900_000)),
+        _ => ("now + 3 s", Some(now_ms() + 3_000)),
+    }
+}
+
+/// One SQS event of `count` messages; returns it and the (message id, item key) pairs. A
+/// message whose body is not a JSON object has no key.
+fn event(
+    invocation: usize,
+    count: usize,
+    rng: &mut fastrand::Rng,
+) -> (String, Vec<(String, Option<String>)>) {
+    let mut records = Vec::new();
+    let mut messages = Vec::new();
+    for n in 0..count {
+        let id = format!("m{invocation}-{n}");
+        let key = format!("k{invocation}-{n}");
+        let (body, key) = if rng.f64() < 0.02 {
+            ("not json".to_owned(), None)
+        } else {
+            (
+                serde_json::json!({"id": key, "n": n, "note": "é✓"}).to_string(),
+                Some(key),
+            )
+        };
+        records.push(serde_json::json!({
+            "messageId": id, "receiptHandle": "r", "body": body, "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"
+        }));
+        messages.push((id, key));
+    }
+    (
+        serde_json::json!({ "Records": records }).to_string(),
+        messages,
+    )
+}
+
+/// Message ids listed as batch item failures in a response.
+fn reported(response: &str) -> HashSet<String> {
+    let value: serde_json::Value = serde_json::from_str(response).unwrap();
+    value["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|failure| failure["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Keys of the items the endpoint stored.
+fn written(endpoint: &NullEndpoint) -> HashSet<String> {
+    endpoint
+        .accepted(Api::BatchWriteItem)
+        .iter()
+        .filter_map(|write| {
+            let write: serde_json::Value = serde_json::from_str(write).ok()?;
+            write["PutRequest"]["Item"]["id"]["S"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Keys printed as undelivered on the function's stderr.
+fn printed(logs: &[PathBuf]) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    for log in logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        for line in text
+            .lines()
+            .filter(|line| line.starts_with("{\"undelivered\""))
+        {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let payload = line["undelivered"]["payload"].as_str().unwrap();
+            // The payload's Debug form holds the key as a string: "k<invocation>-<n>".
+            for part in payload.split('"').filter(|part| {
+                part.strip_prefix('k').is_some_and(|rest| {
+                    rest.split('-').count() == 2
+                        && rest.replace('-', "").chars().all(|c| c.is_ascii_digit())
+                })
+            }) {
+                keys.insert(part.to_owned());
+            }
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_and_every_deadline()
+{
+    let faults = Faults {
+        seed: 26,
+        // Refusals for capacity are few: a pacer reads each as a sign of a full table.
+        entry_failures: 0.01,
+        throttles: 0.01,
+        server_errors: 0.03,
+        slow: 0.02,
+        slow_by: Duration::from_millis(700),
+        ..Faults::default()
+    };
+    let endpoint = NullEndpoint::start_with_faults(Duration::from_millis(1), faults)
+        .await
+        .unwrap();
+    let exe = example("sqs_to_dynamodb");
+    let dir = std::env::temp_dir().join(format!("batch-lambda-lifecycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut logs = vec![dir.join("stderr-0.log")];
+    let mut env = Environment::start(&exe, &endpoint, &logs[0], 1).await;
+    let mut rng = fastrand::Rng::with_seed(26);
+    let mut keys: HashMap<String, String> = HashMap::new(); // message id -> key
+    let mut unparsable = BTreeSet::new();
+    let mut reported_ids = HashSet::new();
+    let mut late: Vec<String> = Vec::new();
+    let (mut sigterms, mut frozen) = (0, 0);
+    for invocation in 0..invocations() {
+        let (kind, deadline) = deadline(invocation);
+        let (body, messages) = event(invocation, rng.usize(1..=10), &mut rng);
+        for (id, key) in &messages {
+            match key {
+                Some(key) => keys.insert(id.clone(), key.clone()),
+                None => unparsable.insert(id.clone()).then_some(String::new()),
+            };
+        }
+        let started = Instant::now();
+        let answer = env.runtime.invoke(body, deadline);
+        // Now and then the environment shuts down while the invocation runs.
+        let terminate_during = rng.f64() < 0.01 || invocation == invocations() / 3;
+        if terminate_during {
+            tokio::time::sleep(Duration::from_millis(rng.u64(0..20))).await;
+        }
+        let outcome = if terminate_during {
+            None
+        } else {
+            tokio::time::timeout(Duration::from_secs(30), answer)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let took = started.elapsed();
+        if took > Duration::from_millis(300) {
+            eprintln!("invocation {invocation} ({kind}): {took:?}");
+        }
+        match outcome {
+            Some(Outcome::Response(response)) => {
+                let failed = reported(&response);
+                for (id, _) in &messages {
+                    if failed.contains(id) {
+                        reported_ids.insert(id.clone());
+                    }
+                }
+                // A flush never outlives its deadline by more than a request's time.
+                if let Some(ms) = deadline.filter(|&ms| {
+                    ms > now_ms().saturating_sub(86_400_000) && ms < now_ms() + 60_000
+                }) {
+                    let limit = Duration::from_millis(
+                        ms.saturating_sub(now_ms() - took.as_millis() as u64),
+                    ) + Duration::from_secs(1);
+                    if took > limit {
+                        late.push(format!("{kind}: {took:?}"));
+                    }
+                }
+            }
+            // No answer: Lambda sends the whole event again.
+            Some(Outcome::Error(_)) | None => {
+                reported_ids.extend(messages.iter().map(|(id, _)| id.clone()));
+            }
+        }
+        if terminate_during || rng.f64() < 0.01 || invocation == invocations() * 2 / 3 {
+            sigterms += 1;
+            env.shut_down().await;
+            logs.push(dir.join(format!("stderr-{}.log", logs.len())));
+            env = Environment::start(&exe, &endpoint, logs.last().unwrap(), 1).await;
+            continue;
+        }
+        // Lambda freezes the environment once it asks for the next event.
+        env.idle_at += 1;
+        assert!(
+            env.runtime
+                .wait_next_calls(env.idle_at, Duration::from_secs(30))
+                .await,
+            "invocation {invocation} never ended"
+        );
+        env.signal("STOP");
+        frozen += 1;
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..3))).await;
+        env.signal("CONT");
+        if started.elapsed() > Duration::from_millis(300) {
+            eprintln!(
+                "invocation {invocation} with its freeze: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+    env.shut_down().await;
+    let written = written(&endpoint);
+    let printed = printed(&logs);
+    let mut neither = Vec::new();
+    for (id, key) in &keys {
+        if !written.contains(key) && !reported_ids.contains(id) && !printed.contains(key) {
+            neither.push(id.clone());
+        }
+    }
+    for id in &unparsable {
+        if !reported_ids.contains(id) {
+            neither.push(id.clone());
+        }
+    }
+    eprintln!(
+        "{} invocations, {} messages: {} written, {} reported, {} printed; {frozen} freezes, {sigterms} SIGTERMs; {} faults injected",
+        invocations(),
+        keys.len() + unparsable.len(),
+        written.len(),
+        reported_ids.len(),
+        printed.len(),
+        endpoint.faults_injected()
+    );
+    assert!(neither.is_empty(), "in neither place: {neither:?}");
+    assert!(late.is_empty(), "flushes past their deadline: {late:?}");
+    assert!(sigterms > 0 && frozen > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
