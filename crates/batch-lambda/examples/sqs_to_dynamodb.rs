@@ -10,6 +10,11 @@
 //!   is reported, not left behind. Nothing is held once the response is sent, and on SIGTERM
 //!   whatever is still held is printed on stderr, one JSON line each.
 //!
+//! - `FLUSH=after`: the handler answers as soon as the items are submitted, and they are
+//!   flushed after the response (lower latency); what is not written is then printed on
+//!   stderr, since the response is gone. The default flushes before the response and
+//!   reports failures in it.
+//!
 //! Build it with `cargo lambda build --example sqs_to_dynamodb --features graceful-shutdown`.
 
 use std::sync::Arc;
@@ -28,6 +33,7 @@ async fn main() -> Result<(), Error> {
         .init();
     let table = std::env::var("TABLE").map_err(|_| "TABLE (the table to write to) is not set")?;
     let key = std::env::var("KEY").unwrap_or_else(|_| "id".to_owned());
+    let report = std::env::var("FLUSH").map_or(true, |flush| flush != "after");
     let config = aws_config::load_from_env().await;
     // One dispatcher for the life of the execution environment.
     let items = Arc::new(DynamoBatchDispatcher::new(&config, (table, key)));
@@ -35,7 +41,7 @@ async fn main() -> Result<(), Error> {
     batch_lambda::drain_on_shutdown(flushed.clone(), batch_lambda::SHUTDOWN_BUDGET).await;
     let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
         let items = Arc::clone(&items);
-        async move { Ok::<_, Error>(write_items(&items, event).await) }
+        async move { Ok::<_, Error>(write_items(&items, event, report).await) }
     });
     // The layer flushes whatever a handler left (none here) after the response.
     Runtime::new(handler)
@@ -44,10 +50,31 @@ async fn main() -> Result<(), Error> {
         .await
 }
 
-/// Writes each message as an item and reports the messages whose item was not written.
-async fn write_items(items: &DynamoBatchDispatcher, event: LambdaEvent<SqsEvent>) -> BatchResponse {
+/// Writes each message as an item; with `report`, waits for them and reports the messages
+/// whose item was not written.
+async fn write_items(
+    items: &DynamoBatchDispatcher,
+    event: LambdaEvent<SqsEvent>,
+    report: bool,
+) -> BatchResponse {
     let (event, context) = (event.payload, event.context);
     let mut batch = PartialBatch::sqs(&event);
+    if !report {
+        // The layer flushes them after the response.
+        for (index, message) in event.records.iter().enumerate() {
+            let submitted = match item_of(message) {
+                Some(item) => items
+                    .submit_tagged(DynamoWrite::put(item), index as u64)
+                    .await
+                    .is_ok(),
+                None => false,
+            };
+            if !submitted {
+                batch.fail(index);
+            }
+        }
+        return batch.response();
+    }
     let mine = items.scope();
     for (index, message) in event.records.iter().enumerate() {
         let Some(item) = item_of(message) else {

@@ -63,6 +63,7 @@
 //! # Feature flags
 //!
 //! - `graceful-shutdown`: [`drain_on_shutdown`].
+//! - `test-util`: `testing::FakeRuntime`, a fake Lambda Runtime API to run a function under.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod budget;
@@ -71,6 +72,9 @@ mod layer;
 mod response;
 #[cfg(all(unix, feature = "graceful-shutdown"))]
 mod shutdown;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 
 pub use budget::{DEFAULT_FALLBACK, DEFAULT_MARGIN, InvocationBudget, LONGEST_INVOCATION};
 pub use flush::{Flush, Undelivered, flush_all, write_to_stderr};

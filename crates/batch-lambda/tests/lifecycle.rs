@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{FakeRuntime, Outcome, example, function_env};
+use batch_lambda::testing::{FakeRuntime, Outcome};
+use common::example;
 use null_endpoint::{Api, Faults, NullEndpoint};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
@@ -36,11 +37,11 @@ struct Environment {
 
 impl Environment {
     async fn start(exe: &Path, endpoint: &NullEndpoint, stderr: &Path, concurrency: usize) -> Self {
-        let runtime = FakeRuntime::start().await;
+        let runtime = FakeRuntime::start().await.unwrap();
         let log = std::fs::File::create(stderr).unwrap();
         let mut command = Command::new(exe);
         command
-            .envs(function_env(&runtime))
+            .envs(runtime.function_env())
             .env("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())
             .env("AWS_ENDPOINT_URL", endpoint.url())
             .env("AWS_REGION", "us-east-1")
@@ -196,10 +197,112 @@ fn printed(logs: &[PathBuf]) -> HashSet<String> {
     keys
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_and_every_deadline()
-{
-    let faults = Faults {
+/// Where every message of a run ended, as the test saw it.
+#[derive(Default)]
+struct Tally {
+    /// Message id to item key, for messages that carry one.
+    keys: HashMap<String, String>,
+    /// Messages whose body is not a JSON object.
+    unparsable: BTreeSet<String>,
+    /// Messages Lambda would send again: listed as batch item failures, or of an
+    /// invocation that got no answer.
+    reported: HashSet<String>,
+    /// Flushes that outlived their deadline by more than a request's time.
+    late: Vec<String>,
+    /// Invocations whose deadline left time to send.
+    sending: usize,
+}
+
+impl Tally {
+    fn add(&mut self, messages: &[(String, Option<String>)]) {
+        for (id, key) in messages {
+            match key {
+                Some(key) => {
+                    self.keys.insert(id.clone(), key.clone());
+                }
+                None => {
+                    self.unparsable.insert(id.clone());
+                }
+            }
+        }
+    }
+
+    /// Records the answer to an invocation started `took` ago with `deadline`.
+    fn answer(
+        &mut self,
+        messages: &[(String, Option<String>)],
+        outcome: Option<Outcome>,
+        (kind, deadline): (&str, Option<u64>),
+        took: Duration,
+    ) {
+        let now = now_ms();
+        let started = now - u64::try_from(took.as_millis()).unwrap();
+        let real = deadline.filter(|&ms| ms + 86_400_000 > now && ms < now + 60_000);
+        if real.is_none_or(|ms| ms > started + 250) {
+            self.sending += 1;
+        }
+        match outcome {
+            Some(Outcome::Response(response)) => {
+                let failed = reported(&response);
+                self.reported.extend(
+                    messages
+                        .iter()
+                        .filter(|(id, _)| failed.contains(id))
+                        .map(|(id, _)| id.clone()),
+                );
+                // A flush never outlives its deadline by more than a request's time.
+                if let Some(ms) = real {
+                    let limit =
+                        Duration::from_millis(ms.saturating_sub(started)) + Duration::from_secs(1);
+                    if took > limit {
+                        self.late.push(format!("{kind}: {took:?}"));
+                    }
+                }
+            }
+            // No answer: Lambda sends the whole event again.
+            Some(Outcome::Error(_)) | None => {
+                self.reported
+                    .extend(messages.iter().map(|(id, _)| id.clone()));
+            }
+        }
+    }
+
+    /// Checks that every message is written, reported or printed; returns the counts.
+    fn verify(&self, endpoint: &NullEndpoint, logs: &[PathBuf]) -> String {
+        let written = written(endpoint);
+        let printed = printed(logs);
+        let mut neither: Vec<&String> = self
+            .keys
+            .iter()
+            .filter(|(id, key)| {
+                !written.contains(*key) && !self.reported.contains(*id) && !printed.contains(*key)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        neither.extend(
+            self.unparsable
+                .iter()
+                .filter(|id| !self.reported.contains(*id)),
+        );
+        assert!(neither.is_empty(), "in neither place: {neither:?}");
+        assert!(
+            self.late.is_empty(),
+            "flushes past their deadline: {:?}",
+            self.late
+        );
+        format!(
+            "{} messages: {} written, {} reported, {} printed; {} faults injected",
+            self.keys.len() + self.unparsable.len(),
+            written.len(),
+            self.reported.len(),
+            printed.len(),
+            endpoint.faults_injected()
+        )
+    }
+}
+
+fn faults() -> Faults {
+    Faults {
         seed: 26,
         // Refusals for capacity are few: a pacer reads each as a sign of a full table.
         entry_failures: 0.01,
@@ -208,38 +311,39 @@ async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_a
         slow: 0.02,
         slow_by: Duration::from_millis(700),
         ..Faults::default()
-    };
-    let endpoint = NullEndpoint::start_with_faults(Duration::from_millis(1), faults)
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("batch-lambda-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_and_every_deadline()
+{
+    let endpoint = NullEndpoint::start_with_faults(Duration::from_millis(1), faults())
         .await
         .unwrap();
     let exe = example("sqs_to_dynamodb");
-    let dir = std::env::temp_dir().join(format!("batch-lambda-lifecycle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("lifecycle");
     let mut logs = vec![dir.join("stderr-0.log")];
     let mut env = Environment::start(&exe, &endpoint, &logs[0], 1).await;
     let mut rng = fastrand::Rng::with_seed(26);
-    let mut keys: HashMap<String, String> = HashMap::new(); // message id -> key
-    let mut unparsable = BTreeSet::new();
-    let mut reported_ids = HashSet::new();
-    let mut late: Vec<String> = Vec::new();
+    let mut tally = Tally::default();
     let (mut sigterms, mut frozen) = (0, 0);
-    for invocation in 0..invocations() {
-        let (kind, deadline) = deadline(invocation);
+    let total = invocations();
+    for invocation in 0..total {
+        let deadline = deadline(invocation);
         let (body, messages) = event(invocation, rng.usize(1..=10), &mut rng);
-        for (id, key) in &messages {
-            match key {
-                Some(key) => keys.insert(id.clone(), key.clone()),
-                None => unparsable.insert(id.clone()).then_some(String::new()),
-            };
-        }
+        tally.add(&messages);
         let started = Instant::now();
-        let answer = env.runtime.invoke(body, deadline);
+        let answer = env.runtime.invoke(body, deadline.1);
         // Now and then the environment shuts down while the invocation runs.
-        let terminate_during = rng.f64() < 0.01 || invocation == invocations() / 3;
-        if terminate_during {
-            tokio::time::sleep(Duration::from_millis(rng.u64(0..20))).await;
-        }
+        let terminate_during = rng.f64() < 0.01 || invocation == total / 3;
         let outcome = if terminate_during {
+            tokio::time::sleep(Duration::from_millis(rng.u64(0..20))).await;
             None
         } else {
             tokio::time::timeout(Duration::from_secs(30), answer)
@@ -247,36 +351,8 @@ async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_a
                 .ok()
                 .and_then(Result::ok)
         };
-        let took = started.elapsed();
-        if took > Duration::from_millis(300) {
-            eprintln!("invocation {invocation} ({kind}): {took:?}");
-        }
-        match outcome {
-            Some(Outcome::Response(response)) => {
-                let failed = reported(&response);
-                for (id, _) in &messages {
-                    if failed.contains(id) {
-                        reported_ids.insert(id.clone());
-                    }
-                }
-                // A flush never outlives its deadline by more than a request's time.
-                if let Some(ms) = deadline.filter(|&ms| {
-                    ms > now_ms().saturating_sub(86_400_000) && ms < now_ms() + 60_000
-                }) {
-                    let limit = Duration::from_millis(
-                        ms.saturating_sub(now_ms() - took.as_millis() as u64),
-                    ) + Duration::from_secs(1);
-                    if took > limit {
-                        late.push(format!("{kind}: {took:?}"));
-                    }
-                }
-            }
-            // No answer: Lambda sends the whole event again.
-            Some(Outcome::Error(_)) | None => {
-                reported_ids.extend(messages.iter().map(|(id, _)| id.clone()));
-            }
-        }
-        if terminate_during || rng.f64() < 0.01 || invocation == invocations() * 2 / 3 {
+        tally.answer(&messages, outcome, deadline, started.elapsed());
+        if terminate_during || rng.f64() < 0.01 || invocation == total * 2 / 3 {
             sigterms += 1;
             env.shut_down().await;
             logs.push(dir.join(format!("stderr-{}.log", logs.len())));
@@ -295,38 +371,128 @@ async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_a
         frozen += 1;
         tokio::time::sleep(Duration::from_millis(rng.u64(0..3))).await;
         env.signal("CONT");
-        if started.elapsed() > Duration::from_millis(300) {
-            eprintln!(
-                "invocation {invocation} with its freeze: {:?}",
-                started.elapsed()
-            );
+    }
+    env.shut_down().await;
+    let counts = tally.verify(&endpoint, &logs);
+    eprintln!("{total} invocations, {counts}; {frozen} freezes, {sigterms} SIGTERMs");
+    assert!(sigterms >= 2 && frozen > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Concurrent invocations in one environment (Lambda Managed Instances).
+const CONCURRENCY: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_messages() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::from_millis(1), faults())
+        .await
+        .unwrap();
+    let exe = example("sqs_to_dynamodb");
+    let dir = scratch("concurrent");
+    let mut logs = vec![dir.join("stderr-0.log")];
+    let mut env = Environment::start(&exe, &endpoint, &logs[0], CONCURRENCY).await;
+    let mut rng = fastrand::Rng::with_seed(8);
+    let mut tally = Tally::default();
+    let mut sigterms = 0;
+    let rounds = invocations() / CONCURRENCY;
+    for round in 0..rounds {
+        let started = Instant::now();
+        let mut answers = Vec::new();
+        for n in 0..CONCURRENCY {
+            let invocation = round * CONCURRENCY + n;
+            let deadline = deadline(invocation);
+            let (body, messages) = event(invocation, rng.usize(1..=6), &mut rng);
+            tally.add(&messages);
+            answers.push((messages, deadline, env.runtime.invoke(body, deadline.1)));
+        }
+        for (messages, deadline, answer) in answers {
+            let outcome = tokio::time::timeout(Duration::from_secs(30), answer)
+                .await
+                .ok()
+                .and_then(Result::ok);
+            tally.answer(&messages, outcome, deadline, started.elapsed());
+        }
+        if rng.f64() < 0.02 || round == rounds / 2 {
+            sigterms += 1;
+            env.shut_down().await;
+            logs.push(dir.join(format!("stderr-{}.log", logs.len())));
+            env = Environment::start(&exe, &endpoint, logs.last().unwrap(), CONCURRENCY).await;
         }
     }
     env.shut_down().await;
-    let written = written(&endpoint);
-    let printed = printed(&logs);
-    let mut neither = Vec::new();
-    for (id, key) in &keys {
-        if !written.contains(key) && !reported_ids.contains(id) && !printed.contains(key) {
-            neither.push(id.clone());
-        }
-    }
-    for id in &unparsable {
-        if !reported_ids.contains(id) {
-            neither.push(id.clone());
-        }
-    }
+    let counts = tally.verify(&endpoint, &logs);
+    // Without sharing, every invocation that sends makes a request of its own at least.
+    let requests = endpoint.counts(Api::BatchWriteItem).requests;
+    let gain = tally.sending as f64 / requests as f64;
     eprintln!(
-        "{} invocations, {} messages: {} written, {} reported, {} printed; {frozen} freezes, {sigterms} SIGTERMs; {} faults injected",
-        invocations(),
-        keys.len() + unparsable.len(),
-        written.len(),
-        reported_ids.len(),
-        printed.len(),
-        endpoint.faults_injected()
+        "{} invocations, {CONCURRENCY} at once, {counts}; {sigterms} SIGTERMs; {requests} requests for {} sending invocations: {gain:.2}x fewer than one per invocation",
+        rounds * CONCURRENCY,
+        tally.sending
     );
-    assert!(neither.is_empty(), "in neither place: {neither:?}");
-    assert!(late.is_empty(), "flushes past their deadline: {late:?}");
-    assert!(sigterms > 0 && frozen > 0);
+    assert!(gain >= 2.0, "requests shared {gain:.2}x");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_what_is_still_held_is_printed_one_json_line_each_before_lambda_kills() {
+    // A table that takes 30 s to answer: nothing is written before the shutdown.
+    let endpoint = NullEndpoint::start(Duration::from_secs(30)).await.unwrap();
+    let exe = example("sqs_to_dynamodb");
+    let dir = scratch("drain");
+    let log = dir.join("stderr.log");
+    let runtime = FakeRuntime::start().await.unwrap();
+    let mut child = Command::new(&exe)
+        .envs(runtime.function_env())
+        .env("AWS_ENDPOINT_URL", endpoint.url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TABLE", "items")
+        .env("FLUSH", "after")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(runtime.wait_next_calls(1, Duration::from_secs(30)).await);
+    let mut rng = fastrand::Rng::with_seed(3);
+    let (body, messages) = event(0, 10, &mut rng);
+    let answer = runtime.invoke(body, Some(now_ms() + 900_000));
+    let outcome = tokio::time::timeout(Duration::from_secs(10), answer).await;
+    let Ok(Ok(Outcome::Response(response))) = outcome else {
+        panic!("no response: {outcome:?}");
+    };
+    let failed = reported(&response);
+    // The flush after the response is under way; the environment shuts down.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let terminated = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    let took = terminated.elapsed();
+    assert!(
+        exited.is_ok(),
+        "still running 2 s after SIGTERM, when Lambda kills it"
+    );
+    assert!(
+        took < Duration::from_millis(700),
+        "took {took:?} of Lambda's 500 ms"
+    );
+    let printed = printed(&[log]);
+    for (id, key) in &messages {
+        let Some(key) = key else {
+            assert!(failed.contains(id), "{id} is not JSON and not reported");
+            continue;
+        };
+        assert!(
+            printed.contains(key),
+            "{key} was held at shutdown and not printed"
+        );
+    }
+    eprintln!("SIGTERM to exit: {took:?}; {} printed", printed.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
