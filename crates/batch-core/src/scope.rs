@@ -77,7 +77,9 @@ impl<B: Backend> Scope<B> {
     }
 
     /// Sends the pending batch if it holds this scope's payloads, waits for the requests
-    /// that carry them, and returns those that could not be delivered. Every payload
+    /// that carry them, and returns those that could not be delivered. While other scopes
+    /// are live and not flushing, it waits for them up to 10 ms before it sends, so that
+    /// concurrent units of work ending together share requests; a lone scope does not wait. Every payload
     /// submitted through the scope before the call is, when it returns, delivered or in
     /// the list. The list drains.
     ///

@@ -25,6 +25,11 @@ use crate::unprocessed::{Unprocessed, UnprocessedReason};
 /// started together do not send in step.
 const LINGER_JITTER: f64 = 0.2;
 
+/// How long a scope's flush waits, at most, for the other live scopes to flush too, so that
+/// concurrent units of work share requests. A flush when every live scope is flushing (a
+/// lone scope, say) does not wait.
+pub(crate) const SCOPE_GATHER: Duration = Duration::from_millis(10);
+
 /// What [`DispatcherBuilder::on_delivered`](crate::DispatcherBuilder::on_delivered) calls.
 pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
 
@@ -53,6 +58,8 @@ pub(crate) struct Shared<B: Backend> {
     batch_slots: Arc<Semaphore>,
     /// Woken whenever a batch completes.
     pub(crate) batch_done: Notify,
+    /// Woken whenever a scope's flush starts or a scope closes.
+    scopes_changed: Notify,
     pub(crate) counters: Counters,
     pub(crate) rng: Mutex<fastrand::Rng>,
     /// Set by [`Dispatcher::abandon`]: batches stop sending and hand their payloads back,
@@ -76,6 +83,8 @@ pub(crate) struct State<B: Backend> {
     /// The live scopes by id.
     pub(crate) scopes: HashMap<u64, ScopeState<B::Payload>>,
     pub(crate) next_scope: u64,
+    /// Scopes whose flush is under way.
+    flushing: std::collections::HashSet<u64>,
     /// The stop of every outstanding batch that holds a scope's payloads, by sequence number.
     stops: HashMap<u64, Arc<watch::Sender<bool>>>,
 }
@@ -158,10 +167,12 @@ impl<B: Backend> Shared<B> {
                 unprocessed: Vec::new(),
                 scopes: HashMap::new(),
                 next_scope: 0,
+                flushing: std::collections::HashSet::new(),
                 stops: HashMap::new(),
             }),
             batch_slots,
             batch_done: Notify::new(),
+            scopes_changed: Notify::new(),
             counters: Counters::default(),
             rng: Mutex::new(fastrand::Rng::new()),
             abandon: watch::Sender::new(false),
@@ -291,6 +302,8 @@ impl<B: Backend> Shared<B> {
     /// Closes scope `id`: what it still holds becomes the dispatcher's.
     pub(crate) fn close_scope(&self, id: u64) {
         let mut state = self.lock();
+        state.flushing.remove(&id);
+        self.scopes_changed.notify_waiters();
         let Some(scope) = state.scopes.remove(&id) else {
             return;
         };
@@ -335,6 +348,7 @@ impl<B: Backend> Shared<B> {
             self.drain_scope(id).await;
         }
         let mut state = self.lock();
+        state.flushing.remove(&id);
         state.ledger.release_scope(id);
         let unprocessed = state
             .scopes
@@ -349,10 +363,35 @@ impl<B: Backend> Shared<B> {
         unprocessed
     }
 
-    /// Seals the pending batch while it holds scope `id`'s payloads, then waits until no
-    /// outstanding batch holds any.
+    /// Seals the pending batch while it holds scope `id`'s payloads (once every live scope
+    /// flushes, or [`SCOPE_GATHER`] has passed), then waits until no outstanding batch holds
+    /// any.
     async fn drain_scope(&self, id: u64) {
+        self.lock().flushing.insert(id);
+        self.scopes_changed.notify_waiters();
+        let gathered = tokio::time::Instant::now() + SCOPE_GATHER;
         while self.lock().pending.holds_scope(id) {
+            loop {
+                let changed = self.scopes_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                {
+                    let state = self.lock();
+                    // Every live scope is flushing: nobody else is about to add payloads.
+                    let all_in = state
+                        .scopes
+                        .keys()
+                        .all(|scope| state.flushing.contains(scope));
+                    if all_in || state.pending.is_full() || tokio::time::Instant::now() >= gathered
+                    {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    () = changed => {}
+                    () = tokio::time::sleep_until(gathered) => {}
+                }
+            }
             self.seal(Slot::Wait, |pending| pending.holds_scope(id))
                 .await;
         }

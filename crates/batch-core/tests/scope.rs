@@ -196,3 +196,39 @@ async fn a_failed_ordering_key_is_released_by_the_flush_of_the_scope_it_failed_i
     assert!(scope.flush_payloads().await.is_empty());
     assert_eq!(backend.delivered_ids(), vec![3]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_flush_waits_briefly_for_the_other_live_scopes_so_they_share_a_request() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    let (first, second, idle) = (dispatcher.scope(), dispatcher.scope(), dispatcher.scope());
+    first
+        .submit_tagged(TestPayload::new(1, 10), 1)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let first_flush = tokio::spawn(async move { first.flush_payloads().await.len() });
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    second
+        .submit_tagged(TestPayload::new(2, 10), 2)
+        .await
+        .unwrap();
+    drop(idle); // a scope that ends without a flush is not waited for
+    assert!(second.flush_payloads().await.is_empty());
+    assert_eq!(first_flush.await.unwrap(), 0);
+    assert!(started.elapsed() < Duration::from_millis(10));
+    assert_eq!(backend.requests().len(), 1, "one request for both scopes");
+
+    // A scope that stays busy holds nobody up for more than the gathering time.
+    let (lone, busy) = (dispatcher.scope(), dispatcher.scope());
+    lone.submit_tagged(TestPayload::new(3, 10), 3)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    assert!(lone.flush_payloads().await.is_empty());
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(10) && waited < Duration::from_millis(20),
+        "{waited:?}"
+    );
+    drop(busy);
+}

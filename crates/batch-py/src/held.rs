@@ -149,17 +149,9 @@ impl<B: Backend> Held<B> {
         let failed = py.detach(|| {
             runtime.block_on(async {
                 match timeout {
-                    Some(timeout) => match dispatcher.flush_payloads_timeout(timeout).await {
-                        Ok(failed) => failed,
-                        // Out of time: what is still in flight or pending comes back now,
-                        // as Abandoned, rather than by a later flush.
-                        Err(timed_out) => {
-                            dispatcher.abandon();
-                            let mut failed = timed_out.into_unprocessed();
-                            failed.extend(dispatcher.flush_payloads().await);
-                            failed
-                        }
-                    },
+                    // Out of time: what is still in flight or pending comes back now, as
+                    // Abandoned, rather than by a later flush.
+                    Some(timeout) => dispatcher.flush_payloads_within(timeout).await,
                     None => dispatcher.flush_payloads().await,
                 }
             })

@@ -23,6 +23,7 @@ mod dynamodb;
 mod eventbridge;
 mod held;
 mod kinesis;
+mod lambda;
 mod settings;
 mod sqs;
 
@@ -189,5 +190,8 @@ fn aws_batch_utils_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dynamodb::DynamoBatch>()?;
     m.add_class::<cloudwatch::CloudwatchBatch>()?;
     m.add_class::<eventbridge::EventBridgeBatch>()?;
+    m.add_class::<lambda::PartialBatch>()?;
+    m.add_function(wrap_pyfunction!(lambda::flush_budget, m)?)?;
+    m.add_function(wrap_pyfunction!(lambda::flush_at_end, m)?)?;
     Ok(())
 }

@@ -9,6 +9,8 @@
 //! batch-bench fleet [--writers 2,10] [--paced-only] [--seconds S] [--from-json FILE]
 //!                                                     many writers on one quota, into
 //!                                                     FILE's figures
+//! batch-bench lambda [--quick] [--from-json FILE]     the end-of-invocation flush, into
+//!                                                     FILE's figures
 //! batch-bench cpu [--rounds N] [--records N] [--services S,...]
 //!                                                     CPU per record against the hand loop
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
@@ -35,6 +37,7 @@
 mod aggregation;
 mod cpu;
 mod fleet;
+mod lambda;
 mod measure;
 mod peers;
 mod plan;
@@ -96,6 +99,9 @@ enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
+    /// Lambda: the end-of-invocation flush's time, shared requests of concurrent
+    /// invocations, a flush's overshoot of its budget; into the figures of `--from-json`.
+    Lambda,
     /// CPU per record of the dispatcher at max_in_flight 1 against the hand-written SDK
     /// loop, each peer in a process of its own, alternating, for every service.
     Cpu {
@@ -186,6 +192,7 @@ fn main() -> ExitCode {
             paced_only,
             seconds,
         )),
+        Some(Command::Lambda) => runtime.block_on(lambda::run_into_report(&cli.options)),
         None => runtime.block_on(plan::run_all(&cli.options)),
     };
     match result {

@@ -116,6 +116,8 @@ pub(crate) struct Figures {
     pub(crate) cpu: Vec<crate::cpu::CpuRun>,
     #[serde(default)]
     pub(crate) fleet: Vec<crate::fleet::FleetRun>,
+    #[serde(default)]
+    pub(crate) lambda: Vec<crate::lambda::LambdaRun>,
 }
 
 impl Figures {
@@ -145,6 +147,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         figures.capacity = sweep(options).await?;
         figures.aggregation = aggregation::run_all(options).await?;
         figures.fleet = crate::fleet::measure(options.quick, None, false, None).await?;
+        figures.lambda = crate::lambda::measure(options.quick).await?;
     } else if options.aggregation_only {
         figures.aggregation = aggregation::run_all(options).await?;
     }

@@ -56,6 +56,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
         "aggregation": aggregation,
         "cpu": figures.cpu,
         "fleet": figures.fleet,
+        "lambda": figures.lambda,
     });
     fs::write(
         options.out.join(JSON),
@@ -70,6 +71,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
     aggregation::section(&mut markdown, aggregation);
     crate::cpu::section(&mut markdown, &figures.cpu);
     crate::fleet::section(&mut markdown, &figures.fleet);
+    crate::lambda::section(&mut markdown, &figures.lambda);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");

@@ -286,7 +286,7 @@ pub(crate) fn steady_rate(arrivals: &[Instant]) -> f64 {
     }
 }
 
-fn percentile(sorted: &[f64], share: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], share: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
