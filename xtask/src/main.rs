@@ -130,6 +130,7 @@ fn test() -> Result<()> {
         "firehose",
         "eventbridge",
         "sns",
+        "lambda",
     ] {
         step(
             &format!("facade with features [{features}]"),

@@ -19,7 +19,7 @@
 //!   [`PartialBatch`] ties each input record to the payloads submitted for it (by tag) and
 //!   builds the `batchItemFailures` response, so only the failed inputs come back.
 //! - **Shutdown.** Lambda sends SIGTERM only when an extension is registered;
-//!   [`drain_on_shutdown`] (feature `graceful-shutdown`) registers one, drains within the
+//!   `drain_on_shutdown` (feature `graceful-shutdown`) registers one, drains within the
 //!   500 ms Lambda allows, and prints what is left on stderr, one JSON line per payload.
 //! - **Concurrent invocations** (Lambda Managed Instances, `run_concurrent`): a
 //!   [`Scope`](batch_core::Scope) per invocation flushes only its own payloads, while
@@ -62,7 +62,7 @@
 //!
 //! # Feature flags
 //!
-//! - `graceful-shutdown`: [`drain_on_shutdown`].
+//! - `graceful-shutdown`: `drain_on_shutdown`, a drain of what is held when Lambda sends SIGTERM.
 //! - `test-util`: `testing::FakeRuntime`, a fake Lambda Runtime API to run a function under.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

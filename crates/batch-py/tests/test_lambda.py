@@ -3,6 +3,7 @@ for SQS, Kinesis and DynamoDB Streams events (only the inputs whose items were n
 back), and a decorator that flushes at the end of every invocation."""
 
 import json
+import pathlib
 
 import boto3
 import pytest
@@ -150,3 +151,32 @@ def test_flush_at_end_leaves_nothing_held_when_the_handler_returns_or_raises(end
         handler(failing, Context(5_000))
     assert table.stats()["delivered"] == 10
     assert dynamodb.scan(TableName=name, Select="COUNT")["Count"] == 10
+
+
+def test_the_readme_handler_as_written(monkeypatch, endpoint):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint("dynamodb"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint("dynamodb"), region_name=REGION, **CREDENTIALS)
+    try:  # the example's table name is fixed: a rerun finds it
+        dynamodb.create_table(
+            TableName="orders",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName="orders")
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    readme = (pathlib.Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("```python\nimport json\nfrom aws_batch_utils import DynamoBatchDispatcher, PartialBatch")
+    code = readme[start + len("```python\n") : readme.index("```", start + 3)]
+    scope = {}
+    exec(code, scope)  # noqa: S102 - the documented example, as written
+    tag = unique("readme")
+    bodies = [json.dumps({"id": f"{tag}-{n}"}) for n in range(5)] + ["{broken"]
+    response = scope["handler"](sqs_event(bodies), Context(5_000))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m5"}]}
+    for n in range(5):
+        assert "Item" in dynamodb.get_item(TableName="orders", Key={"id": {"S": f"{tag}-{n}"}})
