@@ -2,21 +2,26 @@
 //! give up within the bounds, and catch a backend's panic. Everything that does not end
 //! delivered is collected, with the reason, in [`Undelivered`].
 
-use std::collections::HashMap;
+mod stop;
+mod undelivered;
+
+pub(crate) use stop::Stop;
+pub(crate) use undelivered::Undelivered;
+use undelivered::out_of_patience;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, BatchEntry};
 use crate::catch::CatchUnwind;
 use crate::config::RetryPolicy;
-use crate::failure::{EntryOutcome, Failure, FailureKind, codes};
+use crate::failure::{EntryOutcome, Failure, FailureKind, INVALID_REQUEST_CODES, codes};
 use crate::pace::{Pacer, Patience, Request};
 use crate::pending::Item;
 use crate::stats::Counters;
-use crate::unprocessed::{Unprocessed, UnprocessedReason};
+use crate::unprocessed::UnprocessedReason;
 
 /// What sending needs from the dispatcher.
 pub(crate) struct Sender<'a, B: Backend> {
@@ -29,11 +34,27 @@ pub(crate) struct Sender<'a, B: Backend> {
     pub(crate) on_delivered: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
 
-impl<B: Backend> Sender<'_, B> {
+impl<'a, B: Backend> Sender<'a, B> {
     /// Sends `todo` until every entry is delivered or in `out`.
-    pub(crate) async fn send(&self, mut todo: Vec<Item<B>>, out: &mut Undelivered<B>) {
+    pub(crate) async fn send(&self, todo: Vec<Item<B>>, out: &mut Undelivered<B>) {
+        self.send_since(todo, Instant::now(), out).await;
+    }
+
+    /// Sends `todo`, whose bounds count from `started`.
+    fn send_since<'s>(
+        &'s self,
+        todo: Vec<Item<B>>,
+        started: Instant,
+        out: &'s mut Undelivered<B>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 's>>
+    where
+        'a: 's,
+    {
+        Box::pin(self.attempts(todo, started, out))
+    }
+
+    async fn attempts(&self, mut todo: Vec<Item<B>>, started: Instant, out: &mut Undelivered<B>) {
         let retry = self.retry;
-        let started = Instant::now();
         let mut attempt = 1;
         // The last throttling of this batch's entries, handed back with them when their
         // throttle budget runs out while they wait for their pace.
@@ -91,6 +112,7 @@ impl<B: Backend> Sender<'_, B> {
                 () = self.stop.wait() => None,
             };
             drop(batch);
+            let refused_whole = matches!(result, Some(Ok(Err(_))));
             let outcomes = match result {
                 Some(Ok(result)) => self.outcomes(todo.len(), result),
                 Some(Err(panic)) => {
@@ -111,6 +133,14 @@ impl<B: Backend> Sender<'_, B> {
                 pacer.report(pass, &answers, accepted);
             }
             drop(pass);
+            if refused_whole
+                && todo.len() > 1
+                && let Some(EntryOutcome::Failed(failure)) = outcomes.first()
+                && INVALID_REQUEST_CODES.contains(&failure.code.as_str())
+            {
+                self.send_halves(todo, started, attempt, failure, out).await;
+                return;
+            }
             let again = self.sort(todo, outcomes, attempt, out);
             if again.is_empty() {
                 return;
@@ -173,6 +203,34 @@ impl<B: Backend> Sender<'_, B> {
             }
             attempt += 1;
         }
+    }
+
+    /// Sends the halves of a request the service refused whole as invalid, one after the
+    /// other (so the order of a key holds), to find the entries that spoil it.
+    async fn send_halves(
+        &self,
+        mut first: Vec<Item<B>>,
+        started: Instant,
+        attempt: u32,
+        failure: &Failure,
+        out: &mut Undelivered<B>,
+    ) {
+        tracing::debug!(
+            entries = first.len(),
+            code = %failure.code,
+            "request refused whole as invalid; sending its halves apart"
+        );
+        Counters::add(&self.counters.retries, first.len());
+        let second = first.split_off(first.len() / 2);
+        self.send_since(first, started, out).await;
+        let mut rest = Vec::with_capacity(second.len());
+        for item in second {
+            match out.blocker(&item) {
+                Some(failure) => out.push(item, UnprocessedReason::HeldBack, failure, attempt),
+                None => rest.push(item),
+            }
+        }
+        self.send_since(rest, started, out).await;
     }
 
     /// Counts a failed attempt against each entry that was not throttled (throttled ones
@@ -293,119 +351,5 @@ impl<B: Backend> Sender<'_, B> {
                 vec![EntryOutcome::Failed(failure); entries]
             }
         }
-    }
-}
-
-/// Hands back `todo`, whose throttle budget ran out while it waited for its pace.
-fn out_of_patience<B: Backend>(
-    todo: Vec<Item<B>>,
-    last_throttle: Option<Failure>,
-    attempts: u32,
-    out: &mut Undelivered<B>,
-) {
-    let failure = last_throttle.unwrap_or_else(|| {
-        Failure::new(
-            FailureKind::Throttling,
-            codes::THROTTLE_BUDGET_SPENT,
-            "the destination refused every request for the whole throttle budget; not sent",
-        )
-    });
-    tracing::warn!(
-        entries = todo.len(),
-        attempts,
-        "the throttle budget ran out while waiting for the pace"
-    );
-    for item in todo {
-        out.push(
-            item,
-            UnprocessedReason::DeadlineExceeded,
-            failure.clone(),
-            attempts,
-        );
-    }
-}
-
-/// What stops a batch from sending and hands its payloads back: the dispatcher's
-/// [`abandon`](crate::Dispatcher::abandon), until a flush returns, or the batch's own stop (a
-/// [`Scope`](crate::Scope) whose time ran out).
-#[derive(Clone, Copy)]
-pub(crate) struct Stop<'a> {
-    pub(crate) dispatcher: &'a watch::Sender<bool>,
-    pub(crate) batch: &'a watch::Sender<bool>,
-}
-
-impl Stop<'_> {
-    pub(crate) fn is_set(&self) -> bool {
-        *self.dispatcher.borrow() || *self.batch.borrow()
-    }
-
-    /// Returns once either stop is set.
-    pub(crate) async fn wait(&self) {
-        let mut dispatcher = self.dispatcher.subscribe();
-        let mut batch = self.batch.subscribe();
-        // The senders outlive this future: `wait_for` cannot fail.
-        tokio::select! {
-            _ = dispatcher.wait_for(|stop| *stop) => {}
-            _ = batch.wait_for(|stop| *stop) => {}
-        }
-    }
-}
-
-/// What one batch could not deliver, and the ordering keys that failed in it.
-pub(crate) struct Undelivered<B: Backend> {
-    pub(crate) items: Vec<Unprocessed<B::Payload>>,
-    /// Keys whose entry failed, with that entry's scope and failure.
-    pub(crate) failed_keys: HashMap<String, (Option<u64>, Failure)>,
-}
-
-impl<B: Backend> Default for Undelivered<B> {
-    fn default() -> Self {
-        Self {
-            items: Vec::new(),
-            failed_keys: HashMap::new(),
-        }
-    }
-}
-
-impl<B: Backend> Undelivered<B> {
-    pub(crate) fn push(
-        &mut self,
-        item: Item<B>,
-        reason: UnprocessedReason,
-        failure: Failure,
-        attempts: u32,
-    ) {
-        if let Some(key) = item.ordering_key
-            && reason != UnprocessedReason::HeldBack
-        {
-            self.failed_keys
-                .entry(key)
-                .or_insert_with(|| (item.scope, failure.clone()));
-        }
-        let mut unprocessed = Unprocessed::new(item.payload, item.tag, reason, failure, attempts);
-        unprocessed.scope = item.scope;
-        self.items.push(unprocessed);
-    }
-
-    /// Hands back `items` unsent because of a [`Stop`].
-    pub(crate) fn abandon(&mut self, items: Vec<Item<B>>, attempts: u32, why: &str) {
-        tracing::warn!(entries = items.len(), "{why}");
-        let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
-        for item in items {
-            self.push(
-                item,
-                UnprocessedReason::Abandoned,
-                failure.clone(),
-                attempts,
-            );
-        }
-    }
-
-    /// The failure of an earlier entry of `item`'s key, which holds `item` back.
-    fn blocker(&self, item: &Item<B>) -> Option<Failure> {
-        let key = item.ordering_key.as_ref()?;
-        self.failed_keys
-            .get(key)
-            .map(|(_, failure)| failure.clone())
     }
 }

@@ -40,6 +40,26 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailableException",
 ];
 
+/// Error codes with which a service refuses a whole request for what is in it: one invalid
+/// entry (a key of the wrong type, a value out of range) spoils the request of every entry
+/// with it. The dispatcher then sends the request's halves apart, down to single entries,
+/// so that only the invalid ones are handed back.
+///
+/// Source: the API references of BatchWriteItem, PutRecords, PutMetricData,
+/// PutRecordBatch, PutEvents, SendMessageBatch and PublishBatch (their common errors);
+/// checked 2026-12-05.
+pub const INVALID_REQUEST_CODES: &[&str] = &[
+    "ValidationException",
+    "ValidationError",
+    "InvalidArgumentException",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "InvalidParameterCombination",
+    "InvalidParameter",
+    "InvalidParameterException",
+    "SerializationException",
+];
+
 /// Whether an AWS error code names a failure that a later attempt may get past.
 ///
 /// ```

@@ -76,8 +76,8 @@ pub use dispatcher::Dispatcher;
 pub use error::{ConfigError, FieldName, FlushTimedOut, SubmitError, SubmitErrorKind};
 pub use failure::codes::{self, ABANDONED};
 pub use failure::{
-    EntryOutcome, Failure, FailureKind, THROTTLING_CODES, TRANSIENT_CODES, is_retryable_code,
-    outcomes_by_index, outcomes_in_order,
+    EntryOutcome, Failure, FailureKind, INVALID_REQUEST_CODES, THROTTLING_CODES, TRANSIENT_CODES,
+    is_retryable_code, outcomes_by_index, outcomes_in_order,
 };
 pub use scope::Scope;
 pub use service::{DispatcherBuilder, Service, without_sdk_retries};

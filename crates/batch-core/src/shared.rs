@@ -1,46 +1,32 @@
-//! The engine behind a dispatcher: submit and flush, sealing (one function for every
-//! trigger), linger, the batches in flight, and each batch's task. Packing lives in
-//! `pending`, ordering in `ordering`, sending and retrying in `attempt`, pacing in `pace`.
+//! The engine behind a dispatcher: submit and flush, and the state they share with the
+//! batches in flight. Sealing, linger and each batch's task are in `batch`, scopes in
+//! `scopes`; packing lives in `pending`, ordering in `ordering`, sending and retrying in
+//! `attempt`, pacing in `pace`.
+
+mod batch;
+mod scopes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
-use tracing::Instrument;
+use tokio::sync::{Notify, Semaphore, watch};
 
-use crate::attempt::{Sender, Stop, Undelivered};
 use crate::backend::Backend;
 use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
-use crate::failure::{Failure, FailureKind, codes};
-use crate::ordering::{Ledger, Turn};
+use crate::ordering::Ledger;
 use crate::pace::{Caps, Pacer};
 use crate::pending::{Added, Item, Pending, lowest};
 use crate::spec::{DedupPolicy, Limits};
 use crate::stats::Counters;
-use crate::unprocessed::{Unprocessed, UnprocessedReason};
-
-/// The largest share a linger timer runs short of the setting, drawn per batch: writers
-/// started together do not send in step.
-const LINGER_JITTER: f64 = 0.2;
-
-/// How long a scope's flush waits, at most, for the other live scopes to flush too, so that
-/// concurrent units of work share requests. A flush when every live scope is flushing (a
-/// lone scope, say) does not wait.
-pub(crate) const SCOPE_GATHER: Duration = Duration::from_millis(10);
+use crate::unprocessed::Unprocessed;
 
 /// What [`DispatcherBuilder::on_delivered`](crate::DispatcherBuilder::on_delivered) calls.
 pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
 
-/// Where the request slot of a batch being sealed comes from.
-#[derive(Clone, Copy)]
-enum Slot {
-    /// One free now, or the batch is not sealed.
-    Free,
-    /// One waited for.
-    Wait,
-}
+use batch::Slot;
+pub(crate) use scopes::ScopeState;
 
 /// The state a dispatcher shares with its timers and batch tasks.
 pub(crate) struct Shared<B: Backend> {
@@ -97,47 +83,6 @@ impl<B: Backend> State<B> {
             None => self.unprocessed.push(unprocessed),
         }
     }
-
-    /// Sets the stop of every outstanding batch holding scope `id`'s payloads.
-    pub(crate) fn stop_scope(&self, id: u64) {
-        let Some(scope) = self.scopes.get(&id) else {
-            return;
-        };
-        for seq in &scope.batches {
-            if let Some(stop) = self.stops.get(seq) {
-                stop.send_replace(true);
-            }
-        }
-    }
-}
-
-/// What the engine keeps for one live [`Scope`](crate::Scope).
-pub(crate) struct ScopeState<P> {
-    /// Outstanding batches that hold its payloads.
-    pub(crate) batches: BTreeSet<u64>,
-    /// Its payloads that ended undelivered, for its flush.
-    pub(crate) unprocessed: Vec<Unprocessed<P>>,
-}
-
-impl<P> Default for ScopeState<P> {
-    fn default() -> Self {
-        Self {
-            batches: BTreeSet::new(),
-            unprocessed: Vec::new(),
-        }
-    }
-}
-
-/// A sealed batch, ready for its task.
-struct Batch<B: Backend> {
-    seq: u64,
-    items: Vec<Item<B>>,
-    turn: Turn,
-    permit: OwnedSemaphorePermit,
-    /// Scopes whose payloads it holds.
-    scopes: Vec<u64>,
-    /// Set when a scope it holds payloads of ran out of time.
-    stop: Arc<watch::Sender<bool>>,
 }
 
 impl<B: Backend> Shared<B> {
@@ -290,166 +235,6 @@ impl<B: Backend> Shared<B> {
         self.flush().await
     }
 
-    /// Opens a scope; see [`Dispatcher::scope`](crate::Dispatcher::scope).
-    pub(crate) fn open_scope(&self) -> u64 {
-        let mut state = self.lock();
-        let id = state.next_scope;
-        state.next_scope += 1;
-        state.scopes.insert(id, ScopeState::default());
-        id
-    }
-
-    /// Closes scope `id`: what it still holds becomes the dispatcher's.
-    pub(crate) fn close_scope(&self, id: u64) {
-        let mut state = self.lock();
-        state.flushing.remove(&id);
-        self.scopes_changed.notify_waiters();
-        let Some(scope) = state.scopes.remove(&id) else {
-            return;
-        };
-        let held = scope.unprocessed.len()
-            + scope.batches.len()
-            + usize::from(state.pending.holds_scope(id));
-        if held > 0 {
-            tracing::warn!(
-                backend = B::SPEC.name,
-                unprocessed = scope.unprocessed.len(),
-                batches = scope.batches.len(),
-                "scope dropped before its flush: the dispatcher's flush hands back its failures"
-            );
-        }
-        state.unprocessed.extend(scope.unprocessed);
-    }
-
-    /// Seals the payloads scope `id` has pending, waits for the batches holding its payloads,
-    /// and hands back those that ended undelivered. By `deadline`, whatever of the scope is
-    /// still pending or in flight is stopped and handed back.
-    pub(crate) async fn flush_scope(
-        &self,
-        id: u64,
-        deadline: Option<tokio::time::Instant>,
-    ) -> Vec<Unprocessed<B::Payload>> {
-        let finished = match deadline {
-            None => {
-                self.drain_scope(id).await;
-                true
-            }
-            Some(deadline) => tokio::time::timeout_at(deadline, self.drain_scope(id))
-                .await
-                .is_ok(),
-        };
-        if !finished {
-            tracing::warn!(
-                backend = B::SPEC.name,
-                "scope out of time: handing back what is not delivered"
-            );
-            self.stop_scope(id);
-            // Stopped batches hand back at once.
-            self.drain_scope(id).await;
-        }
-        let mut state = self.lock();
-        state.flushing.remove(&id);
-        state.ledger.release_scope(id);
-        let unprocessed = state
-            .scopes
-            .get_mut(&id)
-            .map(|scope| std::mem::take(&mut scope.unprocessed))
-            .unwrap_or_default();
-        tracing::debug!(
-            backend = B::SPEC.name,
-            unprocessed = unprocessed.len(),
-            "scope flush complete"
-        );
-        unprocessed
-    }
-
-    /// Seals the pending batch while it holds scope `id`'s payloads (once every live scope
-    /// flushes, or [`SCOPE_GATHER`] has passed), then waits until no outstanding batch holds
-    /// any.
-    async fn drain_scope(&self, id: u64) {
-        self.lock().flushing.insert(id);
-        self.scopes_changed.notify_waiters();
-        let gathered = tokio::time::Instant::now() + SCOPE_GATHER;
-        while self.lock().pending.holds_scope(id) {
-            loop {
-                let changed = self.scopes_changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                {
-                    let state = self.lock();
-                    // Every live scope is flushing: nobody else is about to add payloads.
-                    let all_in = state
-                        .scopes
-                        .keys()
-                        .all(|scope| state.flushing.contains(scope));
-                    if all_in || state.pending.is_full() || tokio::time::Instant::now() >= gathered
-                    {
-                        break;
-                    }
-                }
-                tokio::select! {
-                    () = changed => {}
-                    () = tokio::time::sleep_until(gathered) => {}
-                }
-            }
-            self.seal(Slot::Wait, |pending| pending.holds_scope(id))
-                .await;
-        }
-        loop {
-            let notified = self.batch_done.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let state = self.lock();
-                let idle = state
-                    .scopes
-                    .get(&id)
-                    .is_none_or(|scope| scope.batches.is_empty());
-                if idle && !state.pending.holds_scope(id) {
-                    return;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    /// Stops the batches holding scope `id`'s payloads, and takes its payloads out of the
-    /// pending batch and hands them back, leaving the others' there.
-    fn stop_scope(&self, id: u64) {
-        let mut state = self.lock();
-        state.stop_scope(id);
-        if !state.pending.holds_scope(id) {
-            return;
-        }
-        let why = "the scope ran out of time before its payload was sent";
-        let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
-        let items = state.pending.take();
-        let mut mine = 0;
-        for item in items {
-            let item = if item.scope == Some(id) {
-                mine += 1;
-                item
-            } else {
-                // A part of what fitted fits: nothing comes back here in practice.
-                match self.try_add(&mut state, item) {
-                    None => continue,
-                    Some(item) => item,
-                }
-            };
-            let mut unprocessed = Unprocessed::new(
-                item.payload,
-                item.tag,
-                UnprocessedReason::Abandoned,
-                failure.clone(),
-                0,
-            );
-            unprocessed.scope = item.scope;
-            state.hand_back(unprocessed);
-        }
-        Counters::add(&self.counters.unprocessed, mine);
-        tracing::warn!(backend = B::SPEC.name, entries = mine, "{why}");
-    }
-
     /// The limits in force: the config's, lowered to the destination's own. Resolved once,
     /// after the backend's first `ready` (which reads the destination's), and the pending
     /// batch is held to them from then on.
@@ -504,168 +289,5 @@ impl<B: Backend> Shared<B> {
             self.start_linger(state.pending.generation(), linger);
         }
         left
-    }
-
-    /// Seals the pending batch and starts its task, when it holds entries and `due` holds for
-    /// it, checked under the lock and again after any wait. Every batch is sealed here: by
-    /// submit (a full batch, or one without room for the next entry), by flush and by the
-    /// linger timer. The batch takes a request slot: one free now, or with [`Slot::Wait`] one
-    /// waited for. Returns the sealed batch's sequence number.
-    async fn seal(&self, slot: Slot, due: impl Fn(&Pending<B>) -> bool) -> Option<u64> {
-        let ready = |pending: &Pending<B>| !pending.is_empty() && due(pending);
-        let permit = match slot {
-            Slot::Free => {
-                let state = self.lock();
-                if !ready(&state.pending) {
-                    return None;
-                }
-                let permit = Arc::clone(&self.batch_slots).try_acquire_owned().ok()?;
-                return Some(self.take_and_start(state, permit));
-            }
-            Slot::Wait => {
-                if !ready(&self.lock().pending) {
-                    return None;
-                }
-                Arc::clone(&self.batch_slots)
-                    .acquire_owned()
-                    .await
-                    .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
-            }
-        };
-        let state = self.lock();
-        if !ready(&state.pending) {
-            return None;
-        }
-        Some(self.take_and_start(state, permit))
-    }
-
-    /// Takes the pending batch out, registers it as outstanding and starts its task.
-    fn take_and_start(
-        &self,
-        mut state: MutexGuard<'_, State<B>>,
-        permit: OwnedSemaphorePermit,
-    ) -> u64 {
-        let items = state.pending.take();
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        state.outstanding.insert(seq);
-        state.items_in_flight += items.len();
-        let turn = state.ledger.register(seq, &items);
-        let mut scopes: Vec<u64> = items.iter().filter_map(|item| item.scope).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        for scope in &scopes {
-            if let Some(live) = state.scopes.get_mut(scope) {
-                live.batches.insert(seq);
-            }
-        }
-        let stop = Arc::new(watch::Sender::new(false));
-        if !scopes.is_empty() {
-            state.stops.insert(seq, Arc::clone(&stop));
-        }
-        drop(state);
-        self.spawn(Batch {
-            seq,
-            items,
-            turn,
-            permit,
-            scopes,
-            stop,
-        });
-        seq
-    }
-
-    fn spawn(&self, batch: Batch<B>) {
-        let Some(this) = self.me.upgrade() else {
-            unreachable!("a live `&self` keeps the Arc alive")
-        };
-        let span = tracing::debug_span!(
-            "batch",
-            backend = B::SPEC.name,
-            seq = batch.seq,
-            entries = batch.items.len()
-        );
-        tokio::spawn(this.run_batch(batch).instrument(span));
-    }
-
-    fn start_linger(&self, generation: u64, linger: Duration) {
-        let jitter = self
-            .rng
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .f64()
-            * LINGER_JITTER;
-        let linger = linger.mul_f64(1.0 - jitter);
-        // The timer must not keep the dispatcher alive; `Weak` lets it end with it.
-        let this = self.me.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(linger).await;
-            let Some(this) = this.upgrade() else { return };
-            let sealed = this
-                .seal(Slot::Wait, |pending| pending.generation() == generation)
-                .await;
-            if let Some(seq) = sealed {
-                tracing::debug!(backend = B::SPEC.name, seq, "linger elapsed");
-            }
-        });
-    }
-
-    /// Sends a sealed batch once the earlier batches of its ordering keys are done, and
-    /// records what it could not deliver.
-    async fn run_batch(self: Arc<Self>, batch: Batch<B>) {
-        let Batch {
-            seq,
-            items,
-            turn,
-            permit,
-            scopes,
-            stop,
-        } = batch;
-        let stop = Stop {
-            dispatcher: &self.abandon,
-            batch: &stop,
-        };
-        for mut earlier in turn.waits_for {
-            // An `Err` means the earlier batch's task is gone; it holds nothing back then.
-            tokio::select! {
-                _ = earlier.wait_for(|finished| *finished) => {}
-                () = stop.wait() => break,
-            }
-        }
-        let count = items.len();
-        let mut out = Undelivered::default();
-        let (todo, held) = self.lock().ledger.hold_back(seq, items);
-        for (item, failure) in held {
-            out.push(item, UnprocessedReason::HeldBack, failure, 0);
-        }
-        let sender = Sender {
-            backend: &self.backend,
-            retry: &self.config.retry,
-            counters: &self.counters,
-            rng: &self.rng,
-            stop,
-            pacer: self.pacer.as_ref(),
-            on_delivered: self.on_delivered.as_deref(),
-        };
-        sender.send(todo, &mut out).await;
-        Counters::add(&self.counters.unprocessed, out.items.len());
-        {
-            let mut state = self.lock();
-            state.ledger.complete(seq, out.failed_keys);
-            state.outstanding.remove(&seq);
-            state.items_in_flight -= count;
-            state.stops.remove(&seq);
-            for scope in &scopes {
-                if let Some(live) = state.scopes.get_mut(scope) {
-                    live.batches.remove(&seq);
-                }
-            }
-            for unprocessed in out.items {
-                state.hand_back(unprocessed);
-            }
-        }
-        drop(permit);
-        let _ = turn.done.send(true);
-        self.batch_done.notify_waiters();
     }
 }

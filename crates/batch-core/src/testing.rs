@@ -112,6 +112,7 @@ struct Script {
     entry_always: HashMap<u64, Failure>,
     request_failures: HashMap<usize, Failure>,
     request_always: Option<Failure>,
+    request_with: HashMap<u64, Failure>,
     panic_requests: Vec<usize>,
     delay: Duration,
     entry_delays: HashMap<u64, Duration>,
@@ -178,6 +179,12 @@ impl InMemoryBackend {
     /// Fails every request as a whole.
     pub fn fail_every_request(&self, failure: Failure) {
         lock(&self.inner.script).request_always = Some(failure);
+    }
+
+    /// Fails whole every request that carries payload `id`, as a service refuses a request
+    /// for one invalid entry in it.
+    pub fn fail_requests_with(&self, id: u64, failure: Failure) {
+        lock(&self.inner.script).request_with.insert(id, failure);
     }
 
     /// Makes the `n`-th request (1-based) panic, as a faulty backend would.
@@ -284,6 +291,11 @@ impl Backend for InMemoryBackend {
                 .request_failures
                 .get(&n)
                 .or(script.request_always.as_ref())
+                .or_else(|| {
+                    entries
+                        .iter()
+                        .find_map(|entry| script.request_with.get(&entry.id))
+                })
                 .cloned();
             let panics = script.panic_requests.contains(&n);
             drop(requests);

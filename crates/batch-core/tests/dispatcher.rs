@@ -508,6 +508,73 @@ async fn a_permanent_request_failure_returns_every_entry_with_its_source() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_request_refused_whole_as_invalid_is_split_until_only_the_invalid_entries_fail() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    let refusal = Failure::permanent("ValidationException", "one item is invalid");
+    backend.fail_requests_with(5, refusal.clone());
+    backend.fail_requests_with(17, refusal);
+    submit_all(
+        &dispatcher,
+        (0..20).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush_payloads().await;
+    let ids: Vec<u64> = unprocessed.iter().map(|u| u.payload.id).collect();
+    assert_eq!(ids, vec![5, 17]);
+    for item in &unprocessed {
+        assert_eq!(item.error.reason, UnprocessedReason::Rejected);
+        assert_eq!(item.error.code(), "ValidationException");
+    }
+    let mut delivered = backend.delivered_ids();
+    delivered.sort_unstable();
+    let expected: Vec<u64> = (0..20).filter(|id| *id != 5 && *id != 17).collect();
+    assert_eq!(delivered, expected, "each good entry once");
+    // Halving finds each invalid entry in at most two requests a level.
+    let requests = backend.requests().len();
+    assert!(requests <= 1 + 2 * 2 * 5, "{requests} requests");
+}
+
+#[tokio::test(start_paused = true)]
+async fn halves_of_a_refused_request_keep_the_order_of_a_key() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_requests_with(1, Failure::permanent("ValidationException", "invalid"));
+    submit_all(
+        &dispatcher,
+        (0..4)
+            .map(|id| TestPayload::new(id, 1).ordered_by(if id % 2 == 1 { "odd" } else { "even" }))
+            .collect(),
+    )
+    .await;
+    let unprocessed = dispatcher.flush_payloads().await;
+    let reasons: Vec<(u64, UnprocessedReason)> = unprocessed
+        .iter()
+        .map(|u| (u.payload.id, u.error.reason))
+        .collect();
+    // 3 comes after the invalid 1 in key "odd": held back, not sent past it.
+    assert_eq!(
+        reasons,
+        vec![
+            (1, UnprocessedReason::Rejected),
+            (3, UnprocessedReason::HeldBack)
+        ]
+    );
+    assert_eq!(backend.delivered_ids(), vec![0, 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_refused_for_what_is_not_in_it_is_not_split() {
+    let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
+    backend.fail_requests_with(2, Failure::permanent("AccessDeniedException", "no"));
+    submit_all(
+        &dispatcher,
+        (0..8).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert_eq!(dispatcher.flush_payloads().await.len(), 8);
+    assert_eq!(backend.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_deadline_ends_retries_before_max_attempts() {
     let retry = RetryPolicy::default()
         .max_attempts(100)

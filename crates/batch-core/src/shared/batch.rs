@@ -1,0 +1,206 @@
+//! Sealed batches: sealing (one function for every trigger), the linger timer, and each
+//! batch's task.
+
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tracing::Instrument;
+
+use super::{Shared, State};
+use crate::attempt::{Sender, Stop, Undelivered};
+use crate::backend::Backend;
+use crate::ordering::Turn;
+use crate::pending::{Item, Pending};
+use crate::stats::Counters;
+use crate::unprocessed::UnprocessedReason;
+
+/// The largest share a linger timer runs short of the setting, drawn per batch: writers
+/// started together do not send in step.
+const LINGER_JITTER: f64 = 0.2;
+
+/// Where the request slot of a batch being sealed comes from.
+#[derive(Clone, Copy)]
+pub(super) enum Slot {
+    /// One free now, or the batch is not sealed.
+    Free,
+    /// One waited for.
+    Wait,
+}
+
+/// A sealed batch, ready for its task.
+struct Batch<B: Backend> {
+    seq: u64,
+    items: Vec<Item<B>>,
+    turn: Turn,
+    permit: OwnedSemaphorePermit,
+    /// Scopes whose payloads it holds.
+    scopes: Vec<u64>,
+    /// Set when a scope it holds payloads of ran out of time.
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl<B: Backend> Shared<B> {
+    /// Seals the pending batch and starts its task, when it holds entries and `due` holds for
+    /// it, checked under the lock and again after any wait. Every batch is sealed here: by
+    /// submit (a full batch, or one without room for the next entry), by flush and by the
+    /// linger timer. The batch takes a request slot: one free now, or with [`Slot::Wait`] one
+    /// waited for. Returns the sealed batch's sequence number.
+    pub(super) async fn seal(&self, slot: Slot, due: impl Fn(&Pending<B>) -> bool) -> Option<u64> {
+        let ready = |pending: &Pending<B>| !pending.is_empty() && due(pending);
+        let permit = match slot {
+            Slot::Free => {
+                let state = self.lock();
+                if !ready(&state.pending) {
+                    return None;
+                }
+                let permit = Arc::clone(&self.batch_slots).try_acquire_owned().ok()?;
+                return Some(self.take_and_start(state, permit));
+            }
+            Slot::Wait => {
+                if !ready(&self.lock().pending) {
+                    return None;
+                }
+                Arc::clone(&self.batch_slots)
+                    .acquire_owned()
+                    .await
+                    .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
+            }
+        };
+        let state = self.lock();
+        if !ready(&state.pending) {
+            return None;
+        }
+        Some(self.take_and_start(state, permit))
+    }
+
+    /// Takes the pending batch out, registers it as outstanding and starts its task.
+    fn take_and_start(
+        &self,
+        mut state: MutexGuard<'_, State<B>>,
+        permit: OwnedSemaphorePermit,
+    ) -> u64 {
+        let items = state.pending.take();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.outstanding.insert(seq);
+        state.items_in_flight += items.len();
+        let turn = state.ledger.register(seq, &items);
+        let mut scopes: Vec<u64> = items.iter().filter_map(|item| item.scope).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        for scope in &scopes {
+            if let Some(live) = state.scopes.get_mut(scope) {
+                live.batches.insert(seq);
+            }
+        }
+        let stop = Arc::new(watch::Sender::new(false));
+        if !scopes.is_empty() {
+            state.stops.insert(seq, Arc::clone(&stop));
+        }
+        drop(state);
+        self.spawn(Batch {
+            seq,
+            items,
+            turn,
+            permit,
+            scopes,
+            stop,
+        });
+        seq
+    }
+
+    fn spawn(&self, batch: Batch<B>) {
+        let Some(this) = self.me.upgrade() else {
+            unreachable!("a live `&self` keeps the Arc alive")
+        };
+        let span = tracing::debug_span!(
+            "batch",
+            backend = B::SPEC.name,
+            seq = batch.seq,
+            entries = batch.items.len()
+        );
+        tokio::spawn(this.run_batch(batch).instrument(span));
+    }
+
+    pub(super) fn start_linger(&self, generation: u64, linger: Duration) {
+        let jitter = self
+            .rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .f64()
+            * LINGER_JITTER;
+        let linger = linger.mul_f64(1.0 - jitter);
+        // The timer must not keep the dispatcher alive; `Weak` lets it end with it.
+        let this = self.me.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(linger).await;
+            let Some(this) = this.upgrade() else { return };
+            let sealed = this
+                .seal(Slot::Wait, |pending| pending.generation() == generation)
+                .await;
+            if let Some(seq) = sealed {
+                tracing::debug!(backend = B::SPEC.name, seq, "linger elapsed");
+            }
+        });
+    }
+
+    /// Sends a sealed batch once the earlier batches of its ordering keys are done, and
+    /// records what it could not deliver.
+    async fn run_batch(self: Arc<Self>, batch: Batch<B>) {
+        let Batch {
+            seq,
+            items,
+            turn,
+            permit,
+            scopes,
+            stop,
+        } = batch;
+        let stop = Stop {
+            dispatcher: &self.abandon,
+            batch: &stop,
+        };
+        for mut earlier in turn.waits_for {
+            // An `Err` means the earlier batch's task is gone; it holds nothing back then.
+            tokio::select! {
+                _ = earlier.wait_for(|finished| *finished) => {}
+                () = stop.wait() => break,
+            }
+        }
+        let count = items.len();
+        let mut out = Undelivered::default();
+        let (todo, held) = self.lock().ledger.hold_back(seq, items);
+        for (item, failure) in held {
+            out.push(item, UnprocessedReason::HeldBack, failure, 0);
+        }
+        let sender = Sender {
+            backend: &self.backend,
+            retry: &self.config.retry,
+            counters: &self.counters,
+            rng: &self.rng,
+            stop,
+            pacer: self.pacer.as_ref(),
+            on_delivered: self.on_delivered.as_deref(),
+        };
+        sender.send(todo, &mut out).await;
+        Counters::add(&self.counters.unprocessed, out.items.len());
+        {
+            let mut state = self.lock();
+            state.ledger.complete(seq, out.failed_keys);
+            state.outstanding.remove(&seq);
+            state.items_in_flight -= count;
+            state.stops.remove(&seq);
+            for scope in &scopes {
+                if let Some(live) = state.scopes.get_mut(scope) {
+                    live.batches.remove(&seq);
+                }
+            }
+            for unprocessed in out.items {
+                state.hand_back(unprocessed);
+            }
+        }
+        drop(permit);
+        let _ = turn.done.send(true);
+        self.batch_done.notify_waiters();
+    }
+}

@@ -1,0 +1,210 @@
+//! Scopes in the engine: a scope's flush seals only the pending batch that holds its
+//! payloads (after a short wait for the other live scopes, so they share requests), waits only
+//! for the batches holding them, and stops them when its time runs out.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::{Shared, Slot, State};
+use crate::backend::Backend;
+use crate::failure::{Failure, FailureKind, codes};
+use crate::stats::Counters;
+use crate::unprocessed::{Unprocessed, UnprocessedReason};
+
+/// How long a scope's flush waits, at most, for the other live scopes to flush too, so that
+/// concurrent units of work share requests. A flush when every live scope is flushing (a
+/// lone scope, say) does not wait.
+pub(crate) const SCOPE_GATHER: Duration = Duration::from_millis(10);
+
+/// What the engine keeps for one live [`Scope`](crate::Scope).
+pub(crate) struct ScopeState<P> {
+    /// Outstanding batches that hold its payloads.
+    pub(crate) batches: BTreeSet<u64>,
+    /// Its payloads that ended undelivered, for its flush.
+    pub(crate) unprocessed: Vec<Unprocessed<P>>,
+}
+
+impl<P> Default for ScopeState<P> {
+    fn default() -> Self {
+        Self {
+            batches: BTreeSet::new(),
+            unprocessed: Vec::new(),
+        }
+    }
+}
+
+impl<B: Backend> State<B> {
+    /// Sets the stop of every outstanding batch holding scope `id`'s payloads.
+    pub(crate) fn stop_scope(&self, id: u64) {
+        let Some(scope) = self.scopes.get(&id) else {
+            return;
+        };
+        for seq in &scope.batches {
+            if let Some(stop) = self.stops.get(seq) {
+                stop.send_replace(true);
+            }
+        }
+    }
+}
+
+impl<B: Backend> Shared<B> {
+    /// Opens a scope; see [`Dispatcher::scope`](crate::Dispatcher::scope).
+    pub(crate) fn open_scope(&self) -> u64 {
+        let mut state = self.lock();
+        let id = state.next_scope;
+        state.next_scope += 1;
+        state.scopes.insert(id, ScopeState::default());
+        id
+    }
+
+    /// Closes scope `id`: what it still holds becomes the dispatcher's.
+    pub(crate) fn close_scope(&self, id: u64) {
+        let mut state = self.lock();
+        state.flushing.remove(&id);
+        self.scopes_changed.notify_waiters();
+        let Some(scope) = state.scopes.remove(&id) else {
+            return;
+        };
+        let held = scope.unprocessed.len()
+            + scope.batches.len()
+            + usize::from(state.pending.holds_scope(id));
+        if held > 0 {
+            tracing::warn!(
+                backend = B::SPEC.name,
+                unprocessed = scope.unprocessed.len(),
+                batches = scope.batches.len(),
+                "scope dropped before its flush: the dispatcher's flush hands back its failures"
+            );
+        }
+        state.unprocessed.extend(scope.unprocessed);
+    }
+
+    /// Seals the payloads scope `id` has pending, waits for the batches holding its payloads,
+    /// and hands back those that ended undelivered. By `deadline`, whatever of the scope is
+    /// still pending or in flight is stopped and handed back.
+    pub(crate) async fn flush_scope(
+        &self,
+        id: u64,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Vec<Unprocessed<B::Payload>> {
+        let finished = match deadline {
+            None => {
+                self.drain_scope(id).await;
+                true
+            }
+            Some(deadline) => tokio::time::timeout_at(deadline, self.drain_scope(id))
+                .await
+                .is_ok(),
+        };
+        if !finished {
+            tracing::warn!(
+                backend = B::SPEC.name,
+                "scope out of time: handing back what is not delivered"
+            );
+            self.stop_scope(id);
+            // Stopped batches hand back at once.
+            self.drain_scope(id).await;
+        }
+        let mut state = self.lock();
+        state.flushing.remove(&id);
+        state.ledger.release_scope(id);
+        let unprocessed = state
+            .scopes
+            .get_mut(&id)
+            .map(|scope| std::mem::take(&mut scope.unprocessed))
+            .unwrap_or_default();
+        tracing::debug!(
+            backend = B::SPEC.name,
+            unprocessed = unprocessed.len(),
+            "scope flush complete"
+        );
+        unprocessed
+    }
+
+    /// Seals the pending batch while it holds scope `id`'s payloads (once every live scope
+    /// flushes, or [`SCOPE_GATHER`] has passed), then waits until no outstanding batch holds
+    /// any.
+    async fn drain_scope(&self, id: u64) {
+        self.lock().flushing.insert(id);
+        self.scopes_changed.notify_waiters();
+        let gathered = tokio::time::Instant::now() + SCOPE_GATHER;
+        while self.lock().pending.holds_scope(id) {
+            loop {
+                let changed = self.scopes_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                {
+                    let state = self.lock();
+                    // Every live scope is flushing: nobody else is about to add payloads.
+                    let all_in = state
+                        .scopes
+                        .keys()
+                        .all(|scope| state.flushing.contains(scope));
+                    if all_in || state.pending.is_full() || tokio::time::Instant::now() >= gathered
+                    {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    () = changed => {}
+                    () = tokio::time::sleep_until(gathered) => {}
+                }
+            }
+            self.seal(Slot::Wait, |pending| pending.holds_scope(id))
+                .await;
+        }
+        loop {
+            let notified = self.batch_done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                let idle = state
+                    .scopes
+                    .get(&id)
+                    .is_none_or(|scope| scope.batches.is_empty());
+                if idle && !state.pending.holds_scope(id) {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops the batches holding scope `id`'s payloads, and takes its payloads out of the
+    /// pending batch and hands them back, leaving the others' there.
+    fn stop_scope(&self, id: u64) {
+        let mut state = self.lock();
+        state.stop_scope(id);
+        if !state.pending.holds_scope(id) {
+            return;
+        }
+        let why = "the scope ran out of time before its payload was sent";
+        let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
+        let items = state.pending.take();
+        let mut mine = 0;
+        for item in items {
+            let item = if item.scope == Some(id) {
+                mine += 1;
+                item
+            } else {
+                // A part of what fitted fits: nothing comes back here in practice.
+                match self.try_add(&mut state, item) {
+                    None => continue,
+                    Some(item) => item,
+                }
+            };
+            let mut unprocessed = Unprocessed::new(
+                item.payload,
+                item.tag,
+                UnprocessedReason::Abandoned,
+                failure.clone(),
+                0,
+            );
+            unprocessed.scope = item.scope;
+            state.hand_back(unprocessed);
+        }
+        Counters::add(&self.counters.unprocessed, mine);
+        tracing::warn!(backend = B::SPEC.name, entries = mine, "{why}");
+    }
+}
