@@ -19,7 +19,10 @@
 //!   attempts and an optional deadline. Failures that cannot succeed are not retried. Whole
 //!   requests that failed with a retryable error (throttling, 5xx) are retried the same way,
 //!   within the same bound: the SDK client's own retries come first, this layer does not
-//!   multiply them without limit.
+//!   multiply them without limit. A request the service refuses whole for what is in it
+//!   ([`INVALID_REQUEST_CODES`], such as DynamoDB's `ValidationException` for one item with a
+//!   key of the wrong type) is sent again in halves, down to single entries, so only the
+//!   invalid entries come back.
 //! - **Ordering.** Entries sharing an ordering key (an SQS FIFO message group, a Kinesis
 //!   partition key in ordered mode, a DynamoDB item key) are never in two requests in flight
 //!   at once, and one that ends undelivered holds back the later ones of its key
