@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use aws_batch_utils::engine::{
-    Backend, Dispatcher, Failure, SubmitError as RustSubmitError, SubmitErrorKind,
+    Backend, Dispatcher, Failure, SubmitError as RustSubmitError, SubmitErrorKind, Unprocessed,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::settings::{Settings, config_error};
-use crate::{SubmitError, UnprocessedItem, runtime};
+use crate::{SubmitError, UnprocessedItem, aio, runtime};
 
 type Objects = Arc<Mutex<HashMap<u64, Py<PyAny>>>>;
 
@@ -33,8 +33,8 @@ fn lock(objects: &Objects) -> MutexGuard<'_, HashMap<u64, Py<PyAny>>> {
 
 /// One dispatcher and the Python objects of its payloads not yet accepted.
 pub(crate) struct Held<B: Backend> {
-    /// `None` only while dropping.
-    dispatcher: Option<Dispatcher<B>>,
+    /// `None` only while dropping. Shared with the work of the awaitables under way.
+    dispatcher: Option<Arc<Dispatcher<B>>>,
     objects: Objects,
     next_tag: AtomicU64,
     /// Every payload handed back so far, the submitted objects themselves, as the original's
@@ -72,7 +72,7 @@ impl<B: Backend> Held<B> {
             .build()
             .map_err(|e| config_error(&e))?;
         Ok(Self {
-            dispatcher: Some(dispatcher),
+            dispatcher: Some(Arc::new(dispatcher)),
             objects,
             next_tag: AtomicU64::new(0),
             unprocessed: PyList::empty(py).unbind(),
@@ -83,7 +83,7 @@ impl<B: Backend> Held<B> {
         })
     }
 
-    fn dispatcher(&self) -> PyResult<&Dispatcher<B>> {
+    fn dispatcher(&self) -> PyResult<&Arc<Dispatcher<B>>> {
         if self.pid != std::process::id() {
             return Err(PyRuntimeError::new_err(format!(
                 "{} was made in process {} before this one was forked from it; a forked process \
@@ -98,34 +98,40 @@ impl<B: Backend> Held<B> {
     }
 
     /// Submits `payload`, made from `original`; a refusal is a [`SubmitError`] carrying
-    /// `original`.
+    /// `original`. Called under `asubmit_payload`, hands over an awaitable instead of waiting.
     pub(crate) fn submit(
         &self,
         py: Python<'_>,
         payload: B::Payload,
         original: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let dispatcher = self.dispatcher()?;
+        let dispatcher = Arc::clone(self.dispatcher()?);
         let runtime = runtime()?;
         let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
         lock(&self.objects).insert(tag, original.clone().unbind());
+        if aio::take_submit_request() {
+            let (objects, original) = (Arc::clone(&self.objects), original.clone().unbind());
+            let cancelled = Arc::clone(&self.objects);
+            let work = async move {
+                let submitted = AcceptedOrForgotten {
+                    objects: cancelled,
+                    tag,
+                    settled: false,
+                };
+                let result = dispatcher.submit_tagged(payload, tag).await;
+                submitted.settle();
+                result
+            };
+            let awaitable = aio::awaitable(py, work, move |py, result| match result {
+                Ok(()) => Ok(py.None()),
+                Err(err) => Err(refused(py, &objects, tag, &err, original.bind(py))),
+            })?;
+            aio::hand_over(awaitable);
+            return Ok(());
+        }
         // Waits only when max_in_flight requests are busy and the batch is full.
         let result = py.detach(|| runtime.block_on(dispatcher.submit_tagged(payload, tag)));
-        result.map_err(|err: RustSubmitError<B::Payload>| {
-            lock(&self.objects).remove(&tag);
-            let kind = err.kind();
-            let error = submit_error(py, kind.field(), &kind.to_string(), original);
-            let value = error.value(py);
-            // The limit broken, for a program to act on (split the payload, shorten a field).
-            let _ = match kind {
-                SubmitErrorKind::TooLarge { size, limit, .. } => value
-                    .setattr("size", size)
-                    .and_then(|()| value.setattr("limit", limit)),
-                SubmitErrorKind::OutOfRange { allowed, .. } => value.setattr("allowed", allowed),
-                _ => Ok(()),
-            };
-            error
-        })
+        result.map_err(|err| refused(py, &self.objects, tag, &err, original))
     }
 
     /// Sends everything pending and returns what could not be delivered: the submitted
@@ -138,53 +144,66 @@ impl<B: Backend> Held<B> {
         timeout: Option<f64>,
         details: bool,
     ) -> PyResult<Py<PyList>> {
-        let dispatcher = self.dispatcher()?;
+        let (work, results) = self.flush_work(py, timeout)?;
         let runtime = runtime()?;
+        let failed = py.detach(|| runtime.block_on(work));
+        results.hand_back(py, failed, details)
+    }
+
+    /// [`flush`](Self::flush) as an awaitable of the running event loop; for `__aexit__`
+    /// (`exit`) it resolves to `False` instead of the list.
+    pub(crate) fn flush_awaitable<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        details: bool,
+        exit: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (work, results) = self.flush_work(py, timeout)?;
+        aio::awaitable(py, work, move |py, failed| {
+            let list = results.hand_back(py, failed, details)?;
+            Ok(if exit {
+                pyo3::types::PyBool::new(py, false)
+                    .to_owned()
+                    .into_any()
+                    .unbind()
+            } else {
+                list.into_any()
+            })
+        })
+    }
+
+    /// The flush to run, and where its results go.
+    #[allow(clippy::type_complexity)]
+    fn flush_work(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<(
+        impl std::future::Future<Output = Vec<Unprocessed<B::Payload>>> + Send + 'static,
+        Results,
+    )> {
+        let dispatcher = Arc::clone(self.dispatcher()?);
         let timeout = timeout
             .map(Duration::try_from_secs_f64)
             .transpose()
             .map_err(|e| PyValueError::new_err(format!("timeout: {e}")))?;
-        // Payloads submitted from here on (by another thread) are not this flush's.
-        let before = self.next_tag.load(Ordering::Relaxed);
-        let failed = py.detach(|| {
-            runtime.block_on(async {
-                match timeout {
-                    // Out of time: what is still in flight or pending comes back now, as
-                    // Abandoned, rather than by a later flush.
-                    Some(timeout) => dispatcher.flush_payloads_within(timeout).await,
-                    None => dispatcher.flush_payloads().await,
-                }
-            })
-        });
-        let (items, payloads) = (PyList::empty(py), PyList::empty(py));
-        let (all_payloads, all_items) = (self.unprocessed.bind(py), self.failures.bind(py));
-        let mut objects = lock(&self.objects);
-        for unprocessed in failed {
-            let payload = unprocessed
-                .tag
-                .and_then(|tag| objects.remove(&tag))
-                .unwrap_or_else(|| py.None());
-            let error = unprocessed.error;
-            payloads.append(payload.bind(py))?;
-            all_payloads.append(payload.bind(py))?;
-            let item = Py::new(
-                py,
-                UnprocessedItem {
-                    payload,
-                    code: error.code().to_owned(),
-                    message: error.message().to_owned(),
-                    attempts: error.attempts,
-                    retryable: error.is_retryable(),
-                    reason: format!("{:?}", error.reason),
-                    cause: cause_chain(&error.failure),
-                },
-            )?;
-            items.append(&item)?;
-            all_items.append(item)?;
-        }
-        // The rest were dropped as duplicates of a payload that stands for them.
-        objects.retain(|&tag, _| tag >= before);
-        Ok(if details { items } else { payloads }.unbind())
+        let results = Results {
+            objects: Arc::clone(&self.objects),
+            unprocessed: self.unprocessed.clone_ref(py),
+            failures: self.failures.clone_ref(py),
+            // Payloads submitted from here on (by another thread) are not this flush's.
+            before: self.next_tag.load(Ordering::Relaxed),
+        };
+        let work = async move {
+            match timeout {
+                // Out of time: what is still in flight or pending comes back now, as
+                // Abandoned, rather than by a later flush.
+                Some(timeout) => dispatcher.flush_payloads_within(timeout).await,
+                None => dispatcher.flush_payloads().await,
+            }
+        };
+        Ok((work, results))
     }
 
     pub(crate) fn unprocessed(&self, py: Python<'_>) -> Py<PyList> {
@@ -225,6 +244,99 @@ impl<B: Backend> Held<B> {
         dict.set_item("throttled", stats.throttled)?;
         Ok(dict)
     }
+}
+
+/// Where a flush's results go: the objects come back out of `objects`, and are added to the
+/// dispatcher's `unprocessed_items` and `failures`.
+struct Results {
+    objects: Objects,
+    unprocessed: Py<PyList>,
+    failures: Py<PyList>,
+    before: u64,
+}
+
+impl Results {
+    fn hand_back<P>(
+        self,
+        py: Python<'_>,
+        failed: Vec<Unprocessed<P>>,
+        details: bool,
+    ) -> PyResult<Py<PyList>> {
+        let (items, payloads) = (PyList::empty(py), PyList::empty(py));
+        let (all_payloads, all_items) = (self.unprocessed.bind(py), self.failures.bind(py));
+        let mut objects = lock(&self.objects);
+        for unprocessed in failed {
+            let payload = unprocessed
+                .tag
+                .and_then(|tag| objects.remove(&tag))
+                .unwrap_or_else(|| py.None());
+            let error = unprocessed.error;
+            payloads.append(payload.bind(py))?;
+            all_payloads.append(payload.bind(py))?;
+            let item = Py::new(
+                py,
+                UnprocessedItem {
+                    payload,
+                    code: error.code().to_owned(),
+                    message: error.message().to_owned(),
+                    attempts: error.attempts,
+                    retryable: error.is_retryable(),
+                    reason: format!("{:?}", error.reason),
+                    cause: cause_chain(&error.failure),
+                },
+            )?;
+            items.append(&item)?;
+            all_items.append(item)?;
+        }
+        // The rest were dropped as duplicates of a payload that stands for them.
+        objects.retain(|&tag, _| tag >= self.before);
+        Ok(if details { items } else { payloads }.unbind())
+    }
+}
+
+/// Forgets the object of a submit dropped before the dispatcher took its payload (its
+/// awaitable was cancelled): it will not come back from a flush.
+struct AcceptedOrForgotten {
+    objects: Objects,
+    tag: u64,
+    settled: bool,
+}
+
+impl AcceptedOrForgotten {
+    fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for AcceptedOrForgotten {
+    fn drop(&mut self) {
+        if !self.settled {
+            lock(&self.objects).remove(&self.tag);
+        }
+    }
+}
+
+/// The [`SubmitError`] of a payload the dispatcher refused, carrying `original`.
+fn refused<P>(
+    py: Python<'_>,
+    objects: &Objects,
+    tag: u64,
+    err: &RustSubmitError<P>,
+    original: &Bound<'_, PyAny>,
+) -> PyErr {
+    lock(objects).remove(&tag);
+    let kind = err.kind();
+    let error = submit_error(py, kind.field(), &kind.to_string(), original);
+    let value = error.value(py);
+    // The limit broken, for a program to act on (split the payload, shorten a field).
+    let _ = match kind {
+        SubmitErrorKind::TooLarge { size, limit, .. } => value
+            .setattr("size", size)
+            .and_then(|()| value.setattr("limit", limit)),
+        SubmitErrorKind::OutOfRange { allowed, .. } => value.setattr("allowed", allowed),
+        _ => Ok(()),
+    };
+    error
 }
 
 impl<B: Backend> Drop for Held<B> {
@@ -303,6 +415,51 @@ macro_rules! dispatcher_methods {
                 details: bool,
             ) -> pyo3::PyResult<pyo3::Py<pyo3::types::PyList>> {
                 self.held.flush(py, timeout, details)
+            }
+
+            /// `await`able `submit_payload` (the same arguments), for asyncio code: waits,
+            /// when the dispatcher is full, without holding up the event loop. A payload
+            /// that can never be sent raises `SubmitError` at once. Cancelled before the
+            /// dispatcher took it, the payload is not taken.
+            #[pyo3(signature = (*args, **kwargs))]
+            fn asubmit_payload<'py>(
+                slf: &pyo3::Bound<'py, Self>,
+                args: &pyo3::Bound<'py, pyo3::types::PyTuple>,
+                kwargs: Option<&pyo3::Bound<'py, pyo3::types::PyDict>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                $crate::aio::submit_awaitable(slf.py(), || {
+                    slf.call_method("submit_payload", args.clone(), kwargs)
+                })
+            }
+
+            /// `await`able `flush_payloads` (the same arguments and result), for asyncio
+            /// code. Cancelled, it stops waiting; nothing is lost: the next flush returns
+            /// what this one would have.
+            #[pyo3(signature = (timeout=None, details=false))]
+            fn aflush_payloads<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                timeout: Option<f64>,
+                details: bool,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.held.flush_awaitable(py, timeout, details, false)
+            }
+
+            fn __aenter__<'py>(
+                slf: &pyo3::Bound<'py, Self>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                $crate::aio::done(slf.py(), slf.clone().into_any().unbind())
+            }
+
+            /// Flushes; what could not be delivered is in `unprocessed_items`.
+            #[pyo3(signature = (*_exc))]
+            fn __aexit__<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                _exc: &pyo3::Bound<'py, pyo3::types::PyTuple>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                // Resolves to False: the exception of the block, if any, goes on.
+                self.held.flush_awaitable(py, None, false, true)
             }
 
             /// Every payload handed back by the flushes so far, the submitted objects

@@ -17,6 +17,7 @@
 //!     print(item.code, item.message, item.payload)
 //! ```
 
+mod aio;
 mod cloudwatch;
 mod convert;
 mod dynamodb;

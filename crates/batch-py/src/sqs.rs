@@ -255,6 +255,19 @@ impl Topic {
         }
     }
 
+    fn flush_awaitable<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        details: bool,
+        exit: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Self::Standard(held) => held.flush_awaitable(py, timeout, details, exit),
+            Self::Fifo(held) => held.flush_awaitable(py, timeout, details, exit),
+        }
+    }
+
     fn unprocessed(&self, py: Python<'_>) -> Py<PyList> {
         match self {
             Self::Standard(held) => held.unprocessed(py),
