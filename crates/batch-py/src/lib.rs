@@ -26,6 +26,7 @@ mod held;
 mod kinesis;
 mod lambda;
 mod settings;
+mod spark;
 mod sqs;
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -194,5 +195,7 @@ fn aws_batch_utils_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lambda::PartialBatch>()?;
     m.add_function(wrap_pyfunction!(lambda::flush_budget, m)?)?;
     m.add_function(wrap_pyfunction!(lambda::flush_at_end, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::write_partition, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::write_dataframe, m)?)?;
     Ok(())
 }
