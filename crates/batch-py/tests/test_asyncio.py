@@ -172,3 +172,29 @@ def test_an_awaitable_needs_a_running_loop():
         with pytest.raises(RuntimeError):
             dispatcher.aflush_payloads()
         assert dispatcher.flush_payloads() == []
+
+
+def test_the_readme_example_as_written(monkeypatch, endpoint, client):
+    import pathlib
+
+    from conftest import CREDENTIALS, REGION
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", endpoint("sqs"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="my-queue")["QueueUrl"]  # the example's name: a rerun finds it
+    try:
+        sqs.purge_queue(QueueUrl=url)
+    except sqs.exceptions.PurgeQueueInProgress:
+        pass
+    readme = (pathlib.Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("```python\nimport asyncio\nfrom aws_batch_utils import SQSBatchDispatcher")
+    code = readme[start + len("```python\n") : readme.index("```", start + 3)]
+    scope = {}
+    exec(code, scope)  # noqa: S102 - the documented example, as written
+    orders = [{"order": n} for n in range(15)]
+    assert asyncio.run(scope["main"](orders)) == []
+    bodies = [json.loads(m["Body"]) for m in receive_all(sqs, url, 15)]
+    assert sorted(b["order"] for b in bodies) == list(range(15))
