@@ -403,14 +403,20 @@ async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_mes
             let deadline = deadline(invocation);
             let (body, messages) = event(invocation, rng.usize(1..=6), &mut rng);
             tally.add(&messages);
-            answers.push((messages, deadline, env.runtime.invoke(body, deadline.1)));
+            let answer = env.runtime.invoke(body, deadline.1);
+            // Each answer timed as it comes, not when the test gets to it.
+            let answer = tokio::spawn(async move {
+                let outcome = tokio::time::timeout(Duration::from_secs(30), answer)
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                (outcome, started.elapsed())
+            });
+            answers.push((messages, deadline, answer));
         }
         for (messages, deadline, answer) in answers {
-            let outcome = tokio::time::timeout(Duration::from_secs(30), answer)
-                .await
-                .ok()
-                .and_then(Result::ok);
-            tally.answer(&messages, outcome, deadline, started.elapsed());
+            let (outcome, took) = answer.await.unwrap();
+            tally.answer(&messages, outcome, deadline, took);
         }
         if rng.f64() < 0.02 || round == rounds / 2 {
             sigterms += 1;
