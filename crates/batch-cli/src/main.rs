@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
 
 mod cli;
+mod compression;
 mod input;
 mod output;
 mod progress;
@@ -71,6 +72,8 @@ struct Input {
     reader: Box<dyn BufRead + Send>,
     /// Its size, when it is a file.
     bytes: Option<u64>,
+    /// The file's bytes read so far, when they are not the lines' (compressed input).
+    read: Option<Arc<std::sync::atomic::AtomicU64>>,
     start: Start,
     checkpoint: Option<Checkpoint>,
 }
@@ -90,7 +93,9 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let counts = Arc::new(Counts::default());
     counts.offset.store(input.start.offset, Relaxed);
     let stats_sink = Arc::clone(&sink);
-    progress::follow(bar.clone(), Arc::clone(&counts), move || stats_sink.stats());
+    progress::follow(bar.clone(), Arc::clone(&counts), input.read, move || {
+        stats_sink.stats()
+    });
 
     let started = Instant::now();
     let mut summary = Summary::new(cli.service.destination().describe(), input.start.line);
@@ -211,9 +216,13 @@ fn log_resume(checkpoint: Option<&Checkpoint>) {
 fn open_input(common: &Common) -> Result<Input, Error> {
     let path = common.input.as_ref().filter(|p| p.as_os_str() != "-");
     let Some(path) = path else {
+        let (reader, compression) = compression::decompressed(BufReader::new(std::io::stdin()))
+            .map_err(|e| format!("standard input: {e}"))?;
+        log_compression(compression);
         return Ok(Input {
-            reader: Box::new(BufReader::new(std::io::stdin())),
+            reader,
             bytes: None,
+            read: None,
             start: Start::BEGINNING,
             checkpoint: None,
         });
@@ -225,36 +234,83 @@ fn open_input(common: &Common) -> Result<Input, Error> {
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    let Some(checkpoint_path) = &common.checkpoint else {
-        return Ok(Input {
-            reader: Box::new(BufReader::with_capacity(1 << 16, file)),
-            bytes,
-            start: Start::BEGINNING,
-            checkpoint: None,
-        });
+    let compression = if bytes.is_some() {
+        compression::sniff(&mut file).map_err(|e| format!("--input {shown}: {e}"))?
+    } else {
+        None
     };
-    let checkpoint = Checkpoint::load(checkpoint_path)?.unwrap_or_else(|| Checkpoint::new(path));
-    if let Some(size) = bytes
-        && checkpoint.offset > size
-    {
-        return Err(format!(
-            "--checkpoint {}: it is at byte {} of {shown}, which has {size}: not this input",
-            checkpoint_path.display(),
-            checkpoint.offset
-        )
-        .into());
+    log_compression(compression);
+    let checkpoint = match &common.checkpoint {
+        Some(checkpoint_path) => Some((
+            checkpoint_path,
+            Checkpoint::load(checkpoint_path)?.unwrap_or_else(|| Checkpoint::new(path)),
+        )),
+        None => None,
+    };
+    let offset = checkpoint.as_ref().map_or(0, |(_, c)| c.offset);
+    let (mut reader, read): (Box<dyn BufRead + Send>, _) = match compression {
+        None => {
+            if let (Some(size), Some((checkpoint_path, _))) = (bytes, &checkpoint)
+                && offset > size
+            {
+                return Err(format!(
+                    "--checkpoint {}: it is at byte {offset} of {shown}, which has {size}: not \
+                     this input",
+                    checkpoint_path.display()
+                )
+                .into());
+            }
+            file.seek(std::io::SeekFrom::Start(offset))
+                .map_err(|e| format!("--input {shown}: {e}"))?;
+            let reader = Box::new(BufReader::with_capacity(1 << 16, file));
+            (reader, None)
+        }
+        Some(compression) => {
+            // Progress follows the compressed bytes, which the file's size counts.
+            let (counted, read) = compression::Counting::new(file);
+            let reader = BufReader::with_capacity(1 << 16, counted);
+            let reader = compression::decoder(compression, reader)
+                .map_err(|e| format!("--input {shown}: {e}"))?;
+            (reader, Some(read))
+        }
+    };
+    if read.is_some() && offset > 0 {
+        // A compressed stream cannot be sought: read up to the checkpoint's place.
+        let reached =
+            compression::skip(&mut reader, offset).map_err(|e| format!("--input {shown}: {e}"))?;
+        if !reached {
+            let checkpoint_path = checkpoint.as_ref().map(|(p, _)| p.display());
+            return Err(format!(
+                "--checkpoint {}: it is at byte {offset} of what {shown} holds, which ends \
+                 before: not this input",
+                checkpoint_path.map(|p| p.to_string()).unwrap_or_default()
+            )
+            .into());
+        }
     }
-    file.seek(std::io::SeekFrom::Start(checkpoint.offset))
-        .map_err(|e| format!("--input {shown}: {e}"))?;
+    let (start, checkpoint) = match checkpoint {
+        Some((_, checkpoint)) => (
+            Start {
+                line: checkpoint.next_line,
+                offset: checkpoint.offset,
+            },
+            Some(checkpoint),
+        ),
+        None => (Start::BEGINNING, None),
+    };
     Ok(Input {
-        reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+        reader,
         bytes,
-        start: Start {
-            line: checkpoint.next_line,
-            offset: checkpoint.offset,
-        },
-        checkpoint: Some(checkpoint),
+        read,
+        start,
+        checkpoint,
     })
+}
+
+fn log_compression(compression: Option<compression::Compression>) {
+    if let Some(compression) = compression {
+        tracing::info!(compression = compression.name(), "the input is compressed");
+    }
 }
 
 /// Submits one line's record; `Err` is a record refused before sending.

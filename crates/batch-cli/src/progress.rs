@@ -84,6 +84,7 @@ pub(crate) fn message(
 pub(crate) fn follow(
     bar: ProgressBar,
     counts: Arc<Counts>,
+    file_read: Option<Arc<AtomicU64>>,
     stats: impl Fn() -> Stats + Send + 'static,
 ) {
     if bar.is_hidden() {
@@ -94,7 +95,8 @@ pub(crate) fn follow(
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         while !bar.is_finished() {
             tick.tick().await;
-            bar.set_position(counts.offset.load(Relaxed));
+            let position = file_read.as_deref().unwrap_or(&counts.offset);
+            bar.set_position(position.load(Relaxed));
             bar.set_message(message(
                 counts.read.load(Relaxed),
                 counts.refused.load(Relaxed),

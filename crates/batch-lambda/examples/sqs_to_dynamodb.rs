@@ -76,22 +76,26 @@ async fn write_items(
         return batch.response();
     }
     let mine = items.scope();
+    // The budget bounds the submits too: one that waits for room past it is not taken.
+    let deadline = tokio::time::Instant::now() + InvocationBudget::default().for_context(&context);
     for (index, message) in event.records.iter().enumerate() {
         let Some(item) = item_of(message) else {
             tracing::warn!(message_id = ?message.message_id, "message body is not a JSON object");
             batch.fail(index);
             continue;
         };
-        if let Err(refused) = mine
-            .submit_tagged(DynamoWrite::put(item), index as u64)
-            .await
-        {
-            tracing::warn!(message_id = ?message.message_id, error = %refused, "item refused");
-            batch.fail(index);
+        let submit = mine.submit_tagged(DynamoWrite::put(item), index as u64);
+        match tokio::time::timeout_at(deadline, submit).await {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => {
+                tracing::warn!(message_id = ?message.message_id, error = %refused, "item refused");
+                batch.fail(index);
+            }
+            Err(_) => batch.fail(index),
         }
     }
-    let budget = InvocationBudget::default().for_context(&context);
-    batch.fail_unprocessed(&mine.flush_payloads_within(budget).await);
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    batch.fail_unprocessed(&mine.flush_payloads_within(left).await);
     batch.response()
 }
 
