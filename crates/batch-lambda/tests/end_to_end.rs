@@ -9,11 +9,11 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use batch_dynamodb::sdk::types::AttributeValue;
 use batch_lambda::testing::{FakeRuntime, Outcome};
-use common::example;
+use common::{example, now_ms, reported};
 use test_support::{create_table, endpoint, scan_all, sdk_config};
 use tokio::process::Command;
 
@@ -65,16 +65,6 @@ struct Message {
     body: Body,
 }
 
-fn now_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
 /// An SQS event of `count` messages drawn at random.
 fn event(invocation: usize, count: usize, rng: &mut fastrand::Rng) -> (String, Vec<Message>) {
     let mut records = Vec::new();
@@ -116,17 +106,6 @@ fn event(invocation: usize, count: usize, rng: &mut fastrand::Rng) -> (String, V
         serde_json::json!({ "Records": records }).to_string(),
         messages,
     )
-}
-
-/// Message ids listed as batch item failures in a response.
-fn reported(response: &str) -> HashSet<String> {
-    let value: serde_json::Value = serde_json::from_str(response).unwrap();
-    value["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|failure| failure["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {

@@ -10,10 +10,10 @@ mod common;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use batch_lambda::testing::{FakeRuntime, Outcome};
-use common::example;
+use common::{example, now_ms, reported};
 use null_endpoint::{Api, Faults, NullEndpoint};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
@@ -92,16 +92,6 @@ impl Environment {
     }
 }
 
-fn now_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
 /// The deadline kinds, in turn: (name, header value).
 fn deadline(kind: usize) -> (&'static str, Option<u64>) {
     match kind % 6 {
@@ -145,17 +135,6 @@ fn event(
         serde_json::json!({ "Records": records }).to_string(),
         messages,
     )
-}
-
-/// Message ids listed as batch item failures in a response.
-fn reported(response: &str) -> HashSet<String> {
-    let value: serde_json::Value = serde_json::from_str(response).unwrap();
-    value["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|failure| failure["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// Keys of the items the endpoint stored.
