@@ -1,6 +1,6 @@
 //! Batched writes to AWS: Amazon SQS (standard and FIFO, and a consumer's deletes and
-//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics, Data Firehose,
-//! EventBridge and SNS.
+//! visibility changes), Kinesis Data Streams, DynamoDB, CloudWatch metrics, CloudWatch Logs,
+//! Data Firehose, EventBridge and SNS.
 //!
 //! Create a dispatcher for one destination, call `submit_payload` for each record, and call
 //! `flush_payloads` at the end (in AWS Lambda: at the end of every invocation). The library
@@ -33,6 +33,7 @@
 //! - `kinesis`: [`KinesisBatchDispatcher`] (the [`kinesis`] module).
 //! - `dynamodb`: [`DynamoBatchDispatcher`] (the [`dynamodb`] module).
 //! - `cloudwatch`: [`CloudWatchBatchDispatcher`] (the [`cloudwatch`] module).
+//! - `logs`: [`LogsBatchDispatcher`] (the [`logs`] module).
 //! - `firehose`: [`FirehoseBatchDispatcher`] (the [`firehose`] module).
 //! - `eventbridge`: [`EventBridgeBatchDispatcher`] (the [`eventbridge`] module).
 //! - `sns`: [`SnsBatchDispatcher`] and [`SnsFifoBatchDispatcher`] (the [`sns`] module).
@@ -111,6 +112,8 @@ pub mod prelude {
     pub use batch_firehose::{FirehoseBackend, FirehoseBatchDispatcher};
     #[cfg(feature = "kinesis")]
     pub use batch_kinesis::{KinesisBackend, KinesisBatchDispatcher};
+    #[cfg(feature = "logs")]
+    pub use batch_logs::{LogsBackend, LogsBatchDispatcher};
     #[cfg(feature = "sns")]
     pub use batch_sns::{SnsBackend, SnsBatchDispatcher, SnsFifoBatchDispatcher};
     #[cfg(feature = "sqs")]
@@ -163,6 +166,15 @@ pub use batch_cloudwatch as cloudwatch;
 #[cfg(feature = "cloudwatch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
 pub use batch_cloudwatch::{CloudWatchBackend, CloudWatchBatchDispatcher};
+
+/// Amazon CloudWatch Logs.
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+#[doc(inline)]
+pub use batch_logs as logs;
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub use batch_logs::{LogEvent, LogsBackend, LogsBatchDispatcher};
 
 /// Amazon Data Firehose.
 #[cfg(feature = "firehose")]

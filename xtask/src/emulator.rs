@@ -1,7 +1,7 @@
 //! Local AWS emulators: installed into `.emulator/` and run on 127.0.0.1.
 //!
 //! - moto's server (PyPI, in a project-local virtualenv) answers SQS, Kinesis, Firehose, S3
-//!   (where Firehose writes), EventBridge and SNS.
+//!   (where Firehose writes), EventBridge, SNS and CloudWatch Logs.
 //! - dynalite (npm) answers DynamoDB; it validates batches as strictly as AWS does.
 //! - LocalStack's runtime (PyPI `localstack-core`, Python 3.12 or later) answers CloudWatch,
 //!   the only emulator that speaks the CBOR protocol of the Rust CloudWatch client. It binds
@@ -205,7 +205,7 @@ pub(crate) fn start(set: Set) -> Result<bool> {
     )?);
     let moto = format!("http://127.0.0.1:{port}");
     endpoints.push_str(&format!(
-        "sqs={moto}\nkinesis={moto}\nfirehose={moto}\ns3={moto}\neventbridge={moto}\nsns={moto}\n"
+        "sqs={moto}\nkinesis={moto}\nfirehose={moto}\ns3={moto}\neventbridge={moto}\nsns={moto}\nlogs={moto}\n"
     ));
 
     let port = free_port()?;

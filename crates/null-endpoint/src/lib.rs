@@ -10,8 +10,10 @@
 //! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
 //! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch`, `PutRecord` and
 //! EventBridge `PutEvents` (awsJson 1.1), SNS `PublishBatch`, `Publish` and
-//! `GetTopicAttributes` (the query protocol), and CloudWatch `PutMetricData` (rpcv2Cbor as the Rust SDK sends it, awsJson 1.0
-//! as boto3 does; gzip-compressed bodies included).
+//! `GetTopicAttributes` (the query protocol), CloudWatch `PutMetricData` (rpcv2Cbor as the
+//! Rust SDK sends it, awsJson 1.0 as boto3 does; gzip-compressed bodies included), and
+//! CloudWatch Logs `PutLogEvents` (awsJson 1.1; order, span and size checked as the service
+//! does, old and new events rejected by a clock a test sets).
 //!
 //! Inside: `protocol/` reads a request and writes answers in each wire protocol, `ops/`
 //! holds one module a service and the table that routes an operation to its handler,
@@ -131,6 +133,9 @@ pub(crate) struct Counters {
     refused_for_capacity: AtomicU64,
     /// Kinesis records stored and what they would be billed.
     kinesis_billing: [AtomicU64; 3],
+    /// CloudWatch Logs: the clock and retention events are judged by, and the calls refused
+    /// as invalid.
+    logs: ops::LogsState,
 }
 
 /// What the Kinesis records stored so far would be billed, by the two capacity modes.

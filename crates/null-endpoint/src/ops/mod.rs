@@ -8,6 +8,7 @@ mod dynamodb;
 mod eventbridge;
 mod firehose;
 mod kinesis;
+mod logs;
 mod sns;
 mod sqs;
 
@@ -21,6 +22,8 @@ use crate::capacity::Quotas;
 use crate::faults::Draw;
 use crate::protocol::{Answer, Call, Protocol, json, query};
 use crate::{Api, Counters, Counts};
+
+pub(crate) use logs::LogsState;
 
 /// What a handler answered.
 pub(crate) enum Reply {
@@ -113,6 +116,7 @@ const SERVICES: &[Operations] = &[
     dynamodb::OPERATIONS,
     cloudwatch::OPERATIONS,
     sns::OPERATIONS,
+    logs::OPERATIONS,
 ];
 
 /// Answers `call` with its operation's handler.

@@ -20,6 +20,10 @@ pub use firehose::*;
 mod kinesis;
 #[cfg(feature = "kinesis")]
 pub use kinesis::*;
+#[cfg(feature = "logs")]
+mod logs;
+#[cfg(feature = "logs")]
+pub use logs::*;
 #[cfg(feature = "sns")]
 mod sns;
 #[cfg(feature = "sns")]
