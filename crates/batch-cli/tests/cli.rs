@@ -303,3 +303,108 @@ fn a_missing_required_option_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--queue"));
 }
+
+#[tokio::test]
+async fn logs_loads_a_gzipped_file_in_order_of_time_and_reports_each_bad_line() {
+    use std::io::Write;
+
+    let client = aws_batch_utils::logs::sdk::Client::new(&test_support::sdk_config("logs").await);
+    let (group, stream) = test_support::create_log_stream(&client).await;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let mut rng = fastrand::Rng::with_seed(28);
+    let mut lines: Vec<Vec<u8>> = (0..300)
+        .map(|n| {
+            let at = now - rng.i64(0..20 * 3_600_000);
+            json!({"at": at, "msg": format!("event {n} · ünï"), "n": n})
+                .to_string()
+                .into_bytes()
+        })
+        .collect();
+    lines.insert(10, b"{\"msg\": \"caf\xe9\", \"at\": 1}".to_vec()); // line 11: not UTF-8
+    lines.insert(20, json!({"msg": "no time"}).to_string().into_bytes()); // line 21
+    let old = now - 15 * 86_400_000;
+    lines.insert(
+        30,
+        json!({"msg": "old", "at": old}).to_string().into_bytes(),
+    ); // line 31
+    lines.insert(40, b"not json".to_vec()); // line 41
+    let dir = support::temp_dir();
+    let input = dir.join("in.ndjson.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for line in &lines {
+        gz.write_all(line).unwrap();
+        gz.write_all(b"\n").unwrap();
+    }
+    std::fs::write(&input, gz.finish().unwrap()).unwrap();
+    let unprocessed = dir.join("unprocessed.ndjson");
+    let args = [
+        "logs",
+        "--group",
+        &group,
+        "--stream",
+        &stream,
+        "--timestamp-field",
+        "at",
+        "--message-field",
+        "msg",
+    ];
+    let output = aws_batch("logs", &args, &input, &unprocessed);
+    assert_eq!(output.status.code(), Some(1), "four lines were refused");
+    let summary = summary(&output);
+    assert_eq!(summary["records_read"], 304);
+    assert_eq!(summary["delivered"], 300);
+    assert_eq!(summary["requests_sent"], 1);
+    let bad = read_lines(&unprocessed);
+    let refused: Vec<(u64, &str)> = bad
+        .iter()
+        .map(|b| {
+            (
+                b["line"].as_u64().unwrap(),
+                b["error"]["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (11, "InvalidUtf8"),
+            (21, "InvalidRecord"),
+            (31, "InvalidRecord"),
+            (41, "InvalidJson")
+        ]
+    );
+    assert!(
+        bad[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`at` is missing")
+    );
+    assert!(
+        bad[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("14 days")
+    );
+
+    let stored = test_support::log_messages(&client, &group, &stream).await;
+    let mut expected: Vec<(i64, String)> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .filter(|v| v.get("n").is_some())
+        .map(|v| {
+            (
+                v["at"].as_i64().unwrap(),
+                v["msg"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort_by_key(|(at, _)| *at);
+    let expected: Vec<String> = expected.into_iter().map(|(_, m)| m).collect();
+    assert_eq!(stored, expected, "every event, in order of time");
+}

@@ -10,6 +10,7 @@ mod dynamodb;
 mod eventbridge;
 mod firehose;
 mod kinesis;
+mod logs;
 mod message;
 mod sns;
 mod sqs;
@@ -32,6 +33,7 @@ use dynamodb::DynamoDbArgs;
 use eventbridge::EventBridgeArgs;
 use firehose::FirehoseArgs;
 use kinesis::KinesisArgs;
+use logs::LogsArgs;
 use sns::SnsArgs;
 use sqs::SqsArgs;
 
@@ -54,6 +56,9 @@ pub(crate) enum Service {
     /// "value": 12.5, "unit": "Milliseconds", "dimensions": {"Route": "/"}, "timestamp":
     /// 1700000000, "storage_resolution": 60}, or "values" and "counts" instead of "value".
     Cloudwatch(CloudWatchArgs),
+    /// A CloudWatch Logs log stream (PutLogEvents). Each line is an event's message, or
+    /// JSON whose fields give the time and the message.
+    Logs(LogsArgs),
 }
 
 impl Service {
@@ -67,6 +72,7 @@ impl Service {
             Self::Eventbridge(args) => args,
             Self::Dynamodb(args) => args,
             Self::Cloudwatch(args) => args,
+            Self::Logs(args) => args,
         }
     }
 }
