@@ -19,6 +19,7 @@ use aws_batch_utils::engine::{
 use aws_batch_utils::eventbridge::{Event, EventBridgeBackend, EventBridgeBatchDispatcher};
 use aws_batch_utils::firehose::{FirehoseBackend, FirehoseBatchDispatcher, FirehoseRecord};
 use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord, RecordData};
+use aws_batch_utils::logs::{LogEvent, LogsBackend, LogsBatchDispatcher};
 use aws_batch_utils::sns::{SnsBackend, SnsBatchDispatcher, SnsMessage};
 use aws_batch_utils::sqs::{
     MessageBody, SqsBackend, SqsBatchDispatcher, SqsFifoBatchDispatcher, SqsMessage,
@@ -617,4 +618,48 @@ async fn sns_soak() {
         absorbs_repeats: false,
     }
     .check();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_soak() {
+    let endpoint = NullEndpoint::start_with_faults(Duration::ZERO, faults(9))
+        .await
+        .unwrap();
+    // The endpoint's clock 30 minutes behind: one event in 50, 1 hour 50 minutes ahead here,
+    // is too new there, and comes back with its reason.
+    endpoint.set_clock_ahead(-30 * 60_000);
+    let logs = LogsBatchDispatcher::builder(LogsBackend::new(
+        aws_batch_utils::logs::sdk::Client::new(&sdk_config(&endpoint).await),
+        "group",
+        "stream",
+    ))
+    .config(config(50))
+    .build()
+    .unwrap();
+    let records = records();
+    let now = std::time::SystemTime::now();
+    let (returned, held) = drive(&logs, records, |n| {
+        let ahead = if n % 50 == 7 { 110 * 60 } else { 0 };
+        LogEvent::at(format!("m{n}"), now + Duration::from_secs(ahead))
+    })
+    .await;
+    let too_new = returned
+        .iter()
+        .filter(|u| u.error.code() == "TooNewLogEvent")
+        .count();
+    assert!(too_new > 0 && too_new as u64 <= records / 50);
+    let number = |event: &LogEvent| number_in(event.message());
+    Outcome {
+        service: "CloudWatch Logs",
+        records,
+        max_entries: 50,
+        seen: Seen::of(&endpoint, Api::PutLogEvents, number_in),
+        returned: unprocessed(&returned, number),
+        key_of: None,
+        held,
+        stats: logs.stats(),
+        absorbs_repeats: false,
+    }
+    .check();
+    assert_eq!(endpoint.invalid_log_calls(), 0);
 }
