@@ -28,7 +28,10 @@ LIMITS = {
     "firehose": (500, 4 * 1_048_576),
     "eventbridge": (10, 1_048_576),
     "sns": (10, 1_048_576),
+    "logs": (10_000, 1_048_576),
 }
+# Bytes CloudWatch Logs counts for an event besides its message.
+LOG_EVENT_OVERHEAD = 26
 UNIFORM_BYTES = 1_000
 UNIFORM_METRIC_VALUES = 40
 
@@ -58,6 +61,9 @@ def record(service, n):
         return {"Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE, "Detail": detail}, UNIFORM_BYTES
     if service == "sns":
         return {"Id": None, "Message": text(n, UNIFORM_BYTES)}, UNIFORM_BYTES
+    if service == "logs":
+        event = {"timestamp": int(time.time() * 1000), "message": text(n, UNIFORM_BYTES - LOG_EVENT_OVERHEAD)}
+        return event, UNIFORM_BYTES
     base = float(n % 1000)
     values = [base + i * 0.5 for i in range(UNIFORM_METRIC_VALUES)]
     datum = {
@@ -100,6 +106,13 @@ def sender(service, client):
             for i, entry in enumerate(batch):
                 entry["Id"] = str(i)
             return len(client.publish_batch(TopicArn=TOPIC_ARN, PublishBatchRequestEntries=batch).get("Failed", []))
+    elif service == "logs":
+        def send(batch):
+            answer = client.put_log_events(logGroupName=NAME, logStreamName=NAME, logEvents=batch)
+            info = answer.get("rejectedLogEventsInfo", {})
+            old = max(info.get("tooOldLogEventEndIndex", 0), info.get("expiredLogEventEndIndex", 0))
+            new = len(batch) - info.get("tooNewLogEventStartIndex", len(batch))
+            return old + new
     else:
         def send(batch):
             client.put_metric_data(Namespace=NAME, MetricData=batch)

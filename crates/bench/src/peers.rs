@@ -9,6 +9,7 @@ pub(crate) mod dynamodb;
 pub(crate) mod eventbridge;
 pub(crate) mod firehose;
 pub(crate) mod kinesis;
+pub(crate) mod logs;
 pub(crate) mod sns;
 pub(crate) mod sqs;
 
@@ -45,10 +46,11 @@ pub(crate) enum Service {
     Firehose,
     Eventbridge,
     Sns,
+    Logs,
 }
 
 impl Service {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Sqs,
         Self::Kinesis,
         Self::Dynamodb,
@@ -56,6 +58,7 @@ impl Service {
         Self::Firehose,
         Self::Eventbridge,
         Self::Sns,
+        Self::Logs,
     ];
     /// The services measured under the mixed and streamed loads and in the capacity sweep
     /// too (the others take the uniform load, at both latencies).
@@ -72,6 +75,7 @@ impl Service {
             Self::Firehose => &firehose::Firehose,
             Self::Eventbridge => &eventbridge::Eventbridge,
             Self::Sns => &sns::Sns,
+            Self::Logs => &logs::Logs,
         }
     }
 
