@@ -78,6 +78,21 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// The services of the facade's `full` feature, as the root manifest lists them.
+fn full_features() -> Result<Vec<String>> {
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"))?;
+    let list = manifest
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("full = ["))
+        .and_then(|rest| rest.strip_suffix(']'))
+        .ok_or("the root Cargo.toml has no one-line `full = [...]` feature")?;
+    Ok(list
+        .split(',')
+        .map(|name| name.trim().trim_matches('"').to_owned())
+        .filter(|name| !name.is_empty())
+        .collect())
+}
+
 /// Runs a command to completion; a non-zero exit is an error naming the command.
 pub(crate) fn run(command: &mut Command) -> Result<()> {
     let shown = format!("{command:?}");
@@ -121,17 +136,11 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
-    for features in [
-        "",
-        "sqs",
-        "kinesis",
-        "dynamodb",
-        "cloudwatch",
-        "firehose",
-        "eventbridge",
-        "sns",
-        "lambda",
-    ] {
+    // The facade alone, and with each service of its `full` feature, and Lambda.
+    let mut facades = vec![String::new()];
+    facades.extend(full_features()?);
+    facades.push("lambda".into());
+    for features in &facades {
         step(
             &format!("facade with features [{features}]"),
             &mut cargo(&[
@@ -140,7 +149,7 @@ fn test() -> Result<()> {
                 "aws-batch-utils",
                 "--no-default-features",
                 "--features",
-                features,
+                features.as_str(),
             ]),
         )?;
     }
