@@ -25,6 +25,7 @@ mod eventbridge;
 mod held;
 mod kinesis;
 mod lambda;
+mod logs;
 mod settings;
 mod spark;
 mod sqs;
@@ -192,6 +193,7 @@ fn aws_batch_utils_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dynamodb::DynamoBatch>()?;
     m.add_class::<cloudwatch::CloudwatchBatch>()?;
     m.add_class::<eventbridge::EventBridgeBatch>()?;
+    m.add_class::<logs::LogsBatch>()?;
     m.add_class::<lambda::PartialBatch>()?;
     m.add_function(wrap_pyfunction!(lambda::flush_budget, m)?)?;
     m.add_function(wrap_pyfunction!(lambda::flush_at_end, m)?)?;

@@ -27,7 +27,7 @@ def endpoints():
                 found[name] = url
     except FileNotFoundError:
         pass
-    for name in ("sqs", "kinesis", "dynamodb", "cloudwatch", "firehose", "s3", "eventbridge", "sns"):
+    for name in ("sqs", "kinesis", "dynamodb", "cloudwatch", "firehose", "s3", "eventbridge", "sns", "logs"):
         url = os.environ.get(f"AWS_BATCH_ENDPOINT_{name.upper()}")
         if url:
             found[name] = url

@@ -188,3 +188,11 @@ def test_a_key_id_without_its_secret():
 def test_a_negative_flush_timeout():
     with pytest.raises(ValueError, match="timeout"):
         sqs().flush_payloads(timeout=-1)
+
+
+def test_an_empty_log_message_and_one_three_hours_ahead():
+    import time
+
+    logs = abu.LogsBatchDispatcher("group", "stream", **OFFLINE)
+    refused(logs, "", "message")
+    refused(logs, "later", "timestamp", timestamp=time.time() + 3 * 3600)

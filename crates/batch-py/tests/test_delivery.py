@@ -7,6 +7,8 @@ import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 import aws_batch_utils as abu
 from conftest import receive_all, unique
 
@@ -230,3 +232,23 @@ def test_sns_publishes_through_a_subscribed_queue(client, connect):
     bodies = sorted(m["Body"] for m in receive_all(sqs, url, 15))
     expected = sorted(json.dumps({"n": n}, separators=(",", ":")) if n % 2 else f"text {n}" for n in range(15))
     assert bodies == expected
+
+
+def test_logs_stores_events_in_order_of_time_and_hands_back_what_cloudwatch_would_reject(client, connect):
+    logs = client("logs")
+    group, stream = unique("/py/group"), "s"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    dispatcher = abu.LogsBatchDispatcher(group, stream, **connect("logs"))
+    now = time.time()
+    # Submitted newest first; one dict, written as JSON.
+    for n in range(20):
+        dispatcher.submit_payload(f"event {n} · ünï" if n else {"n": 0}, timestamp=now - n * 60)
+    too_old = "fifteen days old"
+    with pytest.raises(abu.SubmitError) as caught:
+        dispatcher.submit_payload(too_old, timestamp=now - 15 * 86400)
+    assert caught.value.field == "timestamp" and caught.value.payload is too_old
+    assert dispatcher.flush_payloads() == []
+    stored = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+    expected = [f"event {n} · ünï" for n in range(19, 0, -1)] + ['{"n":0}']
+    assert [e["message"] for e in stored] == expected
