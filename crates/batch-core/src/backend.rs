@@ -251,7 +251,8 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 ///    variant and that variant's arm of `destination`;
 /// 4. the null endpoint: a new `crates/null-endpoint/src/ops/<service>.rs` (its handlers,
 ///    its `Api` names and its `OPERATIONS` table), and in `ops/mod.rs` its `mod` line and its
-///    table in `SERVICES`;
+///    table in `SERVICES` (an operation that keeps state of its own, as PutLogEvents' clock,
+///    adds its field to `Counters` in `lib.rs`);
 /// 5. the soak: a test in `crates/null-endpoint/tests/soak.rs`;
 /// 6. test fixtures: a new `crates/test-support/src/services/<service>.rs`, its two lines in
 ///    `services/mod.rs`, and
@@ -259,7 +260,8 @@ impl<B: Backend + ?Sized> fmt::Debug for BatchEntry<'_, B> {
 /// 8. the emulator that speaks its API, if any, in `xtask/src/emulator.rs`;
 /// 9. the benchmark: a new `crates/bench/src/peers/<service>.rs` (its `ServicePeers`: the
 ///    records, the SDK peers, the capacity pieces), and in `peers.rs` its `mod` line, its
-///    `Service` variant and that variant's arm of `Service::peers`;
+///    `Service` variant and that variant's arm of `Service::peers`; its branch of the boto3
+///    loop, `crates/bench/peers/boto3_batch_loop.py`;
 /// 10. the Python package: a new module of `crates/batch-py/src` and its class in `lib.rs`.
 ///
 /// And in the docs: its rows in README's crate map and limits, and in RELIABILITY.md.
