@@ -40,10 +40,28 @@ impl LogsBackend {
         }
     }
 
-    /// [`new`](Self::new) with the group and stream as a pair (the dispatcher's target).
-    pub fn of_stream(client: Client, (group, stream): (String, String)) -> Self {
-        Self::new(client, group, stream)
+    /// [`new`](Self::new) for `stream` (the dispatcher's target).
+    pub fn of_stream(client: Client, stream: LogStream) -> Self {
+        Self::new(client, stream.group, stream.stream)
     }
 }
 
-batch_core::impl_service!(LogsBackend, Client, (String, String), of_stream);
+/// A log stream: its group and its own name. Made from a pair: `("/shop/orders", "worker-1")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStream {
+    /// The log group.
+    pub group: String,
+    /// The stream's name.
+    pub stream: String,
+}
+
+impl<G: Into<String>, S: Into<String>> From<(G, S)> for LogStream {
+    fn from((group, stream): (G, S)) -> Self {
+        Self {
+            group: group.into(),
+            stream: stream.into(),
+        }
+    }
+}
+
+batch_core::impl_service!(LogsBackend, Client, LogStream, of_stream);

@@ -42,5 +42,5 @@ mod event;
 /// types) match the version the backend takes: `logs::sdk::Client::new(&config)`.
 pub use aws_sdk_cloudwatchlogs as sdk;
 pub use backend::{LOGS_LIMITS, LogsBackend, LogsRequestError};
-pub use dispatcher::LogsBatchDispatcher;
+pub use dispatcher::{LogStream, LogsBatchDispatcher};
 pub use event::{CLOCK_MARGIN, EVENT_OVERHEAD_BYTES, LogEvent, MAX_AGE, MAX_AHEAD, MAX_SPAN};

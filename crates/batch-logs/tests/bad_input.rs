@@ -24,7 +24,7 @@ fn client() -> Client {
 
 /// A dispatcher whose client is never asked to send anything.
 fn dispatcher() -> LogsBatchDispatcher {
-    LogsBatchDispatcher::from_client(client(), ("group".into(), "stream".into()))
+    LogsBatchDispatcher::from_client(client(), ("group", "stream"))
 }
 
 async fn refused(event: LogEvent) -> SubmitError<LogEvent> {

@@ -48,7 +48,7 @@ async fn a_fuzzed_stream_is_stored_or_handed_back_with_its_reason_and_never_refu
     endpoint.set_clock_ahead(-30 * MINUTE);
     endpoint.set_log_retention_days(1);
     let config = test_support::sdk_config_at(&endpoint.url()).await;
-    let logs = LogsBatchDispatcher::new(&config, ("group".into(), "stream".into()));
+    let logs = LogsBatchDispatcher::new(&config, ("group", "stream"));
     let mut rng = fastrand::Rng::with_seed(29);
     let now = now_ms();
     let mut ids = HashSet::new();
@@ -117,7 +117,7 @@ async fn uniform_loads_take_the_fewest_calls() {
     let now = now_ms();
     // Small events (bound by the count) and large ones (bound by the bytes).
     for (events, size) in [(45_000_usize, 60_usize), (3_000, 5_000)] {
-        let logs = LogsBatchDispatcher::new(&config, ("group".into(), format!("s{size}")));
+        let logs = LogsBatchDispatcher::new(&config, ("group", format!("s{size}")));
         let before = endpoint.counts(Api::PutLogEvents).requests;
         for n in 0..events {
             let time = now - i64::try_from(n % 1_000).unwrap();

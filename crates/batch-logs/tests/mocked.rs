@@ -84,7 +84,7 @@ fn now_ms() -> i64 {
 #[tokio::test(start_paused = true)]
 async fn shuffled_events_go_out_in_order_of_time_and_fill_calls_to_the_byte() {
     let (client, log) = client(|_, _| stored());
-    let logs = LogsBatchDispatcher::from_client(client, ("g".into(), "s".into()));
+    let logs = LogsBatchDispatcher::from_client(client, ("g", "s"));
     // 16 events of 65,510 bytes of two-byte characters fill a call exactly:
     // 16 × (26 + 65,510) = 1,048,576.
     let message = |n: usize| format!("{n:04}{}", "é".repeat(32_753));
@@ -118,7 +118,7 @@ async fn shuffled_events_go_out_in_order_of_time_and_fill_calls_to_the_byte() {
 #[tokio::test(start_paused = true)]
 async fn one_more_byte_takes_one_more_call() {
     let (client, log) = client(|_, _| stored());
-    let logs = LogsBatchDispatcher::from_client(client, ("g".into(), "s".into()));
+    let logs = LogsBatchDispatcher::from_client(client, ("g", "s"));
     let now = now_ms();
     for n in 0..32 {
         let extra = if n == 31 { "!" } else { "" };
@@ -134,7 +134,7 @@ async fn one_more_byte_takes_one_more_call() {
 #[tokio::test(start_paused = true)]
 async fn events_spanning_26_hours_go_in_calls_of_at_most_24() {
     let (client, log) = client(|_, _| stored());
-    let logs = LogsBatchDispatcher::from_client(client, ("g".into(), "s".into()));
+    let logs = LogsBatchDispatcher::from_client(client, ("g", "s"));
     let now = now_ms();
     // From 26 hours ago to now, every 10 minutes, newest first.
     for n in 0..=156_i64 {
@@ -168,7 +168,7 @@ async fn the_events_an_answer_rejects_are_handed_back_and_the_rest_stored() {
                 .build(),
         )
     });
-    let logs = LogsBatchDispatcher::from_client(client, ("g".into(), "s".into()));
+    let logs = LogsBatchDispatcher::from_client(client, ("g", "s"));
     let now = now_ms();
     for n in [5_i64, 1, 4, 0, 3, 2] {
         logs.submit_payload(LogEvent::at_millis(format!("event {n}"), now + n))
@@ -201,7 +201,7 @@ async fn the_events_an_answer_rejects_are_handed_back_and_the_rest_stored() {
 #[tokio::test(start_paused = true)]
 async fn a_missing_stream_is_handed_back_or_created_when_asked() {
     let (missing, log) = client(|_, _| failure("ResourceNotFoundException"));
-    let logs = LogsBatchDispatcher::from_client(missing, ("g".into(), "s".into()));
+    let logs = LogsBatchDispatcher::from_client(missing, ("g", "s"));
     for n in 0..3 {
         logs.submit_payload(LogEvent::new(format!("event {n}")))
             .await
