@@ -397,6 +397,13 @@ async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_mes
             let (outcome, took) = answer.await.unwrap();
             tally.answer(&messages, outcome, deadline, took);
         }
+        // Lambda sends an event only to an environment that asked for one: the next round
+        // starts once every worker asks again, so that its times are the function's own.
+        env.idle_at += CONCURRENCY as u64;
+        let _ = env
+            .runtime
+            .wait_next_calls(env.idle_at, Duration::from_secs(5))
+            .await;
         if rng.f64() < 0.02 || round == rounds / 2 {
             sigterms += 1;
             env.shut_down().await;
