@@ -23,6 +23,12 @@ Unprocessed file (--unprocessed), one JSON object a line:
   \"input_base64\". \"line\" is the line number in the input. Give the file back as --input
   to send its records again: aws-batch reads the records out of these objects.
 
+Sharded runs (--shard I/N):
+  The input file is cut into N byte ranges of equal size; part I holds the lines that start
+  in range I, so N copies read every line exactly once. Line numbers count from the first
+  line of the part; the summary gives the part's byte range and each entry of the
+  unprocessed file names the shard. A compressed file cannot be cut by bytes.
+
 Interruption and resuming:
   On SIGINT or SIGTERM, aws-batch stops reading, sends what it accepted (for up to --grace),
   writes what was not delivered to the unprocessed file, prints the summary and exits with
@@ -30,7 +36,8 @@ Interruption and resuming:
   written to the unprocessed file (a request cancelled on the wire may have been stored too).
   With --checkpoint FILE, the position below which every line is delivered or in the
   unprocessed file is saved as the run goes; a rerun with the same options continues from
-  there, also after a crash. Delivery is at least once: after a crash, lines between the
+  there, also after a crash. The unprocessed file and the checkpoint are created readable
+  by their owner only (mode 0600). Delivery is at least once: after a crash, lines between the
   checkpoint and the crash are sent again.
 
 Exit codes:
@@ -67,6 +74,12 @@ pub(crate) struct Common {
     /// input file.
     #[arg(long, global = true)]
     pub(crate) unprocessed: Option<PathBuf>,
+
+    /// Take part I of N of the input file (from 0): N copies of the command, each given its
+    /// own I, read every line exactly once between them. `auto/N` reads I from
+    /// AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX. Sets --fleet-size to N unless given.
+    #[arg(long, global = true, value_name = "I/N", value_parser = crate::shard::parse)]
+    pub(crate) shard: Option<crate::shard::ShardArg>,
 
     /// Save progress here and continue from it when the file exists (needs --input FILE).
     #[arg(long, global = true)]

@@ -49,14 +49,18 @@ impl Start {
     pub(crate) const BEGINNING: Self = Self { line: 1, offset: 0 };
 }
 
-/// Reads `input` on a new thread. The thread ends at the end of the input, on an error, or
-/// when the receiver is gone; a thread blocked in a read of a pipe that stays open is left
-/// behind when the program exits.
-pub(crate) fn spawn(input: Box<dyn BufRead + Send>, start: Start) -> mpsc::Receiver<Event> {
+/// Reads `input` on a new thread, the lines that start before offset `until`. The thread ends
+/// there, at the end of the input, on an error, or when the receiver is gone; a thread
+/// blocked in a read of a pipe that stays open is left behind when the program exits.
+pub(crate) fn spawn(
+    input: Box<dyn BufRead + Send>,
+    start: Start,
+    until: u64,
+) -> mpsc::Receiver<Event> {
     let (tx, rx) = mpsc::channel(1_024);
     std::thread::Builder::new()
         .name("aws-batch-reader".into())
-        .spawn(move || read_lines(input, start, |event| tx.blocking_send(event).is_ok()))
+        .spawn(move || read_lines(input, start, until, |event| tx.blocking_send(event).is_ok()))
         .map_or_else(
             |e| {
                 // No thread: the receiver reports it as a failed read.
@@ -68,16 +72,22 @@ pub(crate) fn spawn(input: Box<dyn BufRead + Send>, start: Start) -> mpsc::Recei
         )
 }
 
-/// Reads lines until the end, an error, or `send` returns false.
+/// Reads lines until one would start at or after offset `until`, the end, an error, or
+/// `send` returns false.
 pub(crate) fn read_lines(
     mut input: impl BufRead,
     start: Start,
+    until: u64,
     mut send: impl FnMut(Event) -> bool,
 ) {
     let mut number = start.line;
     let mut offset = start.offset;
     let mut buf = Vec::with_capacity(4_096);
     loop {
+        if offset >= until {
+            send(Event::End(offset));
+            return;
+        }
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
             Ok(0) => {
@@ -85,8 +95,8 @@ pub(crate) fn read_lines(
                 return;
             }
             Ok(n) => {
+                let first = offset == 0;
                 offset += n as u64;
-                let first = number == 1;
                 let content = decode(std::mem::take(&mut buf), first);
                 if let Some(content) = content {
                     let line = Line {
@@ -144,7 +154,7 @@ mod tests {
     fn lines_of(input: &[u8]) -> (Vec<Line>, u64) {
         let mut lines = Vec::new();
         let mut end = None;
-        read_lines(input, Start::BEGINNING, |event| {
+        read_lines(input, Start::BEGINNING, u64::MAX, |event| {
             match event {
                 Event::Line(line) => lines.push(line),
                 Event::End(at) => end = Some(at),

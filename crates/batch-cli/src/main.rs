@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod report;
 mod setup;
+mod shard;
 mod sink;
 mod stop;
 
@@ -28,7 +29,8 @@ use crate::cli::{Cli, Common};
 use crate::input::{Content, Event, Line, Start};
 use crate::output::{Checkpoint, Problem, Record, Unprocessed, Unwrapped};
 use crate::progress::Counts;
-use crate::report::Summary;
+use crate::report::{Part, Summary};
+use crate::shard::Shard;
 use crate::sink::{Failed, INVALID_JSON, INVALID_UTF8, Sink};
 use crate::stop::{Reason, Stop};
 
@@ -70,28 +72,47 @@ fn main() -> ExitCode {
 /// The input, where to start in it, and the checkpoint to keep.
 struct Input {
     reader: Box<dyn BufRead + Send>,
-    /// Its size, when it is a file.
+    /// The bytes to read, when the input is a file (its part's, in a sharded run).
     bytes: Option<u64>,
     /// The file's bytes read so far, when they are not the lines' (compressed input).
     read: Option<Arc<std::sync::atomic::AtomicU64>>,
     start: Start,
+    /// Lines that start at or after this offset are another part's.
+    until: u64,
+    /// The part of the file read, in a sharded run.
+    part: Option<Part>,
     checkpoint: Option<Checkpoint>,
 }
 
-async fn run(cli: Cli) -> Result<u8, Error> {
+async fn run(mut cli: Cli) -> Result<u8, Error> {
+    let shard = cli
+        .common
+        .shard
+        .map(|arg| arg.resolve(|name| std::env::var(name).ok()))
+        .transpose()?;
+    if let Some(shard) = shard {
+        // The copies of a sharded run share the destination.
+        cli.common.fleet_size.get_or_insert(shard.count);
+    }
     let common = &cli.common;
     setup::check_paths(common)?;
-    let input = open_input(common)?;
+    let input = open_input(common, shard)?;
     let bar = progress::bar(common, input.bytes);
     progress::init_logging(common, &bar);
     let sdk = setup::sdk_config(common).await?;
     let sink: Arc<dyn Sink> = Arc::from(sink::open(&cli.service, common, &sdk)?);
     let resume_at = input.checkpoint.as_ref().map(|c| c.unprocessed_bytes);
-    let mut unprocessed = Unprocessed::open(common.unprocessed.as_deref(), resume_at)?;
+    let mut unprocessed = Unprocessed::open(
+        common.unprocessed.as_deref(),
+        resume_at,
+        shard.map(|s| s.to_string()),
+    )?;
     let stop = Stop::listen(common.grace)?;
 
+    // Progress counts the part's bytes.
+    let base = input.part.map_or(0, |p| p.first_byte);
     let counts = Arc::new(Counts::default());
-    counts.offset.store(input.start.offset, Relaxed);
+    counts.offset.store(input.start.offset - base, Relaxed);
     let stats_sink = Arc::clone(&sink);
     progress::follow(bar.clone(), Arc::clone(&counts), input.read, move || {
         stats_sink.stats()
@@ -99,9 +120,10 @@ async fn run(cli: Cli) -> Result<u8, Error> {
 
     let started = Instant::now();
     let mut summary = Summary::new(cli.service.destination().describe(), input.start.line);
+    summary.part = input.part;
     let mut checkpoint = input.checkpoint;
     log_resume(checkpoint.as_ref());
-    let mut lines = input::spawn(input.reader, input.start);
+    let mut lines = input::spawn(input.reader, input.start, input.until);
     let mut at = input.start;
     let mut tick = tokio::time::interval(common.checkpoint_every);
     tick.reset();
@@ -129,7 +151,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 };
                 summary.read += 1;
                 counts.read.fetch_add(1, Relaxed);
-                counts.offset.store(line.end, Relaxed);
+                counts.offset.store(line.end - base, Relaxed);
                 if let Err(failed) = stop.guard(&*sink, submit(&*sink, line)).await {
                     counts.refused.fetch_add(1, Relaxed);
                     if failed.problem.code == INVALID_JSON || failed.problem.code == INVALID_UTF8 {
@@ -212,10 +234,17 @@ fn log_resume(checkpoint: Option<&Checkpoint>) {
     }
 }
 
-/// Opens the input, and the checkpoint to continue from.
-fn open_input(common: &Common) -> Result<Input, Error> {
+/// Opens the input (the shard's part of it, in a sharded run), and the checkpoint to
+/// continue from.
+fn open_input(common: &Common, shard: Option<Shard>) -> Result<Input, Error> {
     let path = common.input.as_ref().filter(|p| p.as_os_str() != "-");
     let Some(path) = path else {
+        if let Some(shard) = shard {
+            return Err(format!(
+                "--shard {shard} needs --input FILE: standard input cannot be split"
+            )
+            .into());
+        }
         let (reader, compression) = compression::decompressed(BufReader::new(std::io::stdin()))
             .map_err(|e| format!("standard input: {e}"))?;
         log_compression(compression);
@@ -224,6 +253,8 @@ fn open_input(common: &Common) -> Result<Input, Error> {
             bytes: None,
             read: None,
             start: Start::BEGINNING,
+            until: u64::MAX,
+            part: None,
             checkpoint: None,
         });
     };
@@ -240,14 +271,16 @@ fn open_input(common: &Common) -> Result<Input, Error> {
         None
     };
     log_compression(compression);
+    let part = match shard {
+        None => None,
+        Some(shard) => Some(find_part(&mut file, path, shard, bytes, compression)?),
+    };
+    let first_byte = part.map_or(0, |p| p.first_byte);
     let checkpoint = match &common.checkpoint {
-        Some(checkpoint_path) => Some((
-            checkpoint_path,
-            Checkpoint::load(checkpoint_path)?.unwrap_or_else(|| Checkpoint::new(path)),
-        )),
+        Some(checkpoint_path) => Some((checkpoint_path, resumable(checkpoint_path, path, part)?)),
         None => None,
     };
-    let offset = checkpoint.as_ref().map_or(0, |(_, c)| c.offset);
+    let offset = checkpoint.as_ref().map_or(first_byte, |(_, c)| c.offset);
     let (mut reader, read): (Box<dyn BufRead + Send>, _) = match compression {
         None => {
             if let (Some(size), Some((checkpoint_path, _))) = (bytes, &checkpoint)
@@ -288,23 +321,105 @@ fn open_input(common: &Common) -> Result<Input, Error> {
             .into());
         }
     }
-    let (start, checkpoint) = match checkpoint {
-        Some((_, checkpoint)) => (
-            Start {
-                line: checkpoint.next_line,
-                offset: checkpoint.offset,
-            },
-            Some(checkpoint),
-        ),
-        None => (Start::BEGINNING, None),
+    let start = match &checkpoint {
+        Some((_, checkpoint)) => Start {
+            line: checkpoint.next_line,
+            offset: checkpoint.offset,
+        },
+        None => Start {
+            line: 1,
+            offset: first_byte,
+        },
     };
     Ok(Input {
         reader,
-        bytes,
+        bytes: part.map_or(bytes, |p| Some(p.end_byte - p.first_byte)),
         read,
         start,
-        checkpoint,
+        until: part.map_or(u64::MAX, |p| p.end_byte),
+        part,
+        checkpoint: checkpoint.map(|(_, c)| c),
     })
+}
+
+/// The part of `file` that `shard` reads: from the first line that starts in its byte range.
+fn find_part(
+    file: &mut std::fs::File,
+    path: &std::path::Path,
+    shard: Shard,
+    size: Option<u64>,
+    compression: Option<compression::Compression>,
+) -> Result<Part, Error> {
+    let shown = path.display();
+    let Some(size) = size else {
+        return Err(format!("--shard {shard}: {shown} is not a regular file").into());
+    };
+    if let Some(compression) = compression {
+        return Err(format!(
+            "--shard {shard}: {shown} is {}-compressed, and a compressed file cannot be cut \
+             into parts by bytes: decompress it, or split it into files",
+            compression.name()
+        )
+        .into());
+    }
+    let (cut, end_byte) = shard.bounds(size);
+    file.seek(std::io::SeekFrom::Start(cut.saturating_sub(1)))
+        .map_err(|e| format!("--input {shown}: {e}"))?;
+    let first_byte = shard::to_first_line(&mut BufReader::new(&mut *file), cut)
+        .map_err(|e| format!("--input {shown}: {e}"))?;
+    Ok(Part {
+        shard,
+        // A part no line starts in is empty.
+        first_byte: first_byte.min(end_byte),
+        end_byte,
+    })
+}
+
+/// The checkpoint at `checkpoint_path` when it is one of this run's, or a new one.
+fn resumable(
+    checkpoint_path: &std::path::Path,
+    input: &std::path::Path,
+    part: Option<Part>,
+) -> Result<Checkpoint, Error> {
+    let shard = part.map(|p| p.shard.to_string());
+    let Some(checkpoint) = Checkpoint::load(checkpoint_path)? else {
+        return Ok(Checkpoint::new(
+            input,
+            shard,
+            part.map_or(0, |p| p.first_byte),
+        ));
+    };
+    if checkpoint.shard != shard {
+        let of = |shard: &Option<String>| {
+            shard.as_ref().map_or_else(
+                || "a run without --shard".to_owned(),
+                |s| format!("shard {s}"),
+            )
+        };
+        return Err(format!(
+            "--checkpoint {} was saved by {}, and this is {}: give the same --shard",
+            checkpoint_path.display(),
+            of(&checkpoint.shard),
+            of(&shard)
+        )
+        .into());
+    }
+    if let Some(part) = part
+        && checkpoint.offset < part.first_byte
+    {
+        // Past the end is done: the part's last line ends after its last byte.
+        return Err(format!(
+            "--checkpoint {}: byte {} is before part {} of {}, which starts at byte {}: \
+             not this input",
+            checkpoint_path.display(),
+            checkpoint.offset,
+            part.shard,
+            input.display(),
+            part.first_byte
+        )
+        .into());
+    }
+    Ok(checkpoint)
 }
 
 fn log_compression(compression: Option<compression::Compression>) {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,16 @@ use crate::Error;
 /// format's version. Reading back is a prefix check, cheap on every input line.
 const PREFIX: &str = "{\"aws_batch_unprocessed\":";
 const VERSION: u32 = 1;
+
+/// The files a run writes hold the user's records: readable by their owner only.
+const PRIVATE: u32 = 0o600;
+
+/// A file opened for writing, created (when it is new) readable by its owner only.
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).mode(PRIVATE);
+    options
+}
 
 /// A record as it goes into the unprocessed file.
 #[derive(Debug)]
@@ -57,6 +68,8 @@ impl Problem {
 #[derive(Debug)]
 pub(crate) struct Unprocessed {
     file: Option<BufWriter<File>>,
+    /// The shard (`I/N`) every entry names, in a sharded run.
+    shard: Option<String>,
     by_code: BTreeMap<String, u64>,
     count: u64,
 }
@@ -64,14 +77,17 @@ pub(crate) struct Unprocessed {
 impl Unprocessed {
     /// Opens `path` for a new run (emptied), or, resuming, cut back to `resume_at` bytes:
     /// what was written after the checkpoint is written again by the rerun.
-    pub(crate) fn open(path: Option<&Path>, resume_at: Option<u64>) -> Result<Self, Error> {
+    /// Each entry names `shard`, when there is one.
+    pub(crate) fn open(
+        path: Option<&Path>,
+        resume_at: Option<u64>,
+        shard: Option<String>,
+    ) -> Result<Self, Error> {
         let file = match path {
             None => None,
             Some(path) => {
                 let shown = path.display();
-                let mut file = OpenOptions::new()
-                    .create(true)
-                    .write(true)
+                let mut file = private_file()
                     .truncate(resume_at.is_none())
                     .open(path)
                     .map_err(|e| format!("--unprocessed {shown}: {e}"))?;
@@ -92,6 +108,7 @@ impl Unprocessed {
         };
         Ok(Self {
             file,
+            shard,
             by_code: BTreeMap::new(),
             count: 0,
         })
@@ -116,7 +133,11 @@ impl Unprocessed {
             "attempts": problem.attempts,
             "retryable": problem.retryable,
         });
-        write!(file, "{PREFIX}{VERSION},\"line\":")?;
+        write!(file, "{PREFIX}{VERSION},")?;
+        if let Some(shard) = &self.shard {
+            write!(file, "\"shard\":\"{shard}\",")?;
+        }
+        file.write_all(b"\"line\":")?;
         match line {
             Some(n) => write!(file, "{n}")?,
             None => file.write_all(b"null")?,
@@ -233,18 +254,23 @@ pub(crate) struct Checkpoint {
     pub(crate) version: u32,
     /// The input file, as given.
     pub(crate) input: PathBuf,
+    /// The part of the input (`I/N`) of a sharded run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shard: Option<String>,
     pub(crate) offset: u64,
-    /// The number of the line at `offset`.
+    /// The number of the line at `offset` (in the shard's part, when sharded).
     pub(crate) next_line: u64,
     pub(crate) unprocessed_bytes: u64,
 }
 
 impl Checkpoint {
-    pub(crate) fn new(input: &Path) -> Self {
+    /// A run of `input` (or of part `shard` of it) that has not started: it is at `offset`.
+    pub(crate) fn new(input: &Path, shard: Option<String>, offset: u64) -> Self {
         Self {
             version: VERSION,
             input: input.to_path_buf(),
-            offset: 0,
+            shard,
+            offset,
             next_line: 1,
             unprocessed_bytes: 0,
         }
@@ -275,7 +301,7 @@ impl Checkpoint {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(".tmp");
         let temp = path.with_file_name(name);
-        let mut file = File::create(&temp)?;
+        let mut file = private_file().truncate(true).open(&temp)?;
         serde_json::to_writer(&mut file, self)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
@@ -296,7 +322,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("aws-batch-out-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let path = dir.join(format!("{}.ndjson", fastrand::u64(..)));
-        let mut out = Unprocessed::open(Some(&path), None).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Unprocessed::open(Some(&path), None, None).unwrap_or_else(|e| panic!("{e}"));
         let problem = Problem::refused("InvalidJson", "expected value");
         out.write(line, &problem, record).unwrap_or_default();
         out.sync().unwrap_or_default();

@@ -6,10 +6,23 @@ use std::time::Duration;
 use aws_batch_utils::Stats;
 use serde_json::{Value, json};
 
+use crate::shard::Shard;
+
+/// The part of the input file a sharded run read: the lines that start in
+/// `first_byte..end_byte`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part {
+    pub(crate) shard: Shard,
+    pub(crate) first_byte: u64,
+    pub(crate) end_byte: u64,
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     pub(crate) destination: String,
+    /// The part of the input read, in a sharded run.
+    pub(crate) part: Option<Part>,
     /// The line a resumed run started at (1 for a new run).
     pub(crate) first_line: u64,
     /// Non-empty input lines handled.
@@ -66,8 +79,17 @@ impl Summary {
     }
 
     pub(crate) fn to_json(&self) -> Value {
+        let shard = self.part.map(|p| {
+            json!({
+                "index": p.shard.index,
+                "count": p.shard.count,
+                "first_byte": p.first_byte,
+                "end_byte": p.end_byte,
+            })
+        });
         json!({
             "destination": self.destination,
+            "shard": shard,
             "first_line": self.first_line,
             "records_read": self.read,
             "delivered": self.delivered,
@@ -126,6 +148,13 @@ impl Summary {
         ]);
         if self.first_line > 1 {
             rows.insert(1, ("resumed at line", self.first_line.to_string()));
+        }
+        if let Some(part) = self.part {
+            let bytes = format!(
+                "{} (bytes {} to {}; lines counted from its first)",
+                part.shard, part.first_byte, part.end_byte
+            );
+            rows.insert(1, ("shard", bytes));
         }
         if let Some(why) = &self.stopped {
             rows.insert(1, ("stopped early", why.clone()));
