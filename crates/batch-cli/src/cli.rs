@@ -23,11 +23,17 @@ Unprocessed file (--unprocessed), one JSON object a line:
   \"input_base64\". \"line\" is the line number in the input. Give the file back as --input
   to send its records again: aws-batch reads the records out of these objects.
 
+S3 input (--input s3://bucket/key or s3://bucket/prefix/):
+  Every object under a prefix is read in key order, each plain, gzip or zstd on its own.
+  Lines are numbered per object, and each entry of the unprocessed file names its
+  \"object\". A checkpoint names the object in progress; a rerun continues there.
+
 Sharded runs (--shard I/N):
-  The input file is cut into N byte ranges of equal size; part I holds the lines that start
-  in range I, so N copies read every line exactly once. Line numbers count from the first
-  line of the part; the summary gives the part's byte range and each entry of the
-  unprocessed file names the shard. A compressed file cannot be cut by bytes.
+  Under an S3 prefix, part I is every N-th object from object I. A file or a single object
+  is cut into N byte ranges of equal size; part I holds the lines that start in range I.
+  Either way N copies read every line exactly once. Line numbers count from the first line
+  of the part; the summary gives the part and each entry of the unprocessed file names the
+  shard. A compressed file cannot be cut by bytes.
 
 Interruption and resuming:
   On SIGINT or SIGTERM, aws-batch stops reading, sends what it accepted (for up to --grace),
@@ -66,9 +72,15 @@ pub(crate) struct Cli {
 /// Options every service takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
-    /// NDJSON input file; standard input when absent or `-`.
+    /// NDJSON input: a file, `s3://bucket/key`, or `s3://bucket/prefix/` for every object
+    /// under the prefix in key order; standard input when absent or `-`. Plain, gzip or zstd.
     #[arg(long, short, global = true)]
     pub(crate) input: Option<PathBuf>,
+
+    /// Endpoint URL for reading `--input s3://...`, e.g. a local emulator (default: AWS's,
+    /// or --endpoint-url).
+    #[arg(long, global = true)]
+    pub(crate) s3_endpoint_url: Option<String>,
 
     /// Write every record that was not delivered here (see the format below). Never the
     /// input file.

@@ -22,7 +22,7 @@ const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 impl Compression {
     /// The compression whose magic bytes `head` starts with.
-    fn of(head: &[u8]) -> Option<Self> {
+    pub(crate) fn of(head: &[u8]) -> Option<Self> {
         if head.starts_with(GZIP_MAGIC) {
             Some(Self::Gzip)
         } else if head.starts_with(ZSTD_MAGIC) {
@@ -47,6 +47,11 @@ pub(crate) struct Counting<R> {
 }
 
 impl<R> Counting<R> {
+    /// Counts into `read`, which other readers may share.
+    pub(crate) fn into(inner: R, read: Arc<AtomicU64>) -> Self {
+        Self { inner, read }
+    }
+
     pub(crate) fn new(inner: R) -> (Self, Arc<AtomicU64>) {
         let read = Arc::new(AtomicU64::new(0));
         (

@@ -32,10 +32,38 @@ pub(crate) enum Content {
 /// What the reader sends.
 #[derive(Debug)]
 pub(crate) enum Event {
+    /// The start of piece `index` of an input of several (the objects under an S3 prefix):
+    /// the lines that follow are its, numbered from `start`.
+    Piece {
+        index: u32,
+        start: Start,
+    },
     Line(Line),
-    /// The end of the input, at this offset.
+    /// The end of the piece being read (or of the input), at this offset in it.
     End(u64),
     Failed(std::io::Error),
+}
+
+/// A piece of the input, opened when the reader comes to it.
+pub(crate) struct Piece {
+    /// Whether the lines are numbered per piece, announced by [`Event::Piece`].
+    pub(crate) announced: bool,
+    pub(crate) open: Box<dyn FnOnce() -> std::io::Result<Box<dyn BufRead + Send>> + Send>,
+    pub(crate) start: Start,
+    /// Lines that start at or after this offset are not read.
+    pub(crate) until: u64,
+}
+
+impl Piece {
+    /// The whole input, already open.
+    pub(crate) fn whole(reader: Box<dyn BufRead + Send>, start: Start, until: u64) -> Self {
+        Self {
+            announced: false,
+            open: Box::new(move || Ok(reader)),
+            start,
+            until,
+        }
+    }
 }
 
 /// Where reading starts: the first line's number and its offset.
@@ -49,18 +77,34 @@ impl Start {
     pub(crate) const BEGINNING: Self = Self { line: 1, offset: 0 };
 }
 
-/// Reads `input` on a new thread, the lines that start before offset `until`. The thread ends
-/// there, at the end of the input, on an error, or when the receiver is gone; a thread
-/// blocked in a read of a pipe that stays open is left behind when the program exits.
-pub(crate) fn spawn(
-    input: Box<dyn BufRead + Send>,
-    start: Start,
-    until: u64,
-) -> mpsc::Receiver<Event> {
+/// Reads the pieces one after the other on a new thread. The thread ends after the last, on
+/// an error, or when the receiver is gone; a thread blocked in a read of a pipe that stays
+/// open is left behind when the program exits.
+pub(crate) fn spawn(pieces: Vec<Piece>) -> mpsc::Receiver<Event> {
     let (tx, rx) = mpsc::channel(1_024);
     std::thread::Builder::new()
         .name("aws-batch-reader".into())
-        .spawn(move || read_lines(input, start, until, |event| tx.blocking_send(event).is_ok()))
+        .spawn(move || {
+            let mut send = |event| tx.blocking_send(event).is_ok();
+            for (index, piece) in (0_u32..).zip(pieces) {
+                if piece.announced {
+                    let start = piece.start;
+                    if !send(Event::Piece { index, start }) {
+                        return;
+                    }
+                }
+                let input = match (piece.open)() {
+                    Ok(input) => input,
+                    Err(e) => {
+                        send(Event::Failed(e));
+                        return;
+                    }
+                };
+                if !read_lines(input, piece.start, piece.until, &mut send) {
+                    return;
+                }
+            }
+        })
         .map_or_else(
             |e| {
                 // No thread: the receiver reports it as a failed read.
@@ -73,27 +117,23 @@ pub(crate) fn spawn(
 }
 
 /// Reads lines until one would start at or after offset `until`, the end, an error, or
-/// `send` returns false.
+/// `send` returns false; true when it reached the end (or `until`).
 pub(crate) fn read_lines(
     mut input: impl BufRead,
     start: Start,
     until: u64,
     mut send: impl FnMut(Event) -> bool,
-) {
+) -> bool {
     let mut number = start.line;
     let mut offset = start.offset;
     let mut buf = Vec::with_capacity(4_096);
     loop {
         if offset >= until {
-            send(Event::End(offset));
-            return;
+            return send(Event::End(offset));
         }
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
-            Ok(0) => {
-                send(Event::End(offset));
-                return;
-            }
+            Ok(0) => return send(Event::End(offset)),
             Ok(n) => {
                 let first = offset == 0;
                 offset += n as u64;
@@ -105,7 +145,7 @@ pub(crate) fn read_lines(
                         content,
                     };
                     if !send(Event::Line(line)) {
-                        return;
+                        return false;
                     }
                 }
                 number += 1;
@@ -113,7 +153,7 @@ pub(crate) fn read_lines(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 send(Event::Failed(e));
-                return;
+                return false;
             }
         }
     }
@@ -159,6 +199,7 @@ mod tests {
                 Event::Line(line) => lines.push(line),
                 Event::End(at) => end = Some(at),
                 Event::Failed(e) => panic!("{e}"),
+                Event::Piece { .. } => {}
             }
             true
         });

@@ -12,6 +12,7 @@ mod input;
 mod output;
 mod progress;
 mod report;
+mod s3;
 mod setup;
 mod shard;
 mod sink;
@@ -26,10 +27,10 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::cli::{Cli, Common};
-use crate::input::{Content, Event, Line, Start};
+use crate::input::{Content, Event, Line, Piece, Start};
 use crate::output::{Checkpoint, Problem, Record, Unprocessed, Unwrapped};
 use crate::progress::Counts;
-use crate::report::{Part, Summary};
+use crate::report::{Part, Share, Summary};
 use crate::shard::Shard;
 use crate::sink::{Failed, INVALID_JSON, INVALID_UTF8, Sink};
 use crate::stop::{Reason, Stop};
@@ -71,15 +72,20 @@ fn main() -> ExitCode {
 
 /// The input, where to start in it, and the checkpoint to keep.
 struct Input {
-    reader: Box<dyn BufRead + Send>,
-    /// The bytes to read, when the input is a file (its part's, in a sharded run).
+    /// What to read, in order: the file, or the S3 objects.
+    pieces: Vec<Piece>,
+    /// The names of the pieces, when they are named (S3 objects).
+    names: Vec<String>,
+    /// The bytes to read, when they are known (its part's, in a sharded run).
     bytes: Option<u64>,
-    /// The file's bytes read so far, when they are not the lines' (compressed input).
+    /// The input's bytes read so far, when they are not the lines' offsets (compressed or
+    /// S3 input).
     read: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Where the first piece starts.
     start: Start,
-    /// Lines that start at or after this offset are another part's.
-    until: u64,
-    /// The part of the file read, in a sharded run.
+    /// The offset progress counts from: the part's first byte in a sharded run.
+    base: u64,
+    /// The part of the input read, in a sharded run.
     part: Option<Part>,
     checkpoint: Option<Checkpoint>,
 }
@@ -96,23 +102,40 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     }
     let common = &cli.common;
     setup::check_paths(common)?;
-    let input = open_input(common, shard)?;
-    let bar = progress::bar(common, input.bytes);
+    let s3_input = common
+        .input
+        .as_ref()
+        .and_then(|path| s3::Location::parse(&path.to_string_lossy()))
+        .transpose()?;
+    let local_input = match s3_input {
+        Some(_) => None,
+        None => Some(open_input(common, shard)?),
+    };
+    let bar = progress::bar(common);
     progress::init_logging(common, &bar);
     let sdk = setup::sdk_config(common).await?;
+    let input = match (local_input, s3_input) {
+        (Some(input), _) => input,
+        (None, Some(location)) => open_s3_input(common, shard, &sdk, &location).await?,
+        (None, None) => return Err("no input".into()),
+    };
+    progress::measure(&bar, input.bytes);
     let sink: Arc<dyn Sink> = Arc::from(sink::open(&cli.service, common, &sdk)?);
     let resume_at = input.checkpoint.as_ref().map(|c| c.unprocessed_bytes);
     let mut unprocessed = Unprocessed::open(
         common.unprocessed.as_deref(),
         resume_at,
         shard.map(|s| s.to_string()),
+        input.names.clone(),
     )?;
     let stop = Stop::listen(common.grace)?;
 
     // Progress counts the part's bytes.
-    let base = input.part.map_or(0, |p| p.first_byte);
+    let base = input.base;
     let counts = Arc::new(Counts::default());
-    counts.offset.store(input.start.offset - base, Relaxed);
+    counts
+        .offset
+        .store(input.start.offset.saturating_sub(base), Relaxed);
     let stats_sink = Arc::clone(&sink);
     progress::follow(bar.clone(), Arc::clone(&counts), input.read, move || {
         stats_sink.stats()
@@ -123,8 +146,10 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     summary.part = input.part;
     let mut checkpoint = input.checkpoint;
     log_resume(checkpoint.as_ref());
-    let mut lines = input::spawn(input.reader, input.start, input.until);
+    let names = input.names;
+    let mut lines = input::spawn(input.pieces);
     let mut at = input.start;
+    let mut piece = 0_u32;
     let mut tick = tokio::time::interval(common.checkpoint_every);
     tick.reset();
     let mut read_error = None;
@@ -138,20 +163,27 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
             _ = tick.tick(), if checkpoint.is_some() => {
                 let failed = stop.guard(&*sink, sink.flush()).await;
                 record_failures(&mut unprocessed, failed)?;
-                save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
+                let object = names.get(piece as usize);
+                save_checkpoint(common, checkpoint.as_mut(), (object, at), &mut unprocessed)?;
                 continue;
             }
             event = lines.recv() => event,
         };
         match event {
-            Some(Event::Line(line)) => {
+            Some(Event::Piece { index, start }) => {
+                piece = index;
+                at = start;
+            }
+            Some(Event::Line(mut line)) => {
                 at = Start {
                     line: line.number + 1,
                     offset: line.end,
                 };
                 summary.read += 1;
                 counts.read.fetch_add(1, Relaxed);
-                counts.offset.store(line.end - base, Relaxed);
+                counts.offset.store(line.end.saturating_sub(base), Relaxed);
+                // The sink carries the line's tag, which names its piece too.
+                line.number = output::line_tag(piece, line.number);
                 if let Err(failed) = stop.guard(&*sink, submit(&*sink, line)).await {
                     counts.refused.fetch_add(1, Relaxed);
                     if failed.problem.code == INVALID_JSON || failed.problem.code == INVALID_UTF8 {
@@ -167,10 +199,8 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
                     stop.request(Reason::DestinationFailing(failing));
                 }
             }
-            Some(Event::End(offset)) => {
-                at.offset = offset;
-                break;
-            }
+            // The end of a piece: the reader goes on with the next, or closes.
+            Some(Event::End(offset)) => at.offset = offset,
             Some(Event::Failed(e)) => {
                 read_error = Some(e);
                 break;
@@ -183,18 +213,23 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     counts.flushing.store(true, Relaxed);
     let failed = stop.guard(&*sink, sink.flush()).await;
     record_failures(&mut unprocessed, failed)?;
-    save_checkpoint(common, checkpoint.as_mut(), at, &mut unprocessed)?;
+    let object = names.get(piece as usize);
+    save_checkpoint(common, checkpoint.as_mut(), (object, at), &mut unprocessed)?;
     bar.finish_and_clear();
 
     summary.unprocessed = unprocessed.count();
     summary.failures = unprocessed.by_code().clone();
     summary.stopped = stop.reason().map(|r| r.to_string());
     summary.finish(&sink.stats(), started.elapsed());
+    let place = match names.get(piece as usize) {
+        Some(object) => format!("line {} of {object}", at.line),
+        None => format!("line {}", at.line),
+    };
     report(
         common,
         &summary,
         stop.reason(),
-        read_error.map(|e| (at.line, e)),
+        read_error.map(|e| (place, e)),
     )
 }
 
@@ -204,15 +239,15 @@ fn report(
     common: &Common,
     summary: &Summary,
     stopped: Option<Reason>,
-    read_error: Option<(u64, std::io::Error)>,
+    read_error: Option<(String, std::io::Error)>,
 ) -> Result<u8, Error> {
     if common.json {
         println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
     } else {
         print!("{}", summary.table());
     }
-    if let Some((line, e)) = read_error {
-        eprintln!("aws-batch: reading the input stopped at line {line}: {e}");
+    if let Some((place, e)) = read_error {
+        eprintln!("aws-batch: reading the input stopped at {place}: {e}");
         return Ok(exit::USAGE);
     }
     Ok(match stopped {
@@ -249,11 +284,12 @@ fn open_input(common: &Common, shard: Option<Shard>) -> Result<Input, Error> {
             .map_err(|e| format!("standard input: {e}"))?;
         log_compression(compression);
         return Ok(Input {
-            reader,
+            pieces: vec![Piece::whole(reader, Start::BEGINNING, u64::MAX)],
+            names: Vec::new(),
             bytes: None,
             read: None,
             start: Start::BEGINNING,
-            until: u64::MAX,
+            base: 0,
             part: None,
             checkpoint: None,
         });
@@ -275,7 +311,7 @@ fn open_input(common: &Common, shard: Option<Shard>) -> Result<Input, Error> {
         None => None,
         Some(shard) => Some(find_part(&mut file, path, shard, bytes, compression)?),
     };
-    let first_byte = part.map_or(0, |p| p.first_byte);
+    let (first_byte, end_byte) = part.and_then(Part::bytes).unwrap_or((0, u64::MAX));
     let checkpoint = match &common.checkpoint {
         Some(checkpoint_path) => Some((checkpoint_path, resumable(checkpoint_path, path, part)?)),
         None => None,
@@ -332,11 +368,12 @@ fn open_input(common: &Common, shard: Option<Shard>) -> Result<Input, Error> {
         },
     };
     Ok(Input {
-        reader,
-        bytes: part.map_or(bytes, |p| Some(p.end_byte - p.first_byte)),
+        pieces: vec![Piece::whole(reader, start, end_byte)],
+        names: Vec::new(),
+        bytes: part.map_or(bytes, |_| Some(end_byte - first_byte)),
         read,
         start,
-        until: part.map_or(u64::MAX, |p| p.end_byte),
+        base: first_byte,
         part,
         checkpoint: checkpoint.map(|(_, c)| c),
     })
@@ -369,10 +406,174 @@ fn find_part(
         .map_err(|e| format!("--input {shown}: {e}"))?;
     Ok(Part {
         shard,
-        // A part no line starts in is empty.
-        first_byte: first_byte.min(end_byte),
-        end_byte,
+        share: Share::Bytes {
+            // A part no line starts in is empty.
+            first_byte: first_byte.min(end_byte),
+            end_byte,
+        },
     })
+}
+
+/// Lists the objects of an S3 input (this shard's), and the checkpoint to continue from.
+/// The objects are read on the reader thread, each opened when it comes.
+async fn open_s3_input(
+    common: &Common,
+    shard: Option<Shard>,
+    sdk: &aws_config::SdkConfig,
+    location: &s3::Location,
+) -> Result<Input, Error> {
+    let client = s3::client(sdk, common.s3_endpoint_url.as_deref());
+    let mut objects = s3::objects(&client, location).await?;
+    if objects.len() > output::MAX_PIECES {
+        return Err(format!(
+            "--input s3://{}/{}: {} objects, more than the {} a run reads: give a longer \
+             prefix or --shard",
+            location.bucket,
+            location.key,
+            objects.len(),
+            output::MAX_PIECES
+        )
+        .into());
+    }
+    let shown = common.input.as_deref().unwrap_or(std::path::Path::new("-"));
+    let part = match (shard, objects.as_slice()) {
+        (None, _) => None,
+        (Some(shard), [object]) => {
+            let compression = compression::Compression::of(&object.head_bytes().await?);
+            if let Some(compression) = compression {
+                return Err(format!(
+                    "--shard {shard}: {} is {}-compressed, and a compressed object cannot be \
+                     cut into parts by bytes: give a prefix of several objects",
+                    object.url(),
+                    compression.name()
+                )
+                .into());
+            }
+            let (cut, end_byte) = shard.bounds(object.size);
+            let first_byte = object.first_line_at(cut).await?.min(end_byte);
+            Some(Part {
+                shard,
+                share: Share::Bytes {
+                    first_byte,
+                    end_byte,
+                },
+            })
+        }
+        (Some(shard), _) => {
+            let listed = objects.len() as u64;
+            objects = (0_u64..)
+                .zip(objects)
+                .filter(|(i, _)| i % shard.count == shard.index)
+                .map(|(_, object)| object)
+                .collect();
+            Some(Part {
+                shard,
+                share: Share::Objects {
+                    taken: objects.len() as u64,
+                    listed,
+                },
+            })
+        }
+    };
+    let checkpoint = match &common.checkpoint {
+        Some(path) => Some(resumable(path, shown, part)?),
+        None => None,
+    };
+    // Resuming: the objects before the checkpoint's are done.
+    let mut resume = None;
+    if let Some(Checkpoint {
+        object: Some(key), ..
+    }) = &checkpoint
+    {
+        let Some(at) = objects.iter().position(|o| &o.url() == key) else {
+            return Err(format!(
+                "--checkpoint: it is in {key}, which is not among the objects of {}: not \
+                 this input",
+                shown.display()
+            )
+            .into());
+        };
+        objects.drain(..at);
+        resume = checkpoint.as_ref().map(|c| Start {
+            line: c.next_line,
+            offset: c.offset,
+        });
+    }
+    let (first_byte, end_byte) = part.and_then(Part::bytes).unwrap_or((0, u64::MAX));
+    let begin = Start {
+        line: 1,
+        offset: first_byte,
+    };
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let runtime = tokio::runtime::Handle::current();
+    let bytes = match part.and_then(Part::bytes) {
+        Some((first, end)) => end - first,
+        None => objects.iter().map(|o| o.size).sum(),
+    };
+    let names = objects.iter().map(s3::Object::url).collect();
+    let pieces = (0..)
+        .zip(objects)
+        .map(|(i, object)| {
+            let start = if i == 0 {
+                resume.unwrap_or(begin)
+            } else {
+                begin
+            };
+            let runtime = runtime.clone();
+            let read = Arc::clone(&read);
+            Piece {
+                announced: true,
+                open: Box::new(move || open_object(&runtime, &object, start.offset, read)),
+                start,
+                until: end_byte,
+            }
+        })
+        .collect::<Vec<_>>();
+    let start = pieces.first().map_or(begin, |p| p.start);
+    Ok(Input {
+        pieces,
+        names,
+        bytes: Some(bytes),
+        read: Some(read),
+        start,
+        base: first_byte,
+        part,
+        checkpoint,
+    })
+}
+
+/// An S3 object's lines from decompressed `offset` on, its bytes counted into `read`.
+fn open_object(
+    runtime: &tokio::runtime::Handle,
+    object: &s3::Object,
+    offset: u64,
+    read: Arc<std::sync::atomic::AtomicU64>,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let open = |at: u64| -> std::io::Result<Box<dyn BufRead + Send>> {
+        let body = compression::Counting::into(object.reader_at(runtime, at)?, Arc::clone(&read));
+        Ok(Box::new(BufReader::with_capacity(1 << 16, body)))
+    };
+    let (mut reader, compression) = compression::decompressed(open(0)?)?;
+    if let Some(compression) = compression {
+        tracing::info!(object = %object.url(), compression = compression.name(), "compressed");
+    }
+    if offset == 0 {
+        return Ok(reader);
+    }
+    if compression.is_none() {
+        // Plain bytes can be fetched from the offset on.
+        return open(offset);
+    }
+    if !compression::skip(&mut reader, offset)? {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the checkpoint is at byte {offset} of what {} holds, which ends before",
+                object.url()
+            ),
+        ));
+    }
+    Ok(reader)
 }
 
 /// The checkpoint at `checkpoint_path` when it is one of this run's, or a new one.
@@ -382,12 +583,9 @@ fn resumable(
     part: Option<Part>,
 ) -> Result<Checkpoint, Error> {
     let shard = part.map(|p| p.shard.to_string());
+    let first_byte = part.and_then(Part::bytes).map_or(0, |(first, _)| first);
     let Some(checkpoint) = Checkpoint::load(checkpoint_path)? else {
-        return Ok(Checkpoint::new(
-            input,
-            shard,
-            part.map_or(0, |p| p.first_byte),
-        ));
+        return Ok(Checkpoint::new(input, shard, first_byte));
     };
     if checkpoint.shard != shard {
         let of = |shard: &Option<String>| {
@@ -405,7 +603,8 @@ fn resumable(
         .into());
     }
     if let Some(part) = part
-        && checkpoint.offset < part.first_byte
+        && part.bytes().is_some()
+        && checkpoint.offset < first_byte
     {
         // Past the end is done: the part's last line ends after its last byte.
         return Err(format!(
@@ -415,7 +614,7 @@ fn resumable(
             checkpoint.offset,
             part.shard,
             input.display(),
-            part.first_byte
+            first_byte
         )
         .into());
     }
@@ -480,7 +679,7 @@ fn record_failures(unprocessed: &mut Unprocessed, failed: Vec<Failed>) -> Result
 fn save_checkpoint(
     common: &Common,
     checkpoint: Option<&mut Checkpoint>,
-    at: Start,
+    (object, at): (Option<&String>, Start),
     unprocessed: &mut Unprocessed,
 ) -> Result<(), Error> {
     let (Some(checkpoint), Some(path)) = (checkpoint, &common.checkpoint) else {
@@ -489,6 +688,7 @@ fn save_checkpoint(
     checkpoint.unprocessed_bytes = unprocessed
         .sync()
         .map_err(|e| format!("writing the unprocessed file: {e}"))?;
+    checkpoint.object = object.cloned();
     checkpoint.offset = at.offset;
     checkpoint.next_line = at.line;
     checkpoint

@@ -16,6 +16,25 @@ use crate::Error;
 const PREFIX: &str = "{\"aws_batch_unprocessed\":";
 const VERSION: u32 = 1;
 
+/// How a line's tag holds the piece of the input it came from (an object under an S3
+/// prefix) above its line number: 2^40 lines a piece, 2^24 pieces.
+const PIECE_SHIFT: u32 = 40;
+/// The most pieces an input may have.
+pub(crate) const MAX_PIECES: usize = 1 << 24;
+
+/// The tag of line `line` of piece `piece`: what the sink carries and failures give back.
+pub(crate) fn line_tag(piece: u32, line: u64) -> u64 {
+    (u64::from(piece) << PIECE_SHIFT) | (line & ((1 << PIECE_SHIFT) - 1))
+}
+
+/// The piece and the line number a tag holds.
+fn untag(tag: u64) -> (usize, u64) {
+    (
+        usize::try_from(tag >> PIECE_SHIFT).unwrap_or(usize::MAX),
+        tag & ((1 << PIECE_SHIFT) - 1),
+    )
+}
+
 /// The files a run writes hold the user's records: readable by their owner only.
 const PRIVATE: u32 = 0o600;
 
@@ -70,6 +89,8 @@ pub(crate) struct Unprocessed {
     file: Option<BufWriter<File>>,
     /// The shard (`I/N`) every entry names, in a sharded run.
     shard: Option<String>,
+    /// The names of the input's pieces (S3 objects), which entries name; none for a file.
+    pieces: Vec<String>,
     by_code: BTreeMap<String, u64>,
     count: u64,
 }
@@ -77,11 +98,13 @@ pub(crate) struct Unprocessed {
 impl Unprocessed {
     /// Opens `path` for a new run (emptied), or, resuming, cut back to `resume_at` bytes:
     /// what was written after the checkpoint is written again by the rerun.
-    /// Each entry names `shard`, when there is one.
+    /// Each entry names `shard`, when there is one, and the piece of `pieces` its line is
+    /// in, when the input has pieces.
     pub(crate) fn open(
         path: Option<&Path>,
         resume_at: Option<u64>,
         shard: Option<String>,
+        pieces: Vec<String>,
     ) -> Result<Self, Error> {
         let file = match path {
             None => None,
@@ -109,12 +132,14 @@ impl Unprocessed {
         Ok(Self {
             file,
             shard,
+            pieces,
             by_code: BTreeMap::new(),
             count: 0,
         })
     }
 
-    /// Writes one record that was not delivered (counted also without a file).
+    /// Writes one record that was not delivered (counted also without a file); `line` is the
+    /// line's tag.
     pub(crate) fn write(
         &mut self,
         line: Option<u64>,
@@ -137,8 +162,15 @@ impl Unprocessed {
         if let Some(shard) = &self.shard {
             write!(file, "\"shard\":\"{shard}\",")?;
         }
+        let line = line.map(|tag| {
+            let (piece, line) = untag(tag);
+            (self.pieces.get(piece), line)
+        });
+        if let Some((Some(piece), _)) = line {
+            write!(file, "\"object\":{},", Value::String(piece.clone()))?;
+        }
         file.write_all(b"\"line\":")?;
-        match line {
+        match line.map(|(_, line)| line) {
             Some(n) => write!(file, "{n}")?,
             None => file.write_all(b"null")?,
         }
@@ -257,6 +289,9 @@ pub(crate) struct Checkpoint {
     /// The part of the input (`I/N`) of a sharded run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shard: Option<String>,
+    /// The object being read, of an S3 input: the objects before it in key order are done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) object: Option<String>,
     pub(crate) offset: u64,
     /// The number of the line at `offset` (in the shard's part, when sharded).
     pub(crate) next_line: u64,
@@ -270,6 +305,7 @@ impl Checkpoint {
             version: VERSION,
             input: input.to_path_buf(),
             shard,
+            object: None,
             offset,
             next_line: 1,
             unprocessed_bytes: 0,
@@ -322,7 +358,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("aws-batch-out-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let path = dir.join(format!("{}.ndjson", fastrand::u64(..)));
-        let mut out = Unprocessed::open(Some(&path), None, None).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Unprocessed::open(Some(&path), None, None, Vec::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         let problem = Problem::refused("InvalidJson", "expected value");
         out.write(line, &problem, record).unwrap_or_default();
         out.sync().unwrap_or_default();

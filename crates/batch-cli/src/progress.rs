@@ -12,22 +12,30 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::Common;
 
-/// The progress bar (hidden with `--quiet` or when standard error is not a terminal).
-pub(crate) fn bar(common: &Common, input_bytes: Option<u64>) -> ProgressBar {
+/// The progress bar (hidden with `--quiet` or when standard error is not a terminal), its
+/// length unknown until [`measure`].
+pub(crate) fn bar(common: &Common) -> ProgressBar {
     if common.quiet {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(input_bytes, ProgressDrawTarget::stderr());
-    let template = if input_bytes.is_some() {
-        "{spinner} {percent:>3}% [{bar:24}] eta {eta}  {msg}"
-    } else {
-        "{spinner} {msg}"
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    measure(&bar, None);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Sets the bytes the input holds, when they are known: the bar then shows the share read.
+pub(crate) fn measure(bar: &ProgressBar, input_bytes: Option<u64>) {
+    let template = match input_bytes {
+        Some(bytes) => {
+            bar.set_length(bytes);
+            "{spinner} {percent:>3}% [{bar:24}] eta {eta}  {msg}"
+        }
+        None => "{spinner} {msg}",
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 /// Counts the reading side keeps for the progress line.

@@ -8,13 +8,33 @@ use serde_json::{Value, json};
 
 use crate::shard::Shard;
 
-/// The part of the input file a sharded run read: the lines that start in
-/// `first_byte..end_byte`.
+/// The part of the input a sharded run read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Part {
     pub(crate) shard: Shard,
-    pub(crate) first_byte: u64,
-    pub(crate) end_byte: u64,
+    pub(crate) share: Share,
+}
+
+/// What a shard's part is made of.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Share {
+    /// The lines of one file or object that start in `first_byte..end_byte`.
+    Bytes { first_byte: u64, end_byte: u64 },
+    /// Every N-th object of the `listed` ones under a prefix: `taken` of them.
+    Objects { taken: u64, listed: u64 },
+}
+
+impl Part {
+    /// The byte range, for a part of one file or object.
+    pub(crate) fn bytes(self) -> Option<(u64, u64)> {
+        match self.share {
+            Share::Bytes {
+                first_byte,
+                end_byte,
+            } => Some((first_byte, end_byte)),
+            Share::Objects { .. } => None,
+        }
+    }
 }
 
 /// What a run did.
@@ -80,12 +100,21 @@ impl Summary {
 
     pub(crate) fn to_json(&self) -> Value {
         let shard = self.part.map(|p| {
-            json!({
-                "index": p.shard.index,
-                "count": p.shard.count,
-                "first_byte": p.first_byte,
-                "end_byte": p.end_byte,
-            })
+            let mut shard = json!({"index": p.shard.index, "count": p.shard.count});
+            match p.share {
+                Share::Bytes {
+                    first_byte,
+                    end_byte,
+                } => {
+                    shard["first_byte"] = first_byte.into();
+                    shard["end_byte"] = end_byte.into();
+                }
+                Share::Objects { taken, listed } => {
+                    shard["objects"] = taken.into();
+                    shard["objects_listed"] = listed.into();
+                }
+            }
+            shard
         });
         json!({
             "destination": self.destination,
@@ -150,11 +179,14 @@ impl Summary {
             rows.insert(1, ("resumed at line", self.first_line.to_string()));
         }
         if let Some(part) = self.part {
-            let bytes = format!(
-                "{} (bytes {} to {}; lines counted from its first)",
-                part.shard, part.first_byte, part.end_byte
-            );
-            rows.insert(1, ("shard", bytes));
+            let what = match part.share {
+                Share::Bytes {
+                    first_byte,
+                    end_byte,
+                } => format!("bytes {first_byte} to {end_byte}; lines counted from its first"),
+                Share::Objects { taken, listed } => format!("{taken} of {listed} objects"),
+            };
+            rows.insert(1, ("shard", format!("{} ({what})", part.shard)));
         }
         if let Some(why) = &self.stopped {
             rows.insert(1, ("stopped early", why.clone()));
