@@ -28,6 +28,11 @@ S3 input (--input s3://bucket/key or s3://bucket/prefix/):
   Lines are numbered per object, and each entry of the unprocessed file names its
   \"object\". A checkpoint names the object in progress; a rerun continues there.
 
+DynamoDB table exports (dynamodb --from-export FOLDER):
+  The export's data files are the pieces of the input, in the order of manifest-files.json;
+  each is checked against it when read to its end (item count, MD5), and any difference is
+  in the summary's \"problems\" (exit code 1; the items are copied all the same).
+
 Sharded runs (--shard I/N):
   Under an S3 prefix, part I is every N-th object from object I. A file or a single object
   is cut into N byte ranges of equal size; part I holds the lines that start in range I.

@@ -41,8 +41,14 @@ pub(crate) enum Event {
     Line(Line),
     /// The end of the piece being read (or of the input), at this offset in it.
     End(u64),
+    /// A piece read to its end is not what it should be (a data file whose item count or
+    /// checksum differs from its manifest's).
+    Problem(String),
     Failed(std::io::Error),
 }
+
+/// The check of a piece read to its end, given the number of its last line.
+pub(crate) type Verify = Box<dyn FnOnce(u64) -> Option<String> + Send>;
 
 /// A piece of the input, opened when the reader comes to it.
 pub(crate) struct Piece {
@@ -52,6 +58,7 @@ pub(crate) struct Piece {
     pub(crate) start: Start,
     /// Lines that start at or after this offset are not read.
     pub(crate) until: u64,
+    pub(crate) verify: Option<Verify>,
 }
 
 impl Piece {
@@ -62,6 +69,7 @@ impl Piece {
             open: Box::new(move || Ok(reader)),
             start,
             until,
+            verify: None,
         }
     }
 }
@@ -100,7 +108,13 @@ pub(crate) fn spawn(pieces: Vec<Piece>) -> mpsc::Receiver<Event> {
                         return;
                     }
                 };
-                if !read_lines(input, piece.start, piece.until, &mut send) {
+                let Some(next_line) = read_lines(input, piece.start, piece.until, &mut send) else {
+                    return;
+                };
+                let problem = piece.verify.and_then(|verify| verify(next_line - 1));
+                if let Some(problem) = problem
+                    && !send(Event::Problem(problem))
+                {
                     return;
                 }
             }
@@ -117,23 +131,24 @@ pub(crate) fn spawn(pieces: Vec<Piece>) -> mpsc::Receiver<Event> {
 }
 
 /// Reads lines until one would start at or after offset `until`, the end, an error, or
-/// `send` returns false; true when it reached the end (or `until`).
+/// `send` returns false; the number the next line would have when it reached the end (or
+/// `until`).
 pub(crate) fn read_lines(
     mut input: impl BufRead,
     start: Start,
     until: u64,
     mut send: impl FnMut(Event) -> bool,
-) -> bool {
+) -> Option<u64> {
     let mut number = start.line;
     let mut offset = start.offset;
     let mut buf = Vec::with_capacity(4_096);
     loop {
         if offset >= until {
-            return send(Event::End(offset));
+            return send(Event::End(offset)).then_some(number);
         }
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
-            Ok(0) => return send(Event::End(offset)),
+            Ok(0) => return send(Event::End(offset)).then_some(number),
             Ok(n) => {
                 let first = offset == 0;
                 offset += n as u64;
@@ -145,7 +160,7 @@ pub(crate) fn read_lines(
                         content,
                     };
                     if !send(Event::Line(line)) {
-                        return false;
+                        return None;
                     }
                 }
                 number += 1;
@@ -153,7 +168,7 @@ pub(crate) fn read_lines(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 send(Event::Failed(e));
-                return false;
+                return None;
             }
         }
     }
@@ -199,7 +214,7 @@ mod tests {
                 Event::Line(line) => lines.push(line),
                 Event::End(at) => end = Some(at),
                 Event::Failed(e) => panic!("{e}"),
-                Event::Piece { .. } => {}
+                Event::Piece { .. } | Event::Problem(_) => {}
             }
             true
         });

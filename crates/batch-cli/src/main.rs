@@ -8,6 +8,7 @@
 
 mod cli;
 mod compression;
+mod export;
 mod input;
 mod output;
 mod progress;
@@ -16,6 +17,7 @@ mod s3;
 mod setup;
 mod shard;
 mod sink;
+mod sources;
 mod stop;
 
 use std::io::{BufRead, BufReader, Seek};
@@ -33,6 +35,7 @@ use crate::progress::Counts;
 use crate::report::{Part, Share, Summary};
 use crate::shard::Shard;
 use crate::sink::{Failed, INVALID_JSON, INVALID_UTF8, Sink};
+use crate::sources::Source;
 use crate::stop::{Reason, Stop};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -101,23 +104,47 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
         cli.common.fleet_size.get_or_insert(shard.count);
     }
     let common = &cli.common;
-    setup::check_paths(common)?;
-    let s3_input = common
-        .input
-        .as_ref()
-        .and_then(|path| s3::Location::parse(&path.to_string_lossy()))
-        .transpose()?;
-    let local_input = match s3_input {
+    let export_location = cli.service.destination().export().map(str::to_owned);
+    setup::check_paths(common, export_location.is_some())?;
+    let s3_input = match export_location {
         Some(_) => None,
-        None => Some(open_input(common, shard)?),
+        None => common
+            .input
+            .as_ref()
+            .and_then(|path| s3::Location::parse(&path.to_string_lossy()))
+            .transpose()?,
+    };
+    let local_input = match (&s3_input, &export_location) {
+        (None, None) => Some(open_input(common, shard)?),
+        _ => None,
     };
     let bar = progress::bar(common);
     progress::init_logging(common, &bar);
     let sdk = setup::sdk_config(common).await?;
-    let input = match (local_input, s3_input) {
-        (Some(input), _) => input,
-        (None, Some(location)) => open_s3_input(common, shard, &sdk, &location).await?,
-        (None, None) => return Err("no input".into()),
+    let mut from_export = None;
+    let mut manifest_problems = Vec::new();
+    let input = match (local_input, s3_input, export_location) {
+        (Some(input), _, _) => input,
+        (None, Some(location), _) => open_s3_input(common, shard, &sdk, &location).await?,
+        (None, None, Some(location)) => {
+            let export = export::open(common, &sdk, &location).await?;
+            from_export = Some(report::ExportFacts {
+                items_expected: export.items_expected,
+                data_files: export.sources.len() as u64,
+            });
+            for problem in &export.problems {
+                tracing::error!(%problem, "the export's manifests disagree");
+            }
+            manifest_problems = export.problems;
+            pieces_input(
+                common,
+                shard,
+                None,
+                export.sources,
+                std::path::Path::new(&location),
+            )?
+        }
+        (None, None, None) => return Err("no input".into()),
     };
     progress::measure(&bar, input.bytes);
     let sink: Arc<dyn Sink> = Arc::from(sink::open(&cli.service, common, &sdk)?);
@@ -144,6 +171,8 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     let started = Instant::now();
     let mut summary = Summary::new(cli.service.destination().describe(), input.start.line);
     summary.part = input.part;
+    summary.export = from_export;
+    summary.problems = manifest_problems;
     let mut checkpoint = input.checkpoint;
     log_resume(checkpoint.as_ref());
     let names = input.names;
@@ -201,6 +230,10 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
             }
             // The end of a piece: the reader goes on with the next, or closes.
             Some(Event::End(offset)) => at.offset = offset,
+            Some(Event::Problem(problem)) => {
+                tracing::error!(%problem, "not what the manifest says");
+                summary.problems.push(problem);
+            }
             Some(Event::Failed(e)) => {
                 read_error = Some(e);
                 break;
@@ -253,7 +286,7 @@ fn report(
     Ok(match stopped {
         Some(Reason::Signal(signal)) => signal.exit_code(),
         Some(Reason::DestinationFailing(_)) => exit::DESTINATION_FAILING,
-        None if summary.unprocessed > 0 => exit::SOME_UNDELIVERED,
+        None if summary.unprocessed > 0 || !summary.problems.is_empty() => exit::SOME_UNDELIVERED,
         None => 0,
     })
 }
@@ -423,21 +456,8 @@ async fn open_s3_input(
     location: &s3::Location,
 ) -> Result<Input, Error> {
     let client = s3::client(sdk, common.s3_endpoint_url.as_deref());
-    let mut objects = s3::objects(&client, location).await?;
-    if objects.len() > output::MAX_PIECES {
-        return Err(format!(
-            "--input s3://{}/{}: {} objects, more than the {} a run reads: give a longer \
-             prefix or --shard",
-            location.bucket,
-            location.key,
-            objects.len(),
-            output::MAX_PIECES
-        )
-        .into());
-    }
-    let shown = common.input.as_deref().unwrap_or(std::path::Path::new("-"));
-    let part = match (shard, objects.as_slice()) {
-        (None, _) => None,
+    let objects = s3::objects(&client, location).await?;
+    let byte_part = match (shard, objects.as_slice()) {
         (Some(shard), [object]) => {
             let compression = compression::Compression::of(&object.head_bytes().await?);
             if let Some(compression) = compression {
@@ -459,17 +479,56 @@ async fn open_s3_input(
                 },
             })
         }
-        (Some(shard), _) => {
-            let listed = objects.len() as u64;
-            objects = (0_u64..)
-                .zip(objects)
+        _ => None,
+    };
+    let sources = objects
+        .into_iter()
+        .map(|object| (Source::Object(object), None))
+        .collect();
+    let shown = common.input.as_deref().unwrap_or(std::path::Path::new("-"));
+    pieces_input(common, shard, byte_part, sources, shown)
+}
+
+/// What a piece must hold when it is read to its end: the data file of an export.
+pub(crate) struct Expected {
+    pub(crate) items: u64,
+    /// The base64 MD5 of its bytes.
+    pub(crate) md5: String,
+}
+
+/// The input made of `sources` read in turn: this shard's share of them (every N-th, or
+/// `byte_part` of a single one), from the checkpoint on; each checked against what it is
+/// `Expected` to hold when that is given.
+fn pieces_input(
+    common: &Common,
+    shard: Option<Shard>,
+    byte_part: Option<Part>,
+    mut sources: Vec<(Source, Option<Expected>)>,
+    shown: &std::path::Path,
+) -> Result<Input, Error> {
+    if sources.len() > output::MAX_PIECES {
+        return Err(format!(
+            "{}: {} pieces, more than the {} a run reads: give a longer prefix or --shard",
+            shown.display(),
+            sources.len(),
+            output::MAX_PIECES
+        )
+        .into());
+    }
+    let part = match (shard, byte_part) {
+        (_, Some(part)) => Some(part),
+        (None, None) => None,
+        (Some(shard), None) => {
+            let listed = sources.len() as u64;
+            sources = (0_u64..)
+                .zip(sources)
                 .filter(|(i, _)| i % shard.count == shard.index)
-                .map(|(_, object)| object)
+                .map(|(_, source)| source)
                 .collect();
             Some(Part {
                 shard,
                 share: Share::Objects {
-                    taken: objects.len() as u64,
+                    taken: sources.len() as u64,
                     listed,
                 },
             })
@@ -479,24 +538,27 @@ async fn open_s3_input(
         Some(path) => Some(resumable(path, shown, part)?),
         None => None,
     };
-    // Resuming: the objects before the checkpoint's are done.
+    // Resuming: the pieces before the checkpoint's are done.
     let mut resume = None;
     if let Some(Checkpoint {
-        object: Some(key), ..
+        object: Some(name),
+        next_line,
+        offset,
+        ..
     }) = &checkpoint
     {
-        let Some(at) = objects.iter().position(|o| &o.url() == key) else {
+        let Some(at) = sources.iter().position(|(s, _)| &s.name() == name) else {
             return Err(format!(
-                "--checkpoint: it is in {key}, which is not among the objects of {}: not \
-                 this input",
+                "--checkpoint: it is in {name}, which is not among the pieces of {}: not this \
+                 input",
                 shown.display()
             )
             .into());
         };
-        objects.drain(..at);
-        resume = checkpoint.as_ref().map(|c| Start {
-            line: c.next_line,
-            offset: c.offset,
+        sources.drain(..at);
+        resume = Some(Start {
+            line: *next_line,
+            offset: *offset,
         });
     }
     let (first_byte, end_byte) = part.and_then(Part::bytes).unwrap_or((0, u64::MAX));
@@ -508,12 +570,12 @@ async fn open_s3_input(
     let runtime = tokio::runtime::Handle::current();
     let bytes = match part.and_then(Part::bytes) {
         Some((first, end)) => end - first,
-        None => objects.iter().map(|o| o.size).sum(),
+        None => sources.iter().map(|(s, _)| s.size()).sum(),
     };
-    let names = objects.iter().map(s3::Object::url).collect();
+    let names = sources.iter().map(|(s, _)| s.name()).collect();
     let pieces = (0..)
-        .zip(objects)
-        .map(|(i, object)| {
+        .zip(sources)
+        .map(|(i, (source, expected))| {
             let start = if i == 0 {
                 resume.unwrap_or(begin)
             } else {
@@ -521,11 +583,21 @@ async fn open_s3_input(
             };
             let runtime = runtime.clone();
             let read = Arc::clone(&read);
+            let md5 = expected.as_ref().map(|_| sources::md5_state());
+            let verify = expected.map(|expected| {
+                let md5 = md5.clone();
+                let name = source.name();
+                Box::new(move |items: u64| check_piece(&name, &expected, items, md5.as_ref()))
+                    as input::Verify
+            });
             Piece {
                 announced: true,
-                open: Box::new(move || open_object(&runtime, &object, start.offset, read)),
+                open: Box::new(move || {
+                    sources::open_lines(&runtime, &source, start.offset, &read, md5)
+                }),
                 start,
                 until: end_byte,
+                verify,
             }
         })
         .collect::<Vec<_>>();
@@ -542,38 +614,27 @@ async fn open_s3_input(
     })
 }
 
-/// An S3 object's lines from decompressed `offset` on, its bytes counted into `read`.
-fn open_object(
-    runtime: &tokio::runtime::Handle,
-    object: &s3::Object,
-    offset: u64,
-    read: Arc<std::sync::atomic::AtomicU64>,
-) -> std::io::Result<Box<dyn BufRead + Send>> {
-    let open = |at: u64| -> std::io::Result<Box<dyn BufRead + Send>> {
-        let body = compression::Counting::into(object.reader_at(runtime, at)?, Arc::clone(&read));
-        Ok(Box::new(BufReader::with_capacity(1 << 16, body)))
-    };
-    let (mut reader, compression) = compression::decompressed(open(0)?)?;
-    if let Some(compression) = compression {
-        tracing::info!(object = %object.url(), compression = compression.name(), "compressed");
-    }
-    if offset == 0 {
-        return Ok(reader);
-    }
-    if compression.is_none() {
-        // Plain bytes can be fetched from the offset on.
-        return open(offset);
-    }
-    if !compression::skip(&mut reader, offset)? {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "the checkpoint is at byte {offset} of what {} holds, which ends before",
-                object.url()
-            ),
+/// What is wrong with a piece read to its end, holding `items` lines, against what it is
+/// expected to hold.
+fn check_piece(
+    name: &str,
+    expected: &Expected,
+    items: u64,
+    md5: Option<&sources::Md5State>,
+) -> Option<String> {
+    let mut wrong = Vec::new();
+    if items != expected.items {
+        wrong.push(format!(
+            "{items} items, the manifest says {}",
+            expected.items
         ));
     }
-    Ok(reader)
+    if let Some(md5) = md5.and_then(sources::md5_base64)
+        && md5 != expected.md5
+    {
+        wrong.push(format!("MD5 {md5}, the manifest says {}", expected.md5));
+    }
+    (!wrong.is_empty()).then(|| format!("{name}: {}", wrong.join("; ")))
 }
 
 /// The checkpoint at `checkpoint_path` when it is one of this run's, or a new one.

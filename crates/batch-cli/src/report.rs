@@ -37,9 +37,22 @@ impl Part {
     }
 }
 
+/// The table export a run copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExportFacts {
+    /// The item count of its summary manifest.
+    pub(crate) items_expected: Option<u64>,
+    pub(crate) data_files: u64,
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
+    /// The table export copied, if the run copied one.
+    pub(crate) export: Option<ExportFacts>,
+    /// What the input is not that it should be: manifests that disagree, data files whose
+    /// item count or checksum differs from the manifest's.
+    pub(crate) problems: Vec<String>,
     pub(crate) destination: String,
     /// The part of the input read, in a sharded run.
     pub(crate) part: Option<Part>,
@@ -116,9 +129,14 @@ impl Summary {
             }
             shard
         });
+        let export = self
+            .export
+            .map(|e| json!({"items_expected": e.items_expected, "data_files": e.data_files}));
         json!({
             "destination": self.destination,
             "shard": shard,
+            "export": export,
+            "problems": self.problems,
             "first_line": self.first_line,
             "records_read": self.read,
             "delivered": self.delivered,
@@ -159,6 +177,21 @@ impl Summary {
         ];
         for (code, count) in &self.failures {
             rows.push(("  because", format!("{code}: {count}")));
+        }
+        if let Some(export) = self.export {
+            let expected = export
+                .items_expected
+                .map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+            rows.push((
+                "export",
+                format!(
+                    "{} data files, {expected} items in the manifest",
+                    export.data_files
+                ),
+            ));
+        }
+        for problem in &self.problems {
+            rows.push(("PROBLEM", problem.clone()));
         }
         rows.extend([
             ("requests sent", self.requests_sent.to_string()),

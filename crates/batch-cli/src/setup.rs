@@ -14,8 +14,9 @@ use crate::output::same_file;
 /// How long the credential chain may take (instance metadata lookups included).
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Refuses file arguments that would destroy the input or lose failures.
-pub(crate) fn check_paths(common: &Common) -> Result<(), Error> {
+/// Refuses file arguments that would destroy the input or lose failures; `export` when the
+/// input is a table export rather than `--input`.
+pub(crate) fn check_paths(common: &Common, export: bool) -> Result<(), Error> {
     let input = common.input.as_ref().filter(|p| p.as_os_str() != "-");
     if let (Some(input), Some(unprocessed)) = (input, &common.unprocessed)
         && same_file(input, unprocessed)
@@ -29,9 +30,9 @@ pub(crate) fn check_paths(common: &Common) -> Result<(), Error> {
         .into());
     }
     if let Some(checkpoint) = &common.checkpoint {
-        let Some(input) = input else {
+        if input.is_none() && !export {
             return Err("--checkpoint needs --input FILE: standard input cannot be resumed".into());
-        };
+        }
         let Some(unprocessed) = &common.unprocessed else {
             return Err(
                 "--checkpoint needs --unprocessed FILE: failures before a crash \
@@ -39,7 +40,9 @@ pub(crate) fn check_paths(common: &Common) -> Result<(), Error> {
                     .into(),
             );
         };
-        if same_file(checkpoint, input) || same_file(checkpoint, unprocessed) {
+        if input.is_some_and(|input| same_file(checkpoint, input))
+            || same_file(checkpoint, unprocessed)
+        {
             return Err(format!(
                 "--checkpoint {} must be a file of its own",
                 checkpoint.display()

@@ -39,6 +39,7 @@
 
 mod backend;
 mod dispatcher;
+pub mod dynamodb_json;
 mod item;
 
 /// The AWS SDK crate this one is built on, so that a client you build for it (and its

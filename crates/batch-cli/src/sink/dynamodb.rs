@@ -1,11 +1,18 @@
-//! DynamoDB tables: each line an item to put, or a key to delete.
+//! DynamoDB tables: each line an item to put, or a key to delete; or a line of a table
+//! export in DynamoDB JSON.
 
+use std::collections::HashMap;
+
+use aws_batch_utils::dynamodb::dynamodb_json::{from_dynamodb_json, to_dynamodb_json};
+use aws_batch_utils::dynamodb::sdk::types::AttributeValue;
 use aws_batch_utils::{ConfigError, DispatcherConfig, DynamoBackend, DynamoItem, DynamoWrite};
 use aws_config::SdkConfig;
 use clap::Args;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Destination, Failed, LineFormat, Parsed, Running, Sink, parsed};
+use super::{
+    Destination, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
+};
 use crate::output::Record;
 
 /// A DynamoDB table (BatchWriteItem).
@@ -21,8 +28,18 @@ pub(crate) struct DynamoDbArgs {
     #[arg(long)]
     sort_key: Option<String>,
     /// Each line is a key to delete instead of an item to put.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dynamodb_json")]
     delete: bool,
+    /// Each line is a line of a table export in DynamoDB JSON: {"Item": {...}} puts the
+    /// item, {"NewImage": {...}, "Keys": {...}} puts the new image, and {"Keys": {...}}
+    /// alone deletes (incremental exports). What --from-export reads.
+    #[arg(long)]
+    dynamodb_json: bool,
+    /// Copy a DynamoDB table export into the table: the folder of its manifests, in S3
+    /// (s3://bucket/prefix/AWSDynamoDB/<ExportId>/) or local. Each data file's item count
+    /// and MD5 checksum and the total item count are checked against the manifests.
+    #[arg(long, value_name = "LOCATION", conflicts_with_all = ["delete", "input"])]
+    from_export: Option<String>,
 }
 
 impl Destination for DynamoDbArgs {
@@ -40,30 +57,48 @@ impl Destination for DynamoDbArgs {
         if let Some(sort_key) = &self.sort_key {
             backend = backend.with_sort_key(sort_key);
         }
-        Running::open(
-            backend,
-            config,
-            Writes {
-                delete: self.delete,
-            },
-        )
+        let kind = if self.delete {
+            Kind::Delete
+        } else if self.dynamodb_json || self.from_export.is_some() {
+            Kind::ExportLine
+        } else {
+            Kind::Put
+        };
+        Running::open(backend, config, Writes { kind })
+    }
+
+    fn export(&self) -> Option<&str> {
+        self.from_export.as_deref()
     }
 }
 
-/// Lines as puts of items, or deletes of keys.
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A JSON item to put.
+    Put,
+    /// A JSON key to delete.
+    Delete,
+    /// A line of a table export in DynamoDB JSON.
+    ExportLine,
+}
+
+/// Lines as puts of items, deletes of keys, or export lines.
 struct Writes {
-    delete: bool,
+    kind: Kind,
 }
 
 impl LineFormat for Writes {
     type Backend = DynamoBackend;
 
     fn payload(&self, line: u64, text: String) -> Result<Parsed<DynamoWrite>, Failed> {
-        let value = DynamoItem::Json(parsed(&text, line)?);
-        let write = if self.delete {
-            DynamoWrite::Delete(value)
-        } else {
-            DynamoWrite::Put(value)
+        let value = parsed(&text, line)?;
+        let write = match self.kind {
+            Kind::Put => DynamoWrite::Put(DynamoItem::Json(value)),
+            Kind::Delete => DynamoWrite::Delete(DynamoItem::Json(value)),
+            Kind::ExportLine => export_write(&value).map_err(|message| {
+                refused(line, INVALID_RECORD, message, Record::Raw(text.clone()))
+            })?,
         };
         Ok(Parsed::from_text(write, text))
     }
@@ -72,7 +107,34 @@ impl LineFormat for Writes {
         match write {
             DynamoWrite::Put(DynamoItem::Json(value))
             | DynamoWrite::Delete(DynamoItem::Json(value)) => Record::Json(value.clone()),
+            // Export lines go back as export lines, to be given again with --dynamodb-json.
+            DynamoWrite::Put(DynamoItem::Attributes(item)) => {
+                Record::Json(json!({"Item": to_dynamodb_json(item)}))
+            }
+            DynamoWrite::Delete(DynamoItem::Attributes(keys)) => {
+                Record::Json(json!({"Keys": to_dynamodb_json(keys)}))
+            }
             _ => Record::Json(Value::Null),
         }
     }
+}
+
+/// The write an export line asks for: the item of a full export, the new image of an
+/// incremental one, or the delete of its keys when there is no new image.
+fn export_write(line: &Value) -> Result<DynamoWrite, String> {
+    let typed = |field: &str| -> Result<Option<HashMap<String, AttributeValue>>, String> {
+        line.get(field)
+            .map(|value| from_dynamodb_json(value).map_err(|e| format!("\"{field}\": {e}")))
+            .transpose()
+    };
+    if let Some(item) = typed("Item")? {
+        return Ok(DynamoWrite::Put(DynamoItem::Attributes(item)));
+    }
+    if let Some(image) = typed("NewImage")? {
+        return Ok(DynamoWrite::Put(DynamoItem::Attributes(image)));
+    }
+    if let Some(keys) = typed("Keys")? {
+        return Ok(DynamoWrite::Delete(DynamoItem::Attributes(keys)));
+    }
+    Err("an export line holds \"Item\", \"NewImage\" or \"Keys\"".into())
 }

@@ -113,6 +113,10 @@ pub(crate) trait Destination {
     /// The running destination.
     fn open(&self, config: DispatcherConfig, sdk: &SdkConfig)
     -> Result<Box<dyn Sink>, ConfigError>;
+    /// The table export the run copies instead of reading `--input`, if any.
+    fn export(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The running destination of `service`, with the engine settings of `common`.
