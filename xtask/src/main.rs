@@ -239,7 +239,14 @@ fn bench(quick: bool) -> Result<()> {
     // The Python package's runs use the wheel this installs (a release build for figures).
     let python = python::install_package(!quick)?;
     let profile = if quick { "debug" } else { "release" };
-    let mut build = cargo(&["build", "--package", "batch-bench"]);
+    // The bulk-load runs start the `aws-batch` binary built beside the benchmarks.
+    let mut build = cargo(&[
+        "build",
+        "--package",
+        "batch-bench",
+        "--package",
+        "batch-cli",
+    ]);
     if !quick {
         build.arg("--release");
     }

@@ -11,6 +11,9 @@
 //!                                                     FILE's figures
 //! batch-bench lambda [--quick] [--from-json FILE]     the end-of-invocation flush, into
 //!                                                     FILE's figures
+//! batch-bench bulk [--quick] [--from-json FILE]       the `aws-batch` command: an export
+//!                                                     copied under a quota, alone and
+//!                                                     sharded; plain, gzip, zstd input
 //! batch-bench cpu [--rounds N] [--records N] [--services S,...]
 //!                                                     CPU per record against the hand loop
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
@@ -35,6 +38,7 @@
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
 
 mod aggregation;
+mod bulk;
 mod cpu;
 mod fleet;
 mod lambda;
@@ -102,6 +106,14 @@ enum Command {
     /// Lambda: the end-of-invocation flush's time, shared requests of concurrent
     /// invocations, a flush's overshoot of its budget; into the figures of `--from-json`.
     Lambda,
+    /// Bulk loads with the `aws-batch` binary (built beside this one): a DynamoDB export
+    /// copied into a 1,000-WCU table by one process and by four shards, and one input read
+    /// plain, gzip and zstd; into the figures of `--from-json`.
+    Bulk {
+        /// Items of the export (1,000,000 by default; 4,000 with --quick).
+        #[arg(long)]
+        items: Option<u64>,
+    },
     /// CPU per record of the dispatcher at max_in_flight 1 against the hand-written SDK
     /// loop, each peer in a process of its own, alternating, for every service.
     Cpu {
@@ -193,6 +205,9 @@ fn main() -> ExitCode {
             seconds,
         )),
         Some(Command::Lambda) => runtime.block_on(lambda::run_into_report(&cli.options)),
+        Some(Command::Bulk { items }) => {
+            runtime.block_on(bulk::run_into_report(&cli.options, items))
+        }
         None => runtime.block_on(plan::run_all(&cli.options)),
     };
     match result {

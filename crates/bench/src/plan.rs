@@ -118,6 +118,8 @@ pub(crate) struct Figures {
     pub(crate) fleet: Vec<crate::fleet::FleetRun>,
     #[serde(default)]
     pub(crate) lambda: Vec<crate::lambda::LambdaRun>,
+    #[serde(default)]
+    pub(crate) bulk: Vec<crate::bulk::BulkRun>,
 }
 
 impl Figures {
@@ -148,6 +150,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         figures.aggregation = aggregation::run_all(options).await?;
         figures.fleet = crate::fleet::measure(options.quick, None, false, None).await?;
         figures.lambda = crate::lambda::measure(options.quick).await?;
+        figures.bulk = crate::bulk::measure(options.quick, None).await?;
     } else if options.aggregation_only {
         figures.aggregation = aggregation::run_all(options).await?;
     }

@@ -57,6 +57,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
         "cpu": figures.cpu,
         "fleet": figures.fleet,
         "lambda": figures.lambda,
+        "bulk": figures.bulk,
     });
     fs::write(
         options.out.join(JSON),
@@ -72,6 +73,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
     crate::cpu::section(&mut markdown, &figures.cpu);
     crate::fleet::section(&mut markdown, &figures.fleet);
     crate::lambda::section(&mut markdown, &figures.lambda);
+    crate::bulk::section(&mut markdown, &figures.bulk);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
     if !options.quick {
         println!("{markdown}");
