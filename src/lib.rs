@@ -75,8 +75,8 @@
 pub use batch_core as engine;
 pub use batch_core::{
     ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
-    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, Stats, SubmitError,
-    SubmitErrorKind, Unprocessed, UnprocessedReason, codes, without_sdk_retries,
+    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, ScopeFlush, Stats,
+    SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason, codes, without_sdk_retries,
 };
 
 /// The names most programs use, in one import: `use aws_batch_utils::prelude::*;`.

@@ -82,7 +82,7 @@ pub use failure::{
     EntryOutcome, Failure, FailureKind, INVALID_REQUEST_CODES, THROTTLING_CODES, TRANSIENT_CODES,
     is_retryable_code, outcomes_by_index, outcomes_in_order,
 };
-pub use scope::Scope;
+pub use scope::{Scope, ScopeFlush};
 pub use service::{DispatcherBuilder, Service, without_sdk_retries};
 
 #[doc(hidden)]

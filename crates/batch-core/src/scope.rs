@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::error::SubmitError;
-use crate::shared::Shared;
+use crate::shared::{OutOfTime, Shared};
 use crate::unprocessed::Unprocessed;
 
 /// A share of a [`Dispatcher`](crate::Dispatcher), from [`Dispatcher::scope`](crate::Dispatcher::scope).
@@ -87,7 +87,10 @@ impl<B: Backend> Scope<B> {
     ///
     /// Dropping the future loses nothing: the next flush of the scope returns what failed.
     pub async fn flush_payloads(&self) -> Vec<Unprocessed<B::Payload>> {
-        self.shared.flush_scope(self.id, None).await
+        self.shared
+            .flush_scope(self.id, None, OutOfTime::StopAll)
+            .await
+            .0
     }
 
     /// Like [`flush_payloads`](Self::flush_payloads), within `budget`: by then the requests
@@ -97,7 +100,69 @@ impl<B: Backend> Scope<B> {
     /// request come back to their own flush, abandoned too.
     pub async fn flush_payloads_within(&self, budget: Duration) -> Vec<Unprocessed<B::Payload>> {
         let deadline = tokio::time::Instant::now() + budget;
-        self.shared.flush_scope(self.id, Some(deadline)).await
+        let flushed = self
+            .shared
+            .flush_scope(self.id, Some(deadline), OutOfTime::StopAll);
+        flushed.await.0
+    }
+
+    /// Like [`flush_payloads_within`](Self::flush_payloads_within), but when `budget` runs
+    /// out it stops only the requests that carry nothing but this scope's payloads. A request
+    /// that carries other scopes' payloads (or the dispatcher's own) goes on for them, and
+    /// this scope's payloads in it are of unknown outcome: their tags are in
+    /// [`ScopeFlush::in_flight`]. They may yet be delivered; if they are not, they are not
+    /// handed back again (the caller has them by their tags). Once no other scope waits for
+    /// such a request and it carries none of the dispatcher's own payloads, it is stopped.
+    ///
+    /// For units of work whose input is sent again when it is reported failed by its tag,
+    /// as a Lambda invocation's partial batch response does: the invocation reports its
+    /// in-flight tags with its undelivered ones, and the invocations it shares requests
+    /// with do not lose theirs because it ran out of time.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use batch_core::testing::{InMemoryBackend, TestPayload};
+    /// use batch_core::Dispatcher;
+    ///
+    /// let dispatcher = Dispatcher::builder(InMemoryBackend::new()).build().expect("valid settings");
+    /// let scope = dispatcher.scope();
+    /// scope.submit_tagged(TestPayload::new(1, 10), 0).await.expect("valid");
+    /// let flushed = scope.flush_within(Duration::from_secs(1)).await;
+    /// assert!(flushed.unprocessed.is_empty() && flushed.in_flight.is_empty());
+    /// # }
+    /// ```
+    pub async fn flush_within(&self, budget: Duration) -> ScopeFlush<B::Payload> {
+        let deadline = tokio::time::Instant::now() + budget;
+        let flushed = self
+            .shared
+            .flush_scope(self.id, Some(deadline), OutOfTime::LeaveShared);
+        let (unprocessed, in_flight) = flushed.await;
+        ScopeFlush {
+            unprocessed,
+            in_flight,
+        }
+    }
+}
+
+/// What [`Scope::flush_within`] returns: the scope's payloads that were not delivered, and
+/// the tags of those whose outcome was unknown when its time ran out.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ScopeFlush<P> {
+    /// Payloads not delivered, as [`Scope::flush_payloads`] returns them.
+    pub unprocessed: Vec<Unprocessed<P>>,
+    /// Tags of the scope's payloads still in flight, in requests shared with others, when
+    /// its time ran out (`None` for a payload submitted without a tag).
+    pub in_flight: Vec<Option<u64>>,
+}
+
+impl<P> ScopeFlush<P> {
+    /// Whether every payload of the scope was delivered.
+    #[must_use]
+    pub fn all_delivered(&self) -> bool {
+        self.unprocessed.is_empty() && self.in_flight.is_empty()
     }
 }
 

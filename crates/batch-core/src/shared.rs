@@ -26,7 +26,17 @@ use crate::unprocessed::Unprocessed;
 pub(crate) type DeliveredHook = Arc<dyn Fn(u64) + Send + Sync>;
 
 use batch::Slot;
-pub(crate) use scopes::ScopeState;
+pub(crate) use scopes::{OutOfTime, ScopeState};
+
+/// How a batch that holds scopes' payloads is stopped, and whose payloads it holds.
+pub(crate) struct BatchStop {
+    pub(crate) stop: Arc<watch::Sender<bool>>,
+    /// The scopes whose payloads it holds that still wait for it: a scope out of time
+    /// leaves.
+    pub(crate) waiting: Vec<u64>,
+    /// Whether it holds payloads of no scope (the dispatcher's own).
+    pub(crate) unscoped: bool,
+}
 
 /// The state a dispatcher shares with its timers and batch tasks.
 pub(crate) struct Shared<B: Backend> {
@@ -72,7 +82,10 @@ pub(crate) struct State<B: Backend> {
     /// Scopes whose flush is under way.
     flushing: std::collections::HashSet<u64>,
     /// The stop of every outstanding batch that holds a scope's payloads, by sequence number.
-    stops: HashMap<u64, Arc<watch::Sender<bool>>>,
+    stops: HashMap<u64, BatchStop>,
+    /// Scopes that left an outstanding batch when their time ran out, by its sequence
+    /// number: their flush named their payloads in it, which are not handed back again.
+    detached: HashMap<u64, Vec<u64>>,
 }
 
 impl<B: Backend> State<B> {
@@ -114,6 +127,7 @@ impl<B: Backend> Shared<B> {
                 next_scope: 0,
                 flushing: std::collections::HashSet::new(),
                 stops: HashMap::new(),
+                detached: HashMap::new(),
             }),
             batch_slots,
             batch_done: Notify::new(),

@@ -129,6 +129,109 @@ async fn a_scope_out_of_time_hands_back_its_payloads_in_flight_and_still_pending
 }
 
 #[tokio::test(start_paused = true)]
+async fn out_of_time_a_scope_leaves_shared_requests_running_and_names_its_payloads_in_them() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(2).max_in_flight(4));
+    // Every request takes 5 s: the scope's budget of 2 s runs out with all of them on the
+    // wire.
+    backend.delay(Duration::from_secs(5));
+    let (mine, other) = (dispatcher.scope(), dispatcher.scope());
+    // A request of 1 (mine) and 2 (theirs), shared; a request of 3 and 5, mine alone.
+    mine.submit_tagged(TestPayload::new(1, 10), 1)
+        .await
+        .unwrap();
+    other
+        .submit_tagged(TestPayload::new(2, 10), 2)
+        .await
+        .unwrap();
+    mine.submit_tagged(TestPayload::new(3, 10), 3)
+        .await
+        .unwrap();
+    mine.submit_tagged(TestPayload::new(5, 10), 5)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let flushed = mine.flush_within(Duration::from_secs(2)).await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // Its own request is stopped and handed back; its payload in the shared one is named.
+    assert_eq!(ids(&flushed.unprocessed), BTreeSet::from([3, 5]));
+    assert!(
+        flushed
+            .unprocessed
+            .iter()
+            .all(|f| f.error.reason == UnprocessedReason::Abandoned)
+    );
+    assert_eq!(flushed.in_flight, vec![Some(1)]);
+    assert!(!flushed.all_delivered());
+    // The shared request goes on: the other scope's payload is delivered, not abandoned,
+    // and so is the in-flight one.
+    assert!(other.flush_payloads().await.is_empty());
+    assert_eq!(
+        backend.delivered_ids().into_iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([1, 2])
+    );
+    assert!(
+        mine.flush_payloads().await.is_empty(),
+        "nothing came back later"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_request_is_stopped_once_every_scope_in_it_is_out_of_time() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(2).max_in_flight(4));
+    backend.delay(Duration::from_secs(600));
+    let (first, last) = (dispatcher.scope(), dispatcher.scope());
+    first
+        .submit_tagged(TestPayload::new(1, 10), 1)
+        .await
+        .unwrap();
+    last.submit_tagged(TestPayload::new(2, 10), 2)
+        .await
+        .unwrap();
+    let (early, late) = tokio::join!(
+        first.flush_within(Duration::from_secs(1)),
+        last.flush_within(Duration::from_secs(2)),
+    );
+    // The first leaves it running for the last; the last, out of time too, stops it.
+    assert_eq!(early.in_flight, vec![Some(1)]);
+    assert!(early.unprocessed.is_empty());
+    assert_eq!(ids(&late.unprocessed), BTreeSet::from([2]));
+    assert!(late.in_flight.is_empty());
+    // The first's payload, named in flight, is not handed back a second time.
+    assert!(first.flush_payloads().await.is_empty());
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert!(backend.delivered_ids().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_in_flight_payload_that_fails_later_is_not_handed_back_twice() {
+    let (backend, dispatcher) =
+        dispatcher(DispatcherConfig::default().max_entries(2).max_in_flight(4));
+    backend.delay(Duration::from_secs(5));
+    backend.fail_entry_always(1, Failure::permanent("ValidationException", "no"));
+    let (mine, other) = (dispatcher.scope(), dispatcher.scope());
+    mine.submit_tagged(TestPayload::new(1, 10), 1)
+        .await
+        .unwrap();
+    other
+        .submit_tagged(TestPayload::new(2, 10), 2)
+        .await
+        .unwrap();
+    let flushed = mine.flush_within(Duration::from_secs(1)).await;
+    assert_eq!(flushed.in_flight, vec![Some(1)]);
+    drop(mine);
+    assert!(other.flush_payloads().await.is_empty());
+    // Named in flight, then failed: the caller has it already.
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(backend.delivered_ids(), vec![2]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_dropped_scope_leaves_its_failures_to_the_dispatcher() {
     let (backend, dispatcher) = dispatcher(DispatcherConfig::default());
     backend.fail_entry_always(5, Failure::permanent("ValidationException", "no"));

@@ -10,14 +10,16 @@
 //!   does, or the function times out, the event is sent again and what was in flight is in
 //!   neither place. [`InvocationBudget`] turns the invocation's deadline into a flush budget
 //!   (less a margin; a fallback for a deadline that is absent or absurd, such as the one
-//!   `cargo lambda watch` sends), and `flush_payloads_within` hands back what is not
-//!   delivered by then.
+//!   `cargo lambda watch` sends), and a scope's `flush_within` hands back what is not
+//!   delivered by then, with the tags of what is still in flight in requests it shares
+//!   with other invocations (left to run for them, not abandoned).
 //! - **The freeze.** After the response Lambda may freeze the environment, with no timer
 //!   running, and may never thaw it. [`FlushLayer`] flushes at the end of every invocation,
 //!   after the response (lower latency) or before it.
 //! - **Partial batch responses.** For SQS, Kinesis and DynamoDB Streams events,
 //!   [`PartialBatch`] ties each input record to the payloads submitted for it (by tag) and
-//!   builds the `batchItemFailures` response, so only the failed inputs come back.
+//!   builds the `batchItemFailures` response, so only the failed inputs come back;
+//!   [`PartialBatch::fail_flush`] takes what a scope's `flush_within` returned.
 //! - **Shutdown.** Lambda sends SIGTERM only when an extension is registered;
 //!   `drain_on_shutdown` (feature `graceful-shutdown`) registers one, drains within the
 //!   500 ms Lambda allows, and prints what is left on stderr, one JSON line per payload.
@@ -49,7 +51,7 @@
 //!                 }
 //!             }
 //!             let budget = InvocationBudget::default().for_context(&event.context);
-//!             batch.fail_unprocessed(&scope.flush_payloads_within(budget).await);
+//!             batch.fail_flush(&scope.flush_within(budget).await);
 //!             Ok::<BatchResponse, Error>(batch.response())
 //!         }
 //!     }))

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
-use batch_core::Unprocessed;
+use batch_core::{ScopeFlush, Unprocessed};
 use serde::{Deserialize, Serialize};
 
 /// How Lambda reads a partial batch response for the event source.
@@ -140,14 +140,29 @@ impl PartialBatch {
     /// without a tag fails the whole batch (every input), since it cannot be tied to one.
     pub fn fail_unprocessed<P>(&mut self, unprocessed: &[Unprocessed<P>]) {
         for item in unprocessed {
-            match item.tag.and_then(|tag| usize::try_from(tag).ok()) {
-                Some(index) => self.fail(index),
-                None => {
-                    tracing::warn!(
-                        "an undelivered payload has no tag: every input record is reported failed"
-                    );
-                    self.failed.extend(0..self.ids.len());
-                }
+            self.fail_tag(item.tag);
+        }
+    }
+
+    /// Marks failed the input records of what a scope's
+    /// [`flush_within`](batch_core::Scope::flush_within) did not deliver: its undelivered
+    /// payloads, and those still in flight when its time ran out (Lambda sends them again;
+    /// one that was delivered meanwhile arrives twice).
+    pub fn fail_flush<P>(&mut self, flush: &ScopeFlush<P>) {
+        self.fail_unprocessed(&flush.unprocessed);
+        for tag in &flush.in_flight {
+            self.fail_tag(*tag);
+        }
+    }
+
+    fn fail_tag(&mut self, tag: Option<u64>) {
+        match tag.and_then(|tag| usize::try_from(tag).ok()) {
+            Some(index) => self.fail(index),
+            None => {
+                tracing::warn!(
+                    "an undelivered payload has no tag: every input record is reported failed"
+                );
+                self.failed.extend(0..self.ids.len());
             }
         }
     }

@@ -86,17 +86,28 @@ impl<B: Backend> Shared<B> {
         state.outstanding.insert(seq);
         state.items_in_flight += items.len();
         let turn = state.ledger.register(seq, &items);
-        let mut scopes: Vec<u64> = items.iter().filter_map(|item| item.scope).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        for scope in &scopes {
-            if let Some(live) = state.scopes.get_mut(scope) {
-                live.batches.insert(seq);
+        let mut scopes: Vec<u64> = Vec::new();
+        let mut unscoped = false;
+        for item in &items {
+            let Some(scope) = item.scope else {
+                unscoped = true;
+                continue;
+            };
+            if let Some(live) = state.scopes.get_mut(&scope) {
+                live.batches.entry(seq).or_default().push(item.tag);
+            }
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
             }
         }
         let stop = Arc::new(watch::Sender::new(false));
         if !scopes.is_empty() {
-            state.stops.insert(seq, Arc::clone(&stop));
+            let batch_stop = super::BatchStop {
+                stop: Arc::clone(&stop),
+                waiting: scopes.clone(),
+                unscoped,
+            };
+            state.stops.insert(seq, batch_stop);
         }
         drop(state);
         self.spawn(Batch {
@@ -195,7 +206,17 @@ impl<B: Backend> Shared<B> {
                     live.batches.remove(&seq);
                 }
             }
+            // A scope that ran out of time named its payloads here as in flight: they are
+            // its caller's already.
+            let detached = state.detached.remove(&seq).unwrap_or_default();
             for unprocessed in out.items {
+                if unprocessed
+                    .scope
+                    .is_some_and(|scope| detached.contains(&scope))
+                {
+                    tracing::debug!(tag = ?unprocessed.tag, "undelivered, named in flight before");
+                    continue;
+                }
                 state.hand_back(unprocessed);
             }
         }

@@ -2,7 +2,7 @@
 //! payloads (after a short wait for the other live scopes, so they share requests), waits only
 //! for the batches holding them, and stops them when its time runs out.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{Shared, Slot, State};
@@ -18,8 +18,8 @@ pub(crate) const SCOPE_GATHER: Duration = Duration::from_millis(10);
 
 /// What the engine keeps for one live [`Scope`](crate::Scope).
 pub(crate) struct ScopeState<P> {
-    /// Outstanding batches that hold its payloads.
-    pub(crate) batches: BTreeSet<u64>,
+    /// Outstanding batches that hold its payloads, with their tags.
+    pub(crate) batches: BTreeMap<u64, Vec<Option<u64>>>,
     /// Its payloads that ended undelivered, for its flush.
     pub(crate) unprocessed: Vec<Unprocessed<P>>,
 }
@@ -27,23 +27,51 @@ pub(crate) struct ScopeState<P> {
 impl<P> Default for ScopeState<P> {
     fn default() -> Self {
         Self {
-            batches: BTreeSet::new(),
+            batches: BTreeMap::new(),
             unprocessed: Vec::new(),
         }
     }
 }
 
+/// What a scope's flush does with the requests carrying its payloads when its time is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutOfTime {
+    /// Stops them all: the scope's payloads come back, and so do the others' they carry.
+    StopAll,
+    /// Stops those that no one else waits for (no other scope still flushing in time, none
+    /// of the dispatcher's own payloads), and leaves the others running for those they
+    /// carry; the scope's payloads in them are of unknown outcome.
+    LeaveShared,
+}
+
 impl<B: Backend> State<B> {
-    /// Sets the stop of every outstanding batch holding scope `id`'s payloads.
-    pub(crate) fn stop_scope(&self, id: u64) {
-        let Some(scope) = self.scopes.get(&id) else {
-            return;
+    /// Sets the stop of the outstanding batches holding scope `id`'s payloads (with
+    /// [`OutOfTime::LeaveShared`], of those no one else waits for), and returns the tags of
+    /// its payloads in the batches left running, which the scope no longer waits for.
+    pub(crate) fn stop_scope(&mut self, id: u64, out_of_time: OutOfTime) -> Vec<Option<u64>> {
+        let Some(scope) = self.scopes.get_mut(&id) else {
+            return Vec::new();
         };
-        for seq in &scope.batches {
-            if let Some(stop) = self.stops.get(seq) {
-                stop.send_replace(true);
+        let mut left_running = Vec::new();
+        let mut detached = Vec::new();
+        for (seq, tags) in &scope.batches {
+            let Some(batch) = self.stops.get_mut(seq) else {
+                continue;
+            };
+            batch.waiting.retain(|scope| *scope != id);
+            let others_wait = !batch.waiting.is_empty() || batch.unscoped;
+            if out_of_time == OutOfTime::LeaveShared && others_wait {
+                left_running.extend_from_slice(tags);
+                detached.push(*seq);
+            } else {
+                batch.stop.send_replace(true);
             }
         }
+        for seq in detached {
+            scope.batches.remove(&seq);
+            self.detached.entry(seq).or_default().push(id);
+        }
+        left_running
     }
 }
 
@@ -80,13 +108,16 @@ impl<B: Backend> Shared<B> {
     }
 
     /// Seals the payloads scope `id` has pending, waits for the batches holding its payloads,
-    /// and hands back those that ended undelivered. By `deadline`, whatever of the scope is
-    /// still pending or in flight is stopped and handed back.
+    /// and hands back those that ended undelivered. By `deadline`, what of the scope is still
+    /// pending is handed back, and the batches in flight are stopped as `out_of_time` says;
+    /// the tags of its payloads in batches left running come second.
     pub(crate) async fn flush_scope(
         &self,
         id: u64,
         deadline: Option<tokio::time::Instant>,
-    ) -> Vec<Unprocessed<B::Payload>> {
+        out_of_time: OutOfTime,
+    ) -> (Vec<Unprocessed<B::Payload>>, Vec<Option<u64>>) {
+        let mut in_flight = Vec::new();
         let finished = match deadline {
             None => {
                 self.drain_scope(id).await;
@@ -101,9 +132,10 @@ impl<B: Backend> Shared<B> {
                 backend = B::SPEC.name,
                 "scope out of time: handing back what is not delivered"
             );
-            self.stop_scope(id);
-            // Stopped batches hand back at once.
+            let left_running = self.stop_scope(id, out_of_time);
+            // Stopped batches hand back at once; the scope waits for no other.
             self.drain_scope(id).await;
+            in_flight = left_running;
         }
         let mut state = self.lock();
         state.flushing.remove(&id);
@@ -116,9 +148,10 @@ impl<B: Backend> Shared<B> {
         tracing::debug!(
             backend = B::SPEC.name,
             unprocessed = unprocessed.len(),
+            in_flight = in_flight.len(),
             "scope flush complete"
         );
-        unprocessed
+        (unprocessed, in_flight)
     }
 
     /// Seals the pending batch while it holds scope `id`'s payloads (once every live scope
@@ -171,13 +204,14 @@ impl<B: Backend> Shared<B> {
         }
     }
 
-    /// Stops the batches holding scope `id`'s payloads, and takes its payloads out of the
-    /// pending batch and hands them back, leaving the others' there.
-    fn stop_scope(&self, id: u64) {
+    /// Stops the batches holding scope `id`'s payloads as `out_of_time` says, and takes its
+    /// payloads out of the pending batch and hands them back, leaving the others' there.
+    /// Returns the tags of its payloads in the batches left running.
+    fn stop_scope(&self, id: u64, out_of_time: OutOfTime) -> Vec<Option<u64>> {
         let mut state = self.lock();
-        state.stop_scope(id);
+        let left_running = state.stop_scope(id, out_of_time);
         if !state.pending.holds_scope(id) {
-            return;
+            return left_running;
         }
         let why = "the scope ran out of time before its payload was sent";
         let failure = Failure::new(FailureKind::Transient, codes::ABANDONED, why);
@@ -206,5 +240,6 @@ impl<B: Backend> Shared<B> {
         }
         Counters::add(&self.counters.unprocessed, mine);
         tracing::warn!(backend = B::SPEC.name, entries = mine, "{why}");
+        left_running
     }
 }
