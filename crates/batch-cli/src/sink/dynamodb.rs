@@ -36,7 +36,7 @@ pub(crate) struct DynamoDbArgs {
     #[arg(long)]
     dynamodb_json: bool,
     /// Copy a DynamoDB table export into the table: the folder of its manifests, in S3
-    /// (s3://bucket/prefix/AWSDynamoDB/<ExportId>/) or local. Each data file's item count
+    /// (s3://bucket/prefix/AWSDynamoDB/EXPORT_ID/) or local. Each data file's item count
     /// and MD5 checksum and the total item count are checked against the manifests.
     #[arg(long, value_name = "LOCATION", conflicts_with_all = ["delete", "input"])]
     from_export: Option<String>,
