@@ -274,8 +274,7 @@ fn bench(quick: bool) -> Result<()> {
 
 /// The soak tests with 100,000 records per service, one service at a time, printing what
 /// each saw (faults, retries, duplicates, nothing lost); then the capacity soak with 20
-/// seconds of quota per service, the fleet soak (10 writers on one quota), and the Lambda
-/// lifecycle with 1,000 invocations.
+/// seconds of quota per service, and the fleet soak (10 writers on one quota).
 fn soak() -> Result<()> {
     let mut soak = cargo(&[
         "test",
@@ -321,23 +320,6 @@ fn soak() -> Result<()> {
     step(
         "fleet soak, 10 writers on one quota, 20 seconds of quota",
         &mut fleet,
-    )?;
-    let mut lambda = cargo(&[
-        "test",
-        "--package",
-        "batch-lambda",
-        "--all-features",
-        "--test",
-        "lifecycle",
-        "--",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    lambda.env("AWS_BATCH_LAMBDA_INVOCATIONS", "1000");
-    step(
-        "Lambda lifecycle soak, 1,000 invocations under a fake Runtime API",
-        &mut lambda,
     )
 }
 

@@ -18,19 +18,13 @@ use null_endpoint::{Api, Faults, NullEndpoint};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
-/// Invocations of a run: `AWS_BATCH_LAMBDA_INVOCATIONS`, `default` unless set.
-fn invocations(default: usize) -> usize {
+/// Invocations of a run: `AWS_BATCH_LAMBDA_INVOCATIONS`, 1,000 unless set.
+fn invocations() -> usize {
     std::env::var("AWS_BATCH_LAMBDA_INVOCATIONS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(1_000)
 }
-
-/// Invocations one after the other in a test run (a quarter of a second each); `cargo xtask
-/// soak` makes 1,000.
-const SEQUENTIAL_INVOCATIONS: usize = 240;
-/// Invocations of the concurrent run, 8 at a time (seconds in all).
-const CONCURRENT_INVOCATIONS: usize = 1_000;
 
 /// One execution environment: a fake Runtime API and the function process under it.
 struct Environment {
@@ -318,7 +312,7 @@ async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_a
     let mut rng = fastrand::Rng::with_seed(26);
     let mut tally = Tally::default();
     let (mut sigterms, mut frozen) = (0, 0);
-    let total = invocations(SEQUENTIAL_INVOCATIONS);
+    let total = invocations();
     for invocation in 0..total {
         let deadline = deadline(invocation);
         let (body, messages) = event(invocation, rng.usize(1..=10), &mut rng);
@@ -379,7 +373,7 @@ async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_mes
     let mut rng = fastrand::Rng::with_seed(8);
     let mut tally = Tally::default();
     let mut sigterms = 0;
-    let rounds = invocations(CONCURRENT_INVOCATIONS) / CONCURRENCY;
+    let rounds = invocations() / CONCURRENCY;
     for round in 0..rounds {
         let started = Instant::now();
         let mut answers = Vec::new();
