@@ -149,9 +149,14 @@ pub(crate) struct Common {
     pub(crate) linger: Duration,
 
     /// Attempts per record, the first included. Throttling does not count while the command
-    /// paces itself: a throttled record is sent again for up to a minute.
+    /// paces itself: a throttled record is sent again for up to --throttle-budget.
     #[arg(long, global = true, default_value_t = 5)]
     pub(crate) max_attempts: u32,
+
+    /// How long a record may go on being throttled (paced and sent again) before it is
+    /// handed back. A bulk load into a table or stream that others write too waits its turn.
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "10m")]
+    pub(crate) throttle_budget: Duration,
 
     /// After a signal or a failing destination, how long to go on sending what was accepted
     /// before handing the rest back.

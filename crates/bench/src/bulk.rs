@@ -51,6 +51,9 @@ pub(crate) struct BulkRun {
     pub(crate) problems: u64,
     /// CPU time of the command's processes, all of them.
     pub(crate) cpu_s: f64,
+    /// What was handed back, by error code.
+    #[serde(default)]
+    pub(crate) failures: std::collections::BTreeMap<String, u64>,
 }
 
 impl BulkRun {
@@ -237,6 +240,7 @@ async fn run(
         handed_back: 0,
         problems: 0,
         cpu_s: 0.0,
+        failures: std::collections::BTreeMap::new(),
     };
     for result in results {
         let (cpu, summary) = result?;
@@ -245,12 +249,17 @@ async fn run(
         run.handed_back += count("unprocessed");
         run.problems += summary["problems"].as_array().map_or(0, Vec::len) as u64;
         run.cpu_s += cpu;
+        if let Some(failures) = summary["failures"].as_object() {
+            for (code, count) in failures {
+                *run.failures.entry(code.clone()).or_default() += count.as_u64().unwrap_or(0);
+            }
+        }
     }
     eprintln!("batch-bench: bulk {}", row(&run));
     if run.delivered != records || run.handed_back > 0 || run.problems > 0 {
         return Err(format!(
-            "{case}: {} of {records} delivered, {} handed back, {} manifest problems",
-            run.delivered, run.handed_back, run.problems
+            "{case}: {} of {records} delivered, {} handed back ({:?}), {} manifest problems",
+            run.delivered, run.handed_back, run.failures, run.problems
         )
         .into());
     }

@@ -127,7 +127,11 @@ pub(crate) fn open(
 ) -> Result<Box<dyn Sink>, ConfigError> {
     let mut config = DispatcherConfig::default()
         .max_in_flight(common.max_in_flight)
-        .retry(RetryPolicy::default().max_attempts(common.max_attempts));
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(common.max_attempts)
+                .throttle_budget(common.throttle_budget),
+        );
     if !common.linger.is_zero() {
         config = config.linger(common.linger);
     }
