@@ -254,6 +254,7 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     summary.failures = unprocessed.by_code().clone();
     summary.stopped = stop.reason().map(|r| r.to_string());
     summary.finish(&sink.stats(), started.elapsed());
+    summary.delivered_by_kind = sink.delivered_by_kind();
     let place = match names.get(piece as usize) {
         Some(object) => format!("line {} of {object}", at.line),
         None => format!("line {}", at.line),

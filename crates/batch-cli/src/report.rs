@@ -65,6 +65,8 @@ pub(crate) struct Summary {
     /// Records refused before sending (too large, missing key, ...).
     pub(crate) rejected: u64,
     pub(crate) delivered: u64,
+    /// What was delivered by kind of write (DynamoDB: items written, keys deleted).
+    pub(crate) delivered_by_kind: Vec<(&'static str, u64)>,
     pub(crate) duplicates_dropped: u64,
     /// Writes replaced by a later write to the same key (DynamoDB).
     pub(crate) superseded: u64,
@@ -132,7 +134,7 @@ impl Summary {
         let export = self
             .export
             .map(|e| json!({"items_expected": e.items_expected, "data_files": e.data_files}));
-        json!({
+        let mut summary = json!({
             "destination": self.destination,
             "shard": shard,
             "export": export,
@@ -154,7 +156,24 @@ impl Summary {
             "stopped": self.stopped,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "records_per_second": self.throughput(),
-        })
+        });
+        for (kind, count) in &self.delivered_by_kind {
+            summary[*kind] = (*count).into();
+        }
+        summary
+    }
+
+    /// The delivered count, with its kinds when there are kinds: `10 (7 written, 3 deleted)`.
+    fn delivered_in_words(&self) -> String {
+        if self.delivered_by_kind.is_empty() {
+            return self.delivered.to_string();
+        }
+        let kinds: Vec<String> = self
+            .delivered_by_kind
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        format!("{} ({})", self.delivered, kinds.join(", "))
     }
 
     pub(crate) fn table(&self) -> String {
@@ -164,7 +183,7 @@ impl Summary {
         let mut rows = vec![
             ("destination", self.destination.clone()),
             ("records read", self.read.to_string()),
-            ("delivered", self.delivered.to_string()),
+            ("delivered", self.delivered_in_words()),
             ("duplicates dropped", self.duplicates_dropped.to_string()),
             ("superseded", self.superseded.to_string()),
             (

@@ -188,6 +188,8 @@ async fn a_full_export_in_s3_is_copied_item_for_item() {
     assert_eq!(summary["problems"], json!([]));
     assert_eq!(count(&summary, "records_read"), 600);
     assert_eq!(count(&summary, "delivered"), 600);
+    assert_eq!(count(&summary, "written"), 600);
+    assert_eq!(count(&summary, "deleted"), 0);
     assert!(read_lines(&failed).is_empty());
     let stored = table_items(&client, &table).await;
     assert_eq!(stored.len(), 600);
@@ -224,7 +226,11 @@ async fn an_incremental_export_puts_new_images_and_deletes_keys() {
     let folder = to_local(&export_files("", &lines, 3, &|_, _| {}));
     let (output, _) = copy(&table, folder.to_str().unwrap(), &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(count(&summary(&output), "delivered"), 4);
+    let summary = summary(&output);
+    assert_eq!(count(&summary, "records_read"), 4);
+    assert_eq!(count(&summary, "delivered"), 4);
+    assert_eq!(count(&summary, "written"), 2, "{summary}");
+    assert_eq!(count(&summary, "deleted"), 2, "{summary}");
     let stored = table_items(&client, &table).await;
     let ids: Vec<&str> = stored.keys().map(String::as_str).collect();
     assert_eq!(ids, ["k0", "k1", "k11", "k4", "k5", "k6", "k7", "k8", "k9"]);

@@ -1,7 +1,9 @@
 //! DynamoDB tables: each line an item to put, or a key to delete; or a line of a table
 //! export in DynamoDB JSON.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use aws_batch_utils::dynamodb::dynamodb_json::{from_dynamodb_json, to_dynamodb_json};
 use aws_batch_utils::dynamodb::sdk::types::AttributeValue;
@@ -64,7 +66,14 @@ impl Destination for DynamoDbArgs {
         } else {
             Kind::Put
         };
-        Running::open(backend, config, Writes { kind })
+        Running::open(
+            backend,
+            config,
+            Writes {
+                kind,
+                counts: Counts::default(),
+            },
+        )
     }
 
     fn export(&self) -> Option<&str> {
@@ -86,6 +95,26 @@ enum Kind {
 /// Lines as puts of items, deletes of keys, or export lines.
 struct Writes {
     kind: Kind,
+    counts: Counts,
+}
+
+/// Delivered writes by kind. The engine names a delivered write by its tag only, so the
+/// tags of deletes not yet settled are kept (only deletes: a full export has none).
+#[derive(Default)]
+struct Counts {
+    deletes_unsettled: Mutex<HashSet<u64>>,
+    written: AtomicU64,
+    deleted: AtomicU64,
+}
+
+impl Counts {
+    /// Forgets the delete tagged `tag`; whether it was one.
+    fn settle(&self, tag: u64) -> bool {
+        self.deletes_unsettled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&tag)
+    }
 }
 
 impl LineFormat for Writes {
@@ -116,6 +145,36 @@ impl LineFormat for Writes {
             }
             _ => Record::Json(Value::Null),
         }
+    }
+
+    fn submitting(&self, tag: u64, write: &DynamoWrite) {
+        if matches!(write, DynamoWrite::Delete(_)) {
+            self.counts
+                .deletes_unsettled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(tag);
+        }
+    }
+
+    fn not_delivered(&self, tag: u64) {
+        self.counts.settle(tag);
+    }
+
+    fn delivered(&self, tag: u64) {
+        let counter = if self.counts.settle(tag) {
+            &self.counts.deleted
+        } else {
+            &self.counts.written
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    fn delivered_by_kind(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("written", self.counts.written.load(Relaxed)),
+            ("deleted", self.counts.deleted.load(Relaxed)),
+        ]
     }
 }
 

@@ -17,6 +17,7 @@ mod sqs;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use aws_batch_utils::engine::Backend;
 use aws_batch_utils::{ConfigError, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed};
@@ -104,6 +105,9 @@ pub(crate) trait Sink: Send + Sync {
     fn abandon(&self);
     /// The dispatcher's counters.
     fn stats(&self) -> Stats;
+    /// What was delivered, by kind of write, where the service has kinds (DynamoDB: items
+    /// written and keys deleted); empty otherwise.
+    fn delivered_by_kind(&self) -> Vec<(&'static str, u64)>;
 }
 
 /// A service's command-line arguments: where the records go.
@@ -185,12 +189,22 @@ pub(crate) trait LineFormat: Send + Sync + 'static {
     ) -> Result<Parsed<<Self::Backend as Backend>::Payload>, Failed>;
     /// The record written down for a payload that was not delivered.
     fn record(&self, payload: &<Self::Backend as Backend>::Payload) -> Record;
+    /// Called before the payload tagged `tag` is submitted, to count it by kind.
+    fn submitting(&self, _tag: u64, _payload: &<Self::Backend as Backend>::Payload) {}
+    /// Called when the payload tagged `tag` is refused or handed back.
+    fn not_delivered(&self, _tag: u64) {}
+    /// Called when the payload tagged `tag` is delivered.
+    fn delivered(&self, _tag: u64) {}
+    /// What was delivered, by kind; empty for a service with one kind of write.
+    fn delivered_by_kind(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// A dispatcher fed lines in a format.
 pub(crate) struct Running<F: LineFormat> {
     dispatcher: Dispatcher<F::Backend>,
-    format: F,
+    format: Arc<F>,
 }
 
 impl<F: LineFormat> Running<F> {
@@ -200,7 +214,12 @@ impl<F: LineFormat> Running<F> {
         config: DispatcherConfig,
         format: F,
     ) -> Result<Box<dyn Sink>, ConfigError> {
-        let dispatcher = Dispatcher::builder(backend).config(config).build()?;
+        let format = Arc::new(format);
+        let told = Arc::clone(&format);
+        let dispatcher = Dispatcher::builder(backend)
+            .config(config)
+            .on_delivered(move |tag| told.delivered(tag))
+            .build()?;
         Ok(Box::new(Self { dispatcher, format }))
     }
 }
@@ -209,10 +228,12 @@ impl<F: LineFormat> Sink for Running<F> {
     fn submit(&self, line: u64, text: String) -> BoxFuture<'_, Result<(), Failed>> {
         Box::pin(async move {
             let Parsed { payload, line_text } = self.format.payload(line, text)?;
+            self.format.submitting(line, &payload);
             self.dispatcher
                 .submit_tagged(payload, line)
                 .await
                 .map_err(|e| {
+                    self.format.not_delivered(line);
                     let record =
                         line_text.map_or_else(|| self.format.record(e.payload()), Record::Raw);
                     refused(line, INVALID_RECORD, e.to_string(), record)
@@ -223,6 +244,9 @@ impl<F: LineFormat> Sink for Running<F> {
     fn flush(&self) -> BoxFuture<'_, Vec<Failed>> {
         Box::pin(async move {
             let unprocessed = self.dispatcher.flush_payloads().await;
+            for tag in unprocessed.iter().filter_map(|item| item.tag) {
+                self.format.not_delivered(tag);
+            }
             failed(unprocessed, |payload| self.format.record(payload))
         })
     }
@@ -233,6 +257,10 @@ impl<F: LineFormat> Sink for Running<F> {
 
     fn stats(&self) -> Stats {
         self.dispatcher.stats()
+    }
+
+    fn delivered_by_kind(&self) -> Vec<(&'static str, u64)> {
+        self.format.delivered_by_kind()
     }
 }
 
