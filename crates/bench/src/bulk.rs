@@ -1,6 +1,7 @@
 //! Bulk loads with the `aws-batch` command: a DynamoDB table export copied into a table of
 //! 1,000 WCU (the null endpoint's quota model), by one process and by four shards at once;
-//! and the cost of reading one input plain, gzip and zstd. Each run is the built binary as a
+//! and the cost of reading one input plain, gzip and zstd, from a local file and from S3 (the
+//! null endpoint serving the same files as objects). Each run is the built binary as a
 //! child process; its CPU time is read from `/proc` once it has exited, before it is reaped.
 
 use std::io::Write;
@@ -128,8 +129,14 @@ fn write_export(root: &Path, items: u64) -> Result<PathBuf> {
     Ok(folder)
 }
 
-/// Writes `records` plain JSON items as `in.ndjson`, `in.ndjson.gz` and `in.ndjson.zst`.
+/// The bucket the null endpoint serves the reading runs' inputs in: the folder of that name.
+const BUCKET: &str = "inputs";
+
+/// Writes `records` plain JSON items as `in.ndjson`, `in.ndjson.gz` and `in.ndjson.zst` in
+/// the folder `root/inputs`, which the endpoint serves as the bucket `inputs`.
 fn write_inputs(root: &Path, records: u64) -> Result<[PathBuf; 3]> {
+    let root = root.join(BUCKET);
+    std::fs::create_dir_all(&root)?;
     let pad = "x".repeat(PAD);
     let text: String = (0..records)
         .map(|n| json!({"id": format!("k{n:08}"), "n": n, "pad": pad}).to_string() + "\n")
@@ -201,8 +208,10 @@ fn finish(child: Child) -> Result<(f64, Value)> {
 }
 
 /// Runs `processes` copies of the command at once (each given its `--shard` when more than
-/// one) and sums what they did.
+/// one) and sums what they did. The endpoint serves the files under `objects` as S3 buckets.
+#[allow(clippy::too_many_arguments)]
 async fn run(
+    objects: &Path,
     case: &str,
     capacity: Capacity,
     wcu: Option<f64>,
@@ -212,6 +221,7 @@ async fn run(
 ) -> Result<BulkRun> {
     let binary = aws_batch()?;
     let endpoint = NullEndpoint::start_with_capacity(Duration::ZERO, capacity, None).await?;
+    endpoint.serve_objects(objects);
     let url = endpoint.url();
     let started = Instant::now();
     let mut children = Vec::new();
@@ -289,6 +299,7 @@ pub(crate) async fn measure(quick: bool, items: Option<u64>) -> Result<Vec<BulkR
         };
         runs.push(
             run(
+                &dir,
                 &case,
                 quota.clone(),
                 Some(WCU),
@@ -299,13 +310,21 @@ pub(crate) async fn measure(quick: bool, items: Option<u64>) -> Result<Vec<BulkR
             .await?,
         );
     }
-    let inputs = write_inputs(&dir, records)?;
-    for (case, input) in ["NDJSON file", "gzip NDJSON file", "zstd NDJSON file"]
-        .iter()
-        .zip(&inputs)
-    {
-        let args = vec!["--input".to_owned(), input.display().to_string()];
-        runs.push(run(case, Capacity::default(), None, records, 1, &args).await?);
+    let [plain, gz, zst] = write_inputs(&dir, records)?;
+    let object = |file: &Path| {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        format!("s3://{BUCKET}/{}", name.unwrap_or_default())
+    };
+    let inputs = [
+        ("NDJSON file", plain.display().to_string()),
+        ("gzip NDJSON file", gz.display().to_string()),
+        ("zstd NDJSON file", zst.display().to_string()),
+        ("NDJSON object in S3", object(&plain)),
+        ("gzip NDJSON object in S3", object(&gz)),
+    ];
+    for (case, input) in inputs {
+        let args = vec!["--input".to_owned(), input];
+        runs.push(run(&dir, case, Capacity::default(), None, records, 1, &args).await?);
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(runs)
@@ -334,7 +353,8 @@ pub(crate) fn section(markdown: &mut String, runs: &[BulkRun]) {
          count and MD5 checked) into a \
          table of 1,000 WCU that refuses what exceeds it, by one process and by four \
          `--shard I/4` processes at once; the share is items written per second over the \
-         capacity. The reading rows send one input, plain, gzip and zstd, to a table without \
+         capacity. The reading rows send one input, plain, gzip and zstd, from a local file \
+         and as an S3 object (the null endpoint serving the same file), to a table without \
          a quota: what reading costs. CPU is the command's own, all processes.\n\n",
     );
     markdown.push_str(
@@ -350,15 +370,20 @@ pub(crate) fn section(markdown: &mut String, runs: &[BulkRun]) {
             .find(|r| r.case == case)
             .map(BulkRun::cpu_us_per_record)
     };
-    if let (Some(plain), Some(gzip), Some(zstd)) = (
+    if let (Some(plain), Some(gzip), Some(zstd), Some(s3), Some(s3_gzip)) = (
         cpu("NDJSON file"),
         cpu("gzip NDJSON file"),
         cpu("zstd NDJSON file"),
+        cpu("NDJSON object in S3"),
+        cpu("gzip NDJSON object in S3"),
     ) {
         markdown.push_str(&format!(
-            "\nCPU per record against the plain file: gzip {:.2}x, zstd {:.2}x.\n",
+            "\nCPU per record against the plain file: gzip {:.2}x, zstd {:.2}x, S3 {:.2}x, \
+             gzip from S3 {:.2}x.\n",
             ratio(gzip, plain),
-            ratio(zstd, plain)
+            ratio(zstd, plain),
+            ratio(s3, plain),
+            ratio(s3_gzip, plain),
         ));
     }
 }

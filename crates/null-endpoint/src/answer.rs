@@ -17,6 +17,11 @@ pub(crate) async fn answer(
     latency: Duration,
     request: Request<Incoming>,
 ) -> Option<Answer> {
+    if let Some(root) = counters.objects.get()
+        && crate::objects::is_object_request(&request)
+    {
+        return Some(crate::objects::answer(counters, root, request).await);
+    }
     let served = counters.served.fetch_add(1, Ordering::Relaxed);
     let mut draw = counters
         .faults_config

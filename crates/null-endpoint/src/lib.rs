@@ -13,7 +13,8 @@
 //! `GetTopicAttributes` (the query protocol), CloudWatch `PutMetricData` (rpcv2Cbor as the
 //! Rust SDK sends it, awsJson 1.0 as boto3 does; gzip-compressed bodies included), and
 //! CloudWatch Logs `PutLogEvents` (awsJson 1.1; order, span and size checked as the service
-//! does, old and new events rejected by a clock a test sets).
+//! does, old and new events rejected by a clock a test sets); and, when asked, S3 objects from
+//! a local folder (see [`NullEndpoint::serve_objects`]).
 //!
 //! Inside: `protocol/` reads a request and writes answers in each wire protocol, `ops/`
 //! holds one module a service and the table that routes an operation to its handler,
@@ -34,8 +35,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -47,6 +49,7 @@ use tokio::sync::watch;
 mod answer;
 mod capacity;
 mod faults;
+mod objects;
 mod ops;
 mod protocol;
 
@@ -136,6 +139,8 @@ pub(crate) struct Counters {
     /// CloudWatch Logs: the clock and retention events are judged by, and the calls refused
     /// as invalid.
     logs: ops::LogsState,
+    /// The folder S3 objects are served from, once asked.
+    objects: OnceLock<PathBuf>,
 }
 
 /// What the Kinesis records stored so far would be billed, by the two capacity modes.
@@ -253,6 +258,13 @@ impl NullEndpoint {
     #[must_use]
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Answers S3 `GetObject` (ranges included), `HeadObject` and `ListObjectsV2` from the
+    /// files under `root`, path-style: bucket `B` is the folder `root/B`, a key its path
+    /// inside. Only the first call counts.
+    pub fn serve_objects(&self, root: impl Into<PathBuf>) {
+        let _ = self.counters.objects.set(root.into());
     }
 
     /// What one operation received so far.
