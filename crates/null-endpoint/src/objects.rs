@@ -97,7 +97,7 @@ fn object(file: &Path, head: bool, range: Option<&str>) -> Answer {
     let Ok(bytes) = std::fs::read(file) else {
         return error(StatusCode::NOT_FOUND, "NoSuchKey", head);
     };
-    let total = bytes.len() as u64;
+    let total = bytes.len();
     let (status, first, end) = match range.and_then(|r| byte_range(r, total)) {
         Some((first, end)) => (StatusCode::PARTIAL_CONTENT, first, end),
         None => (StatusCode::OK, 0, total),
@@ -106,7 +106,7 @@ fn object(file: &Path, head: bool, range: Option<&str>) -> Answer {
     let body = if head {
         Vec::new()
     } else {
-        bytes[first as usize..end as usize].to_vec()
+        bytes[first..end].to_vec()
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -126,12 +126,12 @@ fn object(file: &Path, head: bool, range: Option<&str>) -> Answer {
 }
 
 /// `bytes=FIRST-` or `bytes=FIRST-LAST` within `total` bytes, as `first..end`.
-fn byte_range(range: &str, total: u64) -> Option<(u64, u64)> {
+fn byte_range(range: &str, total: usize) -> Option<(usize, usize)> {
     let (first, last) = range.strip_prefix("bytes=")?.split_once('-')?;
-    let first: u64 = first.parse().ok()?;
+    let first: usize = first.parse().ok()?;
     let end = match last {
         "" => total,
-        last => last.parse::<u64>().ok()?.saturating_add(1).min(total),
+        last => last.parse::<usize>().ok()?.saturating_add(1).min(total),
     };
     (first < end).then_some((first, end))
 }
