@@ -31,7 +31,8 @@ S3 input (--input s3://bucket/key or s3://bucket/prefix/):
 DynamoDB table exports (dynamodb --from-export FOLDER):
   The export's data files are the pieces of the input, in the order of manifest-files.json;
   each is checked against it when read to its end (item count, MD5), and any difference is
-  in the summary's \"problems\" (exit code 1; the items are copied all the same).
+  in the summary's \"problems\" (exit code 1; the items are copied all the same). The
+  summary counts items written and keys deleted apart (\"written\", \"deleted\").
 
 Sharded runs (--shard I/N):
   Under an S3 prefix, part I is every N-th object from object I. A file or a single object

@@ -276,6 +276,14 @@ fn request_and_cpu_targets(md: &mut String, runs: &[Run], service: Service) {
         .into_iter()
         .flatten()
         .collect();
+    if uniform.is_empty() {
+        // No run of this service in these figures: nothing to judge.
+        let _ = writeln!(
+            md,
+            "| requests = lower bound, uniform load | {title} | no run in these figures | not measured |"
+        );
+        return;
+    }
     let at_bound = uniform.iter().all(|r| r.requests == r.lower_bound);
     let sent: Vec<String> = uniform.iter().map(|r| r.requests.to_string()).collect();
     let bound = uniform.first().map_or(0, |r| r.lower_bound);
@@ -474,6 +482,10 @@ fn latency_table(md: &mut String, runs: &[Run]) {
             latency_ms,
         );
         let ours = ours_uniform(runs, service, latency_ms);
+        if hand.is_none() && boto3.is_none() && ours.iter().all(Option::is_none) {
+            // A service without runs in these figures gets no row of blanks.
+            continue;
+        }
         let records = hand.map_or(0, |r| r.records);
         let cell =
             |run: Option<&Run>| run.map_or("".into(), |r| format!("{:.0}", r.records_per_second()));
