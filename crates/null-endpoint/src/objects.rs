@@ -5,11 +5,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
 
-use crate::protocol::Answer;
+use crate::protocol::{Answer, respond};
 use crate::{Api, Counters};
 
 impl Api {
@@ -108,15 +107,10 @@ fn object(file: &Path, head: bool, range: Option<&str>) -> Answer {
     } else {
         bytes[first..end].to_vec()
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
+    let mut response = respond(status, "application/octet-stream", body);
     let headers = response.headers_mut();
     headers.insert("content-length", length.into());
     headers.insert("etag", hyper::header::HeaderValue::from_static("\"0\""));
-    headers.insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/octet-stream"),
-    );
     if status == StatusCode::PARTIAL_CONTENT
         && let Ok(value) = format!("bytes {first}-{}/{total}", end - 1).parse()
     {
@@ -164,7 +158,7 @@ fn list(folder: &Path, bucket: &str, prefix: &str) -> Answer {
         ));
     }
     xml.push_str("</ListBucketResult>");
-    xml_answer(StatusCode::OK, xml)
+    respond(StatusCode::OK, "application/xml", xml.into_bytes())
 }
 
 /// The files under `folder`, as keys after `prefix`, with their sizes.
@@ -184,29 +178,17 @@ fn files(folder: &Path, prefix: &str, into: &mut Vec<(String, u64)>) {
 }
 
 fn error(status: StatusCode, code: &str, head: bool) -> Answer {
-    if head {
-        // A HEAD answer has no body: the status says it all.
-        let mut response = Response::new(Full::new(Bytes::new()));
-        *response.status_mut() = status;
-        return response;
-    }
-    xml_answer(
-        status,
+    // A HEAD answer has no body: the status says it all.
+    let body = if head {
+        Vec::new()
+    } else {
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
              <Message>{code}</Message></Error>"
-        ),
-    )
-}
-
-fn xml_answer(status: StatusCode, xml: String) -> Answer {
-    let mut response = Response::new(Full::new(Bytes::from(xml)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/xml"),
-    );
-    response
+        )
+        .into_bytes()
+    };
+    respond(status, "application/xml", body)
 }
 
 fn escaped(text: &str) -> String {

@@ -98,8 +98,9 @@ struct Writes {
     counts: Counts,
 }
 
-/// Delivered writes by kind. The engine names a delivered write by its tag only, so the
-/// tags of deletes not yet settled are kept (only deletes: a full export has none).
+/// Delivered writes by kind. The engine names a delivered write by its tag only, so where
+/// lines mix puts and deletes (export lines) the tags of deletes not yet settled are kept
+/// (only deletes: a full export has none).
 #[derive(Default)]
 struct Counts {
     deletes_unsettled: Mutex<HashSet<u64>>,
@@ -108,12 +109,10 @@ struct Counts {
 }
 
 impl Counts {
-    /// Forgets the delete tagged `tag`; whether it was one.
-    fn settle(&self, tag: u64) -> bool {
+    fn deletes_unsettled(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
         self.deletes_unsettled
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&tag)
     }
 }
 
@@ -148,21 +147,24 @@ impl LineFormat for Writes {
     }
 
     fn submitting(&self, tag: u64, write: &DynamoWrite) {
-        if matches!(write, DynamoWrite::Delete(_)) {
-            self.counts
-                .deletes_unsettled
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(tag);
+        if self.kind == Kind::ExportLine && matches!(write, DynamoWrite::Delete(_)) {
+            self.counts.deletes_unsettled().insert(tag);
         }
     }
 
     fn not_delivered(&self, tag: u64) {
-        self.counts.settle(tag);
+        if self.kind == Kind::ExportLine {
+            self.counts.deletes_unsettled().remove(&tag);
+        }
     }
 
     fn delivered(&self, tag: u64) {
-        let counter = if self.counts.settle(tag) {
+        let deleted = match self.kind {
+            Kind::Put => false,
+            Kind::Delete => true,
+            Kind::ExportLine => self.counts.deletes_unsettled().remove(&tag),
+        };
+        let counter = if deleted {
             &self.counts.deleted
         } else {
             &self.counts.written
