@@ -22,14 +22,16 @@ use std::time::{Duration, Instant};
 use crate::{Result, run, workspace_root};
 
 /// The project's virtualenv: moto (and with it boto3), the KPL aggregation library of AWS
-/// Labs, which the Kinesis aggregation tests check compatibility with, and PySpark, which the
-/// Python package's Spark tests run in local mode (on the machine's Java 17).
+/// Labs, which the Kinesis aggregation tests check compatibility with, PySpark, which the
+/// Python package's Spark tests run in local mode (on the machine's Java 17), and Ray Data,
+/// whose tests start a local Ray cluster.
 const PYTHON_PACKAGES: &[&str] = &[
     "moto[server]==5.2.5",
     "aws-kinesis-agg==1.2.3",
     "maturin==1.16.0",
     "pytest==9.2.0",
     "pyspark==3.5.3",
+    "ray[data]==2.60.0",
 ];
 const DYNALITE: &str = "dynalite@4.0.0";
 /// LocalStack and the pins its latest transitive versions need (see the emulator notes).

@@ -85,3 +85,27 @@ def receive_all(sqs, url, expected, attributes=False):
         for message in got:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return messages
+
+
+def create_table(dynamodb, prefix="py-table"):
+    """A new on-demand table keyed by the string `id`."""
+    name = unique(prefix)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+    return name
+
+
+def scan_ids(dynamodb, table):
+    """The `id` of every item of the table."""
+    ids, start = [], None
+    while True:
+        page = dynamodb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+        ids += [item["id"]["S"] for item in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return ids

@@ -31,6 +31,7 @@ def test_the_wheel_is_one_abi3_manylinux_wheel_for_python_3_9_and_later():
         names = wheel.namelist()
         assert "aws_batch_utils/__init__.py" in names
         assert "aws_batch_utils/aws_batch_utils.abi3.so" in names
+        assert "aws_batch_utils/ray.py" in names, "the Ray Data sink beside the compiled module"
         metadata_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
         metadata = email.message_from_bytes(wheel.read(metadata_name))
     assert metadata["Name"] == "aws-batch-utils"
@@ -93,7 +94,8 @@ def test_the_sdist_holds_every_crate_the_package_is_built_from(tmp_path):
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     for needed in ("pyproject.toml", "PKG-INFO", "Cargo.toml", "Cargo.lock",
                    "crates/batch-py/Cargo.toml", "crates/batch-py/src/lib.rs",
-                   "crates/batch-py/README.md"):
+                   "crates/batch-py/README.md", "python/aws_batch_utils/__init__.py",
+                   "python/aws_batch_utils/ray.py"):
         assert needed in names, needed
     # Every crate the package depends on, with its sources.
     for crate in ("batch-core", "batch-sqs", "batch-kinesis", "batch-dynamodb",

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import aws_batch_utils as abu
-from conftest import REGION, receive_all, unique
+from conftest import REGION, create_table, receive_all, scan_ids, unique
 
 @pytest.fixture(scope="module")
 def spark():
@@ -35,28 +35,6 @@ def spark():
     )
     yield session
     session.stop()
-
-
-def create_table(dynamodb):
-    name = unique("py-spark")
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.get_waiter("table_exists").wait(TableName=name)
-    return name
-
-
-def scan_ids(dynamodb, table):
-    ids, start = [], None
-    while True:
-        page = dynamodb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
-        ids += [item["id"]["S"] for item in page["Items"]]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return ids
 
 
 def test_a_dataframe_goes_to_a_table_and_the_rows_refused_come_back(spark, client, connect):

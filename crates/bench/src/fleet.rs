@@ -27,6 +27,8 @@ use crate::plan::{Figures, ratio};
 use crate::sweep::{sdk_config, steady_rate};
 use crate::{Options, Result, report};
 
+pub(crate) mod spark;
+
 /// The writer counts measured, and the smoke run's.
 pub(crate) const WRITERS: [usize; 3] = [2, 10, 50];
 const QUICK_WRITERS: [usize; 1] = [10];
@@ -91,7 +93,8 @@ impl Shared {
     }
 }
 
-/// Who writes: the dispatcher as it is, or with pacing off.
+/// Who writes: the dispatcher as it is, or with pacing off, in this process; or the tasks of
+/// a Spark job (see [`spark`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum FleetSender {
@@ -99,6 +102,11 @@ pub(crate) enum FleetSender {
     /// Paced, and told how many writers share the quota (`fleet_size`).
     PacedFleetSize,
     Unpaced,
+    /// The Python package in each task of a Spark job (`write_dataframe`'s partition writer).
+    SparkPackage,
+    /// boto3 in each task of a Spark job (`foreachPartition`): the table's `batch_writer`, or
+    /// `put_records` with the failed entries sent again after a backoff.
+    SparkBoto3,
 }
 
 impl FleetSender {
@@ -107,14 +115,18 @@ impl FleetSender {
             Self::Paced => "aws-batch-utils, paced (default)",
             Self::PacedFleetSize => "aws-batch-utils, paced, told the fleet size",
             Self::Unpaced => "aws-batch-utils, pacing off",
+            Self::SparkPackage => "Python package in Spark tasks (`write_dataframe`)",
+            Self::SparkBoto3 => "boto3 in Spark tasks (`foreachPartition`)",
         }
     }
 
-    fn config(self, writers: usize) -> DispatcherConfig {
+    /// The configuration of an in-process writer; `None` for the Spark senders.
+    fn config(self, writers: usize) -> Option<DispatcherConfig> {
         match self {
-            Self::Paced => DispatcherConfig::default(),
-            Self::PacedFleetSize => DispatcherConfig::default().fleet_size(writers),
-            Self::Unpaced => DispatcherConfig::default().adaptive(false),
+            Self::Paced => Some(DispatcherConfig::default()),
+            Self::PacedFleetSize => Some(DispatcherConfig::default().fleet_size(writers)),
+            Self::Unpaced => Some(DispatcherConfig::default().adaptive(false)),
+            Self::SparkPackage | Self::SparkBoto3 => None,
         }
     }
 }
@@ -146,6 +158,14 @@ pub(crate) struct FleetRun {
 }
 
 impl FleetRun {
+    /// Whether the writers were the tasks of a Spark job.
+    pub(crate) fn in_spark(&self) -> bool {
+        matches!(
+            self.sender,
+            FleetSender::SparkPackage | FleetSender::SparkBoto3
+        )
+    }
+
     pub(crate) fn goodput(&self) -> f64 {
         ratio(self.steady_rate, self.quota)
     }
@@ -200,7 +220,9 @@ pub(crate) async fn run_into_report(
         Some(path) => Figures::read(path)?,
         None => Figures::default(),
     };
-    figures.fleet = measure(options.quick, writers.as_deref(), paced_only, seconds).await?;
+    let fresh = measure(options.quick, writers.as_deref(), paced_only, seconds).await?;
+    figures.fleet.retain(FleetRun::in_spark);
+    figures.fleet.extend(fresh);
     report::write(options, &figures)
 }
 
@@ -253,6 +275,16 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
          writer's time when that is shorter) while every writer still had records; the \
          refusals of the first 2 s are in seconds of quota.\n\n",
     );
+    if runs.iter().any(FleetRun::in_spark) {
+        markdown.push_str(
+            "The Spark rows (`batch-bench spark`) are the 4 tasks of one PySpark job in local \
+             mode, each writing its partition (the same records) with the Python package's \
+             partition writer or with boto3 in `foreachPartition` (the table's \
+             `batch_writer`; for the stream, `put_records` with the failed entries sent again \
+             after a jittered backoff, up to 10 times); their clock starts with the first \
+             task.\n\n",
+        );
+    }
     markdown.push_str(&table(runs));
 }
 
@@ -289,28 +321,56 @@ fn row(run: &FleetRun) -> String {
     )
 }
 
-/// Makes one fleet run against a fresh endpoint.
-pub(crate) async fn run(
+/// A fresh endpoint enforcing the quota of `shared` (logging what it accepts, and when), the
+/// records per second the quota takes, and the records of a run: `writers` equal shares of
+/// `seconds_of_quota` of it.
+pub(crate) async fn endpoint(
     shared: Shared,
-    sender: FleetSender,
     writers: usize,
     seconds_of_quota: f64,
-) -> Result<FleetRun> {
+) -> Result<(NullEndpoint, f64, u64)> {
     let (capacity, quota) = shared.quota();
     // Faults at zero: the endpoint then logs what it accepts, and when.
     let endpoint =
         NullEndpoint::start_with_capacity(LATENCY, capacity, Some(Faults::default())).await?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let records = (quota * seconds_of_quota) as u64;
-    let share = records / writers as u64;
-    let records = share * writers as u64;
+    Ok((endpoint, quota, records / writers as u64))
+}
+
+/// What the writers of a run did, however they ran.
+pub(crate) struct Outcome {
+    pub(crate) writers: usize,
+    pub(crate) share: u64,
+    /// When the first writer started.
+    pub(crate) started: Instant,
+    /// From the start to the last writer's end.
+    pub(crate) seconds: f64,
+    /// Entries refused for the quota in the first [`START`].
+    pub(crate) refused_at_start: u64,
+    /// Each writer's end, in seconds from the start.
+    pub(crate) finished: Vec<f64>,
+    pub(crate) handed_back: u64,
+}
+
+/// Makes one fleet run of in-process writers against a fresh endpoint.
+pub(crate) async fn run(
+    shared: Shared,
+    sender: FleetSender,
+    writers: usize,
+    seconds_of_quota: f64,
+) -> Result<FleetRun> {
+    let config = sender
+        .config(writers)
+        .ok_or_else(|| format!("{} runs in a Spark job, not in process", sender.title()))?;
+    let (endpoint, quota, share) = self::endpoint(shared, writers, seconds_of_quota).await?;
     let url = endpoint.url();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(writers);
     for writer in 0..writers {
         // Each writer's own SDK configuration: its own connections and retry state.
         let sdk = aws_batch_utils::without_sdk_retries(&sdk_config(&url, false).await);
-        let config = sender.config(writers);
+        let config = config.clone();
         tasks.push(tokio::spawn(async move {
             let handed_back = write(shared, &sdk, config, writer, share)
                 .await
@@ -327,14 +387,51 @@ pub(crate) async fn run(
         handed_back += back?;
         finished.push(at.duration_since(started).as_secs_f64());
     }
-    let seconds = started.elapsed().as_secs_f64();
-    // The first acceptance of each record, by writer.
+    let outcome = Outcome {
+        writers,
+        share,
+        started,
+        seconds: started.elapsed().as_secs_f64(),
+        refused_at_start,
+        finished,
+        handed_back,
+    };
+    Ok(figures(shared, sender, quota, &endpoint, outcome))
+}
+
+/// The first acceptance of each record the endpoint logged, by writer and record number.
+pub(crate) fn first_acceptances(
+    shared: Shared,
+    endpoint: &NullEndpoint,
+) -> HashMap<(usize, u64), Instant> {
     let mut first: HashMap<(usize, u64), Instant> = HashMap::new();
     for (at, entry) in endpoint.accepted_at(shared.api()) {
         if let Some(id) = record_id(shared, &entry) {
             first.entry(id).or_insert(at);
         }
     }
+    first
+}
+
+/// A run's figures, from what its writers did and what the endpoint logged.
+pub(crate) fn figures(
+    shared: Shared,
+    sender: FleetSender,
+    quota: f64,
+    endpoint: &NullEndpoint,
+    outcome: Outcome,
+) -> FleetRun {
+    let Outcome {
+        writers,
+        share,
+        started,
+        seconds,
+        refused_at_start,
+        finished,
+        handed_back,
+    } = outcome;
+    let records = share * writers as u64;
+    let first = first_acceptances(shared, endpoint);
     let mut arrivals: Vec<Instant> = first.values().copied().collect();
     arrivals.sort_unstable();
     let fastest = finished.iter().copied().fold(f64::INFINITY, f64::min);
@@ -345,7 +442,7 @@ pub(crate) async fn run(
     } else {
         fastest / 2.0
     };
-    Ok(FleetRun {
+    FleetRun {
         shared,
         sender,
         writers,
@@ -362,7 +459,7 @@ pub(crate) async fn run(
         requests: endpoint.counts(shared.api()).requests,
         lower_bound: records.div_ceil(shared.max_entries()),
         handed_back,
-    })
+    }
 }
 
 /// One writer: its dispatcher, its records submitted as fast as it takes them, a flush;
@@ -430,18 +527,27 @@ where
     Ok(dispatcher.flush_payloads().await.len() as u64)
 }
 
+/// The text from the first JSON string that starts with `w`.
+fn after_quote(json: &str) -> Option<String> {
+    let at = json.find("\"w")?;
+    Some(json[at + 1..].to_owned())
+}
+
 /// The writer and record number of an entry the endpoint accepted: `w<writer>-<n>` in
-/// the message body, the item's key, or the record's data (as base64).
+/// the message body, the item's key, or the record's data (as base64: the text itself, or
+/// JSON holding it).
 fn record_id(shared: Shared, entry: &str) -> Option<(usize, u64)> {
     let text = match shared {
         Shared::Stream => {
             let bytes = aws_smithy_types::base64::decode(entry).ok()?;
-            String::from_utf8_lossy(&bytes[..bytes.len().min(32)]).into_owned()
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(48)]).into_owned();
+            if head.starts_with('w') {
+                head
+            } else {
+                after_quote(&head)?
+            }
         }
-        Shared::Table => {
-            let at = entry.find("\"w")?;
-            entry[at + 1..].to_owned()
-        }
+        Shared::Table => after_quote(entry)?,
         Shared::FifoQueue => entry.to_owned(),
     };
     let rest = text.strip_prefix('w')?;
@@ -500,6 +606,8 @@ mod tests {
         assert_eq!(record_id(Shared::Table, write), Some((12, 5)));
         let data = aws_smithy_types::base64::encode(b"w4-99-xxxxxxxx");
         assert_eq!(record_id(Shared::Stream, &data), Some((4, 99)));
+        let json = aws_smithy_types::base64::encode(br#"{"pk": "w2-31", "key": "k1"}"#);
+        assert_eq!(record_id(Shared::Stream, &json), Some((2, 31)));
         assert_eq!(record_id(Shared::FifoQueue, "x"), None);
     }
 }

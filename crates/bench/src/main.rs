@@ -9,6 +9,9 @@
 //! batch-bench fleet [--writers 2,10] [--paced-only] [--seconds S] [--from-json FILE]
 //!                                                     many writers on one quota, into
 //!                                                     FILE's figures
+//! batch-bench spark [--quick] [--python PATH] [--from-json FILE]
+//!                                                     4 Spark tasks on one quota: the
+//!                                                     package and boto3, into FILE's figures
 //! batch-bench lambda [--quick] [--from-json FILE]     the end-of-invocation flush, into
 //!                                                     FILE's figures
 //! batch-bench bulk [--quick] [--from-json FILE]       the `aws-batch` command: an export
@@ -103,6 +106,10 @@ enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
+    /// Spark: the 4 tasks of a PySpark job in local mode on one quota (a stream, a table),
+    /// with the Python package and with boto3 in `foreachPartition` (`--python` has
+    /// PySpark); into the figures of `--from-json`.
+    Spark,
     /// Lambda: the end-of-invocation flush's time, shared requests of concurrent
     /// invocations, a flush's overshoot of its budget; into the figures of `--from-json`.
     Lambda,
@@ -204,6 +211,7 @@ fn main() -> ExitCode {
             paced_only,
             seconds,
         )),
+        Some(Command::Spark) => runtime.block_on(fleet::spark::run_into_report(&cli.options)),
         Some(Command::Lambda) => runtime.block_on(lambda::run_into_report(&cli.options)),
         Some(Command::Bulk { items }) => {
             runtime.block_on(bulk::run_into_report(&cli.options, items))

@@ -149,6 +149,8 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         figures.capacity = sweep(options).await?;
         figures.aggregation = aggregation::run_all(options).await?;
         figures.fleet = crate::fleet::measure(options.quick, None, false, None).await?;
+        let spark = crate::fleet::spark::measure(&options.python, options.quick).await?;
+        figures.fleet.extend(spark);
         figures.lambda = crate::lambda::measure(options.quick).await?;
         figures.bulk = crate::bulk::measure(options.quick, None).await?;
     } else if options.aggregation_only {
