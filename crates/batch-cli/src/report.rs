@@ -81,6 +81,8 @@ pub(crate) struct Summary {
     pub(crate) throttled: u64,
     /// The rate the destination's throttling paced the run to at its end, if it did.
     pub(crate) paced_rate: Option<u64>,
+    /// How long sending was held back by the pace (the destination's, or the caps given).
+    pub(crate) paced_wait: Duration,
     /// Why the run stopped before the end of the input, if it did.
     pub(crate) stopped: Option<String>,
     pub(crate) elapsed: Duration,
@@ -104,6 +106,7 @@ impl Summary {
         self.retries = stats.retries;
         self.throttled = stats.throttled;
         self.paced_rate = stats.paced_rate;
+        self.paced_wait = stats.paced_wait;
         self.elapsed = elapsed;
     }
 
@@ -153,6 +156,7 @@ impl Summary {
             "retries": self.retries,
             "throttled": self.throttled,
             "paced_records_per_second": self.paced_rate,
+            "waited_for_pace_seconds": self.paced_wait.as_secs_f64(),
             "stopped": self.stopped,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "records_per_second": self.throughput(),
@@ -161,6 +165,13 @@ impl Summary {
             summary[*kind] = (*count).into();
         }
         summary
+    }
+
+    /// The time held back by the pace, and its share of the run: `12.30 s (41% of the run)`.
+    fn waited_in_words(&self) -> String {
+        let waited = self.paced_wait.as_secs_f64();
+        let share = 100.0 * waited / self.elapsed.as_secs_f64().max(1e-9);
+        format!("{waited:.2} s ({:.0}% of the run)", share.min(100.0))
     }
 
     /// The delivered count, with its kinds when there are kinds: `10 (7 written, 3 deleted)`.
@@ -224,6 +235,7 @@ impl Summary {
                     |rate| format!("{rate} records/s"),
                 ),
             ),
+            ("waited for the pace", self.waited_in_words()),
             ("elapsed", format!("{:.2} s", self.elapsed.as_secs_f64())),
             ("throughput", format!("{} records/s", self.throughput())),
         ]);

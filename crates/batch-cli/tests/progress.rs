@@ -117,4 +117,11 @@ async fn under_a_one_shard_quota_every_record_is_delivered_at_the_shards_pace() 
     assert!(throttled < 2_500, "{throttled} refused: {summary}");
     let paced = summary["paced_records_per_second"].as_u64().unwrap();
     assert!((500..=1_500).contains(&paced), "paced to {paced}/s");
+    // Most of the run went waiting for the shard's pace, and never more than the run.
+    let waited = summary["waited_for_pace_seconds"].as_f64().unwrap();
+    let elapsed = summary["elapsed_seconds"].as_f64().unwrap();
+    assert!(
+        waited > 0.5 * elapsed && waited <= elapsed,
+        "{waited} s of {elapsed} s: {summary}"
+    );
 }

@@ -206,14 +206,12 @@ impl<B: Backend> Dispatcher<B> {
     /// Counters since the dispatcher was built.
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let rate = self
-            .shared
-            .pacer
-            .as_ref()
-            .and_then(|pacer| pacer.rate())
-            .map(|r| r as u64);
-        stats.paced_rate = rate;
+        if let Some(pacer) = &self.shared.pacer {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let rate = pacer.rate().map(|r| r as u64);
+            stats.paced_rate = rate;
+            stats.paced_wait = pacer.waited();
+        }
         stats
     }
 

@@ -23,10 +23,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+mod caps;
 mod domain;
 mod request;
+mod wait;
+pub(crate) use caps::Caps;
 use domain::{Domain, MIN_RATE};
 pub(crate) use request::{Answer, Request, Share};
+use wait::{WaitClock, Waiting};
 
 /// Requests in flight at the start. Until the first throttling the window doubles per round
 /// trip in which it was full, up to [`SLOW_START_LIMIT`]; beyond, and after a throttling, it
@@ -40,25 +44,6 @@ const SLOW_START_LIMIT: f64 = 16.0;
 const IN_USE: Duration = Duration::from_secs(1);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
-/// Fixed caps set by the user, and the writers the user said share the quota.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Caps {
-    pub(crate) records_per_second: Option<f64>,
-    pub(crate) bytes_per_second: Option<f64>,
-    /// Writers started together on the quota, this one included (at least 1).
-    pub(crate) fleet_size: f64,
-}
-
-impl Default for Caps {
-    fn default() -> Self {
-        Self {
-            records_per_second: None,
-            bytes_per_second: None,
-            fleet_size: 1.0,
-        }
-    }
-}
-
 /// The pacing state of one dispatcher.
 #[derive(Debug)]
 pub(crate) struct Pacer {
@@ -86,6 +71,8 @@ struct State {
     /// When the user's caps next allow a request.
     records_cap_free: Instant,
     bytes_cap_free: Instant,
+    /// How long requests waited for their pace.
+    waits: WaitClock,
 }
 
 /// How long a request may wait for its pace: the throttle budget, from its batch's first
@@ -137,6 +124,7 @@ impl Pacer {
                 accepted_units: 0.0,
                 records_cap_free: now,
                 bytes_cap_free: now,
+                waits: WaitClock::new(now),
             }),
             freed: Notify::new(),
             max_in_flight,
@@ -214,9 +202,16 @@ impl Pacer {
         let go = self.reserve(shares, pass.reserved_at, until)?;
         pass.limited = go > pass.reserved_at;
         if pass.limited {
+            let _waiting = Waiting::start(self);
             tokio::time::sleep_until(go).await;
         }
         Some(pass)
+    }
+
+    /// How long, in all, at least one request was waiting for its pace (the rates learned
+    /// from the destination, or the user's caps), up to now.
+    pub(crate) fn waited(&self) -> Duration {
+        self.lock().waits.total(Instant::now())
     }
 
     /// When a request of `patience` stops waiting for its pace, if it does.

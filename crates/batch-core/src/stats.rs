@@ -1,6 +1,7 @@
 //! Counters of one dispatcher.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 /// A snapshot of a dispatcher's counters since it was built.
 ///
@@ -42,6 +43,11 @@ pub struct Stats {
     /// [`DispatcherConfig::adaptive`](crate::DispatcherConfig::adaptive)). `None` while the
     /// destination has not throttled it.
     pub paced_rate: Option<u64>,
+    /// How long, in all, sending was held back by its pace: the time during which at least
+    /// one request was waiting for the rate learned from the destination's throttling (or
+    /// for the caps of [`DispatcherConfig`](crate::DispatcherConfig)). Near the whole run
+    /// when the destination's quota, not this writer, set the speed.
+    pub paced_wait: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +97,7 @@ impl Counters {
             requests_failed: self.requests_failed.load(Relaxed),
             requests_failed_in_a_row: self.requests_failed_in_a_row.load(Relaxed),
             paced_rate: None,
+            paced_wait: Duration::ZERO,
         }
     }
 }

@@ -1268,6 +1268,25 @@ async fn a_records_per_second_cap_paces_without_any_throttling() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(2_900), "{took:?}");
     assert_eq!(backend.requests().len(), 30);
+    // Held back by its pace for nearly all of it: every request but the first waited.
+    let waited = dispatcher.stats().paced_wait;
+    assert!(
+        waited >= Duration::from_millis(2_800) && waited <= took,
+        "{waited:?} of {took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dispatcher_nothing_paces_never_waits_for_its_pace() {
+    let (_backend, dispatcher) = dispatcher(DispatcherConfig::default().max_entries(10));
+    for id in 0..300 {
+        dispatcher
+            .submit_payload(TestPayload::new(id, 1))
+            .await
+            .unwrap();
+    }
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(dispatcher.stats().paced_wait, Duration::ZERO);
 }
 
 #[tokio::test(start_paused = true)]

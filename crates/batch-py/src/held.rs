@@ -242,6 +242,8 @@ impl<B: Backend> Held<B> {
         dict.set_item("requests_sent", stats.requests_sent)?;
         dict.set_item("retries", stats.retries)?;
         dict.set_item("throttled", stats.throttled)?;
+        dict.set_item("paced_rate", stats.paced_rate)?;
+        dict.set_item("paced_wait_seconds", stats.paced_wait.as_secs_f64())?;
         Ok(dict)
     }
 }

@@ -61,6 +61,9 @@ def test_sqs_standard_delivers_every_payload_exactly_and_leaves_the_callers_dict
     assert attributes["raw"]["BinaryValue"] == b"\x00\x01"
     assert attributes["n"]["DataType"] == "Number"
     assert dispatcher.stats()["requests_sent"] == 3
+    # The emulator never throttled: nothing was paced.
+    assert dispatcher.stats()["paced_rate"] is None
+    assert dispatcher.stats()["paced_wait_seconds"] == 0.0
     assert str(dispatcher) == f"SQSBatchDispatcher::{name}"
 
 
