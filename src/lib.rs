@@ -75,7 +75,7 @@
 pub use batch_core as engine;
 pub use batch_core::{
     ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
-    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, ScopeFlush, Stats,
+    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, ScopeFlush, SharedPace, Stats,
     SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason, codes, without_sdk_retries,
 };
 

@@ -89,6 +89,7 @@ pub use service::{DispatcherBuilder, Service, without_sdk_retries};
 pub mod __private {
     pub use aws_types::SdkConfig;
 }
+pub use pace::SharedPace;
 pub use spec::{DedupPolicy, Limits, MergeLimit, ServiceSpec};
 pub use stats::Stats;
 pub use unprocessed::{DeliveryError, Unprocessed, UnprocessedReason};

@@ -25,10 +25,12 @@ use tokio::time::Instant;
 
 mod caps;
 mod domain;
+mod group;
 mod request;
 mod wait;
 pub(crate) use caps::Caps;
 use domain::{Domain, MIN_RATE};
+pub use group::SharedPace;
 pub(crate) use request::{Answer, Request, Share};
 use wait::{WaitClock, Waiting};
 

@@ -9,6 +9,7 @@ use crate::backend::Backend;
 use crate::config::DispatcherConfig;
 use crate::dispatcher::Dispatcher;
 use crate::error::ConfigError;
+use crate::pace::SharedPace;
 use crate::shared::{DeliveredHook, Shared};
 
 /// A backend for an AWS service, made from an SDK client and a target (a queue, a stream, a
@@ -66,10 +67,11 @@ impl<B: Backend> Dispatcher<B> {
         backend: B,
         config: &DispatcherConfig,
         on_delivered: Option<DeliveredHook>,
+        shared_pace: Option<&SharedPace>,
     ) -> Result<Self, ConfigError> {
         let config = config.resolve::<B>()?;
         Ok(Self {
-            shared: Shared::new(backend, config, on_delivered),
+            shared: Shared::new(backend, config, on_delivered, shared_pace),
         })
     }
 }
@@ -88,6 +90,7 @@ impl<B: Service> Dispatcher<B> {
         Self::from_parts(
             B::backend(client, target.into()),
             &DispatcherConfig::default(),
+            None,
             None,
         )
         .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
@@ -113,6 +116,7 @@ pub struct DispatcherBuilder<B> {
     backend: B,
     config: DispatcherConfig,
     on_delivered: Option<DeliveredHook>,
+    shared_pace: Option<SharedPace>,
 }
 
 impl<B: std::fmt::Debug> std::fmt::Debug for DispatcherBuilder<B> {
@@ -121,6 +125,7 @@ impl<B: std::fmt::Debug> std::fmt::Debug for DispatcherBuilder<B> {
             .field("backend", &self.backend)
             .field("config", &self.config)
             .field("on_delivered", &self.on_delivered.is_some())
+            .field("shared_pace", &self.shared_pace.is_some())
             .finish()
     }
 }
@@ -131,6 +136,7 @@ impl<B: Backend> DispatcherBuilder<B> {
             backend,
             config: DispatcherConfig::default(),
             on_delivered: None,
+            shared_pace: None,
         }
     }
 
@@ -168,11 +174,23 @@ impl<B: Backend> DispatcherBuilder<B> {
         self
     }
 
+    /// Paces the dispatcher together with the others built with `pace`, whose destinations
+    /// share its quota (see [`SharedPace`]). Default: a pace of its own.
+    pub fn shared_pace(mut self, pace: &SharedPace) -> Self {
+        self.shared_pace = Some(pace.clone());
+        self
+    }
+
     /// The dispatcher, once the settings and the backend's options pass their checks. Does
     /// no I/O.
     pub fn build(self) -> Result<Dispatcher<B>, ConfigError> {
         self.backend.check()?;
-        Dispatcher::from_parts(self.backend, &self.config, self.on_delivered)
+        Dispatcher::from_parts(
+            self.backend,
+            &self.config,
+            self.on_delivered,
+            self.shared_pace.as_ref(),
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use crate::backend::Backend;
 use crate::config::Resolved;
 use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::Ledger;
-use crate::pace::{Caps, Pacer};
+use crate::pace::{Caps, Pacer, SharedPace};
 use crate::pending::{Added, Item, Pending, lowest};
 use crate::spec::{DedupPolicy, Limits};
 use crate::stats::Counters;
@@ -62,7 +62,7 @@ pub(crate) struct Shared<B: Backend> {
     /// until a flush returns.
     pub(crate) abandon: watch::Sender<bool>,
     /// Paces requests to what the destination accepts, and to the user's caps.
-    pub(crate) pacer: Option<Pacer>,
+    pub(crate) pacer: Option<Arc<Pacer>>,
     pub(crate) on_delivered: Option<DeliveredHook>,
 }
 
@@ -103,10 +103,14 @@ impl<B: Backend> Shared<B> {
         backend: B,
         config: Resolved,
         on_delivered: Option<DeliveredHook>,
+        shared_pace: Option<&SharedPace>,
     ) -> Arc<Self> {
         let batch_slots = Arc::new(Semaphore::new(config.max_in_flight));
-        let pacer = (config.adaptive || config.caps != Caps::default())
-            .then(|| Pacer::new(config.max_in_flight, config.caps, config.adaptive));
+        let make = || Pacer::new(config.max_in_flight, config.caps, config.adaptive);
+        let pacer = match shared_pace {
+            Some(pace) => Some(pace.pacer(make)),
+            None => (config.adaptive || config.caps != Caps::default()).then(|| Arc::new(make())),
+        };
         // A merged entry is one request entry: it keeps the entry limit too.
         let mut merge = backend.merge_limit();
         merge.bytes = merge.bytes.min(config.limits.max_entry_bytes);

@@ -1180,6 +1180,51 @@ async fn a_paced_dispatcher_retries_throttled_entries_past_max_attempts_until_de
     assert!(stats.paced_rate.is_some());
 }
 
+/// Two dispatchers on one quota; the first one's destination throttles. Returns what the
+/// second, never throttled itself, learned.
+async fn second_of_two_after_the_first_is_throttled(share: bool) -> batch_core::Stats {
+    let pace = batch_core::SharedPace::new();
+    let build = |backend: InMemoryBackend| {
+        let builder =
+            Dispatcher::builder(backend).config(DispatcherConfig::default().max_entries(10));
+        if share {
+            builder.shared_pace(&pace)
+        } else {
+            builder
+        }
+        .build()
+        .unwrap()
+    };
+    let (throttling, calm) = (InMemoryBackend::new(), InMemoryBackend::new());
+    for id in 0..20 {
+        throttling.fail_entry(id, 1, throttled());
+    }
+    let (first, second) = (build(throttling), build(calm.clone()));
+    submit_all(&first, (0..50).map(|id| TestPayload::new(id, 1)).collect()).await;
+    assert!(first.flush_payloads().await.is_empty());
+    submit_all(
+        &second,
+        (100..150).map(|id| TestPayload::new(id, 1)).collect(),
+    )
+    .await;
+    assert!(second.flush_payloads().await.is_empty());
+    assert_eq!(calm.attempts_of(100), 1, "the second was never throttled");
+    second.stats()
+}
+
+#[tokio::test(start_paused = true)]
+async fn dispatchers_sharing_a_pace_slow_down_together_when_one_is_throttled() {
+    let shared = second_of_two_after_the_first_is_throttled(true).await;
+    assert!(
+        shared.paced_rate.is_some(),
+        "paced by the rate the first learned"
+    );
+    assert!(shared.paced_wait > Duration::ZERO, "{shared:?}");
+    // Each with a pace of its own, the second knows nothing of the first's throttling.
+    let alone = second_of_two_after_the_first_is_throttled(false).await;
+    assert_eq!((alone.paced_rate, alone.paced_wait), (None, Duration::ZERO));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_paced_dispatcher_gives_up_on_throttling_after_the_throttle_budget() {
     let budget = Duration::from_secs(20);

@@ -33,6 +33,27 @@
 //! assert!(logs.flush_payloads().await.is_empty());
 //! # Ok(()) }
 //! ```
+//!
+//! PutLogEvents is throttled per account and Region, not per stream: dispatchers of several
+//! streams in one process share one [`SharedPace`](batch_core::SharedPace), so that a throttle
+//! one of them meets slows all of them, instead of each learning the quota alone:
+//!
+//! ```no_run
+//! # async fn demo(client: aws_sdk_cloudwatchlogs::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use batch_core::SharedPace;
+//! use batch_logs::{LogsBackend, LogsBatchDispatcher};
+//!
+//! let account = SharedPace::new();
+//! let streams: Vec<LogsBatchDispatcher> = ["worker-1", "worker-2", "audit"]
+//!     .into_iter()
+//!     .map(|stream| {
+//!         let backend = LogsBackend::new(client.clone(), "/shop/orders", stream);
+//!         LogsBatchDispatcher::builder(backend).shared_pace(&account).build()
+//!     })
+//!     .collect::<Result<_, _>>()?;
+//! # let _ = streams;
+//! # Ok(()) }
+//! ```
 
 mod backend;
 mod dispatcher;

@@ -35,7 +35,7 @@
 //! batch-bench serve [LATENCY_MS [QUOTAS]]             serve a null endpoint until stopped,
 //!                                                     to run or profile one peer by hand;
 //!                                                     QUOTAS like `kinesis=2,dynamodb=1000,
-//!                                                     sqs=50,cloudwatch=5` (shards, WCU,
+//!                                                     sqs=50,cloudwatch=5,logs=20` (shards, WCU,
 //!                                                     requests/s) enforces AWS-like quotas
 //! ```
 #![allow(clippy::print_stdout)] // a tool that reports on stdout
@@ -88,7 +88,7 @@ enum Command {
         /// Latency of every answer, in milliseconds.
         #[arg(default_value_t = 0)]
         latency_ms: u64,
-        /// AWS-like quotas to enforce, like `kinesis=2,dynamodb=1000,sqs=50,cloudwatch=5`
+        /// AWS-like quotas to enforce, like `kinesis=2,dynamodb=1000,sqs=50,cloudwatch=5,logs=20`
         /// (shards, WCU, requests a second).
         #[arg(default_value = "")]
         quotas: String,
@@ -248,6 +248,7 @@ async fn serve_endpoint(latency_ms: u64, quotas: &str) -> Result<()> {
             "dynamodb" => capacity.dynamodb_wcu(value),
             "sqs" => capacity.sqs_requests_per_second(value),
             "cloudwatch" => capacity.cloudwatch_requests_per_second(value),
+            "logs" => capacity.logs_requests_per_second(value),
             other => return Err(format!("unknown service `{other}` in the quotas").into()),
         };
     }

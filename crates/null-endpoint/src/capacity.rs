@@ -9,6 +9,8 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use tokio::time::Instant;
 
+use crate::Api;
+
 /// The quotas an endpoint enforces. A rate of zero is no quota.
 ///
 /// ```
@@ -36,6 +38,9 @@ pub struct Capacity {
     pub sqs_requests_per_second: f64,
     /// PutMetricData requests per second; 0 is no quota.
     pub cloudwatch_requests_per_second: f64,
+    /// PutLogEvents requests per second, across every log stream (AWS: per account and
+    /// Region); 0 is no quota.
+    pub logs_requests_per_second: f64,
 }
 
 impl Default for Capacity {
@@ -48,6 +53,7 @@ impl Default for Capacity {
             dynamodb_wcu: 0.0,
             sqs_requests_per_second: 0.0,
             cloudwatch_requests_per_second: 0.0,
+            logs_requests_per_second: 0.0,
         }
     }
 }
@@ -85,6 +91,13 @@ impl Capacity {
     #[must_use]
     pub fn cloudwatch_requests_per_second(mut self, rate: f64) -> Self {
         self.cloudwatch_requests_per_second = rate;
+        self
+    }
+
+    /// Sets the PutLogEvents request rate, shared by every log stream.
+    #[must_use]
+    pub fn logs_requests_per_second(mut self, rate: f64) -> Self {
+        self.logs_requests_per_second = rate;
         self
     }
 }
@@ -130,6 +143,7 @@ struct State {
     wcu: Bucket,
     sqs: Bucket,
     cloudwatch: Bucket,
+    logs: Bucket,
 }
 
 /// The largest hash key, 2^128 - 1.
@@ -145,6 +159,7 @@ impl Quotas {
             wcu: Bucket::new(capacity.dynamodb_wcu, now),
             sqs: Bucket::new(capacity.sqs_requests_per_second, now),
             cloudwatch: Bucket::new(capacity.cloudwatch_requests_per_second, now),
+            logs: Bucket::new(capacity.logs_requests_per_second, now),
         };
         Self {
             capacity,
@@ -233,13 +248,15 @@ impl Quotas {
         Some(fits)
     }
 
-    /// Whether one more request fits the SQS (or CloudWatch) request rate now.
-    pub(crate) fn take_request(&self, cloudwatch: bool) -> bool {
+    /// Whether one more request of `api` fits its request rate now (SendMessageBatch,
+    /// PutMetricData and PutLogEvents have one; other operations always fit).
+    pub(crate) fn take_request(&self, api: Api) -> bool {
         let mut state = self.lock();
-        let bucket = if cloudwatch {
-            &mut state.cloudwatch
-        } else {
-            &mut state.sqs
+        let bucket = match api {
+            Api::SendMessageBatch => &mut state.sqs,
+            Api::PutMetricData => &mut state.cloudwatch,
+            Api::PutLogEvents => &mut state.logs,
+            _ => return true,
         };
         if bucket.rate <= 0.0 {
             return true;

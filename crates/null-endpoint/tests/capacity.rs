@@ -271,3 +271,56 @@ async fn sqs_fifo_under_a_request_rate_with_faults_keeps_group_order() {
     }
     assert_eq!(stored, run.records);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_streams_sharing_a_pace_share_the_accounts_request_rate() {
+    use aws_batch_utils::SharedPace;
+    use aws_batch_utils::logs::{LogEvent, LogsBackend, LogsBatchDispatcher};
+
+    // PutLogEvents is throttled per account and Region: 20 requests a second for all streams.
+    let capacity = Capacity::default().logs_requests_per_second(20.0);
+    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
+        .await
+        .unwrap();
+    let client = aws_batch_utils::logs::sdk::Client::new(&sdk_config(&endpoint).await);
+    let account = SharedPace::new();
+    let streams: Vec<LogsBatchDispatcher> = (0..4)
+        .map(|n| {
+            let backend = LogsBackend::new(client.clone(), "g", format!("s{n}"));
+            LogsBatchDispatcher::builder(backend)
+                .config(DispatcherConfig::default().max_entries(10))
+                .shared_pace(&account)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    // 4 streams of 200 events in calls of 10: 80 calls, 4 s at the account's rate.
+    let writers: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(s, stream)| {
+            tokio::spawn(async move {
+                for n in 0..200 {
+                    let event = LogEvent::new(format!("stream {s} event {n}"));
+                    stream.submit_payload(event).await.unwrap();
+                }
+                (stream.flush_payloads().await.len(), stream)
+            })
+        })
+        .collect();
+    let (mut handed_back, mut streams) = (0, Vec::new());
+    for writer in writers {
+        let (back, stream) = writer.await.unwrap();
+        handed_back += back;
+        streams.push(stream);
+    }
+    assert_eq!(handed_back, 0);
+    assert_eq!(endpoint.counts(Api::PutLogEvents).entries, 800);
+    // One pace: every stream reports the rate they learned together.
+    let rates: Vec<Option<u64>> = streams.iter().map(|s| s.stats().paced_rate).collect();
+    assert!(rates[0].is_some(), "the account's rate was never met");
+    assert!(rates.iter().all(|r| *r == rates[0]), "{rates:?}");
+    // Measured: 120 to 150 refused with one pace, 270 to 310 with a pace each.
+    let refused = endpoint.refused_for_capacity();
+    assert!(refused <= 240, "{refused} events refused for 800 stored");
+}

@@ -190,7 +190,7 @@ impl<B: Backend> Shared<B> {
             counters: &self.counters,
             rng: &self.rng,
             stop,
-            pacer: self.pacer.as_ref(),
+            pacer: self.pacer.as_deref(),
             on_delivered: self.on_delivered.as_deref(),
         };
         sender.send(todo, &mut out).await;

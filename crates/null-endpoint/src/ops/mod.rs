@@ -84,10 +84,7 @@ impl Ctx<'_> {
     /// Whether a request of `api` is over its operation's request rate; counted as refused
     /// when it is.
     pub(crate) fn over_rate(&self, api: Api, entries: usize) -> bool {
-        let cloudwatch = api == Api::PutMetricData;
-        let fits = self
-            .quotas()
-            .is_none_or(|quotas| quotas.take_request(cloudwatch));
+        let fits = self.quotas().is_none_or(|quotas| quotas.take_request(api));
         if !fits {
             self.refused_whole(api, entries);
         }
