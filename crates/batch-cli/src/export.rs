@@ -14,8 +14,9 @@ use aws_config::SdkConfig;
 use serde::Deserialize;
 
 use crate::cli::Common;
+use crate::open::Expected;
 use crate::sources::Source;
-use crate::{Error, Expected, s3};
+use crate::{Error, s3};
 
 /// Where the keys of an export's files start.
 const EXPORT_FOLDER: &str = "AWSDynamoDB/";

@@ -259,6 +259,54 @@ pub(crate) async fn measure(
     Ok(runs)
 }
 
+/// The plot of the fleet runs: goodput and refusals against the writers, per destination.
+pub(crate) const PLOT: &str = "docs/bench/fleet.svg";
+
+/// Every sender, in the plot's order (and colours).
+const SENDERS: [FleetSender; 5] = [
+    FleetSender::Paced,
+    FleetSender::PacedFleetSize,
+    FleetSender::Unpaced,
+    FleetSender::SparkPackage,
+    FleetSender::SparkBoto3,
+];
+
+/// Draws the fleet plot to `path`.
+pub(crate) fn plot(path: &std::path::Path, runs: &[FleetRun]) -> Result<()> {
+    let grid = report::Grid {
+        size: (1000, 900),
+        rows: Shared::ALL.iter().map(|s| s.title()).collect(),
+        columns: &[
+            ("goodput, % of quota", 120.0),
+            ("refused per delivered", 4.0),
+        ],
+        x: 1.0..60.0,
+        x_desc: "writers",
+    };
+    report::grid_plot(path, &grid, |row, column| {
+        let shared = Shared::ALL[row];
+        SENDERS
+            .iter()
+            .map(|&sender| {
+                let mut points: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter(|r| r.shared == shared && r.sender == sender)
+                    .map(|r| {
+                        let y = if column == 0 {
+                            r.goodput() * 100.0
+                        } else {
+                            r.refused_per_delivered()
+                        };
+                        (r.writers as f64, y)
+                    })
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (sender.title(), points)
+            })
+            .collect()
+    })
+}
+
 /// The report's section.
 pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
     if runs.is_empty() {
@@ -273,7 +321,8 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
          the quota while 30% to 90% of them arrived (steady) and over the whole run; Jain's \
          index is over the writers' accepted counts in 10-s windows (halves of the fastest \
          writer's time when that is shorter) while every writer still had records; the \
-         refusals of the first 2 s are in seconds of quota.\n\n",
+         refusals of the first 2 s are in seconds of quota. Plot: \
+         [`docs/bench/fleet.svg`](docs/bench/fleet.svg).\n\n",
     );
     if runs.iter().any(FleetRun::in_spark) {
         markdown.push_str(

@@ -67,6 +67,9 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
     if !capacity.is_empty() {
         sweep_report::plot(&options.out.join(sweep_report::PLOT), capacity)?;
     }
+    if !figures.fleet.is_empty() {
+        crate::fleet::plot(&options.out.join(crate::fleet::PLOT), &figures.fleet)?;
+    }
     let mut markdown = markdown(options, runs);
     sweep_report::section(&mut markdown, capacity);
     aggregation::section(&mut markdown, aggregation);
@@ -579,6 +582,69 @@ fn plot(path: &std::path::Path, runs: &[Run]) -> Result<()> {
         }
     }
     legend(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
+/// A grid of line charts: one row per item (a service, a destination), one column per
+/// figure (its name and the top of its axis), all over one logarithmic x axis.
+pub(crate) struct Grid<'a> {
+    pub(crate) size: (u32, u32),
+    pub(crate) rows: Vec<&'static str>,
+    pub(crate) columns: &'a [(&'a str, f64)],
+    pub(crate) x: std::ops::Range<f64>,
+    pub(crate) x_desc: &'a str,
+}
+
+/// Draws `grid` to `path`: `series(row, column)` gives each chart's lines, a label and its
+/// points each, in the same order (and so the same colours) in every chart; values above a
+/// column's top are drawn at it. The legend is in the first row's last chart.
+pub(crate) fn grid_plot(
+    path: &std::path::Path,
+    grid: &Grid<'_>,
+    series: impl Fn(usize, usize) -> Vec<(&'static str, Vec<(f64, f64)>)>,
+) -> Result<()> {
+    let root = SVGBackend::new(path, grid.size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let columns = grid.columns.len();
+    let panels = root.split_evenly((grid.rows.len(), columns));
+    let colors = [BLUE, RED, GREEN, MAGENTA, CYAN];
+    for (row, title) in grid.rows.iter().enumerate() {
+        for (column, &(what, top)) in grid.columns.iter().enumerate() {
+            let with_legend = row == 0 && column + 1 == columns;
+            let mut chart = ChartBuilder::on(&panels[row * columns + column])
+                .caption(format!("{title}: {what}"), ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(45)
+                .build_cartesian_2d(grid.x.clone().log_scale(), 0.0_f64..top)?;
+            chart
+                .configure_mesh()
+                .x_desc(grid.x_desc)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .draw()?;
+            for ((label, points), &color) in
+                series(row, column).into_iter().zip(colors.iter().cycle())
+            {
+                if points.is_empty() {
+                    continue;
+                }
+                let points: Vec<(f64, f64)> =
+                    points.into_iter().map(|(x, y)| (x, y.min(top))).collect();
+                let drawn =
+                    chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+                if with_legend {
+                    drawn
+                        .label(label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                }
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            }
+            if with_legend {
+                legend(&mut chart)?;
+            }
+        }
+    }
     root.present()?;
     Ok(())
 }

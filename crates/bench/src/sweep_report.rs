@@ -2,8 +2,6 @@
 
 use std::fmt::Write as _;
 
-use plotters::prelude::*;
-
 use crate::sweep::{CapacityRun, OFFERED, Sender, TARGET_OFFERED, TARGET_SECONDS};
 use crate::workload::Service;
 use crate::{Result, report};
@@ -179,56 +177,35 @@ fn targets(md: &mut String, runs: &[CapacityRun]) {
 
 /// Goodput and refusals against offered load: a row per service, a line per sender.
 pub(crate) fn plot(path: &std::path::Path, runs: &[CapacityRun]) -> Result<()> {
-    let root = SVGBackend::new(path, (1000, 1200)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let panels = root.split_evenly((Service::FULL_SUITE.len(), 2));
-    let colors = [BLUE, RED, GREEN, MAGENTA];
-    for (row, service) in Service::FULL_SUITE.iter().enumerate() {
-        for (column, (what, top)) in [
+    let grid = report::Grid {
+        size: (1000, 1200),
+        rows: Service::FULL_SUITE.iter().map(|s| s.title()).collect(),
+        columns: &[
             ("goodput, % of quota", 120.0),
             ("refused per delivered", 4.0),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut chart = ChartBuilder::on(&panels[row * 2 + column])
-                .caption(format!("{}: {what}", service.title()), ("sans-serif", 16))
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(45)
-                .build_cartesian_2d((0.8_f64..40.0).log_scale(), 0.0_f64..top)?;
-            chart
-                .configure_mesh()
-                .x_desc("offered load, x quota")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .draw()?;
-            for (sender, color) in Sender::ALL.iter().zip(colors) {
-                let points: Vec<(f64, f64)> = OFFERED
+        ],
+        x: 0.8..40.0,
+        x_desc: "offered load, x quota",
+    };
+    report::grid_plot(path, &grid, |row, column| {
+        let service = Service::FULL_SUITE[row];
+        Sender::ALL
+            .iter()
+            .map(|&sender| {
+                let points = OFFERED
                     .iter()
                     .filter_map(|&offered| {
-                        let run = find(runs, *service, *sender, offered)?;
+                        let run = find(runs, service, sender, offered)?;
                         let y = if column == 0 {
                             run.goodput() * 100.0
                         } else {
                             run.refused_per_delivered()
                         };
-                        Some((f64::from(offered), y.min(top)))
+                        Some((f64::from(offered), y))
                     })
                     .collect();
-                let series =
-                    chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
-                if row == 0 && column == 1 {
-                    series
-                        .label(sender.title())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-                }
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-            }
-            if row == 0 && column == 1 {
-                report::legend(&mut chart)?;
-            }
-        }
-    }
-    root.present()?;
-    Ok(())
+                (sender.title(), points)
+            })
+            .collect()
+    })
 }
