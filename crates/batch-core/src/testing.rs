@@ -36,6 +36,9 @@ use crate::error::SubmitErrorKind;
 use crate::failure::{EntryOutcome, Failure};
 use crate::spec::{DedupPolicy, Limits, ServiceSpec};
 
+mod quota;
+use quota::Quota;
+
 /// A payload of the in-memory backend: an id, a size in bytes, and optional keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestPayload {
@@ -116,6 +119,7 @@ struct Script {
     panic_requests: Vec<usize>,
     delay: Duration,
     entry_delays: HashMap<u64, Duration>,
+    quota: Option<Quota>,
 }
 
 #[derive(Default)]
@@ -190,6 +194,21 @@ impl InMemoryBackend {
     /// Makes the `n`-th request (1-based) panic, as a faulty backend would.
     pub fn panic_on_request(&self, n: usize) {
         lock(&self.inner.script).panic_requests.push(n);
+    }
+
+    /// Refuses as throttled (`ThrottlingException`) the entries beyond a quota of
+    /// `entries_per_second`, a token bucket holding one second of them, shared by every clone:
+    /// dispatchers each with a clone are writers on one quota, as a fleet is.
+    pub fn quota(&self, entries_per_second: f64) {
+        lock(&self.inner.script).quota = Some(Quota::new(entries_per_second, Instant::now()));
+    }
+
+    /// Entries refused for the quota so far.
+    pub fn refused_for_quota(&self) -> u64 {
+        lock(&self.inner.script)
+            .quota
+            .as_ref()
+            .map_or(0, Quota::refused)
     }
 
     /// Makes every request take `delay` (tokio clock).
@@ -327,7 +346,9 @@ impl Backend for InMemoryBackend {
                 Err(ScriptedError(failure))
             }
             None => {
-                let script = lock(&inner.script);
+                let mut script = lock(&inner.script);
+                let mut quota = script.quota.take();
+                let answered = Instant::now();
                 let mut attempts = lock(&inner.attempts);
                 let mut delivered = Vec::new();
                 let outcomes = entries
@@ -341,6 +362,12 @@ impl Backend for InMemoryBackend {
                             .or_else(|| script.entry_always.get(&entry.id));
                         match failure {
                             Some(failure) => EntryOutcome::Failed(failure.clone()),
+                            None if quota.as_mut().is_some_and(|q| !q.take(answered)) => {
+                                EntryOutcome::Failed(Failure::retryable(
+                                    "ThrottlingException",
+                                    "Rate exceeded",
+                                ))
+                            }
                             None => {
                                 delivered.push(entry.id);
                                 EntryOutcome::Delivered
@@ -348,6 +375,7 @@ impl Backend for InMemoryBackend {
                         }
                     })
                     .collect();
+                script.quota = quota;
                 lock(&inner.requests)[index].delivered = delivered;
                 Ok(outcomes)
             }
