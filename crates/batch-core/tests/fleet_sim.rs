@@ -22,6 +22,8 @@ struct Fleet {
     delivered: Vec<u64>,
     handed_back: usize,
     refused: u64,
+    /// From the start to the first writer's end, and to the last's.
+    first_done: f64,
     seconds: f64,
 }
 
@@ -46,13 +48,17 @@ async fn run(writers: u64, share: u64) -> Fleet {
                         .await
                         .unwrap();
                 }
-                dispatcher.flush_payloads().await.len()
+                let back = dispatcher.flush_payloads().await.len();
+                (back, started.elapsed().as_secs_f64())
             })
         })
         .collect();
     let mut handed_back = 0;
+    let mut first_done = f64::INFINITY;
     for task in tasks {
-        handed_back += task.await.unwrap();
+        let (back, at) = task.await.unwrap();
+        handed_back += back;
+        first_done = first_done.min(at);
     }
     let mut delivered = backend.delivered_ids();
     delivered.sort_unstable();
@@ -60,6 +66,7 @@ async fn run(writers: u64, share: u64) -> Fleet {
         delivered,
         handed_back,
         refused: backend.refused_for_quota(),
+        first_done,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -72,8 +79,9 @@ async fn every_payload_is_delivered_once(writers: u64) {
     let refused = fleet.refused as f64 / fleet.delivered.len() as f64;
     // The figures to tune the pacing by (`cargo nextest run --no-capture`).
     println!(
-        "{writers} writers: goodput {goodput:.2}, refused per delivered {refused:.3}, {:.1} s",
-        fleet.seconds
+        "{writers} writers: goodput {goodput:.2}, refused per delivered {refused:.3}, \
+         first done at {:.1} s, last at {:.1} s",
+        fleet.first_done, fleet.seconds
     );
     assert_eq!(fleet.handed_back, 0);
     assert_eq!(
