@@ -8,7 +8,7 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use bytes::Bytes;
 use tokio::runtime::Handle;
 
-use crate::Error;
+use crate::{Error, shard};
 
 /// Attempts per S3 call, the first included: reading the input is retried by the SDK (unlike
 /// the destination's requests, which the dispatcher retries and paces).
@@ -179,21 +179,20 @@ impl Object {
         Ok(head)
     }
 
-    /// The offset of the first line that starts at or after `cut`.
+    /// The offset of the first line that starts at or after `cut`, by the rule a local file's
+    /// parts follow ([`shard::to_first_line`]), read from the object's bytes from `cut - 1` on.
     pub(crate) async fn first_line_at(&self, cut: u64) -> io::Result<u64> {
         if cut == 0 {
             return Ok(0);
         }
-        let mut body = self.body_at(cut - 1, None).await?;
-        let mut at = cut - 1;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(io::Error::other)?;
-            if let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
-                return Ok(at + newline as u64 + 1);
-            }
-            at += chunk.len() as u64;
-        }
-        Ok(self.size)
+        let (object, runtime) = (self.clone(), Handle::current());
+        // The reader blocks on the runtime: it runs on a thread of its own.
+        tokio::task::spawn_blocking(move || {
+            let reader = object.reader_at(&runtime, cut - 1)?;
+            shard::to_first_line(&mut io::BufReader::new(reader), cut)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 }
 
