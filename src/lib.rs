@@ -74,9 +74,10 @@
 #[doc(inline)]
 pub use batch_core as engine;
 pub use batch_core::{
-    ConfigError, DedupPolicy, DeliveryError, Dispatcher, DispatcherBuilder, DispatcherConfig,
-    Failure, FailureKind, FlushTimedOut, Limits, RetryPolicy, Scope, ScopeFlush, SharedPace, Stats,
-    SubmitError, SubmitErrorKind, Unprocessed, UnprocessedReason, codes, without_sdk_retries,
+    ConfigError, Coordinator, CoordinatorError, DedupPolicy, DeliveryError, Dispatcher,
+    DispatcherBuilder, DispatcherConfig, Failure, FailureKind, FlushTimedOut, Grant, Limits,
+    RetryPolicy, Scope, ScopeFlush, SharedPace, Stats, SubmitError, SubmitErrorKind, Unprocessed,
+    UnprocessedReason, codes, without_sdk_retries,
 };
 
 /// The names most programs use, in one import: `use aws_batch_utils::prelude::*;`.
@@ -155,7 +156,7 @@ pub use batch_dynamodb as dynamodb;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use batch_dynamodb::{
-    DynamoBackend, DynamoBatchDispatcher, DynamoItem, DynamoTable, DynamoWrite,
+    DynamoBackend, DynamoBatchDispatcher, DynamoDbCoordinator, DynamoItem, DynamoTable, DynamoWrite,
 };
 
 /// Amazon CloudWatch metrics.

@@ -5,23 +5,29 @@
 //! [`Backend::domains`](crate::Backend::domains)) has a send rate in entries per second. It
 //! starts at the domain's documented rate where the service has one
 //! ([`Domains::rate`](crate::Domains::rate)); otherwise it is unknown, and
-//! nothing is paced, until the service first throttles that domain; then it is set a
-//! little below the rate the domain was accepting, and from there it grows while the
-//! domain's entries are accepted with more waiting to go, and shrinks multiplicatively when
-//! they are throttled, at most once per round trip (requests sent before a decrease do not
-//! cause another). A request reserves its entries in each of its domains' schedules and goes
-//! when all of them allow. The same controller keeps a window of requests in flight: it
-//! starts at 4, doubles per round trip up to 16 until the first throttling, then grows by
-//! one per round trip in which it was the limit, up to `max_in_flight`, and shrinks on
-//! throttling. Users' own caps (`max_records_per_second`, `max_bytes_per_second`) are
-//! fixed schedules on top.
+//! nothing is paced, until the service first throttles that domain. The first throttle sets
+//! it a little below what this writer got through in the last second, documented rate or
+//! not (other writers share the domain); from there it grows while the domain's entries are
+//! accepted with more waiting to go, and is cut by the same share on throttling, at most
+//! once per round trip (requests sent before a cut do not cause another). A request
+//! reserves its entries in each of its domains' schedules and goes when all of them allow,
+//! at a moment taken by chance early in its place, so that writers paced alike do not send
+//! together; while other requests wait too, it books no further than two seconds ahead.
+//! The same controller keeps a window of requests in flight: it starts at 4, doubles per
+//! round trip up to 16 until the first throttling, then grows by one per round trip in
+//! which it was the limit, up to `max_in_flight`, and shrinks on throttling. Users' own caps
+//! (`max_records_per_second`, `max_bytes_per_second`) are fixed schedules on top. With a
+//! fleet's [`Coordinator`](crate::Coordinator), documented rates and the fleet's quota are
+//! divided by the live writers, and the learned rates stay below that share.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::coordinate::{Fleet, GRANT_MARGIN, Grant};
 
 mod caps;
 mod domain;
@@ -44,6 +50,11 @@ const INITIAL_WINDOW: f64 = 4.0;
 const SLOW_START_LIMIT: f64 = 16.0;
 /// How recently a domain must have been used for its rate to count in [`Pacer::rate`].
 const IN_USE: Duration = Duration::from_secs(1);
+/// How late in its place in a domain's schedule a request may go, chosen by chance, as a
+/// share of the time its entries take at the domain's rate.
+const JITTER: f64 = 0.4;
+/// How far ahead in its schedules a request may book its place while others wait too.
+const MAX_AHEAD: Duration = Duration::from_secs(2);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
 /// The pacing state of one dispatcher.
@@ -56,6 +67,8 @@ pub(crate) struct Pacer {
     caps: Caps,
     /// Whether rates and the window follow the service; without it only the caps pace.
     learns: bool,
+    /// The fleet this writer shares the quota with, through a coordinator.
+    fleet: Option<Arc<Fleet>>,
 }
 
 #[derive(Debug)]
@@ -132,7 +145,14 @@ impl Pacer {
             max_in_flight,
             caps,
             learns,
+            fleet: None,
         }
+    }
+
+    /// The same pacer, dividing the quota with the fleet `fleet` says is live.
+    pub(crate) fn with_fleet(mut self, fleet: Option<Arc<Fleet>>) -> Self {
+        self.fleet = fleet;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -165,6 +185,42 @@ impl Pacer {
         patience: Patience,
     ) -> Option<Pass<'_>> {
         loop {
+            let mut pass = self.enter_window(patience).await?;
+            let (until, others) = {
+                let state = self.lock();
+                (self.give_up_at(&state, patience), state.in_flight > 1)
+            };
+            let grant = match &self.fleet {
+                Some(fleet) => fleet.grant().await,
+                None => None,
+            };
+            // With other requests waiting too, a request does not book its place further
+            // ahead than `MAX_AHEAD`: a writer paced slowly (a small share of a quota)
+            // would otherwise hold batches in its schedule for longer than their budget.
+            let ahead = others.then(|| pass.reserved_at + MAX_AHEAD);
+            // Dropping `pass` leaves the window again.
+            match self.reserve(shares, pass.reserved_at, until, ahead, grant) {
+                Ok(go) => {
+                    pass.limited = go > pass.reserved_at;
+                    if pass.limited {
+                        let _waiting = Waiting::start(self);
+                        tokio::time::sleep_until(go).await;
+                    }
+                    return Some(pass);
+                }
+                Err(go) if until.is_some_and(|until| go > until) => return None,
+                Err(go) => {
+                    drop(pass);
+                    let _waiting = Waiting::start(self);
+                    tokio::time::sleep_until(go.checked_sub(MAX_AHEAD).unwrap_or(go)).await;
+                }
+            }
+        }
+    }
+
+    /// Waits for room in the window of requests in flight; `None` once `patience` ends.
+    async fn enter_window(&self, patience: Patience) -> Option<Pass<'_>> {
+        loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
@@ -178,7 +234,11 @@ impl Pacer {
                 let window = (state.window.floor() as usize).max(1);
                 if state.in_flight < window {
                     state.in_flight += 1;
-                    break;
+                    return Some(Pass {
+                        pacer: self,
+                        reserved_at: Instant::now(),
+                        limited: false,
+                    });
                 }
                 until
             };
@@ -194,20 +254,6 @@ impl Pacer {
                 None => freed.await,
             }
         }
-        let mut pass = Pass {
-            pacer: self,
-            reserved_at: Instant::now(),
-            limited: false,
-        };
-        let until = self.give_up_at(&self.lock(), patience);
-        // Dropping `pass` leaves the window again.
-        let go = self.reserve(shares, pass.reserved_at, until)?;
-        pass.limited = go > pass.reserved_at;
-        if pass.limited {
-            let _waiting = Waiting::start(self);
-            tokio::time::sleep_until(go).await;
-        }
-        Some(pass)
     }
 
     /// How long, in all, at least one request was waiting for its pace (the rates learned
@@ -236,41 +282,69 @@ impl Pacer {
         from.checked_add(budget)
     }
 
-    /// Reserves `shares` and returns when the request may go; `None`, reserving nothing,
-    /// when that is after `until`.
-    fn reserve(&self, shares: &[Share], now: Instant, until: Option<Instant>) -> Option<Instant> {
+    /// Reserves `shares` and returns when the request may go; `Err` with that moment,
+    /// reserving nothing, when it is after `until` or `ahead`. With a fleet's `grant`,
+    /// documented rates and the fleet's quota are divided by its live writers.
+    fn reserve(
+        &self,
+        shares: &[Share],
+        now: Instant,
+        until: Option<Instant>,
+        ahead: Option<Instant>,
+        grant: Option<Grant>,
+    ) -> Result<Instant, Instant> {
         let mut state = self.lock();
         let payloads: usize = shares.iter().map(|s| s.payloads).sum();
         let bytes: usize = shares.iter().map(|s| s.bytes).sum();
+        // A writer's part of the fleet's rates: divided by the live writers a coordinator
+        // counts, or by the fleet size the user gave.
+        #[allow(clippy::cast_precision_loss)]
+        let part = |rate: f64| match grant {
+            Some(grant) => rate / grant.writers as f64 * GRANT_MARGIN,
+            None => rate / self.caps.fleet_size,
+        };
+        let in_fleet = grant.map_or(self.caps.fleet_size > 1.0, |grant| grant.writers > 1);
+        let records_cap = match (self.caps.records_per_second, grant.and_then(|g| g.quota)) {
+            (cap, Some(quota)) => Some(cap.map_or(part(quota), |cap| cap.min(part(quota)))),
+            (cap, None) => cap,
+        };
         let mut go = now;
         for share in shares {
             // A documented rate is the whole destination's: this writer's share of it.
+            // Without a documented rate, a fleet's quota is the destination's.
             let known_rate = share
                 .known_rate
+                .or(grant.and_then(|grant| grant.quota))
                 .filter(|_| self.learns)
-                .map(|rate| rate / self.caps.fleet_size);
-            let fleet = self.caps.fleet_size;
+                .map(part);
             let domain = state.domains.entry(share.domain).or_insert_with(|| {
                 let mut domain = Domain::new(now, known_rate);
                 // A fleet started together spreads its first requests over the time one
                 // of them takes at its share, rather than sending them all at once.
-                if let Some(rate) = known_rate.filter(|_| fleet > 1.0) {
+                if let Some(rate) = known_rate.filter(|_| in_fleet) {
                     domain.free_at = now + per(share.units, rate).mul_f64(fastrand::f64());
                 }
                 domain
             });
-            if domain.rate.is_some() {
-                go = go.max(domain.free_at);
+            if let Some(granted) = known_rate.filter(|_| grant.is_some()) {
+                domain.hold_to(granted);
+            }
+            if let Some(rate) = domain.rate {
+                // A request goes at a moment taken by chance early in its place, so that
+                // writers paced alike do not keep sending at the same moments, the later
+                // ones always meeting an emptied quota; the places themselves keep the rate.
+                let offset = per(share.units, rate).mul_f64(JITTER * fastrand::f64());
+                go = go.max(domain.free_at.max(now) + offset);
             }
         }
-        if self.caps.records_per_second.is_some() {
+        if records_cap.is_some() {
             go = go.max(state.records_cap_free);
         }
         if self.caps.bytes_per_second.is_some() {
             go = go.max(state.bytes_cap_free);
         }
-        if until.is_some_and(|until| go > until) {
-            return None;
+        if until.into_iter().chain(ahead).any(|limit| go > limit) {
+            return Err(go);
         }
         for share in shares {
             if let Some(domain) = state.domains.get_mut(&share.domain) {
@@ -280,7 +354,7 @@ impl Pacer {
                 }
             }
         }
-        if let Some(rate) = self.caps.records_per_second {
+        if let Some(rate) = records_cap {
             #[allow(clippy::cast_precision_loss)]
             let payloads = payloads as f64;
             state.records_cap_free = state.records_cap_free.max(now) + per(payloads, rate);
@@ -290,7 +364,7 @@ impl Pacer {
             let bytes = bytes as f64;
             state.bytes_cap_free = state.bytes_cap_free.max(now) + per(bytes, rate);
         }
-        Some(go)
+        Ok(go)
     }
 
     /// Learns from a request's answer, per domain; `accepted_payloads` is the number of

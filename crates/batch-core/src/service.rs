@@ -7,6 +7,7 @@ use aws_types::SdkConfig;
 
 use crate::backend::Backend;
 use crate::config::DispatcherConfig;
+use crate::coordinate::Coordinator;
 use crate::dispatcher::Dispatcher;
 use crate::error::ConfigError;
 use crate::pace::SharedPace;
@@ -68,10 +69,11 @@ impl<B: Backend> Dispatcher<B> {
         config: &DispatcherConfig,
         on_delivered: Option<DeliveredHook>,
         shared_pace: Option<&SharedPace>,
+        coordinator: Option<Arc<dyn Coordinator>>,
     ) -> Result<Self, ConfigError> {
         let config = config.resolve::<B>()?;
         Ok(Self {
-            shared: Shared::new(backend, config, on_delivered, shared_pace),
+            shared: Shared::new(backend, config, on_delivered, shared_pace, coordinator),
         })
     }
 }
@@ -90,6 +92,7 @@ impl<B: Service> Dispatcher<B> {
         Self::from_parts(
             B::backend(client, target.into()),
             &DispatcherConfig::default(),
+            None,
             None,
             None,
         )
@@ -117,6 +120,7 @@ pub struct DispatcherBuilder<B> {
     config: DispatcherConfig,
     on_delivered: Option<DeliveredHook>,
     shared_pace: Option<SharedPace>,
+    coordinator: Option<Arc<dyn Coordinator>>,
 }
 
 impl<B: std::fmt::Debug> std::fmt::Debug for DispatcherBuilder<B> {
@@ -137,6 +141,7 @@ impl<B: Backend> DispatcherBuilder<B> {
             config: DispatcherConfig::default(),
             on_delivered: None,
             shared_pace: None,
+            coordinator: None,
         }
     }
 
@@ -181,6 +186,15 @@ impl<B: Backend> DispatcherBuilder<B> {
         self
     }
 
+    /// Shares the destination's quota with the other writers of a fleet through
+    /// `coordinator` (see [`Coordinator`]): documented rates and the fleet's quota are
+    /// divided by the writers whose leases are live, renewed while the dispatcher sends.
+    /// Default: none, each writer learns its share from throttling alone.
+    pub fn coordinator(mut self, coordinator: impl Coordinator) -> Self {
+        self.coordinator = Some(Arc::new(coordinator));
+        self
+    }
+
     /// The dispatcher, once the settings and the backend's options pass their checks. Does
     /// no I/O.
     pub fn build(self) -> Result<Dispatcher<B>, ConfigError> {
@@ -190,6 +204,7 @@ impl<B: Backend> DispatcherBuilder<B> {
             &self.config,
             self.on_delivered,
             self.shared_pace.as_ref(),
+            self.coordinator,
         )
     }
 }

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::backend::Backend;
 use crate::config::Resolved;
+use crate::coordinate::{Coordinator, Fleet};
 use crate::error::{SubmitError, SubmitErrorKind};
 use crate::ordering::Ledger;
 use crate::pace::{Caps, Pacer, SharedPace};
@@ -104,12 +105,17 @@ impl<B: Backend> Shared<B> {
         config: Resolved,
         on_delivered: Option<DeliveredHook>,
         shared_pace: Option<&SharedPace>,
+        coordinator: Option<Arc<dyn Coordinator>>,
     ) -> Arc<Self> {
         let batch_slots = Arc::new(Semaphore::new(config.max_in_flight));
-        let make = || Pacer::new(config.max_in_flight, config.caps, config.adaptive);
+        let coordinated = coordinator.is_some();
+        let fleet = coordinator.map(Fleet::new);
+        let make =
+            || Pacer::new(config.max_in_flight, config.caps, config.adaptive).with_fleet(fleet);
         let pacer = match shared_pace {
             Some(pace) => Some(pace.pacer(make)),
-            None => (config.adaptive || config.caps != Caps::default()).then(|| Arc::new(make())),
+            None => (config.adaptive || coordinated || config.caps != Caps::default())
+                .then(|| Arc::new(make())),
         };
         // A merged entry is one request entry: it keeps the entry limit too.
         let mut merge = backend.merge_limit();

@@ -36,7 +36,9 @@ use crate::error::SubmitErrorKind;
 use crate::failure::{EntryOutcome, Failure};
 use crate::spec::{DedupPolicy, Limits, ServiceSpec};
 
+mod coordinator;
 mod quota;
+pub use coordinator::InMemoryCoordinator;
 use quota::Quota;
 
 /// A payload of the in-memory backend: an id, a size in bytes, and optional keys.
@@ -129,6 +131,8 @@ struct Inner {
     attempts: Mutex<HashMap<u64, u32>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// The rate the destination documents, if one was given.
+    documented_rate: std::sync::OnceLock<f64>,
 }
 
 /// A scripted in-memory backend. Clones share their script and records, so a test keeps one
@@ -203,6 +207,14 @@ impl InMemoryBackend {
         lock(&self.inner.script).quota = Some(Quota::new(entries_per_second, Instant::now()));
     }
 
+    /// Makes the destination one throttling domain that documents `entries_per_second` as
+    /// its rate ([`Domains::rate`](crate::Domains::rate)), as a Kinesis shard does: a paced
+    /// dispatcher starts at that rate instead of learning it. Set once, before the first
+    /// request; later calls change nothing.
+    pub fn documented_rate(&self, entries_per_second: f64) {
+        let _ = self.inner.documented_rate.set(entries_per_second);
+    }
+
     /// Entries refused for the quota so far.
     pub fn refused_for_quota(&self) -> u64 {
         lock(&self.inner.script)
@@ -252,6 +264,16 @@ impl InMemoryBackend {
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+impl crate::Domains<TestPayload> for InMemoryBackend {
+    fn domain(&self, _entry: &TestPayload) -> u64 {
+        0
+    }
+
+    fn rate(&self, _domain: u64) -> Option<f64> {
+        self.inner.documented_rate.get().copied()
     }
 }
 
@@ -386,5 +408,9 @@ impl Backend for InMemoryBackend {
 
     fn classify(&self, error: &ScriptedError) -> Failure {
         error.0.clone()
+    }
+
+    fn domains(&self) -> Option<&dyn crate::Domains<TestPayload>> {
+        self.inner.documented_rate.get().map(|_| self as _)
     }
 }

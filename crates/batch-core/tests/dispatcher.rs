@@ -1237,7 +1237,13 @@ async fn a_paced_dispatcher_gives_up_on_throttling_after_the_throttle_budget() {
         .unwrap();
     let started = tokio::time::Instant::now();
     let unprocessed = dispatcher.flush_payloads().await;
-    assert!(started.elapsed() >= budget);
+    // It gives up once its next place in the pace would be past the budget: at most one
+    // place (a second and a half at the lowest rate) before it, never after.
+    let took = started.elapsed();
+    assert!(
+        took >= budget - Duration::from_millis(1_500) && took <= budget,
+        "{took:?}"
+    );
     assert_eq!(unprocessed.len(), 1);
     assert_eq!(
         unprocessed[0].error.reason,

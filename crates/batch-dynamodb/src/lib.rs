@@ -38,6 +38,7 @@
 //!
 
 mod backend;
+mod coordinator;
 mod dispatcher;
 pub mod dynamodb_json;
 mod item;
@@ -46,6 +47,9 @@ mod item;
 /// types) match the version the backend takes: `dynamodb::sdk::Client::new(&config)`.
 pub use aws_sdk_dynamodb as sdk;
 pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
+pub use coordinator::{
+    DynamoDbCoordinator, FLEET_ATTRIBUTE, LEASE_END_ATTRIBUTE, TTL_ATTRIBUTE, WRITER_ATTRIBUTE,
+};
 pub use dispatcher::{DynamoBatchDispatcher, DynamoTable, SubmitDelete};
 pub use item::{
     DynamoItem, DynamoWrite, MAX_NUMBER_DIGITS, MAX_NUMBER_EXPONENT, MIN_NUMBER_EXPONENT,

@@ -8,14 +8,17 @@ use tokio::time::Instant;
 
 /// Share of the accepted rate a domain is set to when the service first throttles it.
 const FIRST_RATE_SHARE: f64 = 0.9;
-/// A throttled domain's rate is set to what it accepted over the last second (while
-/// throttled, that is the quota) times this margin, cut by at least `1 - MARGIN` and at
-/// most `1 - MAX_DECREASE`.
+/// Share of a rate kept when the service throttles it (once per round trip). The same for
+/// every writer of a fleet, so that a cut keeps their rates' ratios while growth, faster
+/// for those rarely throttled, brings them together.
+const DECREASE: f64 = 0.7;
+/// Share of the rate measured when last throttled (the ceiling) above which probing slows;
+/// also the cut when too little was measured to say more.
 const MARGIN: f64 = 0.95;
-const MAX_DECREASE: f64 = 0.7;
 /// Growth of a domain's rate per entry accepted while it was the limit: the rate grows by
-/// this share of itself per second of sending at it.
-const GROWTH: f64 = 0.03;
+/// this share of itself per second of sending at it. Writers that do not see each other
+/// grow together, so slow enough that a fleet of 50 does not outgrow its cuts.
+const GROWTH: f64 = 0.015;
 /// Seconds without throttling after which probing grows no faster: at most
 /// `GROWTH * (1 + MAX_CALM)` of the rate per second.
 const MAX_CALM: f64 = 3.0;
@@ -49,6 +52,8 @@ pub(super) struct Domain {
     created: Instant,
     /// What the domain accepted when last throttled: near it, probing slows down.
     ceiling: Option<f64>,
+    /// The share of the documented rate a fleet's coordinator granted last.
+    granted: Option<f64>,
 }
 
 impl Domain {
@@ -63,6 +68,7 @@ impl Domain {
             throttled_since: None,
             created: now,
             ceiling: known_rate,
+            granted: None,
         }
     }
 
@@ -147,10 +153,16 @@ impl Domain {
         }
         // Before any entry got through, half of what was just refused in a second.
         let refused = throttled * 0.5;
-        let rate = match (self.rate, self.measured(now)) {
+        // A documented rate is the whole domain's: the first throttle says other writers
+        // share it, and what this one got through is its part, as for a domain whose rate
+        // was not known.
+        let first = self.throttled_since.is_none();
+        let rate = match (self.rate.filter(|_| !first), self.measured(now)) {
+            // The same cut for every writer, whatever share it had: cutting those that got
+            // less through by more (to what each measured) drives a fleet apart.
             (Some(rate), Some(measured)) => {
                 self.ceiling = Some(measured);
-                (measured * MARGIN).clamp(rate * MAX_DECREASE, rate * MARGIN)
+                rate * DECREASE
             }
             (Some(rate), None) => rate * MARGIN,
             (None, _) => {
@@ -166,6 +178,17 @@ impl Domain {
         Some(rate)
     }
 
+    /// Keeps the rate at most `share`, the part of the documented rate a fleet's coordinator
+    /// grants this writer; a new share (writers joined or left) is taken at once.
+    pub(super) fn hold_to(&mut self, share: f64) {
+        if self.granted != Some(share) {
+            self.granted = Some(share);
+            self.rate = Some(share);
+            self.ceiling = Some(share);
+        }
+        self.rate = self.rate.map(|rate| rate.min(share));
+    }
+
     /// Raises the rate after `accepted` entries of a request that waited for it got through.
     pub(super) fn grow(&mut self, now: Instant, accepted: f64) {
         let Some(rate) = self.rate else { return };
@@ -178,7 +201,12 @@ impl Domain {
         // Below the last ceiling the rate climbs back quickly; at it, slowly, to find out
         // whether the quota grew without hitting it hard.
         let speed = match self.ceiling {
-            Some(ceiling) if rate >= ceiling * MARGIN => GROWTH / 3.0,
+            // Under a coordinator's share, the rate climbs back to it quickly.
+            Some(ceiling)
+                if rate >= ceiling * MARGIN && self.granted.is_none_or(|share| rate >= share) =>
+            {
+                GROWTH / 3.0
+            }
             _ => GROWTH * (1.0 + calm),
         };
         let grown = rate + speed * accepted;
