@@ -53,7 +53,12 @@ impl<'a, B: Backend> Sender<'a, B> {
         Box::pin(self.attempts(todo, started, out))
     }
 
-    async fn attempts(&self, mut todo: Vec<Item<B>>, started: Instant, out: &mut Undelivered<B>) {
+    async fn attempts(
+        &self,
+        mut todo: Vec<Item<B>>,
+        mut started: Instant,
+        out: &mut Undelivered<B>,
+    ) {
         let retry = self.retry;
         let mut attempt = 1;
         // The last throttling of this batch's entries, handed back with them when their
@@ -78,7 +83,14 @@ impl<'a, B: Backend> Sender<'a, B> {
                     };
                     tokio::select! {
                         pass = pacer.admit_within(&shares, patience) => match pass {
-                            Some(pass) => Some(pass),
+                            Some(pass) => {
+                                // The budgets count from the first attempt, not from the
+                                // wait behind this writer's other batches before it.
+                                if attempt == 1 {
+                                    started = started.max(Instant::now());
+                                }
+                                Some(pass)
+                            }
                             None => {
                                 out_of_patience(todo, last_throttle, attempt - 1, out);
                                 return;

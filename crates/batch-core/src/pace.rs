@@ -12,7 +12,8 @@
 //! once per round trip (requests sent before a cut do not cause another). A request
 //! reserves its entries in each of its domains' schedules and goes when all of them allow,
 //! at a moment taken by chance early in its place, so that writers paced alike do not send
-//! together; while other requests wait too, it books no further than two seconds ahead.
+//! together; places are booked one after another, just in time, so a cut slows the next
+//! request at once.
 //! The same controller keeps a window of requests in flight: it starts at 4, doubles per
 //! round trip up to 16 until the first throttling, then grows by one per round trip in
 //! which it was the limit, up to `max_in_flight`, and shrinks on throttling. Users' own caps
@@ -53,8 +54,11 @@ const IN_USE: Duration = Duration::from_secs(1);
 /// How late in its place in a domain's schedule a request may go, chosen by chance, as a
 /// share of the time its entries take at the domain's rate.
 const JITTER: f64 = 0.4;
-/// How far ahead in its schedules a request may book its place while others wait too.
-const MAX_AHEAD: Duration = Duration::from_secs(2);
+/// The longest place the chance moment is taken in: a long place (a large request at a
+/// small rate) does not delay its request by more than `JITTER` of this.
+const JITTER_SPAN: Duration = Duration::from_secs(1);
+/// How much earlier than its place's own length a request may book it.
+const BOOKING_SLACK: Duration = Duration::from_millis(5);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
 /// The pacing state of one dispatcher.
@@ -101,6 +105,15 @@ pub(crate) struct Patience {
     /// Whether the service throttled the batch before.
     pub(crate) throttled: bool,
     pub(crate) budget: Duration,
+}
+
+/// Why a request did not book its place.
+#[derive(Debug, Clone, Copy)]
+enum Booking {
+    /// Its place would start after its patience ends.
+    PastPatience,
+    /// The schedules are booked too far ahead: it may book from then.
+    From(Instant),
 }
 
 /// A request's place in the window and the schedules, taken by [`Pacer::admit`].
@@ -186,20 +199,13 @@ impl Pacer {
     ) -> Option<Pass<'_>> {
         loop {
             let mut pass = self.enter_window(patience).await?;
-            let (until, others) = {
-                let state = self.lock();
-                (self.give_up_at(&state, patience), state.in_flight > 1)
-            };
+            let until = self.give_up_at(&self.lock(), patience);
             let grant = match &self.fleet {
                 Some(fleet) => fleet.grant().await,
                 None => None,
             };
-            // With other requests waiting too, a request does not book its place further
-            // ahead than `MAX_AHEAD`: a writer paced slowly (a small share of a quota)
-            // would otherwise hold batches in its schedule for longer than their budget.
-            let ahead = others.then(|| pass.reserved_at + MAX_AHEAD);
             // Dropping `pass` leaves the window again.
-            match self.reserve(shares, pass.reserved_at, until, ahead, grant) {
+            match self.reserve(shares, pass.reserved_at, until, patience.throttled, grant) {
                 Ok(go) => {
                     pass.limited = go > pass.reserved_at;
                     if pass.limited {
@@ -208,11 +214,11 @@ impl Pacer {
                     }
                     return Some(pass);
                 }
-                Err(go) if until.is_some_and(|until| go > until) => return None,
-                Err(go) => {
+                Err(Booking::PastPatience) => return None,
+                Err(Booking::From(from)) => {
                     drop(pass);
                     let _waiting = Waiting::start(self);
-                    tokio::time::sleep_until(go.checked_sub(MAX_AHEAD).unwrap_or(go)).await;
+                    tokio::time::sleep_until(from).await;
                 }
             }
         }
@@ -282,17 +288,20 @@ impl Pacer {
         from.checked_add(budget)
     }
 
-    /// Reserves `shares` and returns when the request may go; `Err` with that moment,
-    /// reserving nothing, when it is after `until` or `ahead`. With a fleet's `grant`,
-    /// documented rates and the fleet's quota are divided by its live writers.
+    /// Reserves `shares` and returns when the request may go; `Err`, reserving nothing,
+    /// when that is after `until` or, for a first attempt (not a `retry`), when a domain's
+    /// schedule is booked further ahead than this request's own place: entries sent again
+    /// book at once, ahead of new ones, so that their budget is not spent behind them.
+    /// With a fleet's `grant`, documented rates and the fleet's quota are divided by its
+    /// live writers.
     fn reserve(
         &self,
         shares: &[Share],
         now: Instant,
         until: Option<Instant>,
-        ahead: Option<Instant>,
+        retry: bool,
         grant: Option<Grant>,
-    ) -> Result<Instant, Instant> {
+    ) -> Result<Instant, Booking> {
         let mut state = self.lock();
         let payloads: usize = shares.iter().map(|s| s.payloads).sum();
         let bytes: usize = shares.iter().map(|s| s.bytes).sum();
@@ -309,6 +318,7 @@ impl Pacer {
             (cap, None) => cap,
         };
         let mut go = now;
+        let mut book_from = now;
         for share in shares {
             // A documented rate is the whole destination's: this writer's share of it.
             // Without a documented rate, a fleet's quota is the destination's.
@@ -333,8 +343,14 @@ impl Pacer {
                 // A request goes at a moment taken by chance early in its place, so that
                 // writers paced alike do not keep sending at the same moments, the later
                 // ones always meeting an emptied quota; the places themselves keep the rate.
-                let offset = per(share.units, rate).mul_f64(JITTER * fastrand::f64());
+                let place = per(share.units, rate);
+                let offset = place.min(JITTER_SPAN).mul_f64(JITTER * fastrand::f64());
                 go = go.max(domain.free_at.max(now) + offset);
+                // Places are booked just in time, one after another: a request booked
+                // seconds ahead would go at the rate of when it booked, after a throttle
+                // has cut it, and hold its batch past its budget at a small share.
+                let lead = place.mul_f64(1.0 + JITTER) + BOOKING_SLACK;
+                book_from = book_from.max(domain.free_at.checked_sub(lead).unwrap_or(now));
             }
         }
         if records_cap.is_some() {
@@ -343,8 +359,11 @@ impl Pacer {
         if self.caps.bytes_per_second.is_some() {
             go = go.max(state.bytes_cap_free);
         }
-        if until.into_iter().chain(ahead).any(|limit| go > limit) {
-            return Err(go);
+        if until.is_some_and(|until| go > until) {
+            return Err(Booking::PastPatience);
+        }
+        if book_from > now && !retry {
+            return Err(Booking::From(book_from));
         }
         for share in shares {
             if let Some(domain) = state.domains.get_mut(&share.domain) {

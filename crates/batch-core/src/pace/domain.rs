@@ -196,18 +196,16 @@ impl Domain {
         // quota that grew) is found again in seconds, not minutes.
         let calm = self
             .last_decrease
-            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64())
-            .min(MAX_CALM);
-        // Below the last ceiling the rate climbs back quickly; at it, slowly, to find out
-        // whether the quota grew without hitting it hard.
-        let speed = match self.ceiling {
-            // Under a coordinator's share, the rate climbs back to it quickly.
-            Some(ceiling)
-                if rate >= ceiling * MARGIN && self.granted.is_none_or(|share| rate >= share) =>
-            {
-                GROWTH / 3.0
-            }
-            _ => GROWTH * (1.0 + calm),
+            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+        // Near the rate last throttled, the rate climbs slowly, to find out whether the
+        // quota grew without hitting it hard; below it, the faster the longer the calm
+        // lasts. Under a coordinator's share, it climbs back to the share quickly.
+        let near_ceiling = self.ceiling.is_some_and(|ceiling| rate >= ceiling * MARGIN)
+            && self.granted.is_none_or(|share| rate >= share);
+        let speed = if near_ceiling {
+            GROWTH / 3.0
+        } else {
+            GROWTH * (1.0 + calm.min(MAX_CALM))
         };
         let grown = rate + speed * accepted;
         self.rate = Some(grown);

@@ -19,6 +19,10 @@ use crate::unprocessed::UnprocessedReason;
 /// started together do not send in step.
 const LINGER_JITTER: f64 = 0.2;
 
+/// The most sending at the pace the sealed batches of a paced dispatcher hold before
+/// `submit` waits for one to finish: well within the throttle budget.
+const MAX_BACKLOG: Duration = Duration::from_secs(10);
+
 /// Where the request slot of a batch being sealed comes from.
 #[derive(Clone, Copy)]
 pub(super) enum Slot {
@@ -61,6 +65,7 @@ impl<B: Backend> Shared<B> {
                 if !ready(&self.lock().pending) {
                     return None;
                 }
+                self.wait_for_backlog().await;
                 Arc::clone(&self.batch_slots)
                     .acquire_owned()
                     .await
@@ -72,6 +77,27 @@ impl<B: Backend> Shared<B> {
             return None;
         }
         Some(self.take_and_start(state, permit))
+    }
+
+    /// Waits while the sealed batches hold more than [`MAX_BACKLOG`] of sending at the
+    /// pace: a writer paced to a small share of a quota would otherwise queue batches whose
+    /// throttle budget runs out before their turn.
+    async fn wait_for_backlog(&self) {
+        let Some(pacer) = &self.pacer else { return };
+        loop {
+            let done = self.batch_done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            let held = self.lock().items_in_flight;
+            #[allow(clippy::cast_precision_loss)]
+            let over = pacer
+                .rate()
+                .is_some_and(|rate| held > 0 && held as f64 > rate * MAX_BACKLOG.as_secs_f64());
+            if !over {
+                return;
+            }
+            done.await;
+        }
     }
 
     /// Takes the pending batch out, registers it as outstanding and starts its task.
