@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_batch_utils::dynamodb::{DynamoBackend, DynamoBatchDispatcher};
-use aws_batch_utils::engine::{Backend, Dispatcher, DispatcherConfig};
+use aws_batch_utils::engine::testing::InMemoryCoordinator;
+use aws_batch_utils::engine::{Backend, Dispatcher, DispatcherBuilder, DispatcherConfig};
 use aws_batch_utils::kinesis::{KinesisBackend, KinesisBatchDispatcher, KinesisRecord};
 use aws_batch_utils::sqs::{SqsBackend, SqsFifoBatchDispatcher, SqsMessage};
 use aws_config::SdkConfig;
@@ -101,6 +102,9 @@ pub(crate) enum FleetSender {
     Paced,
     /// Paced, and told how many writers share the quota (`fleet_size`).
     PacedFleetSize,
+    /// Paced, the writers sharing the quota through a coordinator (its store in this
+    /// process: the pacing it gives, not a store's cost).
+    Coordinated,
     Unpaced,
     /// The Python package in each task of a Spark job (`write_dataframe`'s partition writer).
     SparkPackage,
@@ -114,6 +118,7 @@ impl FleetSender {
         match self {
             Self::Paced => "aws-batch-utils, paced (default)",
             Self::PacedFleetSize => "aws-batch-utils, paced, told the fleet size",
+            Self::Coordinated => "aws-batch-utils, paced, with a coordinator",
             Self::Unpaced => "aws-batch-utils, pacing off",
             Self::SparkPackage => "Python package in Spark tasks (`write_dataframe`)",
             Self::SparkBoto3 => "boto3 in Spark tasks (`foreachPartition`)",
@@ -123,7 +128,7 @@ impl FleetSender {
     /// The configuration of an in-process writer; `None` for the Spark senders.
     fn config(self, writers: usize) -> Option<DispatcherConfig> {
         match self {
-            Self::Paced => Some(DispatcherConfig::default()),
+            Self::Paced | Self::Coordinated => Some(DispatcherConfig::default()),
             Self::PacedFleetSize => Some(DispatcherConfig::default().fleet_size(writers)),
             Self::Unpaced => Some(DispatcherConfig::default().adaptive(false)),
             Self::SparkPackage | Self::SparkBoto3 => None,
@@ -201,6 +206,7 @@ pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
             plan.push((shared, FleetSender::Paced, n, seconds));
             if !quick {
                 plan.push((shared, FleetSender::PacedFleetSize, n, seconds));
+                plan.push((shared, FleetSender::Coordinated, n, seconds));
                 plan.push((shared, FleetSender::Unpaced, n, seconds));
             }
         }
@@ -263,9 +269,10 @@ pub(crate) async fn measure(
 pub(crate) const PLOT: &str = "docs/bench/fleet.svg";
 
 /// Every sender, in the plot's order (and colours).
-const SENDERS: [FleetSender; 5] = [
+const SENDERS: [FleetSender; 6] = [
     FleetSender::Paced,
     FleetSender::PacedFleetSize,
+    FleetSender::Coordinated,
     FleetSender::Unpaced,
     FleetSender::SparkPackage,
     FleetSender::SparkBoto3,
@@ -414,14 +421,22 @@ pub(crate) async fn run(
         .ok_or_else(|| format!("{} runs in a Spark job, not in process", sender.title()))?;
     let (endpoint, quota, share) = self::endpoint(shared, writers, seconds_of_quota).await?;
     let url = endpoint.url();
+    // A stream's shards document their rate; the others' quota is named.
+    let fleet = match shared {
+        Shared::Stream => InMemoryCoordinator::new(),
+        Shared::Table | Shared::FifoQueue => InMemoryCoordinator::new().with_quota(quota),
+    };
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(writers);
     for writer in 0..writers {
         // Each writer's own SDK configuration: its own connections and retry state.
         let sdk = aws_batch_utils::without_sdk_retries(&sdk_config(&url, false).await);
-        let config = config.clone();
+        let setup = Setup {
+            config: config.clone(),
+            coordinator: (sender == FleetSender::Coordinated).then(|| fleet.writer()),
+        };
         tasks.push(tokio::spawn(async move {
-            let handed_back = write(shared, &sdk, config, writer, share)
+            let handed_back = write(shared, &sdk, setup, writer, share)
                 .await
                 .map_err(|e| e.to_string());
             (handed_back, Instant::now())
@@ -511,12 +526,29 @@ pub(crate) fn figures(
     }
 }
 
+/// How a writer's dispatcher is built.
+struct Setup {
+    config: DispatcherConfig,
+    coordinator: Option<InMemoryCoordinator>,
+}
+
+impl Setup {
+    fn build<B: Backend>(self, builder: DispatcherBuilder<B>) -> Result<Dispatcher<B>> {
+        let builder = builder.config(self.config);
+        let builder = match self.coordinator {
+            Some(coordinator) => builder.coordinator(coordinator),
+            None => builder,
+        };
+        Ok(builder.build()?)
+    }
+}
+
 /// One writer: its dispatcher, its records submitted as fast as it takes them, a flush;
 /// returns how many were handed back.
 async fn write(
     shared: Shared,
     sdk: &SdkConfig,
-    config: DispatcherConfig,
+    setup: Setup,
     writer: usize,
     count: u64,
 ) -> Result<u64> {
@@ -524,9 +556,9 @@ async fn write(
     match shared {
         Shared::Stream => {
             let client = aws_batch_utils::kinesis::sdk::Client::new(sdk);
-            let kinesis = KinesisBatchDispatcher::builder(KinesisBackend::new(client, "fleet"))
-                .config(config)
-                .build()?;
+            let kinesis = setup.build(KinesisBatchDispatcher::builder(KinesisBackend::new(
+                client, "fleet",
+            )))?;
             let keys = partition_keys();
             #[allow(clippy::cast_possible_truncation)]
             submit(&kinesis, count, |n| {
@@ -538,9 +570,9 @@ async fn write(
         }
         Shared::Table => {
             let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
-            let table = DynamoBatchDispatcher::builder(DynamoBackend::new(client, "fleet", "pk"))
-                .config(config)
-                .build()?;
+            let table = setup.build(DynamoBatchDispatcher::builder(DynamoBackend::new(
+                client, "fleet", "pk",
+            )))?;
             submit(&table, count, |n| {
                 serde_json::json!({"pk": format!("w{writer}-{n}"), "pad": pad}).into()
             })
@@ -549,9 +581,9 @@ async fn write(
         Shared::FifoQueue => {
             let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
             let queue = "http://127.0.0.1/000000000000/fleet.fifo";
-            let fifo = SqsFifoBatchDispatcher::builder(SqsBackend::fifo(client, queue))
-                .config(config)
-                .build()?;
+            let fifo = setup.build(SqsFifoBatchDispatcher::builder(SqsBackend::fifo(
+                client, queue,
+            )))?;
             submit(&fifo, count, |n| {
                 SqsMessage::text(format!("w{writer}-{n}"))
                     .with_message_group_id(format!("w{writer}-g{}", n % 20))

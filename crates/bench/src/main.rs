@@ -99,7 +99,7 @@ enum Command {
         /// Only these writer counts.
         #[arg(long, value_delimiter = ',')]
         writers: Option<Vec<usize>>,
-        /// Only the paced dispatcher (with and without the fleet size).
+        /// Only the paced dispatcher (alone, told the fleet size, and with a coordinator).
         #[arg(long)]
         paced_only: bool,
         /// Seconds of quota each run offers.

@@ -32,6 +32,9 @@ const LONGEST_MEASURE: Duration = Duration::from_secs(10);
 /// The shortest span a later measure is taken over: a shorter one says too little, and the
 /// rate is cut by the margin alone.
 const MIN_MEASURE: Duration = Duration::from_millis(250);
+/// Share of what a domain took from this writer over the last [`LONGEST_MEASURE`] below
+/// which throttling does not cut its rate.
+const FLOOR_SHARE: f64 = 0.5;
 /// The lowest rate a domain is paced at, in entries per second.
 pub(super) const MIN_RATE: f64 = 1.0;
 
@@ -123,6 +126,22 @@ impl Domain {
         accepted / MEASURE.as_secs_f64()
     }
 
+    /// Entries per second the domain accepted from this writer over the last
+    /// [`LONGEST_MEASURE`] (or since it was first seen, at least a second).
+    fn accepted_lately(&self, now: Instant) -> f64 {
+        let span = now
+            .saturating_duration_since(self.created)
+            .min(LONGEST_MEASURE)
+            .max(Duration::from_secs(1));
+        let accepted: f64 = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= span)
+            .map(|(_, n)| n)
+            .sum();
+        accepted / span.as_secs_f64()
+    }
+
     /// Notes entries the domain accepted now.
     pub(super) fn note_accepted(&mut self, now: Instant, accepted: f64) {
         if accepted <= 0.0 {
@@ -172,7 +191,12 @@ impl Domain {
             }
         };
         self.throttled_since.get_or_insert(now);
-        let rate = rate.max(MIN_RATE);
+        // A run of throttles does not take the rate far below what the domain took from
+        // this writer lately: cut after cut in a few round trips would leave it crawling,
+        // and it grows back slowly.
+        let rate = rate
+            .max(self.accepted_lately(now) * FLOOR_SHARE)
+            .max(MIN_RATE);
         self.rate = Some(rate);
         self.last_decrease = Some(now);
         Some(rate)
