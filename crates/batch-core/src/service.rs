@@ -189,7 +189,29 @@ impl<B: Backend> DispatcherBuilder<B> {
     /// Shares the destination's quota with the other writers of a fleet through
     /// `coordinator` (see [`Coordinator`]): documented rates and the fleet's quota are
     /// divided by the writers whose leases are live, renewed while the dispatcher sends.
-    /// Default: none, each writer learns its share from throttling alone.
+    /// The first request waits for the store's first two answers, a quarter second apart,
+    /// so that writers started together count each other. Default: none, each writer
+    /// learns its share from throttling alone.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use batch_core::testing::{InMemoryBackend, InMemoryCoordinator, TestPayload};
+    /// use batch_core::Dispatcher;
+    ///
+    /// let backend = InMemoryBackend::new();
+    /// backend.documented_rate(1_000.0);
+    /// let fleet = InMemoryCoordinator::new();
+    /// let writers: Vec<_> = (0..4)
+    ///     .map(|_| Dispatcher::builder(backend.clone()).coordinator(fleet.writer()).build().expect("valid"))
+    ///     .collect();
+    /// for (n, writer) in writers.iter().enumerate() {
+    ///     writer.submit_payload(TestPayload::new(n as u64, 10)).await.expect("valid");
+    ///     assert!(writer.flush_payloads().await.is_empty());
+    /// }
+    /// // The last of four live writers paces at a quarter of the rate, less a margin.
+    /// assert_eq!(writers[3].stats().paced_rate, Some(237));
+    /// # }
+    /// ```
     pub fn coordinator(mut self, coordinator: impl Coordinator) -> Self {
         self.coordinator = Some(Arc::new(coordinator));
         self

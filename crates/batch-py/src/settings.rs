@@ -22,7 +22,9 @@ pub(crate) struct Settings {
 /// Arguments: `endpoint_url`, `region_name`, `aws_access_key_id`, `aws_secret_access_key`,
 /// `aws_session_token` (as `boto3.client` takes them), `config` (a botocore `Config`:
 /// accepted and not used, the dispatcher retries and paces by itself), `max_in_flight`
-/// (requests at once), `max_attempts` (per payload, for failures other than throttling).
+/// (requests at once), `max_attempts` (per payload, for failures other than throttling),
+/// `fleet_size` (writers started together on the destination's quota, this one included:
+/// Spark tasks, an array job's copies).
 pub(crate) fn read(
     py: Python<'_>,
     max_batch_size: Option<usize>,
@@ -48,6 +50,7 @@ pub(crate) fn read(
                 "aws_session_token" => token = Some(value.extract::<String>()?),
                 "config" => {}
                 "max_in_flight" => config = config.max_in_flight(value.extract()?),
+                "fleet_size" => config = config.fleet_size(value.extract()?),
                 "max_attempts" => {
                     config = config.retry(RetryPolicy::default().max_attempts(value.extract()?));
                 }

@@ -175,6 +175,13 @@ def test_a_max_batch_size_of_zero():
         abu.SQSBatchDispatcher("q", max_batch_size=-1, **OFFLINE)
 
 
+def test_a_fleet_size_of_zero():
+    with pytest.raises(ValueError, match="fleet_size"):
+        abu.KinesisBatchDispatcher("stream", fleet_size=0, **OFFLINE)
+    # Any writer count from one up is taken.
+    abu.KinesisBatchDispatcher("stream", fleet_size=8, **OFFLINE)
+
+
 def test_an_unknown_keyword_argument():
     with pytest.raises(TypeError, match="endpoint"):
         abu.SQSBatchDispatcher("q", endpoint="http://x")

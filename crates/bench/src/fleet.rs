@@ -331,6 +331,17 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
          refusals of the first 2 s are in seconds of quota. Plot: \
          [`docs/bench/fleet.svg`](docs/bench/fleet.svg).\n\n",
     );
+    if runs
+        .iter()
+        .any(|run| run.sender == FleetSender::Coordinated)
+    {
+        markdown.push_str(
+            "The coordinated rows give each writer a `Coordinator` whose store is in the \
+             process (`InMemoryCoordinator`): the pacing a fleet gets from one, without a \
+             store's round trips (the DynamoDB store is tested on the emulator). The stream's \
+             shards document their rate; the table and the queue name their quota to it.\n\n",
+        );
+    }
     if runs.iter().any(FleetRun::in_spark) {
         markdown.push_str(
             "The Spark rows (`batch-bench spark`) are the 4 tasks of one PySpark job in local \

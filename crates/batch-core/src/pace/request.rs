@@ -50,13 +50,25 @@ impl Request {
     pub(crate) fn of<B: Backend>(backend: &B, items: &[Item<B>]) -> Self {
         let mut slots: Vec<Slot> = Vec::with_capacity(items.len());
         // Items of one slot are not always next to each other; most requests have no merged
-        // entries, so the index is only built once one shows up.
-        let mut index: HashMap<usize, usize> = HashMap::new();
+        // entries and their slots only grow, so the index is only built once a slot comes
+        // out of order.
+        let mut index: Option<HashMap<usize, usize>> = None;
         let overhead = backend.merge_limit().overhead;
         for (i, item) in items.iter().enumerate() {
             let found = match slots.last() {
+                None => None,
                 Some(last) if last.slot == item.slot => Some(slots.len() - 1),
-                _ => index.get(&item.slot).copied(),
+                Some(last) if index.is_none() && item.slot > last.slot => None,
+                Some(_) => index
+                    .get_or_insert_with(|| {
+                        slots
+                            .iter()
+                            .enumerate()
+                            .map(|(at, s)| (s.slot, at))
+                            .collect()
+                    })
+                    .get(&item.slot)
+                    .copied(),
             };
             match found {
                 Some(at) => {
@@ -68,7 +80,9 @@ impl Request {
                     slot.bytes += item.merged_size();
                 }
                 None => {
-                    index.insert(item.slot, slots.len());
+                    if let Some(index) = &mut index {
+                        index.insert(item.slot, slots.len());
+                    }
                     slots.push(Slot {
                         slot: item.slot,
                         domain: backend
