@@ -28,17 +28,19 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::coordinate::{Fleet, GRANT_MARGIN, Grant};
+use crate::coordinate::Fleet;
 
 mod caps;
 mod domain;
 mod group;
 mod request;
+mod schedule;
 mod wait;
 pub(crate) use caps::Caps;
-use domain::{Domain, MIN_RATE};
+use domain::Domain;
 pub use group::SharedPace;
 pub(crate) use request::{Answer, Request, Share};
+use schedule::Booking;
 use wait::{WaitClock, Waiting};
 
 /// Requests in flight at the start. Until the first throttling the window doubles per round
@@ -51,14 +53,6 @@ const INITIAL_WINDOW: f64 = 4.0;
 const SLOW_START_LIMIT: f64 = 16.0;
 /// How recently a domain must have been used for its rate to count in [`Pacer::rate`].
 const IN_USE: Duration = Duration::from_secs(1);
-/// How late in its place in a domain's schedule a request may go, chosen by chance, as a
-/// share of the time its entries take at the domain's rate.
-const JITTER: f64 = 0.4;
-/// The longest place the chance moment is taken in: a long place (a large request at a
-/// small rate) does not delay its request by more than `JITTER` of this.
-const JITTER_SPAN: Duration = Duration::from_secs(1);
-/// How much earlier than its place's own length a request may book it.
-const BOOKING_SLACK: Duration = Duration::from_millis(5);
 /// Factor the window of requests in flight is multiplied by on throttling.
 const WINDOW_DECREASE: f64 = 0.7;
 /// The pacing state of one dispatcher.
@@ -105,15 +99,6 @@ pub(crate) struct Patience {
     /// Whether the service throttled the batch before.
     pub(crate) throttled: bool,
     pub(crate) budget: Duration,
-}
-
-/// Why a request did not book its place.
-#[derive(Debug, Clone, Copy)]
-enum Booking {
-    /// Its place would start after its patience ends.
-    PastPatience,
-    /// The schedules are booked too far ahead: it may book from then.
-    From(Instant),
 }
 
 /// A request's place in the window and the schedules, taken by [`Pacer::admit`].
@@ -288,104 +273,6 @@ impl Pacer {
         from.checked_add(budget)
     }
 
-    /// Reserves `shares` and returns when the request may go; `Err`, reserving nothing,
-    /// when that is after `until` or, for a first attempt (not a `retry`), when a domain's
-    /// schedule is booked further ahead than this request's own place: entries sent again
-    /// book at once, ahead of new ones, so that their budget is not spent behind them.
-    /// With a fleet's `grant`, documented rates and the fleet's quota are divided by its
-    /// live writers.
-    fn reserve(
-        &self,
-        shares: &[Share],
-        now: Instant,
-        until: Option<Instant>,
-        retry: bool,
-        grant: Option<Grant>,
-    ) -> Result<Instant, Booking> {
-        let mut state = self.lock();
-        let payloads: usize = shares.iter().map(|s| s.payloads).sum();
-        let bytes: usize = shares.iter().map(|s| s.bytes).sum();
-        // A writer's part of the fleet's rates: divided by the live writers a coordinator
-        // counts, or by the fleet size the user gave.
-        #[allow(clippy::cast_precision_loss)]
-        let part = |rate: f64| match grant {
-            Some(grant) => rate / grant.writers as f64 * GRANT_MARGIN,
-            None => rate / self.caps.fleet_size,
-        };
-        let in_fleet = grant.map_or(self.caps.fleet_size > 1.0, |grant| grant.writers > 1);
-        let records_cap = match (self.caps.records_per_second, grant.and_then(|g| g.quota)) {
-            (cap, Some(quota)) => Some(cap.map_or(part(quota), |cap| cap.min(part(quota)))),
-            (cap, None) => cap,
-        };
-        let mut go = now;
-        let mut book_from = now;
-        for share in shares {
-            // A documented rate is the whole destination's: this writer's share of it.
-            // Without a documented rate, a fleet's quota is the destination's.
-            let known_rate = share
-                .known_rate
-                .or(grant.and_then(|grant| grant.quota))
-                .filter(|_| self.learns)
-                .map(part);
-            let domain = state.domains.entry(share.domain).or_insert_with(|| {
-                let mut domain = Domain::new(now, known_rate);
-                // A fleet started together spreads its first requests over the time one
-                // of them takes at its share, rather than sending them all at once.
-                if let Some(rate) = known_rate.filter(|_| in_fleet) {
-                    domain.free_at = now + per(share.units, rate).mul_f64(fastrand::f64());
-                }
-                domain
-            });
-            if let Some(granted) = known_rate.filter(|_| grant.is_some()) {
-                domain.hold_to(granted);
-            }
-            if let Some(rate) = domain.rate {
-                // A request goes at a moment taken by chance early in its place, so that
-                // writers paced alike do not keep sending at the same moments, the later
-                // ones always meeting an emptied quota; the places themselves keep the rate.
-                let place = per(share.units, rate);
-                let offset = place.min(JITTER_SPAN).mul_f64(JITTER * fastrand::f64());
-                go = go.max(domain.free_at.max(now) + offset);
-                // Places are booked just in time, one after another: a request booked
-                // seconds ahead would go at the rate of when it booked, after a throttle
-                // has cut it, and hold its batch past its budget at a small share.
-                let lead = place.mul_f64(1.0 + JITTER) + BOOKING_SLACK;
-                book_from = book_from.max(domain.free_at.checked_sub(lead).unwrap_or(now));
-            }
-        }
-        if records_cap.is_some() {
-            go = go.max(state.records_cap_free);
-        }
-        if self.caps.bytes_per_second.is_some() {
-            go = go.max(state.bytes_cap_free);
-        }
-        if until.is_some_and(|until| go > until) {
-            return Err(Booking::PastPatience);
-        }
-        if book_from > now && !retry {
-            return Err(Booking::From(book_from));
-        }
-        for share in shares {
-            if let Some(domain) = state.domains.get_mut(&share.domain) {
-                domain.last_reserved = now;
-                if let Some(rate) = domain.rate {
-                    domain.free_at = domain.free_at.max(now) + per(share.units, rate);
-                }
-            }
-        }
-        if let Some(rate) = records_cap {
-            #[allow(clippy::cast_precision_loss)]
-            let payloads = payloads as f64;
-            state.records_cap_free = state.records_cap_free.max(now) + per(payloads, rate);
-        }
-        if let Some(rate) = self.caps.bytes_per_second {
-            #[allow(clippy::cast_precision_loss)]
-            let bytes = bytes as f64;
-            state.bytes_cap_free = state.bytes_cap_free.max(now) + per(bytes, rate);
-        }
-        Ok(go)
-    }
-
     /// Learns from a request's answer, per domain; `accepted_payloads` is the number of
     /// payloads the accepted entries held.
     pub(crate) fn report(
@@ -474,12 +361,6 @@ impl Pacer {
         };
         Some(units * per_unit)
     }
-}
-
-/// The time `count` units take at `rate` per second.
-fn per(count: f64, rate: f64) -> Duration {
-    let seconds = count / rate.max(MIN_RATE);
-    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
