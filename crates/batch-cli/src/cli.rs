@@ -139,6 +139,29 @@ pub(crate) struct Common {
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) fleet_size: Option<u64>,
 
+    /// A DynamoDB table (keys `fleet` and `writer`, strings) through which the copies of
+    /// the command writing to one destination share its quota: each holds a lease there
+    /// and paces at the quota divided by the copies whose leases are live, from the first
+    /// second. Pacing goes on alone while the table cannot be reached.
+    #[arg(long, global = true, value_name = "TABLE")]
+    pub(crate) fleet_table: Option<String>,
+
+    /// The fleet's name in --fleet-table: copies of one fleet share a quota (default: the
+    /// table's name).
+    #[arg(long, global = true, value_name = "NAME", requires = "fleet_table")]
+    pub(crate) fleet_name: Option<String>,
+
+    /// The destination's quota in records a second, for a fleet on a destination whose
+    /// rate is not documented (a table's write capacity for items up to 1 KB); a stream's
+    /// shards document theirs.
+    #[arg(long, global = true, value_name = "RECORDS", requires = "fleet_table", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) fleet_quota: Option<u64>,
+
+    /// The endpoint of --fleet-table's DynamoDB, when not the standard one (the
+    /// destination's --endpoint-url is not used for it).
+    #[arg(long, global = true, value_name = "URL", requires = "fleet_table")]
+    pub(crate) fleet_endpoint_url: Option<String>,
+
     /// Do not pace to the destination's throttling: send as fast as requests go, and count
     /// throttling against --max-attempts.
     #[arg(long, global = true)]

@@ -1,13 +1,13 @@
 //! CloudWatch metrics: each line a metric datum as JSON.
 
 use aws_batch_utils::cloudwatch::Metric;
-use aws_batch_utils::{CloudWatchBackend, ConfigError, DispatcherConfig};
+use aws_batch_utils::{CloudWatchBackend, ConfigError};
 use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::Value;
 
 use super::{
-    Destination, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
+    Destination, Engine, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
 };
 use crate::output::Record;
 
@@ -30,15 +30,11 @@ impl Destination for CloudWatchArgs {
         format!("cloudwatch namespace {}", self.namespace)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let client = aws_batch_utils::cloudwatch::sdk::Client::new(sdk);
         let backend =
             CloudWatchBackend::new(client, &self.namespace).with_aggregate(self.aggregate);
-        Running::open(backend, config, Metrics)
+        Running::open(backend, engine, Metrics)
     }
 }
 

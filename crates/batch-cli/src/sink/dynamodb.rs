@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use aws_batch_utils::dynamodb::dynamodb_json::{from_dynamodb_json, to_dynamodb_json};
 use aws_batch_utils::dynamodb::sdk::types::AttributeValue;
-use aws_batch_utils::{ConfigError, DispatcherConfig, DynamoBackend, DynamoItem, DynamoWrite};
+use aws_batch_utils::{ConfigError, DynamoBackend, DynamoItem, DynamoWrite};
 use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::{Value, json};
 
 use super::{
-    Destination, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
+    Destination, Engine, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
 };
 use crate::output::Record;
 
@@ -49,11 +49,7 @@ impl Destination for DynamoDbArgs {
         format!("dynamodb table {}", self.table)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
         let mut backend = DynamoBackend::new(client, &self.table, &self.partition_key);
         if let Some(sort_key) = &self.sort_key {
@@ -68,7 +64,7 @@ impl Destination for DynamoDbArgs {
         };
         Running::open(
             backend,
-            config,
+            engine,
             Writes {
                 kind,
                 counts: Counts::default(),

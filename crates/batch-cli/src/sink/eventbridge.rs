@@ -1,11 +1,11 @@
 //! EventBridge buses: each line an event's detail.
 
 use aws_batch_utils::eventbridge::Event;
-use aws_batch_utils::{ConfigError, DispatcherConfig, EventBridgeBackend};
+use aws_batch_utils::{ConfigError, EventBridgeBackend};
 use aws_config::SdkConfig;
 use clap::Args;
 
-use super::{Destination, Failed, LineFormat, Parsed, Running, Sink, parsed};
+use super::{Destination, Engine, Failed, LineFormat, Parsed, Running, Sink, parsed};
 use crate::output::Record;
 
 /// An EventBridge event bus (PutEvents). Each line is an event's detail, a JSON object.
@@ -27,11 +27,7 @@ impl Destination for EventBridgeArgs {
         format!("eventbridge bus {}", self.bus)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let backend = EventBridgeBackend::new(
             aws_batch_utils::eventbridge::sdk::Client::new(sdk),
             &self.bus,
@@ -40,7 +36,7 @@ impl Destination for EventBridgeArgs {
             source: self.source.clone(),
             detail_type: self.detail_type.clone(),
         };
-        Running::open(backend, config, format)
+        Running::open(backend, engine, format)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Firehose delivery streams: each line a record.
 
-use aws_batch_utils::{ConfigError, DispatcherConfig, FirehoseBackend, FirehoseRecord};
+use aws_batch_utils::{ConfigError, FirehoseBackend, FirehoseRecord};
 use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::Value;
 
-use super::{Destination, Failed, LineFormat, Parsed, Running, Sink, bytes_record, checked_json};
+use super::{
+    Destination, Engine, Failed, LineFormat, Parsed, Running, Sink, bytes_record, checked_json,
+};
 use crate::output::Record;
 
 /// An Amazon Data Firehose delivery stream (PutRecordBatch).
@@ -31,11 +33,7 @@ impl Destination for FirehoseArgs {
         format!("firehose delivery stream {}", self.stream)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let mut backend = FirehoseBackend::new(
             aws_batch_utils::firehose::sdk::Client::new(sdk),
             &self.stream,
@@ -44,7 +42,7 @@ impl Destination for FirehoseArgs {
         if let Some(bytes) = self.pack {
             backend = backend.with_pack(bytes);
         }
-        Running::open(backend, config, Records { raw: self.raw })
+        Running::open(backend, engine, Records { raw: self.raw })
     }
 }
 

@@ -1,13 +1,13 @@
 //! Kinesis data streams: each line a record's data.
 
 use aws_batch_utils::kinesis::{PartitionKey, RecordData};
-use aws_batch_utils::{ConfigError, DispatcherConfig, KinesisBackend, KinesisRecord};
+use aws_batch_utils::{ConfigError, KinesisBackend, KinesisRecord};
 use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::Value;
 
 use super::{
-    Destination, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, bytes_record,
+    Destination, Engine, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, bytes_record,
     checked_json, parsed, refused,
 };
 use crate::output::Record;
@@ -38,11 +38,7 @@ impl Destination for KinesisArgs {
         format!("kinesis stream {}", self.stream)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let backend = KinesisBackend::new(
             aws_batch_utils::kinesis::sdk::Client::new(sdk),
             &self.stream,
@@ -53,7 +49,7 @@ impl Destination for KinesisArgs {
             .partition_key_field
             .clone()
             .map_or(PartitionKey::Random, PartitionKey::Field);
-        Running::open(backend, config, Records { key, raw: self.raw })
+        Running::open(backend, engine, Records { key, raw: self.raw })
     }
 }
 

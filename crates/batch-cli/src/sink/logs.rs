@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use aws_batch_utils::logs::sdk::primitives::{DateTime, DateTimeFormat};
-use aws_batch_utils::{ConfigError, DispatcherConfig, LogEvent, LogsBackend};
+use aws_batch_utils::{ConfigError, LogEvent, LogsBackend};
 use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::{Value, json};
 
 use super::{
-    Destination, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
+    Destination, Engine, Failed, INVALID_RECORD, LineFormat, Parsed, Running, Sink, parsed, refused,
 };
 use crate::output::Record;
 
@@ -48,11 +48,7 @@ impl Destination for LogsArgs {
         format!("logs stream {} of group {}", self.stream, self.group)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let mut backend = LogsBackend::new(
             aws_batch_utils::logs::sdk::Client::new(sdk),
             &self.group,
@@ -67,7 +63,7 @@ impl Destination for LogsArgs {
             timestamp_field: self.timestamp_field.clone(),
             message_field: self.message_field.clone(),
         };
-        Running::open(backend, config, format)
+        Running::open(backend, engine, format)
     }
 }
 

@@ -20,7 +20,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_batch_utils::engine::Backend;
-use aws_batch_utils::{ConfigError, Dispatcher, DispatcherConfig, RetryPolicy, Stats, Unprocessed};
+use aws_batch_utils::{
+    ConfigError, Dispatcher, DispatcherConfig, DynamoDbCoordinator, RetryPolicy, Stats, Unprocessed,
+};
 use aws_config::SdkConfig;
 use clap::Subcommand;
 use serde::de::IgnoredAny;
@@ -115,12 +117,18 @@ pub(crate) trait Destination {
     /// The destination in words, e.g. `sqs queue orders`.
     fn describe(&self) -> String;
     /// The running destination.
-    fn open(&self, config: DispatcherConfig, sdk: &SdkConfig)
-    -> Result<Box<dyn Sink>, ConfigError>;
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError>;
     /// The table export the run copies instead of reading `--input`, if any.
     fn export(&self) -> Option<&str> {
         None
     }
+}
+
+/// How a destination's dispatcher is built: the engine's settings, and the fleet it shares
+/// the destination's quota with, if the command was given one.
+pub(crate) struct Engine {
+    pub(crate) config: DispatcherConfig,
+    pub(crate) coordinator: Option<DynamoDbCoordinator>,
 }
 
 /// The running destination of `service`, with the engine settings of `common`.
@@ -148,7 +156,36 @@ pub(crate) fn open(
     if common.no_pacing {
         config = config.adaptive(false);
     }
-    service.destination().open(config, sdk)
+    let coordinator = common
+        .fleet_table
+        .as_ref()
+        .map(|table| fleet(common, table, sdk));
+    service.destination().open(
+        Engine {
+            config,
+            coordinator,
+        },
+        sdk,
+    )
+}
+
+/// The coordinator of `--fleet-table`: its DynamoDB client is the command's, but for the
+/// endpoint, which is `--fleet-endpoint-url` or DynamoDB's own (`AWS_ENDPOINT_URL_DYNAMODB`,
+/// or the Region's), not the destination's `--endpoint-url`.
+fn fleet(common: &Common, table: &str, sdk: &SdkConfig) -> DynamoDbCoordinator {
+    let mut builder = sdk.to_builder();
+    builder.set_endpoint_url(common.fleet_endpoint_url.clone());
+    let client = aws_batch_utils::dynamodb::sdk::Client::new(&builder.build());
+    let fleet_name = common
+        .fleet_name
+        .clone()
+        .unwrap_or_else(|| table.to_owned());
+    let coordinator = DynamoDbCoordinator::new(client, table, fleet_name);
+    match common.fleet_quota {
+        #[allow(clippy::cast_precision_loss)]
+        Some(quota) => coordinator.with_quota(quota as f64),
+        None => coordinator,
+    }
 }
 
 /// A service's payload made from an input line.
@@ -211,15 +248,19 @@ impl<F: LineFormat> Running<F> {
     /// The destination of `backend`, reading lines in `format`.
     pub(crate) fn open(
         backend: F::Backend,
-        config: DispatcherConfig,
+        engine: Engine,
         format: F,
     ) -> Result<Box<dyn Sink>, ConfigError> {
         let format = Arc::new(format);
         let told = Arc::clone(&format);
-        let dispatcher = Dispatcher::builder(backend)
-            .config(config)
-            .on_delivered(move |tag| told.delivered(tag))
-            .build()?;
+        let builder = Dispatcher::builder(backend)
+            .config(engine.config)
+            .on_delivered(move |tag| told.delivered(tag));
+        let builder = match engine.coordinator {
+            Some(coordinator) => builder.coordinator(coordinator),
+            None => builder,
+        };
+        let dispatcher = builder.build()?;
         Ok(Box::new(Self { dispatcher, format }))
     }
 }

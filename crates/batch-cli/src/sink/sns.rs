@@ -1,11 +1,11 @@
 //! SNS topics: each line a message body.
 
-use aws_batch_utils::{ConfigError, DispatcherConfig, SnsBackend};
+use aws_batch_utils::{ConfigError, SnsBackend};
 use aws_config::SdkConfig;
 use clap::Args;
 
 use super::message::{FifoArgs, Messages};
-use super::{Destination, Running, Sink};
+use super::{Destination, Engine, Running, Sink};
 
 /// An SNS topic (PublishBatch); a FIFO topic when its ARN ends with `.fifo`.
 #[derive(Debug, Args)]
@@ -25,15 +25,11 @@ impl Destination for SnsArgs {
         format!("sns topic {}", self.topic)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let client = aws_batch_utils::sns::sdk::Client::new(sdk);
         if !self.topic.ends_with(".fifo") {
             let format = Messages::<SnsBackend>::new(None, self.raw);
-            return Running::open(SnsBackend::new(client, &self.topic), config, format);
+            return Running::open(SnsBackend::new(client, &self.topic), engine, format);
         }
         let options = &self.fifo_options;
         let mut backend =
@@ -42,6 +38,6 @@ impl Destination for SnsArgs {
             backend = backend.with_default_message_group_id(group);
         }
         let format = Messages::new(options.group_field.clone(), self.raw);
-        Running::open(backend, config, format)
+        Running::open(backend, engine, format)
     }
 }

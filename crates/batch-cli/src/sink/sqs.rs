@@ -1,11 +1,11 @@
 //! SQS queues: each line a message body.
 
-use aws_batch_utils::{ConfigError, DispatcherConfig, SqsBackend};
+use aws_batch_utils::{ConfigError, SqsBackend};
 use aws_config::SdkConfig;
 use clap::Args;
 
 use super::message::{FifoArgs, Messages};
-use super::{Destination, Running, Sink};
+use super::{Destination, Engine, Running, Sink};
 
 /// An SQS queue (SendMessageBatch).
 #[derive(Debug, Args)]
@@ -29,15 +29,11 @@ impl Destination for SqsArgs {
         format!("sqs {fifo}queue {}", self.queue)
     }
 
-    fn open(
-        &self,
-        config: DispatcherConfig,
-        sdk: &SdkConfig,
-    ) -> Result<Box<dyn Sink>, ConfigError> {
+    fn open(&self, engine: Engine, sdk: &SdkConfig) -> Result<Box<dyn Sink>, ConfigError> {
         let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
         if !self.fifo {
             let format = Messages::<SqsBackend>::new(None, self.raw);
-            return Running::open(SqsBackend::new(client, &self.queue), config, format);
+            return Running::open(SqsBackend::new(client, &self.queue), engine, format);
         }
         let options = &self.fifo_options;
         let mut backend =
@@ -46,6 +42,6 @@ impl Destination for SqsArgs {
             backend = backend.with_default_message_group_id(group);
         }
         let format = Messages::new(options.group_field.clone(), self.raw);
-        Running::open(backend, config, format)
+        Running::open(backend, engine, format)
     }
 }
