@@ -62,15 +62,18 @@ impl<B: Backend> Held<B> {
     ) -> PyResult<Self> {
         let objects: Objects = Arc::default();
         let accepted = Arc::clone(&objects);
-        let dispatcher = Dispatcher::builder(backend)
+        let builder = Dispatcher::builder(backend)
             .config(settings.config.clone())
             // Runs on a runtime thread: the object's reference is released the next time
             // the interpreter is entered.
             .on_delivered(move |tag| {
                 lock(&accepted).remove(&tag);
-            })
-            .build()
-            .map_err(|e| config_error(&e))?;
+            });
+        let builder = match &settings.coordinator {
+            Some(coordinator) => builder.coordinator(coordinator.clone()),
+            None => builder,
+        };
+        let dispatcher = builder.build().map_err(|e| config_error(&e))?;
         Ok(Self {
             dispatcher: Some(Arc::new(dispatcher)),
             objects,

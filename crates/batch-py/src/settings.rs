@@ -1,6 +1,7 @@
 //! The keyword arguments every constructor takes: where and as whom to connect (what users
 //! pass to `boto3.client` today), and the engine's settings.
 
+use aws_batch_utils::DynamoDbCoordinator;
 use aws_batch_utils::engine::{DispatcherConfig, RetryPolicy};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -13,6 +14,46 @@ use pyo3::types::PyDict;
 pub(crate) struct Settings {
     pub(crate) sdk: SdkConfig,
     pub(crate) config: DispatcherConfig,
+    /// The fleet the dispatcher shares its destination's quota with, if named.
+    pub(crate) coordinator: Option<DynamoDbCoordinator>,
+}
+
+/// What the `fleet_*` keyword arguments name: a coordination table in DynamoDB.
+#[derive(Default)]
+struct Fleet {
+    table: Option<String>,
+    name: Option<String>,
+    quota: Option<f64>,
+    endpoint_url: Option<String>,
+}
+
+impl Fleet {
+    /// The coordinator of the table, its DynamoDB client the dispatcher's but for the
+    /// endpoint: `fleet_endpoint_url`, or DynamoDB's own, never the destination's.
+    fn coordinator(self, sdk: &SdkConfig) -> PyResult<Option<DynamoDbCoordinator>> {
+        let Some(table) = self.table else {
+            if self.name.is_some() || self.quota.is_some() || self.endpoint_url.is_some() {
+                return Err(PyValueError::new_err(
+                    "fleet_name, fleet_quota and fleet_endpoint_url go with fleet_table",
+                ));
+            }
+            return Ok(None);
+        };
+        let mut builder = sdk.to_builder();
+        builder.set_endpoint_url(self.endpoint_url);
+        let client = aws_batch_utils::dynamodb::sdk::Client::new(&builder.build());
+        let name = self.name.unwrap_or_else(|| table.clone());
+        let coordinator = DynamoDbCoordinator::new(client, table, name);
+        Ok(Some(match self.quota {
+            Some(quota) if quota.is_finite() && quota > 0.0 => coordinator.with_quota(quota),
+            Some(quota) => {
+                return Err(PyValueError::new_err(format!(
+                    "fleet_quota must be a number of records a second above 0, not {quota}"
+                )));
+            }
+            None => coordinator,
+        }))
+    }
 }
 
 /// Reads `max_batch_size` and the keyword arguments, and loads the AWS configuration: the
@@ -24,7 +65,9 @@ pub(crate) struct Settings {
 /// accepted and not used, the dispatcher retries and paces by itself), `max_in_flight`
 /// (requests at once), `max_attempts` (per payload, for failures other than throttling),
 /// `fleet_size` (writers started together on the destination's quota, this one included:
-/// Spark tasks, an array job's copies).
+/// Spark tasks, an array job's copies), `fleet_table` with `fleet_name`, `fleet_quota` and
+/// `fleet_endpoint_url` (writers sharing the quota through a coordination table in
+/// DynamoDB: see `batch_dynamodb::DynamoDbCoordinator`).
 pub(crate) fn read(
     py: Python<'_>,
     max_batch_size: Option<usize>,
@@ -36,6 +79,7 @@ pub(crate) fn read(
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     let (mut key_id, mut secret, mut token) = (None, None, None);
+    let mut fleet = Fleet::default();
     if let Some(kwargs) = kwargs {
         for (name, value) in kwargs.iter() {
             let name: String = name.extract()?;
@@ -51,6 +95,10 @@ pub(crate) fn read(
                 "config" => {}
                 "max_in_flight" => config = config.max_in_flight(value.extract()?),
                 "fleet_size" => config = config.fleet_size(value.extract()?),
+                "fleet_table" => fleet.table = Some(value.extract()?),
+                "fleet_name" => fleet.name = Some(value.extract()?),
+                "fleet_quota" => fleet.quota = Some(value.extract()?),
+                "fleet_endpoint_url" => fleet.endpoint_url = Some(value.extract()?),
                 "max_attempts" => {
                     config = config.retry(RetryPolicy::default().max_attempts(value.extract()?));
                 }
@@ -76,7 +124,12 @@ pub(crate) fn read(
     }
     let runtime = crate::runtime()?;
     let sdk = py.detach(|| runtime.block_on(loader.load()));
-    Ok(Settings { sdk, config })
+    let coordinator = fleet.coordinator(&sdk)?;
+    Ok(Settings {
+        sdk,
+        config,
+        coordinator,
+    })
 }
 
 /// A configuration error as Python sees it: `max_batch_size` is the name users know for the
