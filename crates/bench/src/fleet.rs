@@ -106,6 +106,9 @@ pub(crate) enum FleetSender {
     /// process: the pacing it gives, not a store's cost).
     Coordinated,
     Unpaced,
+    /// Pacing off, each writer held to a fixed 150% of the destination's quota, throttled
+    /// records resent until a 30 s time to live: what each KPL producer does.
+    FixedLimit,
     /// The Python package in each task of a Spark job (`write_dataframe`'s partition writer).
     SparkPackage,
     /// boto3 in each task of a Spark job (`foreachPartition`): the table's `batch_writer`, or
@@ -120,14 +123,21 @@ impl FleetSender {
             Self::PacedFleetSize => "aws-batch-utils, paced, told the fleet size",
             Self::Coordinated => "aws-batch-utils, paced, with a coordinator",
             Self::Unpaced => "aws-batch-utils, pacing off",
+            Self::FixedLimit => "fixed limit at 150% per writer (KPL-style)",
             Self::SparkPackage => "Python package in Spark tasks (`write_dataframe`)",
             Self::SparkBoto3 => "boto3 in Spark tasks (`foreachPartition`)",
         }
     }
 
-    /// The configuration of an in-process writer; `None` for the Spark senders.
-    fn config(self, writers: usize) -> Option<DispatcherConfig> {
+    /// The configuration of an in-process writer of a destination taking `quota` records a
+    /// second; `None` for the Spark senders.
+    fn config(self, writers: usize, quota: f64) -> Option<DispatcherConfig> {
         match self {
+            Self::FixedLimit => Some(crate::sweep::engine_config(
+                crate::sweep::Sender::FixedLimit,
+                aws_batch_utils::engine::DEFAULT_MAX_IN_FLIGHT,
+                quota,
+            )),
             Self::Paced | Self::Coordinated => Some(DispatcherConfig::default()),
             Self::PacedFleetSize => Some(DispatcherConfig::default().fleet_size(writers)),
             Self::Unpaced => Some(DispatcherConfig::default().adaptive(false)),
@@ -208,6 +218,7 @@ pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
                 plan.push((shared, FleetSender::PacedFleetSize, n, seconds));
                 plan.push((shared, FleetSender::Coordinated, n, seconds));
                 plan.push((shared, FleetSender::Unpaced, n, seconds));
+                plan.push((shared, FleetSender::FixedLimit, n, seconds));
             }
         }
     }
@@ -255,7 +266,7 @@ pub(crate) async fn measure(
     }
     let mut runs = Vec::new();
     for (shared, sender, n, default_seconds) in plan {
-        if paced_only && sender == FleetSender::Unpaced {
+        if paced_only && matches!(sender, FleetSender::Unpaced | FleetSender::FixedLimit) {
             continue;
         }
         let run = run(shared, sender, n, seconds.unwrap_or(default_seconds)).await?;
@@ -269,11 +280,12 @@ pub(crate) async fn measure(
 pub(crate) const PLOT: &str = "docs/bench/fleet.svg";
 
 /// Every sender, in the plot's order (and colours).
-const SENDERS: [FleetSender; 6] = [
+const SENDERS: [FleetSender; 7] = [
     FleetSender::Paced,
     FleetSender::PacedFleetSize,
     FleetSender::Coordinated,
     FleetSender::Unpaced,
+    FleetSender::FixedLimit,
     FleetSender::SparkPackage,
     FleetSender::SparkBoto3,
 ];
@@ -427,10 +439,10 @@ pub(crate) async fn run(
     writers: usize,
     seconds_of_quota: f64,
 ) -> Result<FleetRun> {
-    let config = sender
-        .config(writers)
-        .ok_or_else(|| format!("{} runs in a Spark job, not in process", sender.title()))?;
     let (endpoint, quota, share) = self::endpoint(shared, writers, seconds_of_quota).await?;
+    let config = sender
+        .config(writers, quota)
+        .ok_or_else(|| format!("{} runs in a Spark job, not in process", sender.title()))?;
     let url = endpoint.url();
     // A stream's shards document their rate; the others' quota is named.
     let fleet = match shared {

@@ -307,7 +307,7 @@ pub(crate) async fn sdk_config(endpoint: &str, adaptive_retry: bool) -> SdkConfi
     loader.load().await
 }
 
-fn engine_config(sender: Sender, max_in_flight: usize, quota: f64) -> DispatcherConfig {
+pub(crate) fn engine_config(sender: Sender, max_in_flight: usize, quota: f64) -> DispatcherConfig {
     let config = DispatcherConfig::default().max_in_flight(max_in_flight);
     match sender {
         Sender::Paced | Sender::SdkAdaptive => config,
