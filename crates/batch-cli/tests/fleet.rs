@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use aws_batch_utils::DynamoDbCoordinator;
@@ -34,18 +33,12 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
             let input = temp_file(&format!("fleet-{copy}.ndjson"), &lines);
             let (url, table) = (endpoint.url(), table.clone());
             tokio::task::spawn_blocking(move || {
-                Command::new(support::binary())
-                    .args(["--region", "us-east-1", "--endpoint-url", &url])
+                support::command(&url)
                     .args(["--fleet-table", &table, "--fleet-name", "clicks"])
                     .args(["--fleet-endpoint-url", &test_support::endpoint("dynamodb")])
                     .args(["kinesis", "--stream", "s", "--partition-key-field", "user"])
-                    .arg("--json")
                     .arg("--input")
                     .arg(&input)
-                    .env("AWS_ACCESS_KEY_ID", "test")
-                    .env("AWS_SECRET_ACCESS_KEY", "test")
-                    .env("AWS_EC2_METADATA_DISABLED", "true")
-                    .env_remove("RUST_LOG")
                     .output()
                     .unwrap()
             })

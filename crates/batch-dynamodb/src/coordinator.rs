@@ -62,6 +62,23 @@ pub struct DynamoDbCoordinator {
 }
 
 impl DynamoDbCoordinator {
+    /// A writer of `fleet` (the table's name when `None`), its leases in `table`, its
+    /// client made from `sdk` but for the endpoint: `endpoint_url`, or with `None`
+    /// DynamoDB's own (`AWS_ENDPOINT_URL_DYNAMODB`, or the Region's), never an endpoint
+    /// `sdk` names for the destination's service.
+    #[must_use]
+    pub fn from_sdk_config(
+        sdk: &aws_types::SdkConfig,
+        endpoint_url: Option<String>,
+        table: &str,
+        fleet: Option<String>,
+    ) -> Self {
+        let mut builder = sdk.to_builder();
+        builder.set_endpoint_url(endpoint_url);
+        let fleet = fleet.unwrap_or_else(|| table.to_owned());
+        Self::new(Client::new(&builder.build()), table, fleet)
+    }
+
     /// A writer of `fleet`, its leases in `table`, under a random writer id.
     pub fn new(client: Client, table: impl Into<String>, fleet: impl Into<String>) -> Self {
         Self {
@@ -239,10 +256,7 @@ impl Coordinator for DynamoDbCoordinator {
                 .await
                 .map_err(|error| CoordinatorError::new("write of this writer's lease", error))?;
             let grant = Grant::new(self.live(now).await?);
-            Ok(match self.quota {
-                Some(quota) => grant.with_quota(quota),
-                None => grant,
-            })
+            Ok(self.quota.map_or(grant, |quota| grant.with_quota(quota)))
         })
     }
 

@@ -39,11 +39,8 @@ impl Fleet {
             }
             return Ok(None);
         };
-        let mut builder = sdk.to_builder();
-        builder.set_endpoint_url(self.endpoint_url);
-        let client = aws_batch_utils::dynamodb::sdk::Client::new(&builder.build());
-        let name = self.name.unwrap_or_else(|| table.clone());
-        let coordinator = DynamoDbCoordinator::new(client, table, name);
+        let coordinator =
+            DynamoDbCoordinator::from_sdk_config(sdk, self.endpoint_url, &table, self.name);
         Ok(Some(match self.quota {
             Some(quota) if quota.is_finite() && quota > 0.0 => coordinator.with_quota(quota),
             Some(quota) => {

@@ -169,18 +169,15 @@ pub(crate) fn open(
     )
 }
 
-/// The coordinator of `--fleet-table`: its DynamoDB client is the command's, but for the
-/// endpoint, which is `--fleet-endpoint-url` or DynamoDB's own (`AWS_ENDPOINT_URL_DYNAMODB`,
-/// or the Region's), not the destination's `--endpoint-url`.
+/// The coordinator of `--fleet-table`, on DynamoDB's own endpoint unless
+/// `--fleet-endpoint-url` names one (the destination's `--endpoint-url` is not used for it).
 fn fleet(common: &Common, table: &str, sdk: &SdkConfig) -> DynamoDbCoordinator {
-    let mut builder = sdk.to_builder();
-    builder.set_endpoint_url(common.fleet_endpoint_url.clone());
-    let client = aws_batch_utils::dynamodb::sdk::Client::new(&builder.build());
-    let fleet_name = common
-        .fleet_name
-        .clone()
-        .unwrap_or_else(|| table.to_owned());
-    let coordinator = DynamoDbCoordinator::new(client, table, fleet_name);
+    let coordinator = DynamoDbCoordinator::from_sdk_config(
+        sdk,
+        common.fleet_endpoint_url.clone(),
+        table,
+        common.fleet_name.clone(),
+    );
     match common.fleet_quota {
         #[allow(clippy::cast_precision_loss)]
         Some(quota) => coordinator.with_quota(quota as f64),

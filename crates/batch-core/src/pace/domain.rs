@@ -115,15 +115,15 @@ impl Domain {
         Some(accepted / span.as_secs_f64())
     }
 
-    /// Entries per second accepted over the last [`MEASURE`]: the first rate.
-    fn accepted_last_second(&self, now: Instant) -> f64 {
+    /// Entries per second accepted over the `span` up to `now`.
+    fn accepted_per_second(&self, now: Instant, span: Duration) -> f64 {
         let accepted: f64 = self
             .accepted
             .iter()
-            .filter(|(at, _)| now.saturating_duration_since(*at) <= MEASURE)
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= span)
             .map(|(_, n)| n)
             .sum();
-        accepted / MEASURE.as_secs_f64()
+        accepted / span.as_secs_f64()
     }
 
     /// Entries per second the domain accepted from this writer over the last
@@ -133,13 +133,7 @@ impl Domain {
             .saturating_duration_since(self.created)
             .min(LONGEST_MEASURE)
             .max(Duration::from_secs(1));
-        let accepted: f64 = self
-            .accepted
-            .iter()
-            .filter(|(at, _)| now.saturating_duration_since(*at) <= span)
-            .map(|(_, n)| n)
-            .sum();
-        accepted / span.as_secs_f64()
+        self.accepted_per_second(now, span)
     }
 
     /// Notes entries the domain accepted now.
@@ -185,7 +179,7 @@ impl Domain {
             }
             (Some(rate), None) => rate * MARGIN,
             (None, _) => {
-                let measured = self.accepted_last_second(now);
+                let measured = self.accepted_per_second(now, MEASURE);
                 self.ceiling = Some(measured);
                 (measured * FIRST_RATE_SHARE).max(refused)
             }

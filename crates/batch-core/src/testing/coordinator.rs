@@ -123,10 +123,7 @@ impl Coordinator for InMemoryCoordinator {
             lock(&self.registry.leases).insert(self.me, Instant::now() + lease);
             self.registry.renewals.fetch_add(1, Ordering::Relaxed);
             let grant = Grant::new(self.live());
-            Ok(match self.quota {
-                Some(quota) => grant.with_quota(quota),
-                None => grant,
-            })
+            Ok(self.quota.map_or(grant, |quota| grant.with_quota(quota)))
         })
     }
 
