@@ -18,7 +18,7 @@ use crate::backend::{Backend, BatchEntry};
 use crate::catch::CatchUnwind;
 use crate::config::RetryPolicy;
 use crate::failure::{EntryOutcome, Failure, FailureKind, INVALID_REQUEST_CODES, codes};
-use crate::pace::{Pacer, Patience, Request};
+use crate::pace::{Admission, Pacer, Patience, Request};
 use crate::pending::Item;
 use crate::stats::Counters;
 use crate::unprocessed::UnprocessedReason;
@@ -40,7 +40,8 @@ impl<'a, B: Backend> Sender<'a, B> {
         self.send_since(todo, Instant::now(), out).await;
     }
 
-    /// Sends `todo`, whose bounds count from `started`.
+    /// Sends `todo`, whose bounds count from `started`: in pieces, one after the other, when
+    /// the pacer finds it too large for this writer's rate.
     fn send_since<'s>(
         &'s self,
         todo: Vec<Item<B>>,
@@ -50,17 +51,32 @@ impl<'a, B: Backend> Sender<'a, B> {
     where
         'a: 's,
     {
-        Box::pin(self.attempts(todo, started, out))
+        Box::pin(async move {
+            let (mut rest, mut started) = self.attempts(todo, started, true, out).await;
+            // Later pieces keep the batch's budgets: a destination that refuses everything
+            // has the whole batch back within one budget, not one per piece.
+            while !rest.is_empty() {
+                let todo = out.unblocked(rest, 0);
+                (rest, started) = self.attempts(todo, started, false, out).await;
+            }
+        })
     }
 
+    /// Sends `todo` until every entry is delivered or in `out`, except the entries the
+    /// pacer had it leave for later (returned, untried, with when the bounds start); the
+    /// bounds start at the first attempt of the `first_piece` of a batch.
     async fn attempts(
         &self,
         mut todo: Vec<Item<B>>,
         mut started: Instant,
+        first_piece: bool,
         out: &mut Undelivered<B>,
-    ) {
+    ) -> (Vec<Item<B>>, Instant) {
         let retry = self.retry;
         let mut attempt = 1;
+        // Entries left for a later piece, and whether this one may still be split.
+        let mut later: Vec<Item<B>> = Vec::new();
+        let mut may_split = true;
         // The last throttling of this batch's entries, handed back with them when their
         // throttle budget runs out while they wait for their pace.
         let mut last_throttle: Option<Failure> = None;
@@ -68,7 +84,7 @@ impl<'a, B: Backend> Sender<'a, B> {
             if self.stop.is_set() {
                 let why = "the dispatcher was told to stop before sending";
                 out.abandon(todo, attempt - 1, why);
-                return;
+                break;
             }
             // Domains are read once per attempt: an entry follows a change (a resharded
             // stream) from one attempt to the next, never within one.
@@ -81,25 +97,39 @@ impl<'a, B: Backend> Sender<'a, B> {
                         throttled: last_throttle.is_some(),
                         budget: retry.throttle_limit(),
                     };
+                    let splittable = may_split && attempt == 1;
                     tokio::select! {
-                        pass = pacer.admit_within(&shares, patience) => match pass {
-                            Some(pass) => {
+                        admission = pacer.admit_within(&shares, patience, splittable) => match admission {
+                            Admission::Go(pass) => {
                                 // The budgets count from the first attempt, not from the
                                 // wait behind this writer's other batches before it.
-                                if attempt == 1 {
+                                if attempt == 1 && first_piece {
                                     started = started.max(Instant::now());
                                 }
                                 Some(pass)
                             }
-                            None => {
+                            Admission::OutOfPatience => {
                                 out_of_patience(todo, last_throttle, attempt - 1, out);
-                                return;
+                                break;
+                            }
+                            Admission::Split(share) => {
+                                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+                                let target = (todo.len() as f64 * share) as usize;
+                                let at = split_point(&todo, target);
+                                if at < todo.len() {
+                                    let mut tail = todo.split_off(at);
+                                    tail.append(&mut later);
+                                    later = tail;
+                                }
+                                tracing::trace!(entries = todo.len(), later = later.len(), "request sent in pieces");
+                                may_split = false;
+                                continue;
                             }
                         },
                         () = self.stop.wait() => {
                             let why = "the dispatcher was told to stop while a request waited for its pace";
                             out.abandon(todo, attempt - 1, why);
-                            return;
+                            break;
                         }
                     }
                 }
@@ -137,7 +167,7 @@ impl<'a, B: Backend> Sender<'a, B> {
                     let why =
                         "the request was cancelled on the wire: the service may have stored it";
                     out.abandon(todo, attempt, why);
-                    return;
+                    break;
                 }
             };
             if let (Some(pacer), Some(pass), Some(request)) = (self.pacer, &pass, &request) {
@@ -151,15 +181,15 @@ impl<'a, B: Backend> Sender<'a, B> {
                 && INVALID_REQUEST_CODES.contains(&failure.code.as_str())
             {
                 self.send_halves(todo, started, attempt, failure, out).await;
-                return;
+                break;
             }
             let again = self.sort(todo, outcomes, attempt, out);
             if again.is_empty() {
-                return;
+                break;
             }
             let again = self.give_up_on(again, started, attempt, out);
             if again.is_empty() {
-                return;
+                break;
             }
             if let Some((_, failure)) = again
                 .iter()
@@ -190,16 +220,9 @@ impl<'a, B: Backend> Sender<'a, B> {
                 for (item, failure) in again {
                     out.push(item, reason, failure, attempt);
                 }
-                return;
+                break;
             }
-            // Keep order: an entry behind an undelivered one of its key is not retried past it.
-            todo = Vec::with_capacity(again.len());
-            for (item, _) in again {
-                match out.blocker(&item) {
-                    Some(failure) => out.push(item, UnprocessedReason::HeldBack, failure, attempt),
-                    None => todo.push(item),
-                }
-            }
+            todo = out.unblocked(again.into_iter().map(|(item, _)| item), attempt);
             tracing::debug!(
                 entries = todo.len(),
                 attempt,
@@ -210,11 +233,12 @@ impl<'a, B: Backend> Sender<'a, B> {
                 () = tokio::time::sleep(delay) => {}
                 () = self.stop.wait() => {
                     out.abandon(todo, attempt, "the dispatcher was told to stop before a retry");
-                    return;
+                    break;
                 }
             }
             attempt += 1;
         }
+        (later, started)
     }
 
     /// Sends the halves of a request the service refused whole as invalid, one after the
@@ -235,13 +259,7 @@ impl<'a, B: Backend> Sender<'a, B> {
         Counters::add(&self.counters.retries, first.len());
         let second = first.split_off(first.len() / 2);
         self.send_since(first, started, out).await;
-        let mut rest = Vec::with_capacity(second.len());
-        for item in second {
-            match out.blocker(&item) {
-                Some(failure) => out.push(item, UnprocessedReason::HeldBack, failure, attempt),
-                None => rest.push(item),
-            }
-        }
+        let rest = out.unblocked(second, attempt);
         self.send_since(rest, started, out).await;
     }
 
@@ -363,5 +381,84 @@ impl<'a, B: Backend> Sender<'a, B> {
                 vec![EntryOutcome::Failed(failure); entries]
             }
         }
+    }
+}
+
+/// Where to cut `items` so that the first part holds about `target` of them and no merged
+/// request entry (slot) is cut in two: the largest clean cut up to `target` (at least one
+/// entry), else the smallest beyond it (`items.len()`: no cut).
+fn split_point<B: Backend>(items: &[Item<B>], target: usize) -> usize {
+    let target = target.max(1);
+    if items.windows(2).all(|pair| pair[0].slot < pair[1].slot) {
+        return target.min(items.len());
+    }
+    let mut last: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        last.insert(item.slot, i);
+    }
+    let mut reach = 0;
+    let mut best = None;
+    for (i, item) in items.iter().enumerate() {
+        reach = reach.max(last[&item.slot]);
+        if reach == i {
+            let cut = i + 1;
+            if cut > target {
+                return best.unwrap_or(cut);
+            }
+            best = Some(cut);
+        }
+    }
+    best.unwrap_or(items.len())
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use crate::backend::Grouping;
+    use crate::testing::{InMemoryBackend, TestPayload};
+
+    fn items(slots: &[usize]) -> Vec<Item<InMemoryBackend>> {
+        slots
+            .iter()
+            .map(|&slot| {
+                let payload = TestPayload::new(0, 10);
+                Item {
+                    tag: None,
+                    scope: None,
+                    entry: payload.clone(),
+                    size: 10,
+                    ordering_key: None,
+                    grouping: Grouping::None,
+                    slot,
+                    failures: 0,
+                    payload,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn entries_of_their_own_are_cut_where_asked() {
+        let todo = items(&[0, 1, 2, 3, 4]);
+        assert_eq!(split_point(&todo, 2), 2);
+        assert_eq!(split_point(&todo, 0), 1);
+        assert_eq!(split_point(&todo, 9), 5);
+    }
+
+    #[test]
+    fn merged_entries_are_never_cut_in_two() {
+        // Slots 0 and 1 interleave up to index 3; slot 2 and 3 each stand alone after.
+        let todo = items(&[0, 1, 0, 1, 2, 3]);
+        assert_eq!(
+            split_point(&todo, 2),
+            4,
+            "no clean cut before 4: the smallest after"
+        );
+        assert_eq!(split_point(&todo, 5), 5);
+        assert_eq!(
+            split_point(&items(&[0, 1, 1, 0]), 1),
+            4,
+            "none at all: no cut"
+        );
     }
 }

@@ -14,6 +14,8 @@
 //! at a moment taken by chance early in its place, so that writers paced alike do not send
 //! together; places are booked one after another, just in time, so a cut slows the next
 //! request at once.
+//! A first attempt that would hold a domain for more than 2 s at its rate (a large
+//! request at a small share) goes in pieces of 2 s each, one after the other.
 //! The same controller keeps a window of requests in flight: it starts at 4, doubles per
 //! round trip up to 16 until the first throttling, then grows by one per round trip in
 //! which it was the limit, up to `max_in_flight`, and shrinks on throttling. Users' own caps
@@ -101,6 +103,18 @@ pub(crate) struct Patience {
     pub(crate) budget: Duration,
 }
 
+/// What a request got from [`Pacer::admit_within`].
+#[derive(Debug)]
+pub(crate) enum Admission<'a> {
+    /// It may go.
+    Go(Pass<'a>),
+    /// Its wait would outlast its patience; nothing is reserved.
+    OutOfPatience,
+    /// It would hold a domain's schedule too long at this writer's rate: this share of it
+    /// (by units) is to go first, and the rest after it; nothing is reserved.
+    Split(f64),
+}
+
 /// A request's place in the window and the schedules, taken by [`Pacer::admit`].
 #[derive(Debug)]
 pub(crate) struct Pass<'a> {
@@ -169,37 +183,42 @@ impl Pacer {
             budget: Duration::MAX,
         };
         loop {
-            if let Some(pass) = self.admit_within(shares, patient).await {
+            if let Admission::Go(pass) = self.admit_within(shares, patient, false).await {
                 return pass;
             }
         }
     }
 
-    /// As `admit`, unless the wait would outlast `patience`: then `None`, and nothing is
-    /// reserved.
+    /// As `admit`, unless the wait would outlast `patience`, or the request `may_split`
+    /// and would hold a domain longer than a request should: then nothing is reserved.
     pub(crate) async fn admit_within(
         &self,
         shares: &[Share],
         patience: Patience,
-    ) -> Option<Pass<'_>> {
+        may_split: bool,
+    ) -> Admission<'_> {
         loop {
-            let mut pass = self.enter_window(patience).await?;
+            let Some(mut pass) = self.enter_window(patience).await else {
+                return Admission::OutOfPatience;
+            };
             let until = self.give_up_at(&self.lock(), patience);
             let grant = match &self.fleet {
                 Some(fleet) => fleet.grant().await,
                 None => None,
             };
             // Dropping `pass` leaves the window again.
-            match self.reserve(shares, pass.reserved_at, until, patience.throttled, grant) {
+            let kind = (patience.throttled, may_split && self.learns);
+            match self.reserve(shares, pass.reserved_at, until, kind, grant) {
                 Ok(go) => {
                     pass.limited = go > pass.reserved_at;
                     if pass.limited {
                         let _waiting = Waiting::start(self);
                         tokio::time::sleep_until(go).await;
                     }
-                    return Some(pass);
+                    return Admission::Go(pass);
                 }
-                Err(Booking::PastPatience) => return None,
+                Err(Booking::PastPatience) => return Admission::OutOfPatience,
+                Err(Booking::Split(share)) => return Admission::Split(share),
                 Err(Booking::From(from)) => {
                     drop(pass);
                     let _waiting = Waiting::start(self);

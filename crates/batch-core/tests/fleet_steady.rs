@@ -16,6 +16,8 @@ use tokio::time::Instant;
 const QUOTA: f64 = 1_000.0;
 /// The round trip of every request.
 const LATENCY: Duration = Duration::from_millis(10);
+/// Entries a request holds at most, unless a test says otherwise.
+const REQUEST: usize = 25;
 
 /// One writer of a fleet.
 #[derive(Clone, Copy)]
@@ -65,6 +67,17 @@ struct Run {
 }
 
 async fn run(writers: &[Writer], seconds: u64, pacing: Pacing, rate: Rate) -> Run {
+    run_requests_of(REQUEST, writers, seconds, pacing, rate).await
+}
+
+/// As [`run`], with requests of at most `entries`.
+async fn run_requests_of(
+    entries: usize,
+    writers: &[Writer],
+    seconds: u64,
+    pacing: Pacing,
+    rate: Rate,
+) -> Run {
     // The pacing's chance moments, the same in every run.
     fastrand::seed(7);
     let backend = InMemoryBackend::new();
@@ -78,7 +91,7 @@ async fn run(writers: &[Writer], seconds: u64, pacing: Pacing, rate: Rate) -> Ru
         .iter()
         .map(|_| {
             let mut builder = Dispatcher::builder(backend.clone())
-                .config(DispatcherConfig::default().max_entries(25));
+                .config(DispatcherConfig::default().max_entries(entries));
             if pacing == Pacing::Coordinated {
                 builder = builder.coordinator(coordinator.writer());
             }
@@ -267,6 +280,27 @@ async fn fifty_coordinated_writers_refuse_almost_nothing_from_the_start() {
         assert!(figures.refused <= 0.02, "{figures:?}");
         assert!(figures.jain >= 0.95, "{figures:?}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifty_coordinated_writers_send_large_requests_in_pieces_their_share_takes() {
+    // 500-entry requests (a Kinesis stream's) at a share of 19 a second would go one every
+    // 26 s, lumps half the quota's second from writers at chance moments.
+    let run = run_requests_of(
+        500,
+        &vec![Writer::greedy(40); 50],
+        40,
+        Pacing::Coordinated,
+        Rate::Documented,
+    )
+    .await;
+    run.assert_nothing_lost();
+    let figures = run.figures(10, 40, &(0..50).collect::<Vec<_>>());
+    println!("50 writers of 500-entry requests: {figures:?}");
+    assert_eq!(run.handed_back, 0);
+    assert!(figures.goodput >= 0.9, "{figures:?}");
+    assert!(figures.refused <= 0.02, "{figures:?}");
+    assert!(figures.jain >= 0.95, "{figures:?}");
 }
 
 #[tokio::test(start_paused = true)]

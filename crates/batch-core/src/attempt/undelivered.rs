@@ -58,8 +58,25 @@ impl<B: Backend> Undelivered<B> {
         }
     }
 
+    /// `items` less those behind an undelivered entry of their ordering key, which are
+    /// held back here: an entry is never sent past an earlier one of its key.
+    pub(super) fn unblocked(
+        &mut self,
+        items: impl IntoIterator<Item = Item<B>>,
+        attempts: u32,
+    ) -> Vec<Item<B>> {
+        let mut free = Vec::new();
+        for item in items {
+            match self.blocker(&item) {
+                Some(failure) => self.push(item, UnprocessedReason::HeldBack, failure, attempts),
+                None => free.push(item),
+            }
+        }
+        free
+    }
+
     /// The failure of an earlier entry of `item`'s key, which holds `item` back.
-    pub(super) fn blocker(&self, item: &Item<B>) -> Option<Failure> {
+    fn blocker(&self, item: &Item<B>) -> Option<Failure> {
         let key = item.ordering_key.as_ref()?;
         self.failed_keys
             .get(key)

@@ -17,11 +17,20 @@ const JITTER: f64 = 0.4;
 const JITTER_SPAN: Duration = Duration::from_secs(1);
 /// How much earlier than its place's own length a request may book it.
 const BOOKING_SLACK: Duration = Duration::from_millis(5);
+/// The longest a first attempt may hold a domain's schedule at this writer's rate; a
+/// longer one is sent in pieces. A writer with a small share of a quota (one of 50 on a
+/// Kinesis stream: 20 records a second of a shard) would otherwise send 500 records every
+/// 13 seconds: lumps a quarter of a shard's second that, from writers at chance moments,
+/// overflow the shard while it is idle on average, and a share measured in lumps.
+pub(crate) const LONGEST_PLACE: Duration = Duration::from_secs(2);
 /// Why a request did not book its place.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Booking {
     /// Its place would start after its patience ends.
     PastPatience,
+    /// Its place in a domain would be longer than [`LONGEST_PLACE`]: the share of it
+    /// that fits is to go first.
+    Split(f64),
     /// The schedules are booked too far ahead: it may book from then.
     From(Instant),
 }
@@ -32,13 +41,14 @@ impl Pacer {
     /// schedule is booked further ahead than this request's own place: entries sent again
     /// book at once, ahead of new ones, so that their budget is not spent behind them.
     /// With a fleet's `grant`, documented rates and the fleet's quota are divided by its
-    /// live writers.
+    /// live writers. A request that `may_split` and would hold a domain longer than
+    /// [`LONGEST_PLACE`] reserves nothing and is told what share of it to send first.
     pub(super) fn reserve(
         &self,
         shares: &[Share],
         now: Instant,
         until: Option<Instant>,
-        retry: bool,
+        (retry, may_split): (bool, bool),
         grant: Option<Grant>,
     ) -> Result<Instant, Booking> {
         let mut state = self.lock();
@@ -58,6 +68,7 @@ impl Pacer {
         };
         let mut go = now;
         let mut book_from = now;
+        let mut longest = Duration::ZERO;
         for share in shares {
             // A documented rate is the whole destination's: this writer's share of it.
             // Without a documented rate, a fleet's quota is the destination's.
@@ -71,7 +82,8 @@ impl Pacer {
                 // A fleet started together spreads its first requests over the time one
                 // of them takes at its share, rather than sending them all at once.
                 if let Some(rate) = known_rate.filter(|_| in_fleet) {
-                    domain.free_at = now + per(share.units, rate).mul_f64(fastrand::f64());
+                    let place = per(share.units, rate).min(LONGEST_PLACE);
+                    domain.free_at = now + place.mul_f64(fastrand::f64());
                 }
                 domain
             });
@@ -83,6 +95,9 @@ impl Pacer {
                 // writers paced alike do not keep sending at the same moments, the later
                 // ones always meeting an emptied quota; the places themselves keep the rate.
                 let place = per(share.units, rate);
+                if share.units > 1.0 {
+                    longest = longest.max(place);
+                }
                 let offset = place.min(JITTER_SPAN).mul_f64(JITTER * fastrand::f64());
                 go = go.max(domain.free_at.max(now) + offset);
                 // Places are booked just in time, one after another: a request booked
@@ -91,6 +106,9 @@ impl Pacer {
                 let lead = place.mul_f64(1.0 + JITTER) + BOOKING_SLACK;
                 book_from = book_from.max(domain.free_at.checked_sub(lead).unwrap_or(now));
             }
+        }
+        if may_split && longest > LONGEST_PLACE {
+            return Err(Booking::Split(LONGEST_PLACE.div_duration_f64(longest)));
         }
         if records_cap.is_some() {
             go = go.max(state.records_cap_free);
