@@ -127,13 +127,23 @@ impl Domain {
     }
 
     /// Entries per second the domain accepted from this writer over the last
-    /// [`LONGEST_MEASURE`] (or since it was first seen, at least a second).
+    /// [`LONGEST_MEASURE`] (or since it was first throttled, at least a second). What it
+    /// took before its first throttle does not count: a fleet's writers starting together
+    /// each get a part of the service's burst allowance, and a floor at half of that held
+    /// ten writers at twice a shard for their first seconds.
     fn accepted_lately(&self, now: Instant) -> f64 {
+        let start = self.throttled_since.unwrap_or(self.created);
         let span = now
-            .saturating_duration_since(self.created)
+            .saturating_duration_since(start)
             .min(LONGEST_MEASURE)
             .max(Duration::from_secs(1));
-        self.accepted_per_second(now, span)
+        let accepted: f64 = self
+            .accepted
+            .iter()
+            .filter(|(at, _)| *at > start && now.saturating_duration_since(*at) <= span)
+            .map(|(_, n)| n)
+            .sum();
+        accepted / span.as_secs_f64()
     }
 
     /// Notes entries the domain accepted now.
