@@ -28,6 +28,7 @@ use crate::plan::{Figures, ratio};
 use crate::sweep::{sdk_config, steady_rate};
 use crate::{Options, Result, report};
 
+mod sdk_loop;
 pub(crate) mod spark;
 
 /// The writer counts measured, and the smoke run's.
@@ -40,6 +41,8 @@ const QUICK_SECONDS: f64 = 4.0;
 const LATENCY: Duration = Duration::from_millis(10);
 /// Bytes of a record: about 900, one write capacity unit of DynamoDB.
 const PAD: usize = 850;
+/// The FIFO queue the writers share.
+const FIFO_QUEUE: &str = "http://127.0.0.1/000000000000/fleet.fifo";
 /// The span of the windows of Jain's index, when the run is long enough for two.
 const WINDOW: f64 = 10.0;
 /// The span of the refusals counted at the start of a run.
@@ -109,6 +112,9 @@ pub(crate) enum FleetSender {
     /// Pacing off, each writer held to a fixed 150% of the destination's quota, throttled
     /// records resent until a 30 s time to live: what each KPL producer does.
     FixedLimit,
+    /// A hand-written loop per writer over the plain SDK client in adaptive retry mode, in
+    /// a retry partition of its own, refused entries sent again after a backoff.
+    SdkAdaptive,
     /// The Python package in each task of a Spark job (`write_dataframe`'s partition writer).
     SparkPackage,
     /// boto3 in each task of a Spark job (`foreachPartition`): the table's `batch_writer`, or
@@ -124,13 +130,14 @@ impl FleetSender {
             Self::Coordinated => "aws-batch-utils, paced, with a coordinator",
             Self::Unpaced => "aws-batch-utils, pacing off",
             Self::FixedLimit => "fixed limit at 150% per writer (KPL-style)",
+            Self::SdkAdaptive => "SDK loop per writer, adaptive retry mode",
             Self::SparkPackage => "Python package in Spark tasks (`write_dataframe`)",
             Self::SparkBoto3 => "boto3 in Spark tasks (`foreachPartition`)",
         }
     }
 
     /// The configuration of an in-process writer of a destination taking `quota` records a
-    /// second; `None` for the Spark senders.
+    /// second; `None` for the senders without a dispatcher.
     fn config(self, writers: usize, quota: f64) -> Option<DispatcherConfig> {
         match self {
             Self::FixedLimit => Some(crate::sweep::engine_config(
@@ -141,7 +148,7 @@ impl FleetSender {
             Self::Paced | Self::Coordinated => Some(DispatcherConfig::default()),
             Self::PacedFleetSize => Some(DispatcherConfig::default().fleet_size(writers)),
             Self::Unpaced => Some(DispatcherConfig::default().adaptive(false)),
-            Self::SparkPackage | Self::SparkBoto3 => None,
+            Self::SdkAdaptive | Self::SparkPackage | Self::SparkBoto3 => None,
         }
     }
 }
@@ -219,6 +226,7 @@ pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
                 plan.push((shared, FleetSender::Coordinated, n, seconds));
                 plan.push((shared, FleetSender::Unpaced, n, seconds));
                 plan.push((shared, FleetSender::FixedLimit, n, seconds));
+                plan.push((shared, FleetSender::SdkAdaptive, n, seconds));
             }
         }
     }
@@ -266,7 +274,12 @@ pub(crate) async fn measure(
     }
     let mut runs = Vec::new();
     for (shared, sender, n, default_seconds) in plan {
-        if paced_only && matches!(sender, FleetSender::Unpaced | FleetSender::FixedLimit) {
+        if paced_only
+            && matches!(
+                sender,
+                FleetSender::Unpaced | FleetSender::FixedLimit | FleetSender::SdkAdaptive
+            )
+        {
             continue;
         }
         let run = run(shared, sender, n, seconds.unwrap_or(default_seconds)).await?;
@@ -280,12 +293,13 @@ pub(crate) async fn measure(
 pub(crate) const PLOT: &str = "docs/bench/fleet.svg";
 
 /// Every sender, in the plot's order (and colours).
-const SENDERS: [FleetSender; 7] = [
+const SENDERS: [FleetSender; 8] = [
     FleetSender::Paced,
     FleetSender::PacedFleetSize,
     FleetSender::Coordinated,
     FleetSender::Unpaced,
     FleetSender::FixedLimit,
+    FleetSender::SdkAdaptive,
     FleetSender::SparkPackage,
     FleetSender::SparkBoto3,
 ];
@@ -352,6 +366,19 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
              process (`InMemoryCoordinator`): the pacing a fleet gets from one, without a \
              store's round trips (the DynamoDB store is tested on the emulator). The stream's \
              shards document their rate; the table and the queue name their quota to it.\n\n",
+        );
+    }
+    if runs
+        .iter()
+        .any(|run| run.sender == FleetSender::SdkAdaptive)
+    {
+        markdown.push_str(
+            "The SDK rows are a hand-written loop per writer over the plain client in \
+             aws-config's adaptive retry mode, each client in a retry partition of its own (so \
+             the writers do not share one client-side limiter, as separate processes would \
+             not): full requests one at a time, the refused entries sent again after a \
+             jittered exponential backoff (100 ms doubling to 5 s), up to 10 times; \
+             \"handed back\" is what it gave up on.\n\n",
         );
     }
     if runs.iter().any(FleetRun::in_spark) {
@@ -440,9 +467,10 @@ pub(crate) async fn run(
     seconds_of_quota: f64,
 ) -> Result<FleetRun> {
     let (endpoint, quota, share) = self::endpoint(shared, writers, seconds_of_quota).await?;
-    let config = sender
-        .config(writers, quota)
-        .ok_or_else(|| format!("{} runs in a Spark job, not in process", sender.title()))?;
+    let config = sender.config(writers, quota);
+    if config.is_none() && sender != FleetSender::SdkAdaptive {
+        return Err(format!("{} runs in a Spark job, not in process", sender.title()).into());
+    }
     let url = endpoint.url();
     // A stream's shards document their rate; the others' quota is named.
     let fleet = match shared {
@@ -453,9 +481,19 @@ pub(crate) async fn run(
     let mut tasks = Vec::with_capacity(writers);
     for writer in 0..writers {
         // Each writer's own SDK configuration: its own connections and retry state.
+        let Some(config) = config.clone() else {
+            let sdk = sdk_config(&url, true).await;
+            tasks.push(tokio::spawn(async move {
+                let given_up = sdk_loop::write(shared, &sdk, writer, share)
+                    .await
+                    .map_err(|e| e.to_string());
+                (given_up, Instant::now())
+            }));
+            continue;
+        };
         let sdk = aws_batch_utils::without_sdk_retries(&sdk_config(&url, false).await);
         let setup = Setup {
-            config: config.clone(),
+            config,
             coordinator: (sender == FleetSender::Coordinated).then(|| fleet.writer()),
         };
         tasks.push(tokio::spawn(async move {
@@ -603,9 +641,8 @@ async fn write(
         }
         Shared::FifoQueue => {
             let client = aws_batch_utils::sqs::sdk::Client::new(sdk);
-            let queue = "http://127.0.0.1/000000000000/fleet.fifo";
             let fifo = setup.build(SqsFifoBatchDispatcher::builder(SqsBackend::fifo(
-                client, queue,
+                client, FIFO_QUEUE,
             )))?;
             submit(&fifo, count, |n| {
                 SqsMessage::text(format!("w{writer}-{n}"))
