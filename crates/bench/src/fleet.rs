@@ -41,8 +41,9 @@ const QUICK_SECONDS: f64 = 4.0;
 const LATENCY: Duration = Duration::from_millis(10);
 /// Bytes of a record: about 900, one write capacity unit of DynamoDB.
 const PAD: usize = 850;
-/// The FIFO queue the writers share.
+/// The FIFO queue the writers share, and the message groups of each writer.
 const FIFO_QUEUE: &str = "http://127.0.0.1/000000000000/fleet.fifo";
+const FIFO_GROUPS: u64 = 20;
 /// The span of the windows of Jain's index, when the run is long enough for two.
 const WINDOW: f64 = 10.0;
 /// The span of the refusals counted at the start of a run.
@@ -85,6 +86,15 @@ impl Shared {
             Self::Stream => Api::PutRecords,
             Self::Table => Api::BatchWriteItem,
             Self::FifoQueue => Api::SendMessageBatch,
+        }
+    }
+
+    /// Entries in a request when each writer keeps the order of its keys: a Kinesis
+    /// request holds one record of each partition key.
+    fn max_entries_in_order(self) -> u64 {
+        match self {
+            Self::Stream => partition_keys().len() as u64,
+            _ => self.max_entries(),
         }
     }
 
@@ -177,6 +187,10 @@ pub(crate) struct FleetRun {
     pub(crate) requests: u64,
     pub(crate) lower_bound: u64,
     pub(crate) handed_back: u64,
+    /// Records first accepted after a later record of their writer and key (a FIFO
+    /// message group, a partition key); `None` where not measured.
+    #[serde(default)]
+    pub(crate) out_of_order: Option<u64>,
 }
 
 impl FleetRun {
@@ -354,7 +368,11 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
          the quota while 30% to 90% of them arrived (steady) and over the whole run; Jain's \
          index is over the writers' accepted counts in 10-s windows (halves of the fastest \
          writer's time when that is shorter) while every writer still had records; the \
-         refusals of the first 2 s are in seconds of quota. Plot: \
+         refusals of the first 2 s are in seconds of quota. The stream's dispatchers keep \
+         the order of each partition key (`with_ordered(true)`: a request holds one record \
+         of each of the 200 keys, which sets the lower bound of requests), and each FIFO \
+         writer's 20 message groups keep theirs; \"out of order\" counts the records first \
+         accepted after a later record of their writer and key. Plot: \
          [`docs/bench/fleet.svg`](docs/bench/fleet.svg).\n\n",
     );
     if runs
@@ -399,8 +417,8 @@ fn table(runs: &[FleetRun]) -> String {
     let mut md = String::from(
         "| destination | sender | writers | goodput, steady | goodput, whole run | \
          refused per delivered | refused in first 2 s (quota-s) | Jain | slowest / fastest | \
-         requests / bound | handed back | wall |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         requests / bound | handed back | out of order | wall |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for run in runs {
         md.push_str(&row(run));
@@ -411,7 +429,7 @@ fn table(runs: &[FleetRun]) -> String {
 
 fn row(run: &FleetRun) -> String {
     format!(
-        "| {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.2} | {:.3} | {:.1} | {:.2} | {} | {:.1} s |",
+        "| {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.2} | {:.3} | {:.1} | {:.2} | {} | {} | {:.1} s |",
         run.shared.title(),
         run.sender.title(),
         run.writers,
@@ -423,6 +441,8 @@ fn row(run: &FleetRun) -> String {
         run.slowest_over_fastest,
         run.requests_over_bound(),
         run.handed_back,
+        run.out_of_order
+            .map_or_else(|| "–".to_owned(), |n| n.to_string()),
         run.seconds,
     )
 }
@@ -582,8 +602,13 @@ pub(crate) fn figures(
         window_s: window,
         slowest_over_fastest: ratio(slowest, fastest),
         requests: endpoint.counts(shared.api()).requests,
-        lower_bound: records.div_ceil(shared.max_entries()),
+        lower_bound: records.div_ceil(if sender == FleetSender::SdkAdaptive {
+            shared.max_entries()
+        } else {
+            shared.max_entries_in_order()
+        }),
         handed_back,
+        out_of_order: out_of_order(shared, endpoint),
     }
 }
 
@@ -617,9 +642,9 @@ async fn write(
     match shared {
         Shared::Stream => {
             let client = aws_batch_utils::kinesis::sdk::Client::new(sdk);
-            let kinesis = setup.build(KinesisBatchDispatcher::builder(KinesisBackend::new(
-                client, "fleet",
-            )))?;
+            let kinesis = setup.build(KinesisBatchDispatcher::builder(
+                KinesisBackend::new(client, "fleet").with_ordered(true),
+            ))?;
             let keys = partition_keys();
             #[allow(clippy::cast_possible_truncation)]
             submit(&kinesis, count, |n| {
@@ -646,7 +671,7 @@ async fn write(
             )))?;
             submit(&fifo, count, |n| {
                 SqsMessage::text(format!("w{writer}-{n}"))
-                    .with_message_group_id(format!("w{writer}-g{}", n % 20))
+                    .with_message_group_id(format!("w{writer}-g{}", n % FIFO_GROUPS))
                     .with_deduplication_id(format!("w{writer}-{n}"))
             })
             .await
@@ -695,6 +720,37 @@ fn record_id(shared: Shared, entry: &str) -> Option<(usize, u64)> {
     let (writer, rest) = rest.split_once('-')?;
     let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
     Some((writer.parse().ok()?, n.parse().ok()?))
+}
+
+/// Records first accepted after a later record of their writer and key, in the order the
+/// endpoint accepted them; `None` for a table, whose writes have no order.
+fn out_of_order(shared: Shared, endpoint: &NullEndpoint) -> Option<u64> {
+    let keys = match shared {
+        Shared::Stream => partition_keys().len() as u64,
+        Shared::FifoQueue => FIFO_GROUPS,
+        Shared::Table => return None,
+    };
+    let mut seen: std::collections::HashSet<(usize, u64)> = std::collections::HashSet::new();
+    let mut latest: HashMap<(usize, u64), u64> = HashMap::new();
+    let mut breaks = 0;
+    for (_, entry) in endpoint.accepted_at(shared.api()) {
+        let Some((writer, n)) = record_id(shared, &entry) else {
+            continue;
+        };
+        if !seen.insert((writer, n)) {
+            continue;
+        }
+        let key = match shared {
+            Shared::Stream => (n * 7 + writer as u64) % keys,
+            _ => n % keys,
+        };
+        let last = latest.entry((writer, key)).or_insert(n);
+        if n < *last {
+            breaks += 1;
+        }
+        *last = (*last).max(n);
+    }
+    Some(breaks)
 }
 
 /// Jain's index of the writers' accepted counts per `window` seconds, averaged over the

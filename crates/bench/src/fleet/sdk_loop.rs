@@ -13,7 +13,7 @@ use aws_batch_utils::kinesis::sdk::types::PutRecordsRequestEntry;
 use aws_batch_utils::sqs::sdk::types::SendMessageBatchRequestEntry;
 use aws_config::SdkConfig;
 
-use super::{FIFO_QUEUE, PAD, Shared};
+use super::{FIFO_GROUPS, FIFO_QUEUE, PAD, Shared};
 use crate::Result;
 use crate::peers::kinesis::partition_keys;
 
@@ -123,7 +123,7 @@ pub(super) async fn write(
                         SendMessageBatchRequestEntry::builder()
                             .id(i.to_string())
                             .message_body(format!("w{writer}-{n}"))
-                            .message_group_id(format!("w{writer}-g{}", n % 20))
+                            .message_group_id(format!("w{writer}-g{}", n % FIFO_GROUPS))
                             .message_deduplication_id(format!("w{writer}-{n}"))
                             .build()
                     })
