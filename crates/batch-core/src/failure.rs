@@ -38,6 +38,7 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "InternalServerError",
     "ServiceUnavailable",
     "ServiceUnavailableException",
+    codes::KEY_RANGE_THROTTLED,
 ];
 
 /// Error codes with which a service refuses a whole request for what is in it: one invalid
@@ -137,6 +138,11 @@ pub mod codes {
     pub const MISSING_FROM_RESPONSE: &str = "MissingFromResponse";
     /// The request timed out in the SDK.
     pub const TIMEOUT: &str = "TimeoutError";
+    /// DynamoDB refused the request only for partition keys hotter than their partition
+    /// takes (every one of its `ThrottlingReasons` a `...KeyRangeThroughputExceeded`): the
+    /// table has room, so the writes back off and go again as after a transient fault,
+    /// without slowing the table.
+    pub const KEY_RANGE_THROTTLED: &str = "KeyRangeThroughputExceeded";
     /// The request could not be sent (connection refused, DNS, TLS).
     pub const DISPATCH_FAILURE: &str = "DispatchFailure";
     /// The answer could not be read.

@@ -183,8 +183,54 @@ impl Backend for DynamoBackend {
     }
 
     fn classify(&self, error: &DynamoRequestError) -> Failure {
-        classify_sdk_error(&error.0)
+        hot_keys_only(&error.0).unwrap_or_else(|| classify_sdk_error(&error.0))
     }
+}
+
+/// The code of a request DynamoDB refused only for partition keys hotter than their
+/// partition takes (every throttling reason `...KeyRangeThroughputExceeded`): the table has
+/// room, so its send rate is left as it is and the writes back off and go again.
+///
+/// Source: DynamoDB API reference, `ThrottlingReason`, and developer guide, "DynamoDB
+/// throttling resolution guide"; checked 2026-12-06.
+pub const KEY_RANGE_THROTTLED: &str = batch_core::codes::KEY_RANGE_THROTTLED;
+
+/// The failure of a request refused only for hot partition keys; `None` for any other, and
+/// for a throttle that names the table's or an index's capacity, an account quota or an
+/// on-demand maximum: those slow the table.
+fn hot_keys_only(error: &SdkError<BatchWriteItemError, HttpResponse>) -> Option<Failure> {
+    let reasons = match error.as_service_error()? {
+        BatchWriteItemError::ProvisionedThroughputExceededException(e) => e.throttling_reasons(),
+        BatchWriteItemError::ThrottlingException(e) => e.throttling_reasons(),
+        _ => return None,
+    };
+    let hot_key = |reason: &aws_sdk_dynamodb::types::ThrottlingReason| {
+        reason
+            .reason()
+            .is_some_and(|r| r.ends_with("KeyRangeThroughputExceeded"))
+    };
+    if reasons.is_empty() || !reasons.iter().all(hot_key) {
+        return None;
+    }
+    let named: Vec<String> = reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{} on {}",
+                r.reason().unwrap_or_default(),
+                r.resource().unwrap_or("the table")
+            )
+        })
+        .collect();
+    Some(Failure::new(
+        FailureKind::of(KEY_RANGE_THROTTLED, None),
+        KEY_RANGE_THROTTLED,
+        format!(
+            "partition keys hotter than their partition takes ({}): the writes go again \
+             after a backoff, the table's send rate is kept",
+            named.join(", ")
+        ),
+    ))
 }
 
 /// A write keyed by its item key: for dedup (one write per key in a request) and for order.

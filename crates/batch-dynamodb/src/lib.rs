@@ -46,7 +46,9 @@ mod item;
 /// The AWS SDK crate this one is built on, so that a client you build for it (and its
 /// types) match the version the backend takes: `dynamodb::sdk::Client::new(&config)`.
 pub use aws_sdk_dynamodb as sdk;
-pub use backend::{DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError};
+pub use backend::{
+    DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError, KEY_RANGE_THROTTLED,
+};
 pub use coordinator::{
     DynamoDbCoordinator, FLEET_ATTRIBUTE, LEASE_END_ATTRIBUTE, TTL_ATTRIBUTE, WRITER_ATTRIBUTE,
 };

@@ -183,3 +183,59 @@ async fn two_writes_to_one_key_never_share_a_request() {
     );
     assert_eq!(dynamo.stats().superseded, 1);
 }
+
+/// A client whose first BatchWriteItem is refused whole with `ProvisionedThroughputExceeded`
+/// naming `reason`, and whose later ones are accepted.
+fn refused_once_for(reason: &'static str) -> (Client, Rule) {
+    use aws_sdk_dynamodb::types::ThrottlingReason;
+    use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let rule = mock!(Client::batch_write_item).then_compute_response(move |_| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let refusal = ProvisionedThroughputExceededException::builder()
+                .message("scripted")
+                .throttling_reasons(
+                    ThrottlingReason::builder()
+                        .reason(reason)
+                        .resource("arn:aws:dynamodb:us-east-1:123456789012:table/t")
+                        .build(),
+                )
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .build(),
+                )
+                .build();
+            MockResponse::Error(BatchWriteItemError::ProvisionedThroughputExceededException(
+                refusal,
+            ))
+        } else {
+            MockResponse::Output(BatchWriteItemOutput::builder().build())
+        }
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    (client, rule)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttle_of_hot_keys_backs_off_without_slowing_the_table() {
+    for (reason, slows_the_table) in [
+        ("TableWriteKeyRangeThroughputExceeded", false),
+        ("TableWriteProvisionedThroughputExceeded", true),
+    ] {
+        let (client, rule) = refused_once_for(reason);
+        let dynamo = DynamoBatchDispatcher::from_client(client, ("t", "pk"));
+        for n in 0..5 {
+            dynamo
+                .submit_payload(json!({"pk": format!("k{n}")}))
+                .await
+                .unwrap();
+        }
+        assert!(dynamo.flush_payloads().await.is_empty(), "{reason}");
+        assert_eq!(rule.num_calls(), 2, "{reason}");
+        let stats = dynamo.stats();
+        assert_eq!(stats.delivered, 5, "{reason}");
+        assert_eq!(stats.throttled > 0, slows_the_table, "{reason}: {stats:?}");
+    }
+}
