@@ -271,7 +271,9 @@ impl DispatcherConfig {
 
     /// How many writers, this one included, start together on the destination's quota (an
     /// array job's copies, a fleet of containers): a destination's documented rate (a
-    /// Kinesis shard's 1,000 records a second) is this writer's share of it from the start,
+    /// Kinesis shard's 1,000 records a second; a DynamoDB table's write capacity where it was
+    /// given or read: `DynamoBackend::with_write_capacity`, `with_capacity_read`) is this
+    /// writer's share of it from the start,
     /// and it starts with fewer requests in flight, so that writers started together do not
     /// offer `n` times the quota before the service first answers. The pacing then follows
     /// the service's answers as usual. Default 1.

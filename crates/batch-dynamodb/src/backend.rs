@@ -9,9 +9,11 @@ use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWr
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
-    Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error,
+    Backend, BatchEntry, ConfigError, DedupPolicy, Domains, EntryOutcome, Failure, FailureKind,
+    Grouping, Limits, Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error,
 };
+
+use crate::capacity::{WRITE_UNIT_BYTES, WriteCapacity};
 
 use crate::item::{DynamoItem, DynamoWrite, item_size, key_part, to_attributes};
 
@@ -56,6 +58,7 @@ pub struct DynamoBackend {
     client: Client,
     table: String,
     pub(crate) keys: KeySchema,
+    pub(crate) capacity: WriteCapacity,
 }
 
 /// A prepared write: its SDK request when converted from JSON (a write given as attribute
@@ -91,6 +94,7 @@ impl DynamoBackend {
             client,
             table,
             keys,
+            capacity: WriteCapacity::default(),
         }
     }
 
@@ -184,6 +188,44 @@ impl Backend for DynamoBackend {
 
     fn classify(&self, error: &DynamoRequestError) -> Failure {
         hot_keys_only(&error.0).unwrap_or_else(|| classify_sdk_error(&error.0))
+    }
+
+    fn domains(&self) -> Option<&dyn Domains<DynamoEntry>> {
+        Some(self)
+    }
+
+    async fn ready(&self) {
+        if self.capacity.to_read() {
+            // Boxed: the read is made once, and its future is large.
+            Box::pin(self.capacity.read(&self.client, &self.table)).await;
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        match self.capacity.given_units() {
+            Some(units) if !(units.is_finite() && units > 0.0) => Err(ConfigError::Invalid {
+                field: "write_capacity",
+                reason: format!("must be a positive number of units per second, got {units}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The table is one throttling domain whose rate counts write capacity units: a paced
+/// dispatcher starts at the table's capacity when it is known (given, or read), instead of
+/// learning it from throttling.
+impl Domains<DynamoEntry> for DynamoBackend {
+    fn domain(&self, _: &DynamoEntry) -> u64 {
+        0
+    }
+
+    fn rate(&self, _: u64) -> Option<f64> {
+        self.capacity.units()
+    }
+
+    fn entry_bytes(&self) -> Option<usize> {
+        Some(WRITE_UNIT_BYTES)
     }
 }
 

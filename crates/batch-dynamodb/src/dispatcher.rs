@@ -111,6 +111,50 @@ impl DynamoBackend {
         self.keys.partition_key_from = Some(source.into());
         self
     }
+
+    /// The table's write capacity, in write capacity units per second (its provisioned
+    /// capacity, or its on-demand maximum): a paced dispatcher sends at it from the first
+    /// request, divided among the writers of a fleet
+    /// ([`DispatcherConfig::fleet_size`](batch_core::DispatcherConfig::fleet_size)), instead
+    /// of learning it from throttling, and goes on adjusting to what the table accepts. An
+    /// item costs one unit per KB. Nothing is read from the table.
+    ///
+    /// ```
+    /// # fn demo(client: aws_sdk_dynamodb::Client) -> Result<(), batch_core::ConfigError> {
+    /// use batch_core::DispatcherConfig;
+    /// use batch_dynamodb::{DynamoBackend, DynamoBatchDispatcher};
+    ///
+    /// // One of 8 copies of a job writing to a table of 1,000 WCU: each starts at 125.
+    /// let table = DynamoBackend::new(client, "orders", "customer").with_write_capacity(1_000.0);
+    /// let orders = DynamoBatchDispatcher::builder(table)
+    ///     .config(DispatcherConfig::default().fleet_size(8))
+    ///     .build()?;
+    /// # let _ = orders; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_write_capacity(mut self, units_per_second: f64) -> Self {
+        self.capacity.given(units_per_second);
+        self
+    }
+
+    /// Whether to read the table's write capacity (DescribeTable, once, at the first
+    /// submit; the permission `dynamodb:DescribeTable`) for what
+    /// [`with_write_capacity`](Self::with_write_capacity) sets: the lowest of the table's and
+    /// its global secondary indexes' provisioned units, or their on-demand maximum. Off by
+    /// default. A table that cannot be read, or an on-demand table without a maximum, keeps
+    /// its rate learned from throttling; no record fails for it.
+    #[must_use]
+    pub fn with_capacity_read(mut self, read: bool) -> Self {
+        self.capacity.set_read(read);
+        self
+    }
+
+    /// The table's write capacity units per second: as given, or as read; `None` before the
+    /// read, or when it is learned.
+    #[must_use]
+    pub fn write_capacity(&self) -> Option<f64> {
+        self.capacity.units()
+    }
 }
 
 batch_core::impl_service!(DynamoBackend, Client, DynamoTable, for_table);

@@ -15,6 +15,12 @@
 //! - **Keys.** A write without its key attributes is refused at submit, naming the attribute.
 //!   Two writes to one key never share a request; the table ends as if the writes had been
 //!   applied one by one in submission order.
+//! - **Capacity.** The table's send rate is learned from throttling, counted in write units
+//!   (an item costs one per KB). Given the table's write capacity
+//!   ([`DynamoBackend::with_write_capacity`]), or asked to read it with DescribeTable
+//!   ([`DynamoBackend::with_capacity_read`]), a paced dispatcher starts at it, or at its share
+//!   in a fleet ([`fleet_size`](batch_core::DispatcherConfig::fleet_size)). Without either, a
+//!   dispatcher calls nothing but BatchWriteItem.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +44,7 @@
 //!
 
 mod backend;
+mod capacity;
 mod coordinator;
 mod dispatcher;
 pub mod dynamodb_json;
@@ -49,6 +56,7 @@ pub use aws_sdk_dynamodb as sdk;
 pub use backend::{
     DYNAMODB_LIMITS, DynamoBackend, DynamoEntry, DynamoRequestError, KEY_RANGE_THROTTLED,
 };
+pub use capacity::WRITE_UNIT_BYTES;
 pub use coordinator::{
     DynamoDbCoordinator, FLEET_ATTRIBUTE, LEASE_END_ATTRIBUTE, TTL_ATTRIBUTE, WRITER_ATTRIBUTE,
 };

@@ -171,3 +171,24 @@ async fn a_missing_table_returns_every_write_with_resource_not_found() {
             .all(|u| u.error.code() == "ResourceNotFoundException" && u.error.attempts == 1)
     );
 }
+
+#[tokio::test]
+async fn the_capacity_read_is_the_lowest_of_the_table_and_its_index() {
+    let client = client().await;
+    let table = test_support::create_provisioned_table(&client, "pk", 40, Some(25)).await;
+    let dynamo = DynamoBatchDispatcher::builder(
+        DynamoBackend::new(client.clone(), table.clone(), "pk").with_capacity_read(true),
+    )
+    .build()
+    .unwrap();
+    assert_eq!(dynamo.backend().write_capacity(), None);
+    for n in 0..30 {
+        dynamo
+            .submit_payload(json!({"pk": format!("k{n}")}))
+            .await
+            .unwrap();
+    }
+    assert!(dynamo.flush_payloads().await.is_empty());
+    assert_eq!(dynamo.backend().write_capacity(), Some(25.0));
+    assert_eq!(scan(&client, &table).await.len(), 30);
+}

@@ -36,7 +36,8 @@ dispatcher_methods!(DynamoBatch {
         let settings = settings::read(py, Some(max_batch_size), kwargs)?;
         let client = DynamoBackend::client(&settings.sdk);
         let label = format!("DynamoBatchDispatcher::{dynamo_table_name}");
-        let mut backend = DynamoBackend::new(client, dynamo_table_name, partition_key.clone());
+        let mut backend = DynamoBackend::new(client, dynamo_table_name, partition_key.clone())
+            .with_capacity_read(settings.in_fleet);
         if let Some(sort_key) = sort_key {
             backend = backend.with_sort_key(sort_key);
         }

@@ -16,6 +16,9 @@ pub(crate) struct Settings {
     pub(crate) config: DispatcherConfig,
     /// The fleet the dispatcher shares its destination's quota with, if named.
     pub(crate) coordinator: Option<DynamoDbCoordinator>,
+    /// Whether `fleet_size` is above 1: a destination whose rate can be read (a DynamoDB
+    /// table's write capacity) then reads it, to start at its share.
+    pub(crate) in_fleet: bool,
 }
 
 /// What the `fleet_*` keyword arguments name: a coordination table in DynamoDB.
@@ -62,7 +65,8 @@ impl Fleet {
 /// accepted and not used, the dispatcher retries and paces by itself), `max_in_flight`
 /// (requests at once), `max_attempts` (per payload, for failures other than throttling),
 /// `fleet_size` (writers started together on the destination's quota, this one included:
-/// Spark tasks, an array job's copies), `fleet_table` with `fleet_name`, `fleet_quota` and
+/// Spark tasks, an array job's copies; a DynamoDB table's write capacity is then read with
+/// DescribeTable, to start at its share), `fleet_table` with `fleet_name`, `fleet_quota` and
 /// `fleet_endpoint_url` (writers sharing the quota through a coordination table in
 /// DynamoDB: see `batch_dynamodb::DynamoDbCoordinator`).
 pub(crate) fn read(
@@ -77,6 +81,7 @@ pub(crate) fn read(
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     let (mut key_id, mut secret, mut token) = (None, None, None);
     let mut fleet = Fleet::default();
+    let mut in_fleet = false;
     if let Some(kwargs) = kwargs {
         for (name, value) in kwargs.iter() {
             let name: String = name.extract()?;
@@ -91,7 +96,11 @@ pub(crate) fn read(
                 "aws_session_token" => token = Some(value.extract::<String>()?),
                 "config" => {}
                 "max_in_flight" => config = config.max_in_flight(value.extract()?),
-                "fleet_size" => config = config.fleet_size(value.extract()?),
+                "fleet_size" => {
+                    let n: usize = value.extract()?;
+                    in_fleet = n > 1;
+                    config = config.fleet_size(n);
+                }
                 "fleet_table" => fleet.table = Some(value.extract()?),
                 "fleet_name" => fleet.name = Some(value.extract()?),
                 "fleet_quota" => fleet.quota = Some(value.extract()?),
@@ -126,6 +135,7 @@ pub(crate) fn read(
         sdk,
         config,
         coordinator,
+        in_fleet,
     })
 }
 

@@ -248,7 +248,8 @@ pub(crate) fn plan(quick: bool) -> Vec<(Shared, FleetSender, usize, f64)> {
 }
 
 /// Runs the fleet plan (narrowed to `writers` and the paced dispatcher when asked) into the
-/// figures of an earlier run (`--from-json`), and writes the report.
+/// figures of an earlier run (`--from-json`): each run replaces the one of its destination,
+/// sender and writer count. Writes the report.
 pub(crate) async fn run_into_report(
     options: &Options,
     writers: Option<Vec<usize>>,
@@ -260,8 +261,14 @@ pub(crate) async fn run_into_report(
         None => Figures::default(),
     };
     let fresh = measure(options.quick, writers.as_deref(), paced_only, seconds).await?;
-    figures.fleet.retain(FleetRun::in_spark);
-    figures.fleet.extend(fresh);
+    // A run measured again takes its earlier figures' place; the others stay.
+    for run in fresh {
+        let cell = |r: &FleetRun| (r.shared, r.sender, r.writers);
+        match figures.fleet.iter_mut().find(|earlier| cell(earlier) == cell(&run)) {
+            Some(earlier) => *earlier = run,
+            None => figures.fleet.push(run),
+        }
+    }
     report::write(options, &figures)
 }
 
@@ -515,6 +522,8 @@ pub(crate) async fn run(
         let setup = Setup {
             config,
             coordinator: (sender == FleetSender::Coordinated).then(|| fleet.writer()),
+            // Told the fleet size, a writer reads the table's capacity to take its share.
+            read_capacity: sender == FleetSender::PacedFleetSize,
         };
         tasks.push(tokio::spawn(async move {
             let handed_back = write(shared, &sdk, setup, writer, share)
@@ -616,6 +625,7 @@ pub(crate) fn figures(
 struct Setup {
     config: DispatcherConfig,
     coordinator: Option<InMemoryCoordinator>,
+    read_capacity: bool,
 }
 
 impl Setup {
@@ -656,9 +666,9 @@ async fn write(
         }
         Shared::Table => {
             let client = aws_batch_utils::dynamodb::sdk::Client::new(sdk);
-            let table = setup.build(DynamoBatchDispatcher::builder(DynamoBackend::new(
-                client, "fleet", "pk",
-            )))?;
+            let backend =
+                DynamoBackend::new(client, "fleet", "pk").with_capacity_read(setup.read_capacity);
+            let table = setup.build(DynamoBatchDispatcher::builder(backend))?;
             submit(&table, count, |n| {
                 serde_json::json!({"pk": format!("w{writer}-{n}"), "pad": pad}).into()
             })

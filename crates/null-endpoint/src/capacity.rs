@@ -232,6 +232,11 @@ impl Quotas {
         Some((first_id + shard, fits))
     }
 
+    /// Write capacity units per second of every table; 0 when there is no quota.
+    pub(crate) fn write_capacity_units(&self) -> f64 {
+        self.capacity.dynamodb_wcu
+    }
+
     /// Whether the table takes a write of `bytes` now; `None` when there is no quota.
     pub(crate) fn take_write(&self, bytes: usize) -> Option<bool> {
         if self.capacity.dynamodb_wcu <= 0.0 {

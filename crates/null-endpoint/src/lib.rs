@@ -8,7 +8,7 @@
 //!
 //! Operations: SQS `SendMessageBatch`, `SendMessage`, `GetQueueUrl`, `GetQueueAttributes`
 //! (awsJson 1.0), Kinesis `PutRecords`, `PutRecord`, `ListShards` (awsJson 1.1), DynamoDB
-//! `BatchWriteItem`, `PutItem` (awsJson 1.0), Firehose `PutRecordBatch`, `PutRecord` and
+//! `BatchWriteItem`, `PutItem`, `DescribeTable` (awsJson 1.0), Firehose `PutRecordBatch`, `PutRecord` and
 //! EventBridge `PutEvents` (awsJson 1.1), SNS `PublishBatch`, `Publish` and
 //! `GetTopicAttributes` (the query protocol), CloudWatch `PutMetricData` (rpcv2Cbor as the
 //! Rust SDK sends it, awsJson 1.0 as boto3 does; gzip-compressed bodies included), and

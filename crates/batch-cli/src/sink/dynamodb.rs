@@ -42,6 +42,11 @@ pub(crate) struct DynamoDbArgs {
     /// and MD5 checksum and the total item count are checked against the manifests.
     #[arg(long, value_name = "LOCATION", conflicts_with_all = ["delete", "input"])]
     from_export: Option<String>,
+    /// The table's write capacity units per second (provisioned, or its on-demand maximum):
+    /// pacing starts at it, or at its share with --fleet-size, instead of learning it. With
+    /// --fleet-size and without this, it is read from the table (DescribeTable).
+    #[arg(long, value_name = "UNITS")]
+    write_capacity: Option<f64>,
 }
 
 impl Destination for DynamoDbArgs {
@@ -55,6 +60,10 @@ impl Destination for DynamoDbArgs {
         if let Some(sort_key) = &self.sort_key {
             backend = backend.with_sort_key(sort_key);
         }
+        backend = match self.write_capacity {
+            Some(units) => backend.with_write_capacity(units),
+            None => backend.with_capacity_read(engine.in_fleet),
+        };
         let kind = if self.delete {
             Kind::Delete
         } else if self.dynamodb_json || self.from_export.is_some() {

@@ -129,6 +129,9 @@ pub(crate) trait Destination {
 pub(crate) struct Engine {
     pub(crate) config: DispatcherConfig,
     pub(crate) coordinator: Option<DynamoDbCoordinator>,
+    /// Whether the command was told it is one of several copies (`--fleet-size` above 1):
+    /// a destination whose rate can be read then reads it, to start at its share.
+    pub(crate) in_fleet: bool,
 }
 
 /// The running destination of `service`, with the engine settings of `common`.
@@ -164,6 +167,7 @@ pub(crate) fn open(
         Engine {
             config,
             coordinator,
+            in_fleet: common.fleet_size.is_some_and(|n| n > 1),
         },
         sdk,
     )

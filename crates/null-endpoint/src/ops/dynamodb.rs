@@ -1,12 +1,14 @@
-//! DynamoDB: BatchWriteItem, PutItem (awsJson 1.0), with a table's write capacity.
+//! DynamoDB: BatchWriteItem, PutItem, DescribeTable (awsJson 1.0), with a table's write
+//! capacity.
 
 use std::sync::atomic::Ordering;
 
+use hyper::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Ctx, Operations, Reply};
 use crate::Api;
-use crate::protocol::json::{self, JSON_10, ok};
+use crate::protocol::json::{self, JSON_10, error, ok};
 
 // Named as the operations are, so that counts read `Api::PutRecords`.
 #[allow(non_upper_case_globals)]
@@ -22,6 +24,7 @@ pub(super) const OPERATIONS: Operations = Operations {
     json: &[
         ("DynamoDB_20120810.BatchWriteItem", batch_write_item),
         ("DynamoDB_20120810.PutItem", put_item),
+        ("DynamoDB_20120810.DescribeTable", describe_table),
     ],
     query: &[],
     cbor: &[],
@@ -71,4 +74,32 @@ pub(super) fn batch_write_item(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
 pub(super) fn put_item(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
     ctx.record(Api::PutItem, vec![request["Item"].to_string()], 1);
     Reply::Answer(ok(JSON_10, &json!({})))
+}
+
+pub(super) fn describe_table(ctx: &mut Ctx<'_>, request: &Value) -> Reply {
+    // Without a write capacity the table takes any rate: it has nothing to describe, so
+    // DescribeTable is refused as an IAM policy without dynamodb:DescribeTable would be.
+    let units = ctx
+        .quotas()
+        .map_or(0.0, crate::capacity::Quotas::write_capacity_units);
+    if units <= 0.0 {
+        let message = "DescribeTable is not served without a DynamoDB write capacity";
+        return Reply::Refused(error(
+            StatusCode::BAD_REQUEST,
+            JSON_10,
+            "AccessDeniedException",
+            message,
+        ));
+    }
+    let name = request["TableName"].as_str().unwrap_or_default();
+    Reply::Answer(ok(
+        JSON_10,
+        &json!({"Table": {
+            "TableName": name,
+            "TableStatus": "ACTIVE",
+            "BillingModeSummary": {"BillingMode": "PROVISIONED"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units,
+                                      "NumberOfDecreasesToday": 0}
+        }}),
+    ))
 }

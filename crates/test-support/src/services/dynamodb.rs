@@ -11,7 +11,6 @@ pub async fn create_table(
 ) -> String {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        TableStatus,
     };
     let name = unique_name("table");
     let attribute = |name: &str, kind| {
@@ -40,6 +39,71 @@ pub async fn create_table(
             .key_schema(key(sort_key, KeyType::Range));
     }
     request.send().await.expect("CreateTable");
+    wait_until_active(client, name).await
+}
+
+/// Creates a provisioned table with a unique name, partition key `partition_key` (a
+/// string), `write_units` write capacity units and, when given, a global secondary index
+/// on `partition_key` with `index_write_units`; waits until it is active.
+pub async fn create_provisioned_table(
+    client: &aws_sdk_dynamodb::Client,
+    partition_key: &str,
+    write_units: i64,
+    index_write_units: Option<i64>,
+) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    };
+    let name = unique_name("table");
+    let key = || {
+        KeySchemaElement::builder()
+            .attribute_name(partition_key)
+            .key_type(KeyType::Hash)
+            .build()
+            .expect("a key schema element")
+    };
+    let throughput = |units| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(5)
+            .write_capacity_units(units)
+            .build()
+            .expect("a provisioned throughput")
+    };
+    let mut request = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(write_units))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(partition_key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("an attribute definition"),
+        )
+        .key_schema(key());
+    if let Some(units) = index_write_units {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_key")
+                .key_schema(key())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .provisioned_throughput(throughput(units))
+                .build()
+                .expect("an index"),
+        );
+    }
+    request.send().await.expect("CreateTable");
+    wait_until_active(client, name).await
+}
+
+async fn wait_until_active(client: &aws_sdk_dynamodb::Client, name: String) -> String {
+    use aws_sdk_dynamodb::types::TableStatus;
     for _ in 0..200 {
         let table = client
             .describe_table()
