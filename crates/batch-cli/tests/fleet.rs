@@ -1,6 +1,7 @@
-//! Copies of the `aws-batch` command sharing one stream's quota through a coordination
-//! table on the DynamoDB emulator (`--fleet-table`): each paces at its share from the
-//! first second, and together they are refused almost nothing.
+//! Copies of the `aws-batch` command sharing one quota: a stream's through a coordination
+//! table on the DynamoDB emulator (`--fleet-table`), a table's by reading its capacity when
+//! told the fleet size (`--fleet-size`); each paces at its share from the first second, and
+//! together they are refused almost nothing.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -68,4 +69,76 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
         .filter(|item| item.get("fleet").and_then(|f| f.as_s().ok()) == Some(&"clicks".to_owned()))
         .count();
     assert_eq!(writers, 4, "{leases:?}");
+}
+
+/// Runs `copies` copies of the command, each putting `items` items into table `t` of the
+/// endpoint at `url` with `args` more (before the destination) and `table_args` (after it);
+/// checks that each delivered every item.
+async fn put_items_from_copies(
+    url: &str,
+    copies: usize,
+    items: usize,
+    (args, table_args): (&[&str], &[&str]),
+) {
+    let runs: Vec<_> = (0..copies)
+        .map(|copy| {
+            let lines: Vec<String> = (0..items)
+                .map(|n| json!({"pk": format!("{copy}-{n}"), "pad": "x".repeat(400)}).to_string())
+                .collect();
+            let input = temp_file(&format!("fleet-table-{copy}.ndjson"), &lines);
+            let url = url.to_owned();
+            let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
+            let table_args: Vec<String> = table_args.iter().map(|&a| a.to_owned()).collect();
+            tokio::task::spawn_blocking(move || {
+                support::command(&url)
+                    .args(&args)
+                    .args(["dynamodb", "--table", "t", "--partition-key", "pk"])
+                    .args(&table_args)
+                    .arg("--input")
+                    .arg(&input)
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for run in runs {
+        let output = run.await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(summary["delivered"], items, "{summary}");
+    }
+}
+
+#[tokio::test]
+async fn four_copies_told_the_fleet_size_share_a_table_at_the_capacity_they_read() {
+    // 1,000 write units a second, and a second's burst.
+    let capacity = Capacity::default().dynamodb_wcu(1_000.0);
+    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
+        .await
+        .unwrap();
+    put_items_from_copies(&endpoint.url(), 4, 1_000, (&["--fleet-size", "4"], &[])).await;
+    // Each reads the table's 1,000 units (DescribeTable) and starts at a quarter of them:
+    // almost nothing refused (0 in three runs; without --fleet-size, 903 to 1,194).
+    let refused = endpoint.refused_for_capacity();
+    assert!(refused <= 100, "{refused} of 4,000 refused");
+}
+
+#[tokio::test]
+async fn a_table_given_its_write_capacity_is_paced_at_it_from_the_start() {
+    let capacity = Capacity::default().dynamodb_wcu(1_000.0);
+    let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    put_items_from_copies(&endpoint.url(), 1, 600, (&[], &["--write-capacity", "200"])).await;
+    // 600 writes of one unit at 200 units a second, where the table would take them in one.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(2_500), "{took:?}");
+    assert_eq!(endpoint.refused_for_capacity(), 0);
 }

@@ -15,7 +15,7 @@ use batch_core::{
 
 use crate::capacity::{WRITE_UNIT_BYTES, WriteCapacity};
 
-use crate::item::{DynamoItem, DynamoWrite, item_size, key_part, to_attributes};
+use crate::item::{DynamoItem, DynamoWrite, item_size, push_key_part, to_attributes};
 
 /// BatchWriteItem limits: 25 writes, 16 MiB per request, 400 KiB per item (attribute names
 /// plus values, by DynamoDB's item-size rules).
@@ -35,14 +35,11 @@ pub(crate) struct KeySchema {
 impl KeySchema {
     /// The item's key as one text: `pk=S:abc|sk=N:1e0`.
     fn key_of(&self, item: &HashMap<String, AttributeValue>) -> Result<String, SubmitErrorKind> {
-        let mut key = format!(
-            "{}={}",
-            self.partition_key,
-            key_part(&self.partition_key, item)?
-        );
+        let mut key = String::with_capacity(32);
+        push_key_part(&mut key, &self.partition_key, item)?;
         if let Some(sort_key) = &self.sort_key {
             key.push('|');
-            key.push_str(&format!("{sort_key}={}", key_part(sort_key, item)?));
+            push_key_part(&mut key, sort_key, item)?;
         }
         Ok(key)
     }
@@ -62,11 +59,10 @@ pub struct DynamoBackend {
 }
 
 /// A prepared write: its SDK request when converted from JSON (a write given as attribute
-/// values is read from the write itself when sent), size and key.
+/// values is read from the write itself when sent).
 #[derive(Debug)]
 pub struct DynamoEntry {
     request: Option<WriteRequest>,
-    key: String,
 }
 
 /// A BatchWriteItem request that failed as a whole.
@@ -102,6 +98,19 @@ impl DynamoBackend {
     #[must_use]
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The key of a write of a request, to match UnprocessedItems back.
+    fn key_of_entry(&self, write: &BatchEntry<'_, Self>) -> Option<String> {
+        match (&write.entry.request, write.payload) {
+            (Some(request), _) => self.key_of_request(request),
+            (
+                None,
+                DynamoWrite::Put(DynamoItem::Attributes(map))
+                | DynamoWrite::Delete(DynamoItem::Attributes(map)),
+            ) => self.keys.key_of(map).ok(),
+            (None, _) => None,
+        }
     }
 
     /// The key of a WriteRequest from a response, to match UnprocessedItems back.
@@ -289,10 +298,7 @@ fn prepared(
         Cow::Owned(map) => Some(build(map).map_err(build_error)?),
         Cow::Borrowed(_) => None,
     };
-    let entry = DynamoEntry {
-        request,
-        key: key.clone(),
-    };
+    let entry = DynamoEntry { request };
     Ok(Prepared::new(entry, size)
         .ordered_by(key.clone())
         .grouped(Grouping::Dedup(vec![key])))
@@ -334,10 +340,11 @@ impl DynamoBackend {
         else {
             return outcomes;
         };
-        let index: HashMap<&str, usize> = batch
+        // Keys are built again only here, when something was left unprocessed.
+        let index: HashMap<String, usize> = batch
             .iter()
             .enumerate()
-            .map(|(i, item)| (item.entry.key.as_str(), i))
+            .filter_map(|(i, write)| Some((self.key_of_entry(write)?, i)))
             .collect();
         for request in unprocessed {
             match self

@@ -318,37 +318,52 @@ pub(crate) fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
     item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }
 
-/// A canonical text of a key attribute, for dedup and ordering: type tag and value.
-pub(crate) fn key_part(
+/// Appends a canonical text of key attribute `name` to `key`, for dedup and ordering: the
+/// name, a type tag and the value (`pk=S:abc`, `n=N:1e0`, `b=B:00ff`).
+pub(crate) fn push_key_part(
+    key: &mut String,
     name: &str,
     item: &HashMap<String, AttributeValue>,
-) -> Result<String, SubmitErrorKind> {
+) -> Result<(), SubmitErrorKind> {
+    use std::fmt::Write as _;
+    let invalid = |reason: &str| SubmitErrorKind::Invalid {
+        field: name.to_owned().into(),
+        reason: reason.into(),
+    };
+    key.push_str(name);
     match item.get(name) {
-        None => Err(SubmitErrorKind::Missing {
-            field: name.to_owned().into(),
-        }),
-        Some(AttributeValue::Null(_)) => Err(SubmitErrorKind::Invalid {
-            field: name.to_owned().into(),
-            reason: "the key attribute is null; a key must be a non-empty string, a number or \
-                     non-empty binary"
-                .into(),
-        }),
-        Some(AttributeValue::S(s)) if !s.is_empty() => Ok(format!("S:{s}")),
-        Some(AttributeValue::N(n)) => Ok(format!("N:{}", normalize_number(n))),
-        Some(AttributeValue::B(b)) if !b.as_ref().is_empty() => {
-            let hex: String = b
-                .as_ref()
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect();
-            Ok(format!("B:{hex}"))
+        None => {
+            return Err(SubmitErrorKind::Missing {
+                field: name.to_owned().into(),
+            });
         }
-        Some(_) => Err(SubmitErrorKind::Invalid {
-            field: name.to_owned().into(),
-            reason: "a key attribute must be a non-empty string, a number or non-empty binary"
-                .into(),
-        }),
+        Some(AttributeValue::Null(_)) => {
+            return Err(invalid(
+                "the key attribute is null; a key must be a non-empty string, a number or \
+                 non-empty binary",
+            ));
+        }
+        Some(AttributeValue::S(s)) if !s.is_empty() => {
+            key.push_str("=S:");
+            key.push_str(s);
+        }
+        Some(AttributeValue::N(n)) => {
+            key.push_str("=N:");
+            key.push_str(&normalize_number(n));
+        }
+        Some(AttributeValue::B(b)) if !b.as_ref().is_empty() => {
+            key.push_str("=B:");
+            for byte in b.as_ref() {
+                let _ = write!(key, "{byte:02x}");
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                "a key attribute must be a non-empty string, a number or non-empty binary",
+            ));
+        }
     }
+    Ok(())
 }
 
 /// One text per decimal value: `1e3`, `1000` and `1000.0` all become `1000`, so keys that

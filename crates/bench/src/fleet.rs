@@ -264,7 +264,11 @@ pub(crate) async fn run_into_report(
     // A run measured again takes its earlier figures' place; the others stay.
     for run in fresh {
         let cell = |r: &FleetRun| (r.shared, r.sender, r.writers);
-        match figures.fleet.iter_mut().find(|earlier| cell(earlier) == cell(&run)) {
+        match figures
+            .fleet
+            .iter_mut()
+            .find(|earlier| cell(earlier) == cell(&run))
+        {
             Some(earlier) => *earlier = run,
             None => figures.fleet.push(run),
         }
@@ -380,7 +384,10 @@ pub(crate) fn section(markdown: &mut String, runs: &[FleetRun]) {
          of each of the 200 keys, which sets the lower bound of requests), and each FIFO \
          writer's 20 message groups keep theirs; \"out of order\" counts the records first \
          accepted after a later record of their writer and key. Plot: \
-         [`docs/bench/fleet.svg`](docs/bench/fleet.svg).\n\n",
+         [`docs/bench/fleet.svg`](docs/bench/fleet.svg). Told the fleet size, each writer \
+         starts at its share of the destination's documented rate: a shard's 1,000 records \
+         a second, the table's write capacity (read with DescribeTable, as the command and \
+         the Python package read it when given a fleet size).\n\n",
     );
     if runs
         .iter()
