@@ -135,7 +135,7 @@ async fn a_table_given_its_write_capacity_is_paced_at_it_from_the_start() {
     let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
         .await
         .unwrap();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     put_items_from_copies(&endpoint.url(), 1, 600, (&[], &["--write-capacity", "200"])).await;
     // 600 writes of one unit at 200 units a second, where the table would take them in one.
     let took = started.elapsed();

@@ -164,7 +164,7 @@ async fn measure_all(options: &Options) -> Result<Vec<Run>> {
     let plan = peer_plan(options);
     let mut runs = Vec::with_capacity(plan.len());
     for (i, (service, load, peer, latency, records)) in plan.into_iter().enumerate() {
-        let run = measure(options, service, load, peer, latency, records).await?;
+        let run = measure(options, service, load, peer, latency, records, Cores::All).await?;
         eprintln!(
             "batch-bench: [{:>2}] {:<10} {:<15} {:<40} {:>2} ms {:>8} records {:>10.0}/s {:>6.2} CPU s/100k {:>6.1} MB {:>7} requests (bound {})",
             i + 1,
@@ -274,8 +274,18 @@ async fn sweep(options: &Options) -> Result<Vec<CapacityRun>> {
     Ok(runs)
 }
 
-/// Runs one peer in its own process against a fresh endpoint, and checks the endpoint got
-/// every record.
+/// The cores a peer's process may run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cores {
+    /// The machine's.
+    All,
+    /// One (`taskset -c 0`): its runtime one worker thread, and no work moving between
+    /// cores.
+    One,
+}
+
+/// Runs one peer in its own process, on `cores`, against a fresh endpoint, and checks the
+/// endpoint got every record.
 pub(crate) async fn measure(
     options: &Options,
     service: Service,
@@ -283,6 +293,7 @@ pub(crate) async fn measure(
     peer: Peer,
     latency: Duration,
     records: u64,
+    cores: Cores,
 ) -> Result<Run> {
     let endpoint = NullEndpoint::start(latency).await?;
     let spec = Spec {
@@ -304,15 +315,19 @@ pub(crate) async fn measure(
         )),
         _ => None,
     };
-    let mut command = if let Some(script) = script {
-        let mut command = Command::new(&options.python);
-        command.arg(script);
-        command
-    } else {
-        let mut command = Command::new(std::env::current_exe()?);
-        command.arg("peer");
-        command
+    let (program, first) = match script {
+        Some(script) => (options.python.clone(), std::ffi::OsString::from(script)),
+        None => (std::env::current_exe()?, std::ffi::OsString::from("peer")),
     };
+    let mut command = match cores {
+        Cores::All => Command::new(program),
+        Cores::One => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", "0"]).arg(program);
+            command
+        }
+    };
+    command.arg(first);
     command.arg(&spec_json);
     let output = tokio::task::spawn_blocking(move || command.output()).await??;
     if !output.status.success() {
