@@ -47,14 +47,7 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
         .collect();
     for copy in copies {
         let output = copy.await.unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let summary = support::summary_of_success(&output);
         assert_eq!(summary["delivered"], 2_000, "{summary}");
         assert_eq!(summary["unprocessed"], 0, "{summary}");
     }
@@ -103,14 +96,7 @@ async fn put_items_from_copies(
         .collect();
     for run in runs {
         let output = run.await.unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let summary = support::summary_of_success(&output);
         assert_eq!(summary["delivered"], items, "{summary}");
     }
 }

@@ -98,14 +98,7 @@ async fn under_a_one_shard_quota_every_record_is_delivered_at_the_shards_pace() 
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let summary = support::summary_of_success(&output);
     assert_eq!(summary["delivered"], 5_000, "{summary}");
     assert_eq!(summary["unprocessed"], 0, "{summary}");
     // The shard's pace was the limit: 1,000 records a second after its one-second burst.

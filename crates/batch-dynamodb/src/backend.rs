@@ -14,7 +14,6 @@ use batch_core::{
 };
 
 use crate::capacity::{WRITE_UNIT_BYTES, WriteCapacity};
-
 use crate::item::{DynamoItem, DynamoWrite, item_size, push_key_part, to_attributes};
 
 /// BatchWriteItem limits: 25 writes, 16 MiB per request, 400 KiB per item (attribute names
@@ -211,13 +210,7 @@ impl Backend for DynamoBackend {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        match self.capacity.given_units() {
-            Some(units) if !(units.is_finite() && units > 0.0) => Err(ConfigError::Invalid {
-                field: "write_capacity",
-                reason: format!("must be a positive number of units per second, got {units}"),
-            }),
-            _ => Ok(()),
-        }
+        self.capacity.check()
     }
 }
 

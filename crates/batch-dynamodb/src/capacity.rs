@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
 use aws_sdk_dynamodb::types::{BillingMode, OnDemandThroughput, ProvisionedThroughputDescription};
+use batch_core::ConfigError;
 use tokio::sync::OnceCell;
 
 /// Bytes one write capacity unit writes: an item costs one unit per KB, rounded up.
@@ -41,9 +42,15 @@ impl WriteCapacity {
         self.given.or_else(|| self.known.get().copied())
     }
 
-    /// The units the user gave, to check.
-    pub(crate) fn given_units(&self) -> Option<f64> {
-        self.given
+    /// Checks the units the user gave: a positive, finite number.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        match self.given {
+            Some(units) if !(units.is_finite() && units > 0.0) => Err(ConfigError::Invalid {
+                field: "write_capacity",
+                reason: format!("must be a positive number of units per second, got {units}"),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether a read is still to be made.

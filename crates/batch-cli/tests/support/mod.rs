@@ -88,6 +88,18 @@ pub(crate) fn summary(output: &Output) -> Value {
     })
 }
 
+/// The `--json` summary of a run that exited 0 (else a panic with what it printed).
+pub(crate) fn summary_of_success(output: &Output) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    summary(output)
+}
+
 /// The lines of an NDJSON file, parsed.
 pub(crate) fn read_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)

@@ -2,6 +2,35 @@
 
 use crate::env::unique_name;
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+};
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("an attribute definition")
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("a key schema element")
+}
+
+fn throughput(write_units: i64) -> ProvisionedThroughput {
+    ProvisionedThroughput::builder()
+        .read_capacity_units(5)
+        .write_capacity_units(write_units)
+        .build()
+        .expect("a provisioned throughput")
+}
+
 /// Creates an on-demand table with a unique name: partition key `partition_key` (a string)
 /// and, when given, sort key `sort_key` (a number); waits until it is active.
 pub async fn create_table(
@@ -9,24 +38,7 @@ pub async fn create_table(
     partition_key: &str,
     sort_key: Option<&str>,
 ) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     let name = unique_name("table");
-    let attribute = |name: &str, kind| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(kind)
-            .build()
-            .expect("an attribute definition")
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("a key schema element")
-    };
     let mut request = client
         .create_table()
         .table_name(&name)
@@ -51,43 +63,19 @@ pub async fn create_provisioned_table(
     write_units: i64,
     index_write_units: Option<i64>,
 ) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
-    };
     let name = unique_name("table");
-    let key = || {
-        KeySchemaElement::builder()
-            .attribute_name(partition_key)
-            .key_type(KeyType::Hash)
-            .build()
-            .expect("a key schema element")
-    };
-    let throughput = |units| {
-        ProvisionedThroughput::builder()
-            .read_capacity_units(5)
-            .write_capacity_units(units)
-            .build()
-            .expect("a provisioned throughput")
-    };
     let mut request = client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(throughput(write_units))
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(partition_key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("an attribute definition"),
-        )
-        .key_schema(key());
+        .attribute_definitions(attribute(partition_key, ScalarAttributeType::S))
+        .key_schema(key(partition_key, KeyType::Hash));
     if let Some(units) = index_write_units {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name("by_key")
-                .key_schema(key())
+                .key_schema(key(partition_key, KeyType::Hash))
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::KeysOnly)
