@@ -189,11 +189,20 @@ fn out_of_range(
     }
 }
 
-fn check_chars(field: &str, text: &str, max: usize) -> Result<(), SubmitErrorKind> {
+/// `field` is written out only for an error: most metrics pass.
+fn check_chars(
+    field: impl std::fmt::Display,
+    text: &str,
+    max: usize,
+) -> Result<(), SubmitErrorKind> {
+    // No more bytes than the limit allows characters: no need to count them.
+    if !text.is_empty() && text.len() <= max {
+        return Ok(());
+    }
     let chars = text.chars().count();
     if chars == 0 || chars > max {
         return Err(out_of_range(
-            field,
+            field.to_string(),
             format!("{chars} characters"),
             format!("1 to {max} characters"),
         ));
@@ -288,7 +297,7 @@ pub(crate) fn check(metric: &Metric, now: SystemTime) -> Result<(), SubmitErrorK
     for (name, value) in &metric.dimensions {
         check_chars("Dimensions.Name", name, limits::MAX_NAME_CHARS)?;
         check_chars(
-            &format!("Dimensions.{name}"),
+            format_args!("Dimensions.{name}"),
             value,
             limits::MAX_DIMENSION_VALUE_CHARS,
         )?;

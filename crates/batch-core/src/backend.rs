@@ -93,22 +93,73 @@ pub struct BatchEntry<'a, B: Backend + ?Sized> {
 
 /// The indexes of a request's entries grouped by request entry (slot), in request order:
 /// a group of one is an entry sent alone, a larger one entries merged into one.
-#[must_use]
-pub fn by_slot<B: Backend + ?Sized>(batch: &[BatchEntry<'_, B>]) -> Vec<Vec<usize>> {
-    // Most requests merge nothing: every entry its own slot, in order.
-    if batch.windows(2).all(|pair| pair[0].slot < pair[1].slot) {
-        return (0..batch.len()).map(|i| vec![i]).collect();
+///
+/// ```
+/// use batch_core::{Backend, BatchEntry, Slots};
+///
+/// /// How many of a request's entries carry several payloads merged into one.
+/// fn merged<B: Backend>(batch: &[BatchEntry<'_, B>]) -> usize {
+///     Slots::of(batch).iter().filter(|members| members.len() > 1).count()
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slots {
+    /// Every entry's index, slot after slot.
+    members: Vec<usize>,
+    /// Where each slot's members end in `members`.
+    ends: Vec<usize>,
+}
+
+impl Slots {
+    /// Groups `batch` by slot.
+    #[must_use]
+    pub fn of<B: Backend + ?Sized>(batch: &[BatchEntry<'_, B>]) -> Self {
+        // Most requests merge nothing: every entry its own slot, in order.
+        if batch.windows(2).all(|pair| pair[0].slot < pair[1].slot) {
+            return Self {
+                members: (0..batch.len()).collect(),
+                ends: (1..=batch.len()).collect(),
+            };
+        }
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut slot_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for (i, item) in batch.iter().enumerate() {
+            let at = *slot_of.entry(item.slot).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[at].push(i);
+        }
+        let mut slots = Self {
+            members: Vec::with_capacity(batch.len()),
+            ends: Vec::with_capacity(groups.len()),
+        };
+        for group in groups {
+            slots.members.extend(group);
+            slots.ends.push(slots.members.len());
+        }
+        slots
     }
-    let mut slots: Vec<Vec<usize>> = Vec::new();
-    let mut slot_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    for (i, item) in batch.iter().enumerate() {
-        let at = *slot_of.entry(item.slot).or_insert_with(|| {
-            slots.push(Vec::new());
-            slots.len() - 1
-        });
-        slots[at].push(i);
+
+    /// How many request entries there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ends.len()
     }
-    slots
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each request entry's members, in request order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[usize]> + '_ {
+        self.ends.iter().enumerate().map(|(slot, &end)| {
+            let start = if slot == 0 { 0 } else { self.ends[slot - 1] };
+            &self.members[start..end]
+        })
+    }
 }
 
 /// The throttling domains of a destination whose quota is divided into parts (a Kinesis
@@ -325,5 +376,40 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Dispatcher::builder`](crate::Dispatcher::builder). Default: nothing to check.
     fn check(&self) -> Result<(), ConfigError> {
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use crate::testing::{InMemoryBackend, TestPayload};
+
+    fn slots_of(slots: &[usize]) -> Vec<Vec<usize>> {
+        let payloads: Vec<TestPayload> = (0..slots.len() as u64)
+            .map(|id| TestPayload::new(id, 1))
+            .collect();
+        let batch: Vec<BatchEntry<'_, InMemoryBackend>> = payloads
+            .iter()
+            .zip(slots)
+            .map(|(payload, &slot)| BatchEntry {
+                entry: payload,
+                payload,
+                slot,
+            })
+            .collect();
+        let grouped = Slots::of(&batch);
+        assert_eq!(grouped.len(), grouped.iter().len());
+        grouped.iter().map(<[usize]>::to_vec).collect()
+    }
+
+    #[test]
+    fn entries_are_grouped_by_slot_in_the_order_slots_first_appear() {
+        assert_eq!(slots_of(&[]), Vec::<Vec<usize>>::new());
+        assert_eq!(slots_of(&[0, 1, 2]), vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(
+            slots_of(&[0, 1, 0, 2, 1]),
+            vec![vec![0, 2], vec![1, 4], vec![3]]
+        );
+        assert_eq!(slots_of(&[5, 3]), vec![vec![0], vec![1]]);
     }
 }

@@ -290,23 +290,31 @@ pub fn outcomes_by_index<'a>(
     delivered: impl IntoIterator<Item = &'a str>,
     failed: impl IntoIterator<Item = (&'a str, Failure)>,
 ) -> Vec<EntryOutcome> {
-    let missing = Failure::retryable(
-        codes::MISSING_FROM_RESPONSE,
-        "the response did not mention this entry",
-    );
-    let mut outcomes = vec![EntryOutcome::Failed(missing); count];
+    // An entry's outcome once the response names it: a failure for each entry up front
+    // would cost two strings per entry of every request, most of them delivered.
+    let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; count];
     let index = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
     for id in delivered {
         if let Some(i) = index(id) {
-            outcomes[i] = EntryOutcome::Delivered;
+            outcomes[i] = Some(EntryOutcome::Delivered);
         }
     }
     for (id, failure) in failed {
         if let Some(i) = index(id) {
-            outcomes[i] = EntryOutcome::Failed(failure);
+            outcomes[i] = Some(EntryOutcome::Failed(failure));
         }
     }
     outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| {
+                EntryOutcome::Failed(Failure::retryable(
+                    codes::MISSING_FROM_RESPONSE,
+                    "the response did not mention this entry",
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Outcomes of a request whose response answers its entries in request order, as Kinesis

@@ -74,7 +74,7 @@ mod unprocessed;
 pub mod testing;
 
 pub use aws::{SETTING_READ_WAIT, classify_sdk_error, read_setting};
-pub use backend::{Backend, BatchEntry, Domains, Grouping, Prepared, by_slot};
+pub use backend::{Backend, BatchEntry, Domains, Grouping, Prepared, Slots};
 pub use config::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_THROTTLE_BUDGET, DispatcherConfig, RetryPolicy};
 pub use coordinate::{Coordinator, CoordinatorError, CoordinatorFuture, DEFAULT_LEASE, Grant};
 pub use dispatcher::Dispatcher;

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use crate::backend::{Backend, Grouping, Prepared};
 use crate::spec::{DedupPolicy, Limits, MergeLimit};
 
+/// The most entries a new pending batch reserves room for at once.
+const MAX_RESERVED_ENTRIES: usize = 1_000;
+
 /// One accepted payload with everything the engine needs to know about it.
 pub(crate) struct Item<B: Backend> {
     pub(crate) payload: B::Payload,
@@ -168,7 +171,10 @@ impl<B: Backend> Pending<B> {
         self.keys.clear();
         self.ordering_keys.clear();
         self.generation += 1;
-        std::mem::take(&mut self.items)
+        // The next batch is likely as full: room for it up front spares growing the list
+        // entry by entry (merged entries may need more, and get it as usual).
+        let room = self.limits.max_entries.min(MAX_RESERVED_ENTRIES);
+        std::mem::replace(&mut self.items, Vec::with_capacity(room))
     }
 
     /// Adds `item` unless the batch has no room for it. Applies dedup.

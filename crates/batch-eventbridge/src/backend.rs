@@ -29,10 +29,11 @@ pub struct EventBridgeBackend {
     pub(crate) event_bus: Option<String>,
 }
 
-/// A prepared event: its request entry.
+/// A prepared event: its detail written out. The rest of its request entry is built from
+/// the event for each request (building it here would copy every field twice).
 #[derive(Debug)]
 pub struct EventBridgeEntry {
-    entry: PutEventsRequestEntry,
+    detail: String,
 }
 
 /// A PutEvents request that failed as a whole.
@@ -60,6 +61,19 @@ impl EventBridgeBackend {
     pub fn default_event_bus(&self) -> Option<&str> {
         self.event_bus.as_deref()
     }
+
+    /// The request entry of `event`, whose detail was written out as `detail`.
+    fn wire_entry(&self, event: &Event, detail: &str) -> PutEventsRequestEntry {
+        PutEventsRequestEntry::builder()
+            .source(&event.source)
+            .detail_type(&event.detail_type)
+            .detail(detail)
+            .set_resources((!event.resources.is_empty()).then(|| event.resources.clone()))
+            .set_time(event.time.map(DateTime::from))
+            .set_event_bus_name(event.event_bus.clone().or_else(|| self.event_bus.clone()))
+            .set_trace_header(event.trace_header.clone())
+            .build()
+    }
 }
 
 impl Backend for EventBridgeBackend {
@@ -73,23 +87,17 @@ impl Backend for EventBridgeBackend {
     fn prepare(&self, event: &Event) -> Result<Prepared<EventBridgeEntry>, SubmitErrorKind> {
         let detail = checked_detail(event)?;
         let size = entry_size(event, &detail);
-        let entry = PutEventsRequestEntry::builder()
-            .source(&event.source)
-            .detail_type(&event.detail_type)
-            .detail(detail)
-            .set_resources((!event.resources.is_empty()).then(|| event.resources.clone()))
-            .set_time(event.time.map(DateTime::from))
-            .set_event_bus_name(event.event_bus.clone().or_else(|| self.event_bus.clone()))
-            .set_trace_header(event.trace_header.clone())
-            .build();
-        Ok(Prepared::new(EventBridgeEntry { entry }, size))
+        Ok(Prepared::new(EventBridgeEntry { detail }, size))
     }
 
     async fn send_batch(
         &self,
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, EventBridgeRequestError> {
-        let entries = batch.iter().map(|item| item.entry.entry.clone()).collect();
+        let entries = batch
+            .iter()
+            .map(|item| self.wire_entry(item.payload, &item.entry.detail))
+            .collect();
         let output = self
             .client
             .put_events()

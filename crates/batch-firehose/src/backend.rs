@@ -8,7 +8,7 @@ use aws_sdk_firehose::types::Record;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, EntryOutcome, Failure, FailureKind, Grouping, Limits,
-    MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error,
+    MergeLimit, Prepared, ServiceSpec, Slots, SubmitErrorKind, classify_sdk_error,
     outcomes_in_order,
 };
 
@@ -140,7 +140,7 @@ impl Backend for FirehoseBackend {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, FirehoseRequestError> {
         // One Firehose record per request entry: a record alone, or the records packed in it.
-        let slots = by_slot(batch);
+        let slots = Slots::of(batch);
         let records = slots
             .iter()
             .map(|members| Self::wire_record(batch, members))
@@ -162,10 +162,10 @@ impl Backend for FirehoseBackend {
         let mut outcomes = vec![EntryOutcome::Delivered; batch.len()];
         for (outcome, members) in outcomes_in_order(slots.len(), answers)
             .into_iter()
-            .zip(slots)
+            .zip(slots.iter())
         {
             let outcome = slowed_down(outcome);
-            for i in members {
+            for &i in members {
                 outcomes[i] = outcome.clone();
             }
         }

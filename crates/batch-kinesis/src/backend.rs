@@ -1,5 +1,6 @@
 //! PutRecords as a [`Backend`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_sdk_kinesis::Client;
@@ -10,7 +11,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use batch_core::{
     Backend, BatchEntry, ConfigError, Domains, EntryOutcome, Failure, FailureKind, Grouping,
-    Limits, MergeLimit, Prepared, ServiceSpec, SubmitErrorKind, by_slot, classify_sdk_error, codes,
+    Limits, MergeLimit, Prepared, ServiceSpec, Slots, SubmitErrorKind, classify_sdk_error, codes,
     outcomes_in_order,
 };
 
@@ -197,28 +198,30 @@ impl Backend for KinesisBackend {
     ) -> Result<Vec<EntryOutcome>, KinesisRequestError> {
         // One Kinesis record per request entry: a record alone, or the aggregate of the
         // records that share its slot.
-        let slots = by_slot(batch);
+        let slots = Slots::of(batch);
         let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; batch.len()];
-        let mut sent: Vec<Vec<usize>> = Vec::with_capacity(slots.len());
+        let mut sent: Vec<Cow<'_, [usize]>> = Vec::with_capacity(slots.len());
         let mut records = Vec::with_capacity(slots.len());
-        for mut members in slots {
-            if members.len() > 1 {
+        for members in slots.iter() {
+            let members = if members.len() > 1 {
                 // Every record of an aggregate must hash to the shard the aggregate goes to.
                 // One the map now puts elsewhere (the stream was resharded since it was
                 // prepared) goes again in a later attempt.
                 let shard = self.shards.domain_of(|| batch[members[0]].entry.hash());
-                members.retain(|&i| {
-                    let here = self.shards.domain_of(|| batch[i].entry.hash()) == shard;
-                    if !here {
-                        outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
-                            FailureKind::Transient,
-                            codes::SHARD_CHANGED,
-                            "the stream's shards changed since the record was aggregated",
-                        )));
-                    }
-                    here
-                });
-            }
+                let (here, moved): (Vec<usize>, Vec<usize>) = members
+                    .iter()
+                    .partition(|&&i| self.shards.domain_of(|| batch[i].entry.hash()) == shard);
+                for i in moved {
+                    outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
+                        FailureKind::Transient,
+                        codes::SHARD_CHANGED,
+                        "the stream's shards changed since the record was aggregated",
+                    )));
+                }
+                Cow::Owned(here)
+            } else {
+                Cow::Borrowed(members)
+            };
             let record = self
                 .wire_record(batch, &members)
                 .map_err(|e| KinesisRequestError(SdkError::construction_failure(e)))?;
@@ -237,7 +240,7 @@ impl Backend for KinesisBackend {
         self.shards
             .saw(output.records().iter().filter_map(|r| r.shard_id()));
         for (outcome, members) in record_outcomes(sent.len(), &output).into_iter().zip(sent) {
-            for i in members {
+            for &i in members.iter() {
                 outcomes[i] = Some(outcome.clone());
             }
         }

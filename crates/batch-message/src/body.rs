@@ -1,5 +1,7 @@
 //! A message body and the characters the services accept in it.
 
+use std::borrow::Cow;
+
 use batch_core::SubmitErrorKind;
 use serde_json::Value;
 
@@ -54,7 +56,7 @@ fn has_suspect_byte(bytes: &[u8]) -> bool {
 }
 
 /// A message body as sent: JSON written compactly, or the text, checked against the
-/// characters SQS and SNS accept; never empty.
+/// characters SQS and SNS accept; never empty. Text is borrowed, not copied.
 ///
 /// ```
 /// use batch_message::{MessageBody, body_text};
@@ -67,19 +69,59 @@ fn has_suspect_byte(bytes: &[u8]) -> bool {
 ///
 /// When the body is empty, holds characters the services refuse, or is JSON that cannot
 /// be written.
-pub fn body_text(body: &MessageBody) -> Result<String, SubmitErrorKind> {
+pub fn body_text(body: &MessageBody) -> Result<Cow<'_, str>, SubmitErrorKind> {
     let text = match body {
-        MessageBody::Json(value) => serde_json::to_string(value)
-            .map_err(|e| invalid("MessageBody", format!("cannot be written as JSON: {e}")))?,
+        MessageBody::Json(value) => Cow::Owned(
+            serde_json::to_string(value)
+                .map_err(|e| invalid("MessageBody", format!("cannot be written as JSON: {e}")))?,
+        ),
         MessageBody::Text(text) => {
             check_body_chars("MessageBody", text)?;
-            text.clone()
+            Cow::Borrowed(text.as_str())
         }
     };
     if text.is_empty() {
         return Err(invalid("MessageBody", "must be at least 1 character"));
     }
     Ok(text)
+}
+
+/// A checked body as a prepared entry keeps it until it is sent: the JSON written out
+/// once, or nothing for text, which is sent from the message itself (a body copied in
+/// `prepare` would be copied again into every request).
+///
+/// ```
+/// use batch_message::{MessageBody, WrittenBody, body_text};
+///
+/// let json = MessageBody::Json(serde_json::json!([1]));
+/// let kept = WrittenBody::of(body_text(&json).unwrap());
+/// assert_eq!(kept.text(&json), "[1]");
+/// let text = MessageBody::Text("hi".into());
+/// assert_eq!(WrittenBody::of(body_text(&text).unwrap()).text(&text), "hi");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WrittenBody(Option<String>);
+
+impl WrittenBody {
+    /// Keeps what [`body_text`] wrote, not what it borrowed.
+    #[must_use]
+    pub fn of(checked: Cow<'_, str>) -> Self {
+        match checked {
+            Cow::Owned(written) => Self(Some(written)),
+            Cow::Borrowed(_) => Self(None),
+        }
+    }
+
+    /// The text to send for `body`, the message this was made from.
+    #[must_use]
+    pub fn text<'a>(&'a self, body: &'a MessageBody) -> &'a str {
+        match (&self.0, body) {
+            (Some(written), _) => written,
+            (None, MessageBody::Text(text)) => text,
+            // `body_text` writes every JSON body out.
+            (None, MessageBody::Json(_)) => "",
+        }
+    }
 }
 
 #[cfg(test)]

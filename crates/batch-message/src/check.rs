@@ -1,5 +1,6 @@
 //! One message checked as SQS and SNS would check it, and what goes on the wire.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use batch_core::{Backend, BatchEntry, SubmitErrorKind};
@@ -37,23 +38,22 @@ pub fn check_id(id: &str) -> Result<(), SubmitErrorKind> {
     Ok(())
 }
 
-/// The request's entries, each a copy of its prepared SDK entry (`entry` finds it) with its
-/// index as its id (`id` finds that field): SQS and SNS batch ids need only be unique within
-/// one request, so messages need no id of their own.
+/// The request's entries, each the SDK entry `entry` builds for it with its index as its
+/// id (`id` finds that field): SQS and SNS batch ids need only be unique within one
+/// request, so messages need no id of their own.
 pub fn numbered<B, T>(
     batch: &[BatchEntry<'_, B>],
-    entry: fn(&B::Entry) -> &T,
+    entry: impl Fn(&BatchEntry<'_, B>) -> T,
     id: fn(&mut T) -> &mut String,
 ) -> Vec<T>
 where
     B: Backend,
-    T: Clone,
 {
     batch
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            let mut sdk_entry = entry(item.entry).clone();
+            let mut sdk_entry = entry(item);
             *id(&mut sdk_entry) = index.to_string();
             sdk_entry
         })
@@ -109,9 +109,9 @@ impl<'a> MessageFields<'a> {
 /// A message as it goes on the wire, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CheckedMessage {
-    /// The body text.
-    pub body: String,
+pub struct CheckedMessage<'a> {
+    /// The body text: the message's own text, borrowed, or its JSON written out.
+    pub body: Cow<'a, str>,
     /// The message group: on a FIFO destination always, on a standard one as given.
     pub message_group_id: Option<String>,
     /// The deduplication id to send, if any (FIFO only).
@@ -135,10 +135,10 @@ pub struct CheckedMessage {
 /// # Errors
 ///
 /// The first rule the message breaks, naming the field.
-pub fn check_message<K: DestinationKind>(
+pub fn check_message<'a, K: DestinationKind>(
     kind: &K,
-    fields: &MessageFields<'_>,
-) -> Result<CheckedMessage, SubmitErrorKind> {
+    fields: &MessageFields<'a>,
+) -> Result<CheckedMessage<'a>, SubmitErrorKind> {
     if let Some(id) = fields.id {
         check_id(id)?;
     }

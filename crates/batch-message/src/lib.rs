@@ -32,7 +32,7 @@ pub use attribute::{
     MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTES, MessageAttribute, attribute_build_error,
     attributes_size, check_attributes,
 };
-pub use body::{MessageBody, body_text, check_body_chars};
+pub use body::{MessageBody, WrittenBody, body_text, check_body_chars};
 pub use check::{CheckedMessage, MAX_ID_CHARS, MessageFields, check_id, check_message, numbered};
 pub use fifo::{
     DestinationKind, Fifo, FifoDeduplication, MAX_GROUP_OR_DEDUP_ID_CHARS, Standard,

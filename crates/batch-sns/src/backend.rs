@@ -11,7 +11,7 @@ use batch_core::{
     Backend, BatchEntry, ConfigError, DedupPolicy, EntryOutcome, Failure, Grouping, Limits,
     Prepared, ServiceSpec, SubmitErrorKind, classify_sdk_error, outcomes_by_index,
 };
-use batch_message::{DestinationKind, Fifo, Standard, check_message, numbered};
+use batch_message::{DestinationKind, Fifo, Standard, WrittenBody, check_message, numbered};
 use tokio::sync::OnceCell;
 
 use crate::message::{MAX_SUBJECT_CHARS, SnsMessage};
@@ -48,10 +48,12 @@ pub struct SnsBackend<K = StandardTopic> {
     pub(crate) topic_maximum: OnceCell<Option<usize>>,
 }
 
-/// A prepared message: its request entry (the id is set per request).
+/// A prepared message: its request entry without id or message, set per request, and its
+/// message if it was written from JSON.
 #[derive(Debug)]
 pub struct SnsEntry {
     entry: PublishBatchRequestEntry,
+    body: WrittenBody,
 }
 
 /// A PublishBatch request that failed as a whole, with the SDK's error as its
@@ -190,7 +192,7 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
         let group = checked.message_group_id;
         let entry = PublishBatchRequestEntry::builder()
             .id("")
-            .message(checked.body)
+            .message("")
             .set_subject(message.subject.clone())
             .set_message_attributes(attributes)
             .set_message_group_id(group.clone())
@@ -200,7 +202,8 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        Ok(Prepared::new(SnsEntry { entry }, checked.size)
+        let body = WrittenBody::of(checked.body);
+        Ok(Prepared::new(SnsEntry { entry, body }, checked.size)
             .ordered_by(group)
             .grouped(Grouping::Dedup(checked.dedup_keys)))
     }
@@ -209,7 +212,15 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
         &self,
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SnsRequestError> {
-        let entries = numbered(batch, |item| &item.entry, |entry| &mut entry.id);
+        let entries = numbered(
+            batch,
+            |item| {
+                let mut entry = item.entry.entry.clone();
+                entry.message = item.entry.body.text(item.payload.body()).to_owned();
+                entry
+            },
+            |entry| &mut entry.id,
+        );
         let output = self
             .client
             .publish_batch()

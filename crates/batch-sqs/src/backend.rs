@@ -9,7 +9,7 @@ use batch_core::{
     Backend, BatchEntry, DedupPolicy, EntryOutcome, Failure, Grouping, Limits, Prepared,
     ServiceSpec, SubmitErrorKind, outcomes_by_index,
 };
-use batch_message::{DestinationKind, Fifo, Standard, check_message, numbered};
+use batch_message::{DestinationKind, Fifo, Standard, WrittenBody, check_message, numbered};
 
 use crate::error::{Operation, SqsRequestError};
 use crate::message::{MAX_DELAY_SECONDS, SqsMessage};
@@ -40,10 +40,12 @@ pub struct SqsBackend<K = StandardQueue> {
     max_message_bytes: Option<usize>,
 }
 
-/// A prepared message: its SDK entry (the id is set per request).
+/// A prepared message: its SDK entry without id or body, set per request, and its body if
+/// it was written from JSON.
 #[derive(Debug)]
 pub struct SqsEntry {
     entry: SendMessageBatchRequestEntry,
+    body: WrittenBody,
 }
 
 impl<K: DestinationKind> SqsBackend<K> {
@@ -127,7 +129,7 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
         };
         let entry = SendMessageBatchRequestEntry::builder()
             .id("")
-            .message_body(checked.body)
+            .message_body("")
             .set_delay_seconds(delay)
             .set_message_attributes(attributes)
             .set_message_group_id(checked.message_group_id)
@@ -137,7 +139,8 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
                 field: "message".into(),
                 reason: e.to_string(),
             })?;
-        Ok(Prepared::new(SqsEntry { entry }, checked.size)
+        let body = WrittenBody::of(checked.body);
+        Ok(Prepared::new(SqsEntry { entry, body }, checked.size)
             .ordered_by(ordering_key)
             .grouped(Grouping::Dedup(checked.dedup_keys)))
     }
@@ -147,7 +150,15 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        let request = numbered(batch, |item| &item.entry, |entry| &mut entry.id);
+        let request = numbered(
+            batch,
+            |item| {
+                let mut entry = item.entry.entry.clone();
+                entry.message_body = item.entry.body.text(item.payload.body()).to_owned();
+                entry
+            },
+            |entry| &mut entry.id,
+        );
         let output = self
             .client
             .send_message_batch()

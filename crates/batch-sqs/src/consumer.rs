@@ -182,7 +182,7 @@ impl Backend for SqsConsumerBackend<Delete> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        let entries = numbered(batch, |entry| entry, |entry| &mut entry.id);
+        let entries = numbered(batch, |item| item.entry.clone(), |entry| &mut entry.id);
         let output = self
             .client
             .delete_message_batch()
@@ -239,7 +239,7 @@ impl Backend for SqsConsumerBackend<ChangeVisibility> {
         batch: &[BatchEntry<'_, Self>],
     ) -> Result<Vec<EntryOutcome>, SqsRequestError> {
         let url = self.queue.url(&self.client).await?;
-        let entries = numbered(batch, |entry| entry, |entry| &mut entry.id);
+        let entries = numbered(batch, |item| item.entry.clone(), |entry| &mut entry.id);
         let output = self
             .client
             .change_message_visibility_batch()

@@ -101,8 +101,19 @@ pub(crate) const EVENT_DETAIL_TYPE: &str = "record";
 /// The detail of event `n`: a JSON object whose entry, by EventBridge's rule (source, detail
 /// type and detail), is `size` bytes.
 pub(crate) fn event_detail(size: usize, n: u64) -> String {
+    format!(r#"{{"d":"{}"}}"#, event_text(size, n))
+}
+
+/// The same detail as a JSON value, as a caller holding the event's data would build it,
+/// rather than parse it from text.
+pub(crate) fn event_detail_value(size: usize, n: u64) -> serde_json::Value {
+    serde_json::json!({ "d": event_text(size, n) })
+}
+
+/// The text in the detail of event `n`, which makes the event `size` bytes.
+fn event_text(size: usize, n: u64) -> String {
     let envelope = EVENT_SOURCE.len() + EVENT_DETAIL_TYPE.len() + r#"{"d":""}"#.len();
-    format!(r#"{{"d":"{}"}}"#, text(n, size - envelope))
+    text(n, size - envelope)
 }
 
 /// The CloudWatch metric of record `n`: a name, three dimensions, and `values` values with

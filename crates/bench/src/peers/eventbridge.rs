@@ -77,8 +77,7 @@ async fn run(
             .config(config(max_in_flight))
             .build()?;
             failed = submit_all(&bus, records, |n, size| {
-                let detail =
-                    serde_json::from_str(&workload::event_detail(size, n)).unwrap_or_default();
+                let detail = workload::event_detail_value(size, n);
                 Event::new(workload::EVENT_SOURCE, workload::EVENT_DETAIL_TYPE, detail)
             })
             .await?;
