@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::backend::{Backend, Grouping, Prepared};
 use crate::spec::{DedupPolicy, Limits, MergeLimit};
 
-/// The most entries a new pending batch reserves room for at once.
+/// The most entries a new pending batch reserves room for at once (as many as the last).
 const MAX_RESERVED_ENTRIES: usize = 1_000;
 
 /// One accepted payload with everything the engine needs to know about it.
@@ -171,9 +171,9 @@ impl<B: Backend> Pending<B> {
         self.keys.clear();
         self.ordering_keys.clear();
         self.generation += 1;
-        // The next batch is likely as full: room for it up front spares growing the list
-        // entry by entry (merged entries may need more, and get it as usual).
-        let room = self.limits.max_entries.min(MAX_RESERVED_ENTRIES);
+        // The next batch is likely as full as this one: room for it up front spares growing
+        // the list entry by entry.
+        let room = self.items.len().min(MAX_RESERVED_ENTRIES);
         std::mem::replace(&mut self.items, Vec::with_capacity(room))
     }
 
