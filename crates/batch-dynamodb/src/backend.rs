@@ -14,7 +14,7 @@ use batch_core::{
 };
 
 use crate::capacity::{WRITE_UNIT_BYTES, WriteCapacity};
-use crate::item::{DynamoItem, DynamoWrite, item_size, push_key_part, to_attributes};
+use crate::item::{DynamoWrite, item_size, push_key_part, to_attributes};
 
 /// BatchWriteItem limits: 25 writes, 16 MiB per request, 400 KiB per item (attribute names
 /// plus values, by DynamoDB's item-size rules).
@@ -57,12 +57,26 @@ pub struct DynamoBackend {
     pub(crate) capacity: WriteCapacity,
 }
 
-/// A prepared write: its SDK request when converted from JSON (a write given as attribute
-/// values is read from the write itself when sent).
+/// A prepared write: its SDK request when converted from JSON, until its first attempt takes
+/// it (a later attempt converts the write again; a write given as attribute values is read
+/// from the write itself when sent).
 #[derive(Debug)]
 pub struct DynamoEntry {
-    request: Option<WriteRequest>,
+    request: std::sync::Mutex<Option<WriteRequest>>,
 }
+
+impl DynamoEntry {
+    /// The request built when prepared, if no attempt has taken it yet.
+    fn take_request(&self) -> Option<WriteRequest> {
+        self.request
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Builds the SDK request of a write from its attributes.
+type BuildRequest = fn(HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError>;
 
 /// A BatchWriteItem request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -101,14 +115,61 @@ impl DynamoBackend {
 
     /// The key of a write of a request, to match UnprocessedItems back.
     fn key_of_entry(&self, write: &BatchEntry<'_, Self>) -> Option<String> {
-        match (&write.entry.request, write.payload) {
-            (Some(request), _) => self.key_of_request(request),
-            (
-                None,
-                DynamoWrite::Put(DynamoItem::Attributes(map))
-                | DynamoWrite::Delete(DynamoItem::Attributes(map)),
-            ) => self.keys.key_of(map).ok(),
-            (None, _) => None,
+        let (attributes, _) = self.attributes_of(write.payload).ok()?;
+        self.keys.key_of(&attributes).ok()
+    }
+
+    /// A write's attributes as sent, with how to build its request: a user's attribute map
+    /// borrowed, JSON converted (and a partition key copied from another attribute when the
+    /// backend says so).
+    fn attributes_of<'a>(
+        &self,
+        write: &'a DynamoWrite,
+    ) -> Result<(Cow<'a, HashMap<String, AttributeValue>>, BuildRequest), SubmitErrorKind> {
+        match write {
+            DynamoWrite::Put(item) => {
+                let mut attributes = to_attributes(item, "item")?;
+                if let Some(source) = &self.keys.partition_key_from {
+                    let value = attributes.get(source).cloned().ok_or_else(|| {
+                        SubmitErrorKind::Missing {
+                            field: source.clone().into(),
+                        }
+                    })?;
+                    attributes
+                        .to_mut()
+                        .insert(self.keys.partition_key.clone(), value);
+                }
+                Ok((attributes, put_request))
+            }
+            DynamoWrite::Delete(item) => {
+                let attributes = to_attributes(item, "key")?;
+                if let Some(extra) = attributes
+                    .keys()
+                    .find(|name| !self.keys.is_key_attribute(name))
+                {
+                    return Err(SubmitErrorKind::Invalid {
+                        field: extra.clone().into(),
+                        reason: "is not a key attribute; a delete takes only the table's key \
+                                 attributes"
+                            .into(),
+                    });
+                }
+                Ok((attributes, delete_request))
+            }
+        }
+    }
+
+    /// The request of one write: the one built when it was prepared, on its first attempt;
+    /// otherwise built now from the write (a user's attribute map copied, JSON converted
+    /// again).
+    fn write_request(&self, write: &BatchEntry<'_, Self>) -> Result<WriteRequest, BuildError> {
+        if let Some(request) = write.entry.take_request() {
+            return Ok(request);
+        }
+        match self.attributes_of(write.payload) {
+            Ok((attributes, build)) => build(attributes.into_owned()),
+            // It was converted when prepared; converting it again cannot fail.
+            Err(kind) => Err(BuildError::other(kind.to_string())),
         }
     }
 
@@ -142,37 +203,8 @@ impl Backend for DynamoBackend {
         .entry_size_field("item");
 
     fn prepare(&self, write: &DynamoWrite) -> Result<Prepared<DynamoEntry>, SubmitErrorKind> {
-        match write {
-            DynamoWrite::Put(item) => {
-                let mut attributes = to_attributes(item, "item")?;
-                if let Some(source) = &self.keys.partition_key_from {
-                    let value = attributes.get(source).cloned().ok_or_else(|| {
-                        SubmitErrorKind::Missing {
-                            field: source.clone().into(),
-                        }
-                    })?;
-                    attributes
-                        .to_mut()
-                        .insert(self.keys.partition_key.clone(), value);
-                }
-                prepared(&self.keys, attributes, put_request)
-            }
-            DynamoWrite::Delete(item) => {
-                let attributes = to_attributes(item, "key")?;
-                if let Some(extra) = attributes
-                    .keys()
-                    .find(|name| !self.keys.is_key_attribute(name))
-                {
-                    return Err(SubmitErrorKind::Invalid {
-                        field: extra.clone().into(),
-                        reason: "is not a key attribute; a delete takes only the table's key \
-                                 attributes"
-                            .into(),
-                    });
-                }
-                prepared(&self.keys, attributes, delete_request)
-            }
-        }
+        let (attributes, build) = self.attributes_of(write)?;
+        prepared(&self.keys, attributes, build)
     }
 
     async fn send_batch(
@@ -181,7 +213,7 @@ impl Backend for DynamoBackend {
     ) -> Result<Vec<EntryOutcome>, DynamoRequestError> {
         let requests = batch
             .iter()
-            .map(write_request)
+            .map(|write| self.write_request(write))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DynamoRequestError(SdkError::construction_failure(e)))?;
         let output = self
@@ -278,12 +310,13 @@ fn hot_keys_only(error: &SdkError<BatchWriteItemError, HttpResponse>) -> Option<
 }
 
 /// A write keyed by its item key: for dedup (one write per key in a request) and for order.
-/// Attributes converted from JSON are built into their request once, here; a user's own
-/// attribute map is built from the payload at each attempt instead of being copied now.
+/// Attributes converted from JSON are built into their request here, which the first attempt
+/// takes as it is; a user's own attribute map is built from the payload at each attempt
+/// instead of being copied now.
 fn prepared(
     keys: &KeySchema,
     attributes: Cow<'_, HashMap<String, AttributeValue>>,
-    build: fn(HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError>,
+    build: BuildRequest,
 ) -> Result<Prepared<DynamoEntry>, SubmitErrorKind> {
     let key = keys.key_of(&attributes)?;
     let size = item_size(&attributes);
@@ -291,20 +324,12 @@ fn prepared(
         Cow::Owned(map) => Some(build(map).map_err(build_error)?),
         Cow::Borrowed(_) => None,
     };
-    let entry = DynamoEntry { request };
+    let entry = DynamoEntry {
+        request: std::sync::Mutex::new(request),
+    };
     Ok(Prepared::new(entry, size)
         .ordered_by(key.clone())
         .grouped(Grouping::Dedup(vec![key])))
-}
-
-/// The request of one write: built when prepared, or now from the user's attribute map.
-fn write_request(item: &BatchEntry<'_, DynamoBackend>) -> Result<WriteRequest, BuildError> {
-    match (&item.entry.request, item.payload) {
-        (Some(request), _) => Ok(request.clone()),
-        (None, DynamoWrite::Put(DynamoItem::Attributes(map))) => put_request(map.clone()),
-        (None, DynamoWrite::Delete(DynamoItem::Attributes(map))) => delete_request(map.clone()),
-        (None, _) => unreachable!("JSON writes are converted when prepared"),
-    }
 }
 
 fn put_request(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {

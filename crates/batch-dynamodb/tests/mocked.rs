@@ -239,3 +239,43 @@ async fn a_throttle_of_hot_keys_backs_off_without_slowing_the_table() {
         assert_eq!(stats.throttled > 0, slows_the_table, "{reason}: {stats:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_write_converted_from_json_goes_again_exactly_as_it_went_first() {
+    // Every request as sent; the first leaves `k1` and the delete of `k9` unprocessed.
+    let sent = test_support::Recorder::<Vec<WriteRequest>>::default();
+    let seen = sent.clone();
+    let rule = mock!(Client::batch_write_item).then_compute_response(move |request| {
+        let requests: Vec<WriteRequest> = request.request_items().unwrap()["t"].clone();
+        let call = seen.record(requests.clone());
+        let left: Vec<WriteRequest> = requests
+            .into_iter()
+            .filter(|r| call == 1 && ["k1", "k9"].contains(&pk_of(r).as_str()))
+            .collect();
+        let mut output = BatchWriteItemOutput::builder();
+        if !left.is_empty() {
+            output = output.unprocessed_items("t", left);
+        }
+        MockResponse::Output(output.build())
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let dynamo = DynamoBatchDispatcher::from_client(client, ("t", "pk"));
+    for n in 0..3 {
+        let item = json!({"pk": format!("k{n}"), "v": n, "tags": ["a", "b"], "m": {"x": 1.5}});
+        dynamo.submit_payload(item).await.unwrap();
+    }
+    dynamo
+        .submit_payload(DynamoWrite::delete(json!({"pk": "k9"})))
+        .await
+        .unwrap();
+    assert!(dynamo.flush_payloads().await.is_empty());
+    let calls = sent.seen();
+    assert_eq!(calls.len(), 2);
+    let first_of = |key: &str| calls[0].iter().find(|r| pk_of(r) == key).unwrap().clone();
+    assert_eq!(calls[1], vec![first_of("k1"), first_of("k9")]);
+    assert_eq!(
+        calls[1][0].put_request().unwrap().item()["v"],
+        AttributeValue::N("1".into())
+    );
+}
