@@ -29,11 +29,25 @@ pub struct EventBridgeBackend {
     pub(crate) event_bus: Option<String>,
 }
 
-/// A prepared event: its detail written out. The rest of its request entry is built from
-/// the event for each request (building it here would copy every field twice).
+/// A prepared event: its detail written out, until the first request takes it (a later one
+/// writes it again). The rest of its request entry is built from the event for each request
+/// (building it here would copy every field twice).
 #[derive(Debug)]
 pub struct EventBridgeEntry {
-    detail: String,
+    detail: std::sync::Mutex<Option<String>>,
+}
+
+impl EventBridgeEntry {
+    /// The detail of `event` to send: written when prepared, the first time.
+    fn detail_to_send(&self, event: &Event) -> String {
+        let written = self
+            .detail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        // Written once when prepared, so writing it again succeeds as well.
+        written.unwrap_or_else(|| event.detail.to_string())
+    }
 }
 
 /// A PutEvents request that failed as a whole.
@@ -63,7 +77,7 @@ impl EventBridgeBackend {
     }
 
     /// The request entry of `event`, whose detail was written out as `detail`.
-    fn wire_entry(&self, event: &Event, detail: &str) -> PutEventsRequestEntry {
+    fn wire_entry(&self, event: &Event, detail: String) -> PutEventsRequestEntry {
         PutEventsRequestEntry::builder()
             .source(&event.source)
             .detail_type(&event.detail_type)
@@ -87,6 +101,7 @@ impl Backend for EventBridgeBackend {
     fn prepare(&self, event: &Event) -> Result<Prepared<EventBridgeEntry>, SubmitErrorKind> {
         let detail = checked_detail(event)?;
         let size = entry_size(event, &detail);
+        let detail = std::sync::Mutex::new(Some(detail));
         Ok(Prepared::new(EventBridgeEntry { detail }, size))
     }
 
@@ -96,7 +111,7 @@ impl Backend for EventBridgeBackend {
     ) -> Result<Vec<EntryOutcome>, EventBridgeRequestError> {
         let entries = batch
             .iter()
-            .map(|item| self.wire_entry(item.payload, &item.entry.detail))
+            .map(|item| self.wire_entry(item.payload, item.entry.detail_to_send(item.payload)))
             .collect();
         let output = self
             .client

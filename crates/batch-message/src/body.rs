@@ -86,40 +86,48 @@ pub fn body_text(body: &MessageBody) -> Result<Cow<'_, str>, SubmitErrorKind> {
     Ok(text)
 }
 
-/// A checked body as a prepared entry keeps it until it is sent: the JSON written out
-/// once, or nothing for text, which is sent from the message itself (a body copied in
-/// `prepare` would be copied again into every request).
+/// A checked body as a prepared entry keeps it until it is sent: the JSON written out once,
+/// which the first request takes as it is, or nothing for text, which is copied from the
+/// message into each request (a body copied in `prepare` would be copied again into every
+/// request).
 ///
 /// ```
 /// use batch_message::{MessageBody, WrittenBody, body_text};
 ///
 /// let json = MessageBody::Json(serde_json::json!([1]));
 /// let kept = WrittenBody::of(body_text(&json).unwrap());
-/// assert_eq!(kept.text(&json), "[1]");
+/// assert_eq!(kept.to_send(&json), "[1]"); // the text written when checked
+/// assert_eq!(kept.to_send(&json), "[1]"); // written again for a later request
 /// let text = MessageBody::Text("hi".into());
-/// assert_eq!(WrittenBody::of(body_text(&text).unwrap()).text(&text), "hi");
+/// assert_eq!(WrittenBody::of(body_text(&text).unwrap()).to_send(&text), "hi");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WrittenBody(Option<String>);
+#[derive(Debug, Default)]
+pub struct WrittenBody(std::sync::Mutex<Option<String>>);
 
 impl WrittenBody {
     /// Keeps what [`body_text`] wrote, not what it borrowed.
     #[must_use]
     pub fn of(checked: Cow<'_, str>) -> Self {
-        match checked {
-            Cow::Owned(written) => Self(Some(written)),
-            Cow::Borrowed(_) => Self(None),
-        }
+        Self(std::sync::Mutex::new(match checked {
+            Cow::Owned(written) => Some(written),
+            Cow::Borrowed(_) => None,
+        }))
     }
 
-    /// The text to send for `body`, the message this was made from.
+    /// The text to send for `body`, the message this was made from: the JSON written when
+    /// it was checked, the first time; afterwards written again, or the text copied.
     #[must_use]
-    pub fn text<'a>(&'a self, body: &'a MessageBody) -> &'a str {
-        match (&self.0, body) {
+    pub fn to_send(&self, body: &MessageBody) -> String {
+        let written = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match (written, body) {
             (Some(written), _) => written,
-            (None, MessageBody::Text(text)) => text,
-            // `body_text` writes every JSON body out.
-            (None, MessageBody::Json(_)) => "",
+            (None, MessageBody::Text(text)) => text.clone(),
+            // Written once when checked, so writing it again succeeds as well.
+            (None, MessageBody::Json(value)) => value.to_string(),
         }
     }
 }

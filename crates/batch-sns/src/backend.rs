@@ -216,7 +216,7 @@ impl<K: DestinationKind> Backend for SnsBackend<K> {
             batch,
             |item| {
                 let mut entry = item.entry.entry.clone();
-                entry.message = item.entry.body.text(item.payload.body()).to_owned();
+                entry.message = item.entry.body.to_send(item.payload.body());
                 entry
             },
             |entry| &mut entry.id,

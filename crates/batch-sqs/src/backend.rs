@@ -154,7 +154,7 @@ impl<K: DestinationKind> Backend for SqsBackend<K> {
             batch,
             |item| {
                 let mut entry = item.entry.entry.clone();
-                entry.message_body = item.entry.body.text(item.payload.body()).to_owned();
+                entry.message_body = item.entry.body.to_send(item.payload.body());
                 entry
             },
             |entry| &mut entry.id,
