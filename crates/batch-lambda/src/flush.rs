@@ -6,7 +6,11 @@ use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use batch_core::{Backend, Dispatcher, Unprocessed};
 use serde::Serialize;
@@ -156,4 +160,43 @@ pub async fn flush_all(dispatchers: &[Arc<dyn Flush>], budget: Duration) -> Vec<
         }
     }
     undelivered
+}
+
+/// Flushes under way whose undelivered payloads are yet to be reported. Two flushes of one
+/// dispatcher may run at once (the one after a response, and the drain at shutdown), and a
+/// payload that a request stopped by one of them hands back goes to either; the process
+/// exits when the drain returns, so the drain waits for the other to report it.
+static REPORTING: AtomicUsize = AtomicUsize::new(0);
+static REPORTED: Notify = Notify::const_new();
+
+/// A flush that has yet to report what it could not deliver, from its start until dropped.
+pub(crate) struct Reporting(());
+
+impl Reporting {
+    pub(crate) fn start() -> Self {
+        REPORTING.fetch_add(1, Ordering::SeqCst);
+        Self(())
+    }
+
+    /// Waits until every flush has reported, or until `until`.
+    pub(crate) async fn all_done(until: Instant) {
+        loop {
+            let reported = REPORTED.notified();
+            tokio::pin!(reported);
+            reported.as_mut().enable();
+            if REPORTING.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(until, reported).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for Reporting {
+    fn drop(&mut self) {
+        REPORTING.fetch_sub(1, Ordering::SeqCst);
+        REPORTED.notify_waiters();
+    }
 }

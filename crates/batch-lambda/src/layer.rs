@@ -12,7 +12,7 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{LambdaEvent, LambdaInvocation};
 
 use crate::budget::InvocationBudget;
-use crate::flush::{Flush, Undelivered, flush_all, write_to_stderr};
+use crate::flush::{Flush, Reporting, Undelivered, flush_all, write_to_stderr};
 
 type Report = Arc<dyn Fn(&[Undelivered]) + Send + Sync>;
 
@@ -97,6 +97,7 @@ impl FlushLayer {
 
     /// Flushes within the budget left before `deadline_ms` and reports what failed.
     async fn flush(&self, deadline_ms: u64) {
+        let _reporting = Reporting::start();
         let budget = self.budget.at(deadline_ms, SystemTime::now());
         let undelivered = flush_all(&self.dispatchers, budget).await;
         (self.report)(&undelivered);

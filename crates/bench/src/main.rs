@@ -21,8 +21,9 @@
 //!                                                     CPU per record against the hand loop
 //! batch-bench [--quick] [--out DIR] [--python PATH]   run everything, write the report
 //! batch-bench --from-json FILE [--out DIR]            write the report from earlier figures
-//! batch-bench --capacity-only [--quick] [--out DIR]    only the capacity sweep and the
-//!                                                     Kinesis aggregation runs
+//! batch-bench --capacity-only [--quick] [--from-json FILE]  only the capacity sweep and
+//!                                                     the Kinesis aggregation runs, the
+//!                                                     rest from FILE's figures
 //! batch-bench --aggregation-only --from-json FILE     only the aggregation runs, the rest of
 //!                                                     the report from FILE's figures
 //! batch-bench --services sns,firehose [--from-json FILE]  only these services' peer runs,
@@ -152,7 +153,8 @@ pub(crate) struct Options {
     /// place of what they measure again).
     #[arg(long, value_name = "FILE")]
     pub(crate) from_json: Option<PathBuf>,
-    /// Run only the capacity sweep and the aggregation runs.
+    /// Run only the capacity sweep and the aggregation runs (into the figures of
+    /// `--from-json`, if given).
     #[arg(long)]
     pub(crate) capacity_only: bool,
     /// Run only the aggregation runs, into the figures of `--from-json`.

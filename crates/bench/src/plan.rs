@@ -144,6 +144,9 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
     };
     if options.services.is_some() || options.python_only {
         figures.replace_runs(measure_all(options).await?);
+    } else if options.capacity_only {
+        figures.capacity = sweep(options).await?;
+        figures.aggregation = aggregation::run_all(options).await?;
     } else if options.from_json.is_none() {
         figures.runs = measure_all(options).await?;
         figures.capacity = sweep(options).await?;
@@ -229,9 +232,6 @@ fn peer_plan(options: &Options) -> Vec<(Service, Load, Peer, Duration, u64)> {
             counts.slow_peers,
         ));
         plan.push((service, Uniform, Peer::PythonPackage, LATENCY, records));
-    }
-    if options.capacity_only {
-        plan.clear();
     }
     if options.python_only {
         plan.retain(|(_, _, peer, ..)| matches!(peer, Peer::PythonPackage | Peer::Boto3BatchLoop));
