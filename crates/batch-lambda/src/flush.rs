@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 use batch_core::{Backend, Dispatcher, Unprocessed};
 use serde::Serialize;
@@ -179,7 +178,8 @@ impl Reporting {
     }
 
     /// Waits until every flush has reported, or until `until`.
-    pub(crate) async fn all_done(until: Instant) {
+    #[cfg(all(unix, feature = "graceful-shutdown"))]
+    pub(crate) async fn all_done(until: tokio::time::Instant) {
         loop {
             let reported = REPORTED.notified();
             tokio::pin!(reported);
