@@ -11,7 +11,8 @@
 //!   a smoke run of seconds (debug build) into `target/bench-quick/`.
 //! - `soak`: the long soak, 100,000 records per service through the null endpoint's faults
 //!   (the tests run 5,000), then the capacity soak with 20 s of quota per service (the tests
-//!   run 3 s).
+//!   run 3 s), the fleet soak, and the Lambda function through 1,000 invocations (the tests
+//!   run 250).
 #![allow(clippy::print_stdout, clippy::disallowed_methods)] // a tool: wall-clock time and blocking sleeps are right here
 
 mod emulator;
@@ -33,7 +34,8 @@ commands:
   ci                      what .ci/run runs (the same as test)
   bench [--quick]         benchmarks against the SDK and boto3 peers; writes BENCHMARKS.md
   soak                    100,000 records per service against injected faults, then 20 s
-                          of quota per service; nothing may be lost
+                          of quota per service, 10 writers on one quota, and 1,000 Lambda
+                          invocations; nothing may be lost
   emulator start|stop|status
                           the local AWS emulators (moto, dynalite) on 127.0.0.1";
 
@@ -274,7 +276,8 @@ fn bench(quick: bool) -> Result<()> {
 
 /// The soak tests with 100,000 records per service, one service at a time, printing what
 /// each saw (faults, retries, duplicates, nothing lost); then the capacity soak with 20
-/// seconds of quota per service, and the fleet soak (10 writers on one quota).
+/// seconds of quota per service, the fleet soak (10 writers on one quota), and the Lambda
+/// function through 1,000 invocations.
 fn soak() -> Result<()> {
     let mut soak = cargo(&[
         "test",
@@ -320,6 +323,23 @@ fn soak() -> Result<()> {
     step(
         "fleet soak, 10 writers on one quota, 20 seconds of quota",
         &mut fleet,
+    )?;
+    let mut lambda = cargo(&[
+        "test",
+        "--package",
+        "batch-lambda",
+        "--all-features",
+        "--test",
+        "lifecycle",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]);
+    lambda.env("AWS_BATCH_LAMBDA_INVOCATIONS", "1000");
+    step(
+        "Lambda soak, 1,000 invocations through freezes and SIGTERMs",
+        &mut lambda,
     )
 }
 

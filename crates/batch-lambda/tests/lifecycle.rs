@@ -18,12 +18,13 @@ use null_endpoint::{Api, Faults, NullEndpoint};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
-/// Invocations of a run: `AWS_BATCH_LAMBDA_INVOCATIONS`, 1,000 unless set.
+/// Invocations of a run: `AWS_BATCH_LAMBDA_INVOCATIONS`, 250 unless set (`cargo xtask soak`
+/// runs 1,000).
 fn invocations() -> usize {
     std::env::var("AWS_BATCH_LAMBDA_INVOCATIONS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000)
+        .unwrap_or(250)
 }
 
 /// One execution environment: a fake Runtime API and the function process under it.
@@ -361,6 +362,9 @@ async fn every_message_is_written_reported_or_printed_through_freezes_sigterms_a
 /// Concurrent invocations in one environment (Lambda Managed Instances).
 const CONCURRENCY: usize = 8;
 
+/// Invocations of the concurrent run: 1,000 take a few seconds, since most end at once.
+const CONCURRENT_INVOCATIONS: usize = 1_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_messages() {
     let endpoint = NullEndpoint::start_with_faults(Duration::from_millis(1), faults())
@@ -373,7 +377,7 @@ async fn concurrent_invocations_share_requests_and_each_reports_only_its_own_mes
     let mut rng = fastrand::Rng::with_seed(8);
     let mut tally = Tally::default();
     let mut sigterms = 0;
-    let rounds = invocations() / CONCURRENCY;
+    let rounds = CONCURRENT_INVOCATIONS / CONCURRENCY;
     for round in 0..rounds {
         let started = Instant::now();
         let mut answers = Vec::new();
