@@ -279,68 +279,49 @@ fn bench(quick: bool) -> Result<()> {
 /// seconds of quota per service, the fleet soak (10 writers on one quota), and the Lambda
 /// function through 1,000 invocations.
 fn soak() -> Result<()> {
-    let mut soak = cargo(&[
-        "test",
-        "--package",
-        "null-endpoint",
-        "--test",
-        "soak",
-        "--",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    soak.env("AWS_BATCH_SOAK_RECORDS", "100000");
-    step("soak, 100,000 records per service", &mut soak)?;
-    let mut capacity = cargo(&[
-        "test",
-        "--package",
-        "null-endpoint",
-        "--test",
-        "capacity",
-        "--",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    capacity.env("AWS_BATCH_CAPACITY_SECONDS", "20");
-    step(
-        "capacity soak, 20 seconds of quota per service",
-        &mut capacity,
-    )?;
-    let mut fleet = cargo(&[
-        "test",
-        "--package",
-        "null-endpoint",
-        "--test",
-        "fleet",
-        "--",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    fleet.env("AWS_BATCH_FLEET_SECONDS", "20");
-    step(
-        "fleet soak, 10 writers on one quota, 20 seconds of quota",
-        &mut fleet,
-    )?;
-    let mut lambda = cargo(&[
-        "test",
-        "--package",
-        "batch-lambda",
-        "--all-features",
-        "--test",
-        "lifecycle",
-        "--",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
-    lambda.env("AWS_BATCH_LAMBDA_INVOCATIONS", "1000");
-    step(
-        "Lambda soak, 1,000 invocations through freezes and SIGTERMs",
-        &mut lambda,
-    )
+    let runs = [
+        (
+            "soak, 100,000 records per service",
+            "null-endpoint",
+            "soak",
+            ("AWS_BATCH_SOAK_RECORDS", "100000"),
+        ),
+        (
+            "capacity soak, 20 seconds of quota per service",
+            "null-endpoint",
+            "capacity",
+            ("AWS_BATCH_CAPACITY_SECONDS", "20"),
+        ),
+        (
+            "fleet soak, 10 writers on one quota, 20 seconds of quota",
+            "null-endpoint",
+            "fleet",
+            ("AWS_BATCH_FLEET_SECONDS", "20"),
+        ),
+        (
+            "Lambda soak, 1,000 invocations through freezes and SIGTERMs",
+            "batch-lambda",
+            "lifecycle",
+            ("AWS_BATCH_LAMBDA_INVOCATIONS", "1000"),
+        ),
+    ];
+    for (name, package, test, (variable, value)) in runs {
+        let mut run = cargo(&[
+            "test",
+            "--package",
+            package,
+            "--all-features",
+            "--test",
+            test,
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]);
+        run.env(variable, value);
+        step(name, &mut run)?;
+    }
+    Ok(())
 }
 
 /// Builds the CLI and the demo, then runs the demo with every emulator in a private network.
