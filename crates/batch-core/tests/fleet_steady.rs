@@ -332,3 +332,25 @@ async fn a_writer_asking_less_than_its_share_gets_what_it_asks() {
     println!("the small writer got {got:.1} a second of the 10 it asked");
     assert!(got >= 9.5, "{got}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn writers_alone_take_up_the_share_of_one_that_leaves_slowly() {
+    // Three writers alone climb past the rate each was last throttled at only at the slow
+    // pace kept for probing near it, so they take up a leaver's share over tens of seconds,
+    // not the 10 a coordinator needs (docs/decisions.md, "A ceiling stays until a throttle
+    // moves it"). What holds: nothing is lost, and most of the quota is used soon.
+    let mut writers = vec![Writer::greedy(80); 4];
+    writers[3].stop = 40;
+    let run = run(&writers, 80, Pacing::Alone, Rate::Learned).await;
+    run.assert_nothing_lost();
+    assert_eq!(run.handed_back, 0);
+    let before = run.figures(30, 40, &[0, 1, 2, 3]);
+    let after = [(40, 50), (50, 60), (60, 70)].map(|(from, to)| run.figures(from, to, &[0, 1, 2]));
+    println!("before the leave: {before:?}; 0-10, 10-20, 20-30 s after: {after:?}");
+    assert!(before.goodput >= 0.9, "{before:?}");
+    assert!(
+        after[1].goodput >= 0.8 && after[2].goodput >= 0.85,
+        "{after:?}"
+    );
+    assert!(after.iter().all(|f| f.jain >= 0.95), "{after:?}");
+}

@@ -190,8 +190,13 @@ impl Domain {
             (Some(rate), None) => rate * MARGIN,
             (None, _) => {
                 let measured = self.accepted_per_second(now, MEASURE);
-                self.ceiling = Some(measured);
-                (measured * FIRST_RATE_SHARE).max(refused)
+                let first_rate = measured * FIRST_RATE_SHARE;
+                // What got through says where the domain's limit is only when it says more
+                // than what was refused: a writer of a fleet whose first requests met a
+                // quota others had emptied got next to nothing through, and a ceiling at
+                // that would hold it near nothing, probing at the slowest pace.
+                self.ceiling = (first_rate >= refused).then_some(measured);
+                first_rate.max(refused)
             }
         };
         self.throttled_since.get_or_insert(now);
