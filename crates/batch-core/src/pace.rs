@@ -310,6 +310,9 @@ impl Pacer {
             state.accepted_payloads += accepted_payloads as f64;
         }
         let mut throttled = false;
+        // Told the fleet's size or given a coordinator, a writer's rate starts at its share;
+        // told nothing, it has only its growth to find it.
+        let unaware = self.unaware();
         let accepted: f64 = answers.iter().map(|(_, a)| a.accepted).sum();
         state.accepted_units += accepted;
         for &(domain_id, answer) in answers {
@@ -324,7 +327,7 @@ impl Pacer {
                     tracing::debug!(domain = domain_id, rate, "throttled: send rate lowered");
                 }
             } else if pass.limited {
-                domain.grow(now, answer.accepted);
+                domain.grow(now, answer.accepted, unaware);
             }
         }
         if accepted > 0.0 || accepted_payloads > 0 {
@@ -350,6 +353,12 @@ impl Pacer {
             };
             state.window = (state.window + step).min(max);
         }
+    }
+
+    /// Whether this writer was told nothing of the fleet it may share the quota with: neither
+    /// its size nor a coordinator.
+    fn unaware(&self) -> bool {
+        self.fleet.is_none() && self.caps.fleet_size <= 1.0
     }
 
     /// Whether throttled entries are paced rather than counted as failed attempts.

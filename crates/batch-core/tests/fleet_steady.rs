@@ -254,9 +254,12 @@ async fn ten_writers_alone_share_a_documented_rate_fairly() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn fifty_writers_alone_lose_nothing() {
+async fn fifty_writers_alone_lose_nothing_and_come_closer_together() {
     // Alone, fifty writers of a 25-entry request each second or so refuse far more than a
-    // coordinated fleet (the figures print); what holds is that nothing is lost.
+    // coordinated fleet (the figures print); what holds is that nothing is lost, and that
+    // the writers whose first requests met an emptied quota come up to the others: without
+    // a ceiling set from the nothing they got through, and with growth of one size for all
+    // (growth in proportion to the rate, under that ceiling, left the fleet at 0.53).
     let run = run(
         &vec![Writer::greedy(30); 50],
         30,
@@ -265,11 +268,12 @@ async fn fifty_writers_alone_lose_nothing() {
     )
     .await;
     run.assert_nothing_lost();
+    let figures = run.figures(10, 30, &(0..50).collect::<Vec<_>>());
     println!(
-        "50 writers alone: {:?}, handed back {}",
-        run.figures(10, 30, &(0..50).collect::<Vec<_>>()),
+        "50 writers alone: {figures:?}, handed back {}",
         run.handed_back
     );
+    assert!(figures.jain >= 0.8, "{figures:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -334,11 +338,10 @@ async fn a_writer_asking_less_than_its_share_gets_what_it_asks() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn writers_alone_take_up_the_share_of_one_that_leaves_slowly() {
-    // Three writers alone climb past the rate each was last throttled at only at the slow
-    // pace kept for probing near it, so they take up a leaver's share over tens of seconds,
-    // not the 10 a coordinator needs (docs/decisions.md, "A ceiling stays until a throttle
-    // moves it"). What holds: nothing is lost, and most of the quota is used soon.
+async fn writers_alone_take_up_the_share_of_one_that_leaves() {
+    // Four writers alone, one leaving at 40 s: the three left climb past the rate each was
+    // last throttled at, slowly near it but by at least a fixed step, and use most of the
+    // quota from 10 s after the leave on.
     let mut writers = vec![Writer::greedy(80); 4];
     writers[3].stop = 40;
     let run = run(&writers, 80, Pacing::Alone, Rate::Learned).await;
@@ -349,8 +352,8 @@ async fn writers_alone_take_up_the_share_of_one_that_leaves_slowly() {
     println!("before the leave: {before:?}; 0-10, 10-20, 20-30 s after: {after:?}");
     assert!(before.goodput >= 0.9, "{before:?}");
     assert!(
-        after[1].goodput >= 0.8 && after[2].goodput >= 0.85,
+        after[1].goodput >= 0.9 && after[2].goodput >= 0.9,
         "{after:?}"
     );
-    assert!(after.iter().all(|f| f.jain >= 0.95), "{after:?}");
+    assert!(after[1..].iter().all(|f| f.jain >= 0.95), "{after:?}");
 }

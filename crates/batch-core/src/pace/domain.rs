@@ -19,6 +19,13 @@ const MARGIN: f64 = 0.95;
 /// this share of itself per second of sending at it. Writers that do not see each other
 /// grow together, so slow enough that a fleet of 50 does not outgrow its cuts.
 const GROWTH: f64 = 0.015;
+/// For a writer told nothing of its fleet, the least its rate grows, in units a second per
+/// second of sending at it (a third of that near the rate last throttled). Growth in
+/// proportion to the rate keeps the ratios of a fleet's rates, so writers that once fell
+/// behind stay behind; growth of one size for every writer brings them together, each cut
+/// taking more from the faster. It matters only at small rates: one of 50 writers on a
+/// shard, not a writer alone on it.
+const EVEN_GROWTH: f64 = 2.0;
 /// Seconds without throttling after which probing grows no faster: at most
 /// `GROWTH * (1 + MAX_CALM)` of the rate per second.
 const MAX_CALM: f64 = 3.0;
@@ -222,8 +229,9 @@ impl Domain {
         self.rate = self.rate.map(|rate| rate.min(share));
     }
 
-    /// Raises the rate after `accepted` entries of a request that waited for it got through.
-    pub(super) fn grow(&mut self, now: Instant, accepted: f64) {
+    /// Raises the rate after `accepted` entries of a request that waited for it got through;
+    /// by at least [`EVEN_GROWTH`] for a writer told nothing of its fleet (`unaware`).
+    pub(super) fn grow(&mut self, now: Instant, accepted: f64, unaware: bool) {
         let Some(rate) = self.rate else { return };
         // Probing speeds up the longer nothing is throttled, so a rate set too low (or a
         // quota that grew) is found again in seconds, not minutes.
@@ -240,7 +248,16 @@ impl Domain {
         } else {
             GROWTH * (1.0 + calm.min(MAX_CALM))
         };
-        let grown = rate + speed * accepted;
+        let mut growth = speed * accepted;
+        if unaware {
+            let even = if near_ceiling {
+                EVEN_GROWTH / 3.0
+            } else {
+                EVEN_GROWTH
+            };
+            growth = growth.max(even * accepted / rate.max(MIN_RATE));
+        }
+        let grown = rate + growth;
         self.rate = Some(grown);
     }
 }

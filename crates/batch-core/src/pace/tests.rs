@@ -255,15 +255,16 @@ async fn a_writer_told_its_fleet_takes_its_share_of_a_documented_rate() {
 
 #[tokio::test(start_paused = true)]
 async fn a_first_throttle_with_nothing_accepted_sets_no_ceiling_to_probe_under() {
-    // Nothing accepted: half of the refused 50 a second. After a calm second the rate grows
-    // at full speed (1.5% of itself a second, twice that after the calm second: 0.75), not
-    // at the third of 1.5% kept for a rate near what the domain took when it throttled
-    // (0.125), as it did under a ceiling of the nothing that got through.
+    // Nothing accepted: half of the refused 50 a second. After a calm second, a writer told
+    // its fleet (growth in proportion to the rate alone) grows at full speed (1.5% of the
+    // rate a second, twice that after the calm second: 0.75), not at the third of 1.5% kept
+    // for a rate near what the domain took when it throttled (0.125), as it did under a
+    // ceiling of the nothing that got through.
     let start = Instant::now();
     let mut domain = Domain::new(start, None);
     assert_eq!(domain.throttled(start, start, 50.0), Some(25.0));
     tokio::time::advance(Duration::from_secs(1)).await;
-    domain.grow(Instant::now(), 25.0);
+    domain.grow(Instant::now(), 25.0, false);
     let grown = domain.rate.unwrap() - 25.0;
     assert!(grown > 0.5, "grew by {grown}");
 }
