@@ -30,8 +30,13 @@ struct Fleet {
 /// `writers` dispatchers, started together, each submitting `share` payloads of 25-entry
 /// requests as fast as it takes them, then flushing.
 async fn run(writers: u64, share: u64) -> Fleet {
-    // The pacing's chance moments, the same in every run.
-    fastrand::seed(7);
+    // The pacing's chance moments: seed 7, or `FLEET_SEED` to see how a figure moves.
+    fastrand::seed(
+        std::env::var("FLEET_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or(7),
+    );
     let backend = InMemoryBackend::new();
     backend.quota(QUOTA);
     backend.delay(LATENCY);

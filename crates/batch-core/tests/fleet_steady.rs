@@ -67,7 +67,16 @@ struct Run {
 }
 
 async fn run(writers: &[Writer], seconds: u64, pacing: Pacing, rate: Rate) -> Run {
-    run_requests_of(REQUEST, writers, seconds, pacing, rate, 7).await
+    run_requests_of(REQUEST, writers, seconds, pacing, rate, seed()).await
+}
+
+/// The seed of the pacing's chance moments: 7, or `FLEET_SEED` to see how a figure moves
+/// with them.
+fn seed() -> u64 {
+    std::env::var("FLEET_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(7)
 }
 
 /// As [`run`], with requests of at most `entries`, and the pacing's chance moments drawn
@@ -300,7 +309,7 @@ async fn fifty_coordinated_writers_send_large_requests_in_pieces_their_share_tak
         40,
         Pacing::Coordinated,
         Rate::Documented,
-        7,
+        seed(),
     )
     .await;
     run.assert_nothing_lost();
