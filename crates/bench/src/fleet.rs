@@ -28,6 +28,7 @@ use crate::plan::{Figures, ratio};
 use crate::sweep::{sdk_config, steady_rate};
 use crate::{Options, Result, report};
 
+pub(crate) mod change;
 mod sdk_loop;
 pub(crate) mod spark;
 
@@ -533,7 +534,7 @@ pub(crate) async fn run(
             read_capacity: sender == FleetSender::PacedFleetSize,
         };
         tasks.push(tokio::spawn(async move {
-            let handed_back = write(shared, &sdk, setup, writer, share)
+            let handed_back = write(shared, &sdk, setup, writer, Demand::Records(share))
                 .await
                 .map_err(|e| e.to_string());
             (handed_back, Instant::now())
@@ -648,13 +649,31 @@ impl Setup {
 
 /// One writer: its dispatcher, its records submitted as fast as it takes them, a flush;
 /// returns how many were handed back.
+/// What a writer submits.
+#[derive(Debug, Clone, Copy)]
+enum Demand {
+    /// This many records, as fast as its dispatcher takes them.
+    Records(u64),
+    /// Records from `start` (its dispatcher built then) until `stop`, `rate` a second or,
+    /// without one, as fast as its dispatcher takes them.
+    During {
+        start: Instant,
+        stop: Instant,
+        rate: Option<f64>,
+    },
+}
+
+/// Writes `demand` to `shared` as writer `writer`; returns the records handed back.
 async fn write(
     shared: Shared,
     sdk: &SdkConfig,
     setup: Setup,
     writer: usize,
-    count: u64,
+    demand: Demand,
 ) -> Result<u64> {
+    if let Demand::During { start, .. } = demand {
+        tokio::time::sleep_until(start).await;
+    }
     let pad = "x".repeat(PAD);
     match shared {
         Shared::Stream => {
@@ -664,7 +683,7 @@ async fn write(
             ))?;
             let keys = partition_keys();
             #[allow(clippy::cast_possible_truncation)]
-            submit(&kinesis, count, |n| {
+            submit(&kinesis, demand, |n| {
                 let key = &keys[(n * 7 + writer as u64) as usize % keys.len()];
                 KinesisRecord::bytes(format!("w{writer}-{n}-{pad}").into_bytes())
                     .with_partition_key(key.clone())
@@ -676,7 +695,7 @@ async fn write(
             let backend =
                 DynamoBackend::new(client, "fleet", "pk").with_capacity_read(setup.read_capacity);
             let table = setup.build(DynamoBatchDispatcher::builder(backend))?;
-            submit(&table, count, |n| {
+            submit(&table, demand, |n| {
                 serde_json::json!({"pk": format!("w{writer}-{n}"), "pad": pad}).into()
             })
             .await
@@ -686,7 +705,7 @@ async fn write(
             let fifo = setup.build(SqsFifoBatchDispatcher::builder(SqsBackend::fifo(
                 client, FIFO_QUEUE,
             )))?;
-            submit(&fifo, count, |n| {
+            submit(&fifo, demand, |n| {
                 SqsMessage::text(format!("w{writer}-{n}"))
                     .with_message_group_id(format!("w{writer}-g{}", n % FIFO_GROUPS))
                     .with_deduplication_id(format!("w{writer}-{n}"))
@@ -698,14 +717,35 @@ async fn write(
 
 async fn submit<B: Backend>(
     dispatcher: &Dispatcher<B>,
-    count: u64,
+    demand: Demand,
     payload: impl Fn(u64) -> B::Payload,
 ) -> Result<u64>
 where
     B::Payload: std::fmt::Debug,
 {
-    for n in 0..count {
-        dispatcher.submit_payload(payload(n)).await?;
+    match demand {
+        Demand::Records(count) => {
+            for n in 0..count {
+                dispatcher.submit_payload(payload(n)).await?;
+            }
+        }
+        Demand::During { start, stop, rate } => {
+            let mut n = 0;
+            while Instant::now() < stop {
+                if let Some(rate) = rate {
+                    #[allow(clippy::cast_precision_loss)]
+                    let due = start + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(due.min(stop)).await;
+                }
+                // A submit still waiting for room at the stop was not accepted: nothing of
+                // it is held.
+                tokio::select! {
+                    accepted = dispatcher.submit_payload(payload(n)) => accepted?,
+                    () = tokio::time::sleep_until(stop) => break,
+                }
+                n += 1;
+            }
+        }
     }
     Ok(dispatcher.flush_payloads().await.len() as u64)
 }

@@ -9,6 +9,9 @@
 //! batch-bench fleet [--writers 2,10] [--paced-only] [--seconds S] [--from-json FILE]
 //!                                                     many writers on one quota, into
 //!                                                     FILE's figures
+//! batch-bench fleet --changes [--quick] [--from-json FILE]
+//!                                                     fleets with a writer leaving, one
+//!                                                     joining, one asking little
 //! batch-bench spark [--quick] [--python PATH] [--from-json FILE]
 //!                                                     4 Spark tasks on one quota: the
 //!                                                     package and boto3, into FILE's figures
@@ -106,6 +109,9 @@ enum Command {
         /// Seconds of quota each run offers.
         #[arg(long)]
         seconds: Option<f64>,
+        /// Only the fleets that change: a writer leaving, one joining, one asking little.
+        #[arg(long, conflicts_with_all = ["writers", "paced_only", "seconds"])]
+        changes: bool,
     },
     /// Spark: the 4 tasks of a PySpark job in local mode on one quota (a stream, a table),
     /// with the Python package and with boto3 in `foreachPartition` (`--python` has
@@ -203,10 +209,14 @@ fn main() -> ExitCode {
             records,
             services,
         }) => runtime.block_on(cpu::run(&cli.options, rounds, records, services)),
+        Some(Command::Fleet { changes: true, .. }) => {
+            runtime.block_on(fleet::change::run_into_report(&cli.options))
+        }
         Some(Command::Fleet {
             writers,
             paced_only,
             seconds,
+            changes: false,
         }) => runtime.block_on(fleet::run_into_report(
             &cli.options,
             writers,

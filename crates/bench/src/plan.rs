@@ -117,6 +117,8 @@ pub(crate) struct Figures {
     #[serde(default)]
     pub(crate) fleet: Vec<crate::fleet::FleetRun>,
     #[serde(default)]
+    pub(crate) fleet_changes: Vec<crate::fleet::change::ChangeRun>,
+    #[serde(default)]
     pub(crate) lambda: Vec<crate::lambda::LambdaRun>,
     #[serde(default)]
     pub(crate) bulk: Vec<crate::bulk::BulkRun>,
@@ -154,6 +156,7 @@ pub(crate) async fn run_all(options: &Options) -> Result<()> {
         figures.fleet = crate::fleet::measure(options.quick, None, false, None).await?;
         let spark = crate::fleet::spark::measure(&options.python, options.quick).await?;
         figures.fleet.extend(spark);
+        figures.fleet_changes = crate::fleet::change::measure(options.quick).await?;
         figures.lambda = crate::lambda::measure(options.quick).await?;
         figures.bulk = crate::bulk::measure(options.quick, None).await?;
     } else if options.aggregation_only {

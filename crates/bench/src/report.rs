@@ -56,6 +56,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
         "aggregation": aggregation,
         "cpu": figures.cpu,
         "fleet": figures.fleet,
+        "fleet_changes": figures.fleet_changes,
         "lambda": figures.lambda,
         "bulk": figures.bulk,
     });
@@ -75,6 +76,7 @@ pub(crate) fn write(options: &Options, figures: &Figures) -> Result<()> {
     aggregation::section(&mut markdown, aggregation);
     crate::cpu::section(&mut markdown, &figures.cpu);
     crate::fleet::section(&mut markdown, &figures.fleet);
+    crate::fleet::change::section(&mut markdown, &figures.fleet_changes);
     crate::lambda::section(&mut markdown, &figures.lambda);
     crate::bulk::section(&mut markdown, &figures.bulk);
     fs::write(options.out.join("BENCHMARKS.md"), &markdown)?;
