@@ -35,6 +35,9 @@ const SMALL_WRITERS_FLEET: usize = 10;
 /// for more records (its records fill a request in seconds).
 const SMALL_DEMAND: f64 = 0.1;
 const SMALL_LINGER: Duration = Duration::from_millis(200);
+/// The small writer's records of the last second of a run are not counted as asked: they
+/// may be on their way at its end.
+const IN_FLIGHT_AT_END: f64 = 1.0;
 
 /// What changes in the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +219,11 @@ async fn run(change: Change, shared: Shared, sender: FleetSender, span: f64) -> 
     }
     let first = super::first_acceptances(shared, &endpoint);
     let accepted = Accepted::from(&first, started);
+    let small = first
+        .iter()
+        .filter(|((writer, _), _)| *writer == 0)
+        .map(|(&(_, n), at)| (n, at.duration_since(started).as_secs_f64()))
+        .collect();
     Ok(figures(
         change,
         shared,
@@ -223,6 +231,7 @@ async fn run(change: Change, shared: Shared, sender: FleetSender, span: f64) -> 
         &schedule,
         Measured {
             accepted,
+            small,
             quota,
             span,
             refused: endpoint.refused_for_capacity(),
@@ -270,6 +279,8 @@ impl Accepted {
 /// What a run left to compute its figures from.
 struct Measured {
     accepted: Accepted,
+    /// The first writer's records by number, with when each was first accepted.
+    small: Vec<(u64, f64)>,
     quota: f64,
     span: f64,
     refused: u64,
@@ -285,6 +296,7 @@ fn figures(
 ) -> ChangeRun {
     let Measured {
         accepted,
+        small,
         quota,
         span,
         refused,
@@ -347,9 +359,17 @@ fn figures(
         .iter()
         .map(|&w| accepted.between(&[w], jain_from, jain_from + jain_span))
         .collect();
+    // Of the records the small writer asked for after the first span (numbered by when it
+    // asked: `rate` a second from the start), those in by the end of the run.
     let small_got = (change == Change::SmallWriter).then(|| {
-        let asked = schedule.demand[0].2.unwrap_or(fair) * 2.0 * span;
-        ratio(accepted.between(&[0], at, at + 2.0 * span) as f64, asked)
+        let (rate, end) = (schedule.demand[0].2.unwrap_or(fair), schedule.demand[0].1);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let asked = (rate * at).ceil() as u64..(rate * (end - IN_FLIGHT_AT_END)).floor() as u64;
+        let got = small
+            .iter()
+            .filter(|(n, t)| asked.contains(n) && *t <= end)
+            .count();
+        ratio(got as f64, (asked.end - asked.start) as f64)
     });
     let (before_from, after_from) = match change {
         Change::Leave | Change::Join => (at - span, at),
@@ -386,7 +406,9 @@ pub(crate) fn section(markdown: &mut String, runs: &[ChangeRun]) {
          time. Four writers, one of them stopping {at:.0} s in, the others {more:.0} s more; four \
          writers, one of them starting {at:.0} s after the others; ten writers, one of them \
          asking for a tenth of a fair share (the others as many as they are let; its \
-         batches wait at most 200 ms for more records) for {small:.0} s. Goodput is the fleet's accepted records per second over the quota in \
+         batches wait at most 200 ms for more records) for {small:.0} s; what it got is the \
+         share of the records it asked for after the first span (but in the last second) \
+         that were in by the end. Goodput is the fleet's accepted records per second over the quota in \
          the {span:.0} s before the change and the two spans of {span:.0} s after it (for the \
          small writer: the first span, and the two after it). The writer leaving stops \
          submitting and delivers what it holds (its batches sealed, up to 10 s of its rate): \
@@ -459,6 +481,7 @@ mod tests {
         steady(&mut per_writer[3], 2, 0, 20);
         let measured = Measured {
             accepted: Accepted(per_writer.into_iter().enumerate().collect()),
+            small: Vec::new(),
             quota: 9.0,
             span: 10.0,
             refused: 0,
@@ -483,10 +506,16 @@ mod tests {
     #[test]
     fn a_small_writer_is_measured_against_what_it_asked() {
         // Ten writers on a quota of 100: a fair share of 10, the small writer asks 1 a
-        // second and gets 1 every 2 s after the first span.
-        let small: Vec<f64> = (0..15).map(|i| 10.0 + 2.0 * f64::from(i)).collect();
+        // second, 30 s long; of the records it asked from 10 s to 29 s (the last second
+        // does not count), every other one is in.
+        let small: Vec<(u64, f64)> = (0..30)
+            .filter(|n| n % 2 == 0)
+            .map(|n| (n, n as f64 + 0.5))
+            .collect();
+        let times: Vec<f64> = small.iter().map(|(_, t)| *t).collect();
         let measured = Measured {
-            accepted: accepted(&[(0, &small), (1, &[11.0, 12.0]), (2, &[11.0, 12.0])]),
+            accepted: accepted(&[(0, &times), (1, &[11.0, 12.0]), (2, &[11.0, 12.0])]),
+            small,
             quota: 100.0,
             span: 10.0,
             refused: 0,
@@ -500,7 +529,7 @@ mod tests {
             &schedule,
             measured,
         );
-        assert_eq!(run.small_got, Some(0.5));
+        assert_eq!(run.small_got, Some(10.0 / 19.0));
         assert_eq!(run.settled_after, None);
     }
 }
