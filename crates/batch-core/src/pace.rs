@@ -18,8 +18,7 @@
 //! request at a small share) goes in pieces of 2 s each, one after the other.
 //! The same controller keeps a window of requests in flight: it starts at 4, doubles per
 //! round trip up to 16 until the first throttling, then grows by one per round trip in
-//! which it was the limit, up to `max_in_flight`, and shrinks on throttling; entries sent
-//! again take its room ahead of first attempts. Users' own caps
+//! which it was the limit, up to `max_in_flight`, and shrinks on throttling. Users' own caps
 //! (`max_records_per_second`, `max_bytes_per_second`) are fixed schedules on top. With a
 //! fleet's [`Coordinator`](crate::Coordinator), documented rates and the fleet's quota are
 //! divided by the live writers, and the learned rates stay below that share.
@@ -78,9 +77,6 @@ struct State {
     window: f64,
     window_cut: Option<Instant>,
     in_flight: usize,
-    /// Requests of entries sent before (throttled) waiting for room in the window: they
-    /// take it ahead of first attempts, whose budgets have not started.
-    retries_waiting: usize,
     /// Payloads and units accepted so far, to state the learned rates in payloads.
     accepted_payloads: f64,
     accepted_units: f64,
@@ -136,24 +132,6 @@ impl Drop for Pass<'_> {
     }
 }
 
-/// A retry waiting for room in the window, counted while it lives.
-struct RetryWaiting<'a>(&'a Pacer);
-
-impl<'a> RetryWaiting<'a> {
-    fn start(pacer: &'a Pacer) -> Self {
-        pacer.lock().retries_waiting += 1;
-        Self(pacer)
-    }
-}
-
-impl Drop for RetryWaiting<'_> {
-    fn drop(&mut self) {
-        self.0.lock().retries_waiting -= 1;
-        // First attempts held back for it look again.
-        self.0.freed.notify_waiters();
-    }
-}
-
 impl Pacer {
     pub(crate) fn new(max_in_flight: usize, caps: Caps, learns: bool) -> Self {
         let now = Instant::now();
@@ -168,7 +146,6 @@ impl Pacer {
                 },
                 window_cut: None,
                 in_flight: 0,
-                retries_waiting: 0,
                 refusing_since: None,
                 accepted_payloads: 0.0,
                 accepted_units: 0.0,
@@ -252,12 +229,7 @@ impl Pacer {
     }
 
     /// Waits for room in the window of requests in flight; `None` once `patience` ends.
-    /// Entries sent again take the room ahead of first attempts: their throttle budget runs
-    /// while they wait, and a writer with more batches sealed than its rate lets go would
-    /// otherwise have them wait behind new ones, each freed place won by chance, until the
-    /// budget ends.
     async fn enter_window(&self, patience: Patience) -> Option<Pass<'_>> {
-        let _retry = patience.throttled.then(|| RetryWaiting::start(self));
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -270,8 +242,7 @@ impl Pacer {
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let window = (state.window.floor() as usize).max(1);
-                let behind_retries = !patience.throttled && state.retries_waiting > 0;
-                if state.in_flight < window && !behind_retries {
+                if state.in_flight < window {
                     state.in_flight += 1;
                     return Some(Pass {
                         pacer: self,

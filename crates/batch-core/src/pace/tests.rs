@@ -268,36 +268,3 @@ async fn a_first_throttle_with_nothing_accepted_sets_no_ceiling_to_probe_under()
     let grown = domain.rate.unwrap() - 25.0;
     assert!(grown > 0.5, "grew by {grown}");
 }
-
-#[tokio::test(start_paused = true)]
-async fn entries_sent_again_take_room_in_the_window_before_first_attempts() {
-    // A window of one, held; a first attempt starts waiting for it, then a retry.
-    let pacer = Arc::new(Pacer::new(1, Caps::default(), true));
-    let held = pacer.admit(&share(10)).await;
-    let (went, mut order) = tokio::sync::mpsc::unbounded_channel();
-    let enter = |throttled: bool, name: &'static str| {
-        let (pacer, went) = (Arc::clone(&pacer), went.clone());
-        tokio::spawn(async move {
-            let patience = Patience {
-                started: Instant::now(),
-                throttled,
-                budget: Duration::from_secs(60),
-            };
-            let Admission::Go(pass) = pacer.admit_within(&share(10), patience, false).await else {
-                return;
-            };
-            went.send(name).unwrap();
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            drop(pass);
-        })
-    };
-    let first = enter(false, "first attempt");
-    tokio::task::yield_now().await;
-    let retry = enter(true, "retry");
-    tokio::task::yield_now().await;
-    drop(held);
-    first.await.unwrap();
-    retry.await.unwrap();
-    assert_eq!(order.recv().await, Some("retry"));
-    assert_eq!(order.recv().await, Some("first attempt"));
-}
