@@ -24,8 +24,10 @@ use crate::{Options, Result, report};
 /// The span of the windows the figures are taken over, and the smoke run's.
 const SPAN: f64 = 10.0;
 const QUICK_SPAN: f64 = 1.0;
-/// The window a fleet must hold its mark over to count as settled.
+/// The window a fleet must hold its mark over to count as settled, and how far apart the
+/// windows looked at start.
 const SETTLED_OVER: f64 = 2.0;
+const SETTLED_STEP: f64 = 1.0;
 /// The share of the quota (or of a fair share) that counts as settled.
 const SETTLED_AT: f64 = 0.9;
 /// Writers of a leave or a join, and of a fleet with a small writer.
@@ -325,26 +327,21 @@ fn figures(
             .map_or(at, |last| last.max(at)),
         Change::Join | Change::SmallWriter => at,
     };
-    // The end of the first window, from the change on, in which the fleet held its mark.
-    let settled = |mark: &dyn Fn(f64) -> bool| {
-        let mut end = left_at + SETTLED_OVER;
-        while end <= at + 2.0 * span + 1e-9 {
-            if mark(end - SETTLED_OVER) {
-                return Some(end - left_at);
-            }
-            end += span / 10.0;
-        }
-        None
-    };
-    let over = |writers: &[usize], from: f64| {
-        accepted.between(writers, from, from + SETTLED_OVER) as f64 / SETTLED_OVER
-    };
     let settled_after = match change {
-        Change::Leave => settled(&|from| over(&after, from) >= SETTLED_AT * quota),
-        Change::Join => {
-            let joiner = [schedule.writers - 1];
-            settled(&|from| over(&joiner, from) >= SETTLED_AT * fair)
-        }
+        Change::Leave => settled(
+            &accepted,
+            &after,
+            SETTLED_AT * quota,
+            left_at,
+            at + 2.0 * span,
+        ),
+        Change::Join => settled(
+            &accepted,
+            &[schedule.writers - 1],
+            SETTLED_AT * fair,
+            left_at,
+            at + 2.0 * span,
+        ),
         Change::SmallWriter => None,
     };
     let jain_from = match change {
@@ -359,17 +356,9 @@ fn figures(
         .iter()
         .map(|&w| accepted.between(&[w], jain_from, jain_from + jain_span))
         .collect();
-    // Of the records the small writer asked for after the first span (numbered by when it
-    // asked: `rate` a second from the start), those in by the end of the run.
     let small_got = (change == Change::SmallWriter).then(|| {
         let (rate, end) = (schedule.demand[0].2.unwrap_or(fair), schedule.demand[0].1);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let asked = (rate * at).ceil() as u64..(rate * (end - IN_FLIGHT_AT_END)).floor() as u64;
-        let got = small
-            .iter()
-            .filter(|(n, t)| asked.contains(n) && *t <= end)
-            .count();
-        ratio(got as f64, (asked.end - asked.start) as f64)
+        small_writer_got(&small, rate, at, end)
     });
     let (before_from, after_from) = match change {
         Change::Leave | Change::Join => (at - span, at),
@@ -392,6 +381,38 @@ fn figures(
         delivered: accepted.total(),
         handed_back,
     }
+}
+
+/// Seconds from `from` to the end of the first window of [`SETTLED_OVER`], ending by
+/// `until`, in which `writers` took `rate` a second.
+fn settled(
+    accepted: &Accepted,
+    writers: &[usize],
+    rate: f64,
+    from: f64,
+    until: f64,
+) -> Option<f64> {
+    let mut end = from + SETTLED_OVER;
+    while end <= until + 1e-9 {
+        let took = accepted.between(writers, end - SETTLED_OVER, end) as f64 / SETTLED_OVER;
+        if took >= rate {
+            return Some(end - from);
+        }
+        end += SETTLED_STEP;
+    }
+    None
+}
+
+/// Of the records the small writer asked for from `from` (numbered by when it asked: `rate`
+/// a second from the start) until a second before `end`, the share in by `end`.
+fn small_writer_got(small: &[(u64, f64)], rate: f64, from: f64, end: f64) -> f64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let asked = (rate * from).ceil() as u64..(rate * (end - IN_FLIGHT_AT_END)).floor() as u64;
+    let got = small
+        .iter()
+        .filter(|(n, t)| asked.contains(n) && *t <= end)
+        .count();
+    ratio(got as f64, (asked.end - asked.start) as f64)
 }
 
 /// The report's section.
