@@ -82,6 +82,15 @@ impl Shared {
         }
     }
 
+    /// A coordinator in this process for the writers of `self`: a stream's shards document
+    /// their rate; the table and the queue name their quota, `quota` records a second.
+    fn coordinator(self, quota: f64) -> InMemoryCoordinator {
+        match self {
+            Self::Stream => InMemoryCoordinator::new(),
+            Self::Table | Self::FifoQueue => InMemoryCoordinator::new().with_quota(quota),
+        }
+    }
+
     fn api(self) -> Api {
         match self {
             Self::Stream => Api::PutRecords,
@@ -507,11 +516,7 @@ pub(crate) async fn run(
         return Err(format!("{} runs in a Spark job, not in process", sender.title()).into());
     }
     let url = endpoint.url();
-    // A stream's shards document their rate; the others' quota is named.
-    let fleet = match shared {
-        Shared::Stream => InMemoryCoordinator::new(),
-        Shared::Table | Shared::FifoQueue => InMemoryCoordinator::new().with_quota(quota),
-    };
+    let fleet = shared.coordinator(quota);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(writers);
     for writer in 0..writers {
@@ -647,8 +652,6 @@ impl Setup {
     }
 }
 
-/// One writer: its dispatcher, its records submitted as fast as it takes them, a flush;
-/// returns how many were handed back.
 /// What a writer submits.
 #[derive(Debug, Clone, Copy)]
 enum Demand {

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_batch_utils::engine::testing::InMemoryCoordinator;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -187,10 +186,7 @@ async fn run(change: Change, shared: Shared, sender: FleetSender, span: f64) -> 
         return Err(format!("{} has no dispatcher", sender.title()).into());
     };
     let url = endpoint.url();
-    let fleet = match shared {
-        Shared::Stream => InMemoryCoordinator::new(),
-        Shared::Table | Shared::FifoQueue => InMemoryCoordinator::new().with_quota(quota),
-    };
+    let fleet = shared.coordinator(quota);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(schedule.writers);
     for (writer, &(start, stop, rate)) in schedule.demand.iter().enumerate() {
