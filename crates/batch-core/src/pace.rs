@@ -18,10 +18,11 @@
 //! request at a small share) goes in pieces of 2 s each, one after the other.
 //! The same controller keeps a window of requests in flight: it starts at 4, doubles per
 //! round trip up to 16 until the first throttling, then grows by one per round trip in
-//! which it was the limit, up to `max_in_flight`, and shrinks on throttling. Users' own caps
-//! (`max_records_per_second`, `max_bytes_per_second`) are fixed schedules on top. With a
-//! fleet's [`Coordinator`](crate::Coordinator), documented rates and the fleet's quota are
-//! divided by the live writers, and the learned rates stay below that share.
+//! which it was the limit, up to `max_in_flight`, and shrinks on throttling; its places go
+//! first to the requests that waited for them longest, once those waited a second. Users'
+//! own caps (`max_records_per_second`, `max_bytes_per_second`) are fixed schedules on top.
+//! With a fleet's [`Coordinator`](crate::Coordinator), documented rates and the fleet's
+//! quota are divided by the live writers, and the learned rates stay below that share.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,32 +39,24 @@ mod group;
 mod request;
 mod schedule;
 mod wait;
+mod window;
 pub(crate) use caps::Caps;
 use domain::Domain;
 pub use group::SharedPace;
 pub(crate) use request::{Answer, Request, Share};
 use schedule::Booking;
 use wait::{WaitClock, Waiting};
+pub(crate) use window::Pass;
+use window::Window;
 
-/// Requests in flight at the start. Until the first throttling the window doubles per round
-/// trip in which it was full, up to [`SLOW_START_LIMIT`]; beyond, and after a throttling, it
-/// grows by one per such round trip. Doubling all the way would, against a quota with a
-/// burst allowance, grow until the burst is spent and then have a whole window refused at
-/// once; the limit bounds that to about 16 requests, once, and still reaches 32 in flight
-/// about 20 round trips after the start.
-const INITIAL_WINDOW: f64 = 4.0;
-const SLOW_START_LIMIT: f64 = 16.0;
 /// How recently a domain must have been used for its rate to count in [`Pacer::rate`].
 const IN_USE: Duration = Duration::from_secs(1);
-/// Factor the window of requests in flight is multiplied by on throttling.
-const WINDOW_DECREASE: f64 = 0.7;
 /// The pacing state of one dispatcher.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<State>,
     /// Woken when a request leaves the window.
     freed: Notify,
-    max_in_flight: usize,
     caps: Caps,
     /// Whether rates and the window follow the service; without it only the caps pace.
     learns: bool,
@@ -74,9 +67,7 @@ pub(crate) struct Pacer {
 #[derive(Debug)]
 struct State {
     domains: HashMap<u64, Domain>,
-    window: f64,
-    window_cut: Option<Instant>,
-    in_flight: usize,
+    window: Window,
     /// Payloads and units accepted so far, to state the learned rates in payloads.
     accepted_payloads: f64,
     accepted_units: f64,
@@ -115,37 +106,13 @@ pub(crate) enum Admission<'a> {
     Split(f64),
 }
 
-/// A request's place in the window and the schedules, taken by [`Pacer::admit`].
-#[derive(Debug)]
-pub(crate) struct Pass<'a> {
-    pacer: &'a Pacer,
-    /// When the request took its place in the schedules, at the rates of that moment.
-    reserved_at: Instant,
-    /// Whether the request waited for a schedule: the rate, not demand, was the limit.
-    limited: bool,
-}
-
-impl Drop for Pass<'_> {
-    fn drop(&mut self) {
-        self.pacer.lock().in_flight -= 1;
-        self.pacer.freed.notify_waiters();
-    }
-}
-
 impl Pacer {
     pub(crate) fn new(max_in_flight: usize, caps: Caps, learns: bool) -> Self {
         let now = Instant::now();
         Self {
             state: Mutex::new(State {
                 domains: HashMap::new(),
-                #[allow(clippy::cast_precision_loss)]
-                window: if learns {
-                    INITIAL_WINDOW.min(max_in_flight as f64)
-                } else {
-                    max_in_flight as f64
-                },
-                window_cut: None,
-                in_flight: 0,
+                window: Window::new(max_in_flight, learns),
                 refusing_since: None,
                 accepted_payloads: 0.0,
                 accepted_units: 0.0,
@@ -154,7 +121,6 @@ impl Pacer {
                 waits: WaitClock::new(now),
             }),
             freed: Notify::new(),
-            max_in_flight,
             caps,
             learns,
             fleet: None,
@@ -228,44 +194,6 @@ impl Pacer {
         }
     }
 
-    /// Waits for room in the window of requests in flight; `None` once `patience` ends.
-    async fn enter_window(&self, patience: Patience) -> Option<Pass<'_>> {
-        loop {
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            let until = {
-                let mut state = self.lock();
-                let until = self.give_up_at(&state, patience);
-                if until.is_some_and(|until| Instant::now() >= until) {
-                    return None;
-                }
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let window = (state.window.floor() as usize).max(1);
-                if state.in_flight < window {
-                    state.in_flight += 1;
-                    return Some(Pass {
-                        pacer: self,
-                        reserved_at: Instant::now(),
-                        limited: false,
-                    });
-                }
-                until
-            };
-            // Each request that leaves the window wakes the waiters, which look again: the
-            // destination may have started refusing everything meanwhile.
-            match until {
-                Some(until) => {
-                    tokio::select! {
-                        () = freed => {}
-                        () = tokio::time::sleep_until(until) => return None,
-                    }
-                }
-                None => freed.await,
-            }
-        }
-    }
-
     /// How long, in all, at least one request was waiting for its pace (the rates learned
     /// from the destination, or the user's caps), up to now.
     pub(crate) fn waited(&self) -> Duration {
@@ -335,24 +263,9 @@ impl Pacer {
         } else if throttled {
             state.refusing_since.get_or_insert(pass.reserved_at);
         }
-        #[allow(clippy::cast_precision_loss)]
-        let (max, in_flight) = (self.max_in_flight as f64, state.in_flight as f64);
-        if throttled {
-            // As for rates: one cut per round trip.
-            if state.window_cut.is_none_or(|at| pass.reserved_at >= at) {
-                state.window = (state.window * WINDOW_DECREASE).max(1.0);
-                state.window_cut = Some(now);
-            }
-        } else if !pass.limited && in_flight >= state.window.floor() {
-            // The window, not the rate or demand, was the limit: double it per round trip
-            // while it is small and nothing was throttled yet, else one more per round trip.
-            let step = if state.window_cut.is_none() && state.window < SLOW_START_LIMIT {
-                1.0
-            } else {
-                1.0 / state.window.floor().max(1.0)
-            };
-            state.window = (state.window + step).min(max);
-        }
+        state
+            .window
+            .answered(throttled, pass.limited, pass.reserved_at);
     }
 
     /// Whether this writer was told nothing of the fleet it may share the quota with: neither

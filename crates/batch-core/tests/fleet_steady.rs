@@ -266,10 +266,11 @@ async fn ten_writers_alone_share_a_documented_rate_fairly() {
 #[tokio::test(start_paused = true)]
 async fn fifty_writers_alone_lose_nothing_and_come_closer_together() {
     // Alone, fifty writers of a 25-entry request each second or so refuse far more than a
-    // coordinated fleet (the figures print); what holds is that nothing is lost, and that
-    // the writers whose first requests met an emptied quota come up to the others: without
-    // a ceiling set from the nothing they got through, and with growth of one size for all
-    // (growth in proportion to the rate, under that ceiling, left the fleet at 0.53).
+    // coordinated fleet (the figures print); what holds is that nothing is lost or handed
+    // back, and that the writers whose first requests met an emptied quota come up to the
+    // others: without a ceiling set from the nothing they got through, and with growth of
+    // one size for all (growth in proportion to the rate, under that ceiling, left the
+    // fleet at 0.53).
     let run = run(
         &vec![Writer::greedy(30); 50],
         30,
@@ -283,7 +284,11 @@ async fn fifty_writers_alone_lose_nothing_and_come_closer_together() {
         "50 writers alone: {figures:?}, handed back {}",
         run.handed_back
     );
-    assert!(figures.jain >= 0.8, "{figures:?}");
+    // A batch sent again after throttling is not passed over by later ones until its
+    // budget ends: none is handed back (one per writer was when freed places in the window
+    // went by chance). That costs some fairness (0.84 -> 0.76 over six seeds).
+    assert_eq!(run.handed_back, 0);
+    assert!(figures.jain >= 0.7, "{figures:?}");
 }
 
 #[tokio::test(start_paused = true)]

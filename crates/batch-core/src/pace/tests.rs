@@ -124,10 +124,10 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
     };
     pacer.report(&pass, &[(9, refused)], 0);
     drop(pass);
-    assert!(pacer.lock().window < 4.0);
+    assert!(pacer.lock().window.size < 4.0);
     for _ in 0..200 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let room = pacer.lock().window.floor() as usize;
+        let room = pacer.lock().window.size.floor() as usize;
         let mut passes = Vec::new();
         for _ in 0..room {
             passes.push(pacer.admit(&share(1)).await);
@@ -136,13 +136,13 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
             answer(&pacer, pass, 1, 0);
         }
     }
-    assert!((pacer.lock().window - 8.0).abs() < f64::EPSILON);
+    assert!((pacer.lock().window.size - 8.0).abs() < f64::EPSILON);
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_window_doubles_then_grows_by_one_per_round_trip_only_while_it_is_the_limit() {
     let pacer = Pacer::new(64, Caps::default(), true);
-    let window = || pacer.lock().window;
+    let window = || pacer.lock().window.size;
     // A saturated window: a new request takes each slot an answer frees.
     let mut passes = std::collections::VecDeque::new();
     let mut answered = 0;
@@ -267,4 +267,40 @@ async fn a_first_throttle_with_nothing_accepted_sets_no_ceiling_to_probe_under()
     domain.grow(Instant::now(), 25.0, false);
     let grown = domain.rate.unwrap() - 25.0;
     assert!(grown > 0.5, "grew by {grown}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_windows_places_go_first_to_requests_that_waited_too_long() {
+    // A window of one, held, and a request in line for it.
+    let pacer = Arc::new(Pacer::new(1, Caps::default(), true));
+    let held = pacer.admit(&share(1)).await;
+    let (went, mut order) = tokio::sync::mpsc::unbounded_channel();
+    let line_up = |name: &'static str| {
+        let (pacer, went) = (Arc::clone(&pacer), went.clone());
+        tokio::spawn(async move {
+            let one = share(1);
+            let pass = pacer.admit(&one).await;
+            went.send(name).unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            drop(pass);
+        })
+    };
+    let gives_up = line_up("gave up");
+    tokio::task::yield_now().await;
+    let waited = line_up("waited");
+    tokio::task::yield_now().await;
+    gives_up.abort();
+    let _ = gives_up.await;
+    tokio::time::advance(Duration::from_secs(2)).await;
+    drop(held);
+    // A request that comes now, before the one overdue has run, finds no place for it.
+    let one = share(1);
+    let newcomer = tokio::select! {
+        biased;
+        _pass = pacer.admit(&one) => true,
+        () = std::future::ready(()) => false,
+    };
+    assert!(!newcomer, "a newcomer took the place of a request overdue");
+    waited.await.unwrap();
+    assert_eq!(order.recv().await, Some("waited"));
 }
