@@ -34,7 +34,7 @@ pub(super) struct Window {
     pub(super) size: f64,
     max: f64,
     cut: Option<Instant>,
-    pub(super) in_flight: usize,
+    in_flight: usize,
     /// The requests waiting for a place, by ticket, and since when, oldest first.
     waiting: VecDeque<(u64, Instant)>,
     next_ticket: u64,
@@ -66,7 +66,7 @@ impl Window {
             .iter()
             .take_while(|(_, since)| now.saturating_duration_since(*since) >= OVERDUE)
             .count();
-        let Some(place) = self.waiting.iter().position(|&(t, _)| t == ticket) else {
+        let Some(place) = self.place_of(ticket) else {
             return false;
         };
         let enters = if place < overdue {
@@ -79,6 +79,11 @@ impl Window {
             self.in_flight += 1;
         }
         enters
+    }
+
+    /// Where `ticket` is in the line, if it is in it.
+    fn place_of(&self, ticket: u64) -> Option<usize> {
+        self.waiting.iter().position(|&(t, _)| t == ticket)
     }
 
     /// Learns from the answer to a request that entered at `reserved_at`: cut on
@@ -121,12 +126,7 @@ impl Drop for Ticket<'_> {
             return;
         }
         let mut state = self.pacer.lock();
-        if let Some(place) = state
-            .window
-            .waiting
-            .iter()
-            .position(|&(t, _)| t == self.number)
-        {
+        if let Some(place) = state.window.place_of(self.number) {
             state.window.waiting.remove(place);
             drop(state);
             // Those behind it move up.
@@ -139,7 +139,7 @@ impl Drop for Ticket<'_> {
 /// [`Pacer::admit`](super::Pacer::admit).
 #[derive(Debug)]
 pub(crate) struct Pass<'a> {
-    pub(super) pacer: &'a Pacer,
+    pacer: &'a Pacer,
     /// When the request took its place in the schedules, at the rates of that moment.
     pub(super) reserved_at: Instant,
     /// Whether the request waited for a schedule: the rate, not demand, was the limit.
