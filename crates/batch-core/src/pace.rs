@@ -175,11 +175,13 @@ impl Pacer {
             // Dropping `pass` leaves the window again.
             let kind = (patience.throttled, may_split && self.learns);
             match self.reserve(shares, pass.reserved_at, until, kind, grant) {
-                Ok(go) => {
-                    pass.limited = go > pass.reserved_at;
-                    if pass.limited {
+                Ok(slot) => {
+                    pass.limited = slot.limited;
+                    pass.place = slot.place;
+                    pass.paced = slot.go > pass.reserved_at;
+                    if pass.paced {
                         let _waiting = Waiting::start(self);
-                        tokio::time::sleep_until(go).await;
+                        tokio::time::sleep_until(slot.go).await;
                     }
                     return Admission::Go(pass);
                 }
@@ -254,7 +256,7 @@ impl Pacer {
                 if let Some(rate) = domain.throttled(now, pass.reserved_at, answer.throttled) {
                     tracing::debug!(domain = domain_id, rate, "throttled: send rate lowered");
                 }
-            } else if pass.limited {
+            } else if pass.paced {
                 domain.grow(now, answer.accepted, unaware);
             }
         }
@@ -263,9 +265,7 @@ impl Pacer {
         } else if throttled {
             state.refusing_since.get_or_insert(pass.reserved_at);
         }
-        state
-            .window
-            .answered(throttled, pass.limited, pass.reserved_at);
+        state.window.answered(throttled, pass);
     }
 
     /// Whether this writer was told nothing of the fleet it may share the quota with: neither

@@ -23,6 +23,19 @@ const BOOKING_SLACK: Duration = Duration::from_millis(5);
 /// 13 seconds: lumps a quarter of a shard's second that, from writers at chance moments,
 /// overflow the shard while it is idle on average, and a share measured in lumps.
 pub(crate) const LONGEST_PLACE: Duration = Duration::from_secs(2);
+/// A request's booked place.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    /// When it may go.
+    pub(super) go: Instant,
+    /// Whether a schedule or cap was booked past the moment it booked: the rate, not demand
+    /// or the window, was the limit. The chance moment in its place alone is not.
+    pub(super) limited: bool,
+    /// The longest its entries take at a domain's rate: no more than one round trip's
+    /// worth of such places need be in flight at once.
+    pub(super) place: Duration,
+}
+
 /// Why a request did not book its place.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Booking {
@@ -36,7 +49,8 @@ pub(super) enum Booking {
 }
 
 impl Pacer {
-    /// Reserves `shares` and returns when the request may go; `Err`, reserving nothing,
+    /// Reserves `shares` and returns when the request may go (its [`Slot`]); `Err`,
+    /// reserving nothing,
     /// when that is after `until` or, for a first attempt (not a `retry`), when a domain's
     /// schedule is booked further ahead than this request's own place: entries sent again
     /// book at once, ahead of new ones, so that their budget is not spent behind them.
@@ -50,7 +64,7 @@ impl Pacer {
         until: Option<Instant>,
         (retry, may_split): (bool, bool),
         grant: Option<Grant>,
-    ) -> Result<Instant, Booking> {
+    ) -> Result<Slot, Booking> {
         let mut state = self.lock();
         let payloads: usize = shares.iter().map(|s| s.payloads).sum();
         let bytes: usize = shares.iter().map(|s| s.bytes).sum();
@@ -66,7 +80,11 @@ impl Pacer {
             (cap, Some(quota)) => Some(cap.map_or(part(quota), |cap| cap.min(part(quota)))),
             (cap, None) => cap,
         };
-        let mut go = now;
+        let mut slot = Slot {
+            go: now,
+            limited: false,
+            place: Duration::ZERO,
+        };
         let mut book_from = now;
         let mut longest = Duration::ZERO;
         for share in shares {
@@ -98,8 +116,10 @@ impl Pacer {
                 if share.units > 1.0 {
                     longest = longest.max(place);
                 }
+                slot.place = slot.place.max(place);
                 let offset = place.min(JITTER_SPAN).mul_f64(JITTER * fastrand::f64());
-                go = go.max(domain.free_at.max(now) + offset);
+                slot.limited |= domain.free_at > now;
+                slot.go = slot.go.max(domain.free_at.max(now) + offset);
                 // Places are booked just in time, one after another: a request booked
                 // seconds ahead would go at the rate of when it booked, after a throttle
                 // has cut it, and hold its batch past its budget at a small share.
@@ -111,12 +131,14 @@ impl Pacer {
             return Err(Booking::Split(LONGEST_PLACE.div_duration_f64(longest)));
         }
         if records_cap.is_some() {
-            go = go.max(state.records_cap_free);
+            slot.limited |= state.records_cap_free > now;
+            slot.go = slot.go.max(state.records_cap_free);
         }
         if self.caps.bytes_per_second.is_some() {
-            go = go.max(state.bytes_cap_free);
+            slot.limited |= state.bytes_cap_free > now;
+            slot.go = slot.go.max(state.bytes_cap_free);
         }
-        if until.is_some_and(|until| go > until) {
+        if until.is_some_and(|until| slot.go > until) {
             return Err(Booking::PastPatience);
         }
         if book_from > now && !retry {
@@ -140,7 +162,7 @@ impl Pacer {
             let bytes = bytes as f64;
             state.bytes_cap_free = state.bytes_cap_free.max(now) + per(bytes, rate);
         }
-        Ok(go)
+        Ok(slot)
     }
 }
 

@@ -140,6 +140,50 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_window_grows_back_while_a_paced_domain_has_room() {
+    // A domain paced far above what the window lets through: each request goes at a chance
+    // moment early in its place, which is not the rate holding it back.
+    let pacer = Pacer::new(8, Caps::default(), true);
+    let paced = vec![Share {
+        domain: 1,
+        units: 1.0,
+        payloads: 1,
+        bytes: 100,
+        known_rate: Some(1_000_000.0),
+    }];
+    let accepted = Answer {
+        accepted: 1.0,
+        throttled: 0.0,
+    };
+    let pass = pacer.admit(&paced).await;
+    let refused = Answer {
+        accepted: 0.0,
+        throttled: 1.0,
+    };
+    pacer.report(&pass, &[(9, refused)], 0);
+    drop(pass);
+    assert!(pacer.lock().window.size < 4.0);
+    for _ in 0..200 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let room = pacer.lock().window.size.floor() as usize;
+        let mut passes = Vec::new();
+        for _ in 0..room {
+            passes.push(pacer.admit(&paced).await);
+        }
+        // A round trip far longer than the places the requests took.
+        tokio::time::advance(Duration::from_millis(10)).await;
+        for pass in &passes {
+            pacer.report(pass, &[(1, accepted)], 1);
+        }
+    }
+    assert!(
+        (pacer.lock().window.size - 8.0).abs() < f64::EPSILON,
+        "{}",
+        pacer.lock().window.size
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_window_doubles_then_grows_by_one_per_round_trip_only_while_it_is_the_limit() {
     let pacer = Pacer::new(64, Caps::default(), true);
     let window = || pacer.lock().window.size;

@@ -86,19 +86,23 @@ impl Window {
         self.waiting.iter().position(|&(t, _)| t == ticket)
     }
 
-    /// Learns from the answer to a request that entered at `reserved_at`: cut on
-    /// throttling (once per round trip: requests sent before a cut do not cut again);
-    /// grown when the window, not the rate (`limited`) or demand, was the limit.
-    pub(super) fn answered(&mut self, throttled: bool, limited: bool, reserved_at: Instant) {
+    /// Learns from the answer to the request of `pass`: cut on throttling (once per round
+    /// trip: requests sent before a cut do not cut again); grown when the window, not the
+    /// rate or demand, was the limit.
+    pub(super) fn answered(&mut self, throttled: bool, pass: &Pass<'_>) {
         if throttled {
-            if self.cut.is_none_or(|at| reserved_at >= at) {
+            if self.cut.is_none_or(|at| pass.reserved_at >= at) {
                 self.size = (self.size * WINDOW_DECREASE).max(1.0);
                 self.cut = Some(Instant::now());
             }
         } else {
             #[allow(clippy::cast_precision_loss)]
             let full = self.in_flight as f64 >= self.size.floor();
-            if !limited && full {
+            // With its domains paced, a window that holds a round trip's worth of the
+            // request's places already lets the rate through: it is not the limit.
+            let round_trip = Instant::now().saturating_duration_since(pass.reserved_at);
+            let short = pass.place.mul_f64(self.size.floor() - 1.0) <= round_trip;
+            if !pass.limited && full && short {
                 // Doubling per round trip while small and nothing was throttled yet, else
                 // one more per round trip.
                 let step = if self.cut.is_none() && self.size < SLOW_START_LIMIT {
@@ -142,8 +146,14 @@ pub(crate) struct Pass<'a> {
     pacer: &'a Pacer,
     /// When the request took its place in the schedules, at the rates of that moment.
     pub(super) reserved_at: Instant,
-    /// Whether the request waited for a schedule: the rate, not demand, was the limit.
+    /// Whether a schedule or cap was booked past the moment the request booked its place:
+    /// the rate, not demand or the window, was the limit.
     pub(super) limited: bool,
+    /// Whether the request went at a paced moment (a rate or cap was set when it booked):
+    /// its domains' rates grow when it is accepted.
+    pub(super) paced: bool,
+    /// The longest its entries take at a domain's rate; zero while none is paced.
+    pub(super) place: Duration,
 }
 
 impl Drop for Pass<'_> {
@@ -184,6 +194,8 @@ impl Pacer {
                         pacer: self,
                         reserved_at: Instant::now(),
                         limited: false,
+                        paced: false,
+                        place: Duration::ZERO,
                     });
                 }
                 until
