@@ -67,7 +67,7 @@ struct Run {
 }
 
 async fn run(writers: &[Writer], seconds: u64, pacing: Pacing, rate: Rate) -> Run {
-    run_requests_of(REQUEST, writers, seconds, pacing, rate, seed()).await
+    run_requests_of(REQUEST, writers, seconds, pacing, rate, seed(), LATENCY).await
 }
 
 /// The seed of the pacing's chance moments: 7, or `FLEET_SEED` to see how a figure moves
@@ -79,8 +79,8 @@ fn seed() -> u64 {
         .unwrap_or(7)
 }
 
-/// As [`run`], with requests of at most `entries`, and the pacing's chance moments drawn
-/// from `seed` (the same in every run of one seed).
+/// As [`run`], with requests of at most `entries`, the pacing's chance moments drawn from
+/// `seed` (the same in every run of one seed), and a round trip of `latency`.
 async fn run_requests_of(
     entries: usize,
     writers: &[Writer],
@@ -88,11 +88,12 @@ async fn run_requests_of(
     pacing: Pacing,
     rate: Rate,
     seed: u64,
+    latency: Duration,
 ) -> Run {
     fastrand::seed(seed);
     let backend = InMemoryBackend::new();
     backend.quota(QUOTA);
-    backend.delay(LATENCY);
+    backend.delay(latency);
     if rate == Rate::Documented {
         backend.documented_rate(QUOTA);
     }
@@ -248,6 +249,29 @@ async fn two_writers_alone_share_a_documented_rate_fairly() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn one_writer_far_from_the_service_keeps_its_quota_after_throttles() {
+    // At 250 ms a request (a writer in another region), 1,000 entries a second in requests
+    // of 25 need ten in flight. Every throttle cuts the window; it grows back while the
+    // writer's rate has room (a window that never grew back after its cuts held this writer
+    // to 0.69 of the quota).
+    let run = run_requests_of(
+        REQUEST,
+        &[Writer::greedy(40)],
+        40,
+        Pacing::Alone,
+        Rate::Learned,
+        seed(),
+        Duration::from_millis(250),
+    )
+    .await;
+    run.assert_nothing_lost();
+    let figures = run.figures(10, 40, &[0]);
+    println!("one writer at 250 ms: {figures:?}");
+    assert!(figures.goodput >= 0.9, "{figures:?}");
+    assert!(figures.refused <= 0.05, "{figures:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn ten_writers_alone_share_a_learned_rate_fairly() {
     let figures = equal_demand(10, Pacing::Alone, Rate::Learned).await;
     assert!(figures.goodput >= 0.9, "{figures:?}");
@@ -312,6 +336,7 @@ async fn fifty_coordinated_writers_send_large_requests_in_pieces_their_share_tak
         Pacing::Coordinated,
         Rate::Documented,
         seed(),
+        LATENCY,
     )
     .await;
     run.assert_nothing_lost();
@@ -364,7 +389,16 @@ async fn writers_alone_take_up_the_share_of_one_that_leaves() {
     let seeds = [7, 1, 2, 3];
     let (mut before, mut after) = (0.0, [0.0; 3]);
     for seed in seeds {
-        let run = run_requests_of(REQUEST, &writers, 80, Pacing::Alone, Rate::Learned, seed).await;
+        let run = run_requests_of(
+            REQUEST,
+            &writers,
+            80,
+            Pacing::Alone,
+            Rate::Learned,
+            seed,
+            LATENCY,
+        )
+        .await;
         run.assert_nothing_lost();
         assert_eq!(run.handed_back, 0);
         before += run.figures(30, 40, &[0, 1, 2, 3]).goodput / seeds.len() as f64;
