@@ -50,10 +50,10 @@ pub(super) enum Booking {
 
 impl Pacer {
     /// Reserves `shares` and returns when the request may go (its [`Slot`]); `Err`,
-    /// reserving nothing,
-    /// when that is after `until` or, for a first attempt (not a `retry`), when a domain's
-    /// schedule is booked further ahead than this request's own place: entries sent again
-    /// book at once, ahead of new ones, so that their budget is not spent behind them.
+    /// reserving nothing, when that is after `until` or, for a first attempt (not a `retry`),
+    /// when a domain's schedule is booked further ahead than this request's own place:
+    /// entries sent again book at once, ahead of new ones, so that their budget is not spent
+    /// behind them.
     /// With a fleet's `grant`, documented rates and the fleet's quota are divided by its
     /// live writers. A request that `may_split` and would hold a domain longer than
     /// [`LONGEST_PLACE`] reserves nothing and is told what share of it to send first.
