@@ -117,7 +117,14 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
     let pacer = Pacer::new(8, Caps::default(), true);
     // Throttling in another domain cuts the window; domain 0 stays unpaced, so only the
     // window limits its requests.
-    let pass = pacer.admit(&share(1)).await;
+    cut_then_fill_the_window(&pacer, &share(1), Duration::ZERO).await;
+    assert!((pacer.lock().window.size - 8.0).abs() < f64::EPSILON);
+}
+
+/// Cuts the window with a throttle in another domain (9), then fills it for 200 round trips
+/// of `round_trip`, each request of `shares` accepted in its first domain.
+async fn cut_then_fill_the_window(pacer: &Pacer, shares: &[Share], round_trip: Duration) {
+    let pass = pacer.admit(shares).await;
     let refused = Answer {
         accepted: 0.0,
         throttled: 1.0,
@@ -125,18 +132,22 @@ async fn the_window_shrinks_on_throttling_and_grows_back() {
     pacer.report(&pass, &[(9, refused)], 0);
     drop(pass);
     assert!(pacer.lock().window.size < 4.0);
+    let accepted = Answer {
+        accepted: 1.0,
+        throttled: 0.0,
+    };
     for _ in 0..200 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let room = pacer.lock().window.size.floor() as usize;
         let mut passes = Vec::new();
         for _ in 0..room {
-            passes.push(pacer.admit(&share(1)).await);
+            passes.push(pacer.admit(shares).await);
         }
+        tokio::time::advance(round_trip).await;
         for pass in &passes {
-            answer(&pacer, pass, 1, 0);
+            pacer.report(pass, &[(shares[0].domain, accepted)], 1);
         }
     }
-    assert!((pacer.lock().window.size - 8.0).abs() < f64::EPSILON);
 }
 
 #[tokio::test(start_paused = true)]
@@ -151,31 +162,8 @@ async fn the_window_grows_back_while_a_paced_domain_has_room() {
         bytes: 100,
         known_rate: Some(1_000_000.0),
     }];
-    let accepted = Answer {
-        accepted: 1.0,
-        throttled: 0.0,
-    };
-    let pass = pacer.admit(&paced).await;
-    let refused = Answer {
-        accepted: 0.0,
-        throttled: 1.0,
-    };
-    pacer.report(&pass, &[(9, refused)], 0);
-    drop(pass);
-    assert!(pacer.lock().window.size < 4.0);
-    for _ in 0..200 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let room = pacer.lock().window.size.floor() as usize;
-        let mut passes = Vec::new();
-        for _ in 0..room {
-            passes.push(pacer.admit(&paced).await);
-        }
-        // A round trip far longer than the places the requests took.
-        tokio::time::advance(Duration::from_millis(10)).await;
-        for pass in &passes {
-            pacer.report(pass, &[(1, accepted)], 1);
-        }
-    }
+    // A round trip far longer than the places the requests take.
+    cut_then_fill_the_window(&pacer, &paced, Duration::from_millis(10)).await;
     assert!(
         (pacer.lock().window.size - 8.0).abs() < f64::EPSILON,
         "{}",
