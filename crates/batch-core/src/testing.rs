@@ -104,6 +104,8 @@ pub struct RecordedRequest {
     pub at: Instant,
     /// The ids the request delivered.
     pub delivered: Vec<u64>,
+    /// The thread the request was built on.
+    pub thread: std::thread::ThreadId,
 }
 
 /// The error of a scripted whole-request failure.
@@ -293,6 +295,7 @@ impl Backend for InMemoryBackend {
                 bytes: entries.iter().map(|entry| entry.size).sum(),
                 at,
                 delivered: Vec::new(),
+                thread: std::thread::current().id(),
             });
             let n = requests.len();
             let failure = script

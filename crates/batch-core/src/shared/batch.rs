@@ -1,7 +1,9 @@
 //! Sealed batches: sealing (one function for every trigger), the linger timer, and each
 //! batch's task.
 
-use std::sync::{Arc, MutexGuard};
+use std::future::Future;
+use std::sync::{Arc, MutexGuard, OnceLock};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -42,6 +44,12 @@ struct Batch<B: Backend> {
     scopes: Vec<u64>,
     /// Set when a scope it holds payloads of ran out of time.
     stop: Arc<watch::Sender<bool>>,
+}
+
+/// Whether threads can run on more than one core.
+fn several_cores() -> bool {
+    static SEVERAL: OnceLock<bool> = OnceLock::new();
+    *SEVERAL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 impl<B: Backend> Shared<B> {
@@ -109,6 +117,7 @@ impl<B: Backend> Shared<B> {
         let items = state.pending.take();
         let seq = state.next_seq;
         state.next_seq += 1;
+        let alone = state.outstanding.is_empty();
         state.outstanding.insert(seq);
         state.items_in_flight += items.len();
         let turn = state.ledger.register(seq, &items);
@@ -136,18 +145,21 @@ impl<B: Backend> Shared<B> {
             state.stops.insert(seq, batch_stop);
         }
         drop(state);
-        self.spawn(Batch {
+        let batch = Batch {
             seq,
             items,
             turn,
             permit,
             scopes,
             stop,
-        });
+        };
+        self.spawn(batch, alone && several_cores());
         seq
     }
 
-    fn spawn(&self, batch: Batch<B>) {
+    /// Starts the batch's task; `first_poll_here` has the caller poll it first (see the
+    /// comment inside).
+    fn spawn(&self, batch: Batch<B>, first_poll_here: bool) {
         let Some(this) = self.me.upgrade() else {
             unreachable!("a live `&self` keeps the Arc alive")
         };
@@ -157,7 +169,26 @@ impl<B: Backend> Shared<B> {
             seq = batch.seq,
             entries = batch.items.len()
         );
-        tokio::spawn(this.run_batch(batch).instrument(span));
+        let task = this.run_batch(batch).instrument(span);
+        if !first_poll_here {
+            tokio::spawn(task);
+            return;
+        }
+        // A batch sealed while no other is out is first polled here, on the sealing caller's
+        // thread, where its entries were just made: up to its first wait (the network, the
+        // pace) the request is built and written with its memory in this core's cache, as a
+        // hand-written loop does (SQS at one batch in flight: 1.25 -> 1.09 times the loop's
+        // CPU per record). The rest is the task's; it polls again with its own waker. With
+        // other batches out, the runtime's threads build requests side by side instead (a
+        // caller building them all: DynamoDB at 16 in flight, 28% slower).
+        // Only where threads can run on more than one core: on one core it only adds a
+        // switch to the runtime's thread and back per request (SQS: three times the
+        // context switches, more CPU per record).
+        let mut task = Box::pin(task);
+        let mut cx = Context::from_waker(Waker::noop());
+        if task.as_mut().poll(&mut cx).is_pending() {
+            tokio::spawn(task);
+        }
     }
 
     pub(super) fn start_linger(&self, generation: u64, linger: Duration) {
@@ -246,8 +277,10 @@ impl<B: Backend> Shared<B> {
                 state.hand_back(unprocessed);
             }
         }
-        drop(permit);
+        // The later batches of its keys are told before the slot is freed: a batch sealed
+        // into that slot then finds its turn already come.
         let _ = turn.done.send(true);
+        drop(permit);
         self.batch_done.notify_waiters();
     }
 }

@@ -173,7 +173,12 @@ impl<B: Backend> Shared<B> {
                         .scopes
                         .keys()
                         .all(|scope| state.flushing.contains(scope));
-                    if all_in || state.pending.is_full() || tokio::time::Instant::now() >= gathered
+                    // Another flush may have sealed them already, and be done.
+                    let sealed = !state.pending.holds_scope(id);
+                    if all_in
+                        || sealed
+                        || state.pending.is_full()
+                        || tokio::time::Instant::now() >= gathered
                     {
                         break;
                     }
