@@ -4,6 +4,7 @@
 //! `attempt`, pacing in `pace`.
 
 mod batch;
+mod parked;
 mod scopes;
 
 use std::collections::{BTreeSet, HashMap};
@@ -55,6 +56,8 @@ pub(crate) struct Shared<B: Backend> {
     batch_slots: Arc<Semaphore>,
     /// Woken whenever a batch completes.
     pub(crate) batch_done: Notify,
+    /// A lone batch's task, run by callers while they wait.
+    parked: Arc<parked::Parked>,
     /// Woken whenever a scope's flush starts or a scope closes.
     scopes_changed: Notify,
     pub(crate) counters: Counters,
@@ -141,6 +144,7 @@ impl<B: Backend> Shared<B> {
             }),
             batch_slots,
             batch_done: Notify::new(),
+            parked: Arc::default(),
             scopes_changed: Notify::new(),
             counters: Counters::default(),
             rng: Mutex::new(fastrand::Rng::new()),
@@ -241,7 +245,7 @@ impl<B: Backend> Shared<B> {
                     return unprocessed;
                 }
             }
-            notified.await;
+            self.parked.drive_while(notified).await;
         }
     }
 

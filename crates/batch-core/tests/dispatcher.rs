@@ -78,13 +78,97 @@ async fn a_lone_full_batch_is_built_where_it_was_sealed_on_several_cores() {
     assert!(dispatcher.flush_payloads().await.is_empty());
     let requests = backend.requests();
     assert_eq!(requests.len(), 1, "the tenth payload sealed a full batch");
-    let several_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     assert_eq!(
         requests[0].thread == caller,
-        several_cores,
+        several_cores(),
         "built on the caller's thread: {}",
         requests[0].thread == caller
     );
+}
+
+fn several_cores() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// A dispatcher of one batch in flight, 10 entries a batch, whose requests are answered
+/// after `delay`, recording the thread each delivered tag was counted on.
+fn one_in_flight_recording_threads(
+    delay: Duration,
+) -> (
+    InMemoryBackend,
+    Dispatcher<InMemoryBackend>,
+    Arc<std::sync::Mutex<Vec<(u64, std::thread::ThreadId)>>>,
+) {
+    let backend = InMemoryBackend::new();
+    backend.delay(delay);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_seen = Arc::clone(&seen);
+    let dispatcher = Dispatcher::builder(backend.clone())
+        .config(DispatcherConfig::default().max_entries(10).max_in_flight(1))
+        .on_delivered(move |tag| {
+            let thread = std::thread::current().id();
+            hook_seen.lock().unwrap().push((tag, thread));
+        })
+        .build()
+        .unwrap();
+    (backend, dispatcher, seen)
+}
+
+// On several cores, a lone batch's answer is read by the caller that waits for its slot (or
+// in a flush), on the thread that made its entries; on one core, by the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_batch_is_answered_where_its_caller_waits_on_several_cores() {
+    let (backend, dispatcher, seen) = one_in_flight_recording_threads(Duration::from_millis(100));
+    let caller = std::thread::current().id();
+    for id in 0..30 {
+        dispatcher
+            .submit_tagged(TestPayload::new(id, 1), id)
+            .await
+            .unwrap();
+    }
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(backend.requests().len(), 3);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 30);
+    let on_caller = seen.iter().filter(|(_, thread)| *thread == caller).count();
+    let expected = if several_cores() { 30 } else { 0 };
+    assert_eq!(
+        on_caller, expected,
+        "delivered on the caller's thread: {seen:?}"
+    );
+}
+
+// A caller dropped while it waits for the slot a parked batch holds takes nothing with it:
+// the batch, woken with nobody waiting, finishes on the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_dropped_while_a_lone_batch_is_out_loses_nothing() {
+    let (backend, dispatcher, seen) = one_in_flight_recording_threads(Duration::from_millis(300));
+    let caller = std::thread::current().id();
+    // The first ten go out as one batch; the next ten fill the pending batch.
+    for id in 0..20 {
+        dispatcher
+            .submit_tagged(TestPayload::new(id, 1), id)
+            .await
+            .unwrap();
+    }
+    // The 21st waits for the slot the first batch holds, and is given up on.
+    let waited = tokio::time::timeout(
+        Duration::from_millis(50),
+        dispatcher.submit_tagged(TestPayload::new(20, 1), 20),
+    )
+    .await;
+    assert!(waited.is_err(), "the slot was still held");
+    // Nobody waits in the dispatcher while the first batch's answer comes.
+    std::thread::sleep(Duration::from_millis(500));
+    let first: Vec<_> = seen.lock().unwrap().clone();
+    assert_eq!(
+        first.iter().map(|(tag, _)| *tag).collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>(),
+        "the first batch finished with nobody waiting"
+    );
+    assert!(first.iter().all(|(_, thread)| *thread != caller));
+    assert!(dispatcher.flush_payloads().await.is_empty());
+    assert_eq!(backend.delivered_ids(), (0..20).collect::<Vec<_>>());
 }
 
 #[tokio::test(start_paused = true)]

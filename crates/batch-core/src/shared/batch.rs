@@ -1,9 +1,7 @@
 //! Sealed batches: sealing (one function for every trigger), the linger timer, and each
 //! batch's task.
 
-use std::future::Future;
 use std::sync::{Arc, MutexGuard, OnceLock};
-use std::task::{Context, Waker};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -73,9 +71,12 @@ impl<B: Backend> Shared<B> {
                 if !ready(&self.lock().pending) {
                     return None;
                 }
-                self.wait_for_backlog().await;
-                Arc::clone(&self.batch_slots)
-                    .acquire_owned()
+                let slot = async {
+                    self.wait_for_backlog().await;
+                    Arc::clone(&self.batch_slots).acquire_owned().await
+                };
+                self.parked
+                    .drive_while(slot)
                     .await
                     .unwrap_or_else(|_| unreachable!("the semaphore is never closed"))
             }
@@ -181,11 +182,7 @@ impl<B: Backend> Shared<B> {
             tokio::spawn(task);
             return;
         }
-        let mut task = Box::pin(task);
-        let mut cx = Context::from_waker(Waker::noop());
-        if task.as_mut().poll(&mut cx).is_pending() {
-            tokio::spawn(task);
-        }
+        self.parked.poll_and_park(Box::pin(task));
     }
 
     pub(super) fn start_linger(&self, generation: u64, linger: Duration) {

@@ -205,7 +205,7 @@ impl<B: Backend> Shared<B> {
                     return;
                 }
             }
-            notified.await;
+            self.parked.drive_while(notified).await;
         }
     }
 
