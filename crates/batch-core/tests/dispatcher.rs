@@ -90,15 +90,14 @@ fn several_cores() -> bool {
     std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
+/// Each delivered tag with the thread it was counted on.
+type DeliveredOn = Arc<std::sync::Mutex<Vec<(u64, std::thread::ThreadId)>>>;
+
 /// A dispatcher of one batch in flight, 10 entries a batch, whose requests are answered
 /// after `delay`, recording the thread each delivered tag was counted on.
 fn one_in_flight_recording_threads(
     delay: Duration,
-) -> (
-    InMemoryBackend,
-    Dispatcher<InMemoryBackend>,
-    Arc<std::sync::Mutex<Vec<(u64, std::thread::ThreadId)>>>,
-) {
+) -> (InMemoryBackend, Dispatcher<InMemoryBackend>, DeliveredOn) {
     let backend = InMemoryBackend::new();
     backend.delay(delay);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -159,7 +158,7 @@ async fn a_caller_dropped_while_a_lone_batch_is_out_loses_nothing() {
     .await;
     assert!(waited.is_err(), "the slot was still held");
     // Nobody waits in the dispatcher while the first batch's answer comes.
-    std::thread::sleep(Duration::from_millis(500));
+    sleep(Duration::from_millis(500)).await;
     let first: Vec<_> = seen.lock().unwrap().clone();
     assert_eq!(
         first.iter().map(|(tag, _)| *tag).collect::<Vec<_>>(),

@@ -160,13 +160,16 @@ impl<B: Backend> Shared<B> {
 
     /// Starts the batch's task. With `first_poll_here` (a batch sealed while no other is
     /// out, on several cores) the sealing caller polls it first, on its own thread, where
-    /// the entries were just made: up to the first wait (the network, the pace) the request
-    /// is built and written with its memory in this core's cache, as a hand-written loop
-    /// does (SQS at one batch in flight: 1.25-1.35 -> 1.03-1.15 times the loop's CPU per
-    /// record). The rest is the task's; it polls again with its own waker. With other
-    /// batches out, the runtime's threads build requests side by side instead (one caller
-    /// building them all: DynamoDB at 16 in flight, 28% slower); on one core the first poll
-    /// only adds a switch to the runtime's thread and back per request.
+    /// the entries were just made, and parks it for the callers that wait in the dispatcher
+    /// (`parked.rs`): the request is built, and the answer read and the batch's memory
+    /// freed, on that thread, as a hand-written loop does. Memory made on one thread and
+    /// freed on another was most of what the dispatcher spent over the loop at one batch in
+    /// flight (DynamoDB, alternated with the first poll alone, two runs: 1.37 -> 1.27 and
+    /// 1.27 -> 1.10 times the loop's CPU; SQS, 1.25-1.35 with neither, 1.03-1.15 with the
+    /// first poll). With other batches out, the runtime's threads run them side by side
+    /// instead (one caller building them all: DynamoDB at 16 in flight, 28% slower); on one
+    /// core, where a runtime thread is no farther than the caller's, the first poll only
+    /// adds a switch between threads per request.
     fn spawn(&self, batch: Batch<B>, first_poll_here: bool) {
         let Some(this) = self.me.upgrade() else {
             unreachable!("a live `&self` keeps the Arc alive")
