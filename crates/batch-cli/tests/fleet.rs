@@ -26,6 +26,31 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
     let endpoint = NullEndpoint::start_with_capacity(Duration::from_millis(5), capacity, None)
         .await
         .unwrap();
+    // Each copy holds a lease in the fleet's partition while it runs (a copy that exits
+    // cleanly may end its lease before the others are done).
+    let watcher = {
+        let (dynamodb, table) = (dynamodb.clone(), table.clone());
+        tokio::spawn(async move {
+            let mut writers = std::collections::BTreeSet::new();
+            loop {
+                for item in test_support::scan_all(&dynamodb, &table).await {
+                    if item
+                        .get("fleet")
+                        .and_then(|f| f.as_s().ok())
+                        .map(String::as_str)
+                        == Some("clicks")
+                        && let Some(Ok(writer)) = item.get("writer").map(|w| w.as_s())
+                    {
+                        writers.insert(writer.clone());
+                    }
+                }
+                if writers.len() >= 4 {
+                    return writers;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     let copies: Vec<_> = (0..4)
         .map(|copy| {
             let lines: Vec<String> = (0..2_000)
@@ -55,13 +80,11 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
     // measured; without the table, 4,243).
     let refused = endpoint.refused_for_capacity();
     assert!(refused <= 160, "{refused} of 8,000 refused");
-    // Each copy held a lease in the fleet's partition.
-    let leases = test_support::scan_all(&dynamodb, &table).await;
-    let writers = leases
-        .iter()
-        .filter(|item| item.get("fleet").and_then(|f| f.as_s().ok()) == Some(&"clicks".to_owned()))
-        .count();
-    assert_eq!(writers, 4, "{leases:?}");
+    let writers = tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .expect("four writers' leases seen")
+        .unwrap();
+    assert_eq!(writers.len(), 4, "{writers:?}");
 }
 
 /// Runs `copies` copies of the command, each putting `items` items into table `t` of the
