@@ -37,6 +37,16 @@ async fn submit_all(dispatcher: &Dispatcher<InMemoryBackend>, payloads: Vec<Test
     }
 }
 
+/// Submits a payload of size 1 for each id, tagged with its id.
+async fn submit_tagged_by_id(dispatcher: &Dispatcher<InMemoryBackend>, ids: std::ops::Range<u64>) {
+    for id in ids {
+        dispatcher
+            .submit_tagged(TestPayload::new(id, 1), id)
+            .await
+            .unwrap();
+    }
+}
+
 fn request_ids(backend: &InMemoryBackend) -> Vec<Vec<u64>> {
     backend.requests().into_iter().map(|r| r.ids).collect()
 }
@@ -119,12 +129,7 @@ fn one_in_flight_recording_threads(
 async fn a_lone_batch_is_answered_where_its_caller_waits_on_several_cores() {
     let (backend, dispatcher, seen) = one_in_flight_recording_threads(Duration::from_millis(100));
     let caller = std::thread::current().id();
-    for id in 0..30 {
-        dispatcher
-            .submit_tagged(TestPayload::new(id, 1), id)
-            .await
-            .unwrap();
-    }
+    submit_tagged_by_id(&dispatcher, 0..30).await;
     assert!(dispatcher.flush_payloads().await.is_empty());
     assert_eq!(backend.requests().len(), 3);
     let seen = seen.lock().unwrap().clone();
@@ -144,12 +149,7 @@ async fn a_caller_dropped_while_a_lone_batch_is_out_loses_nothing() {
     let (backend, dispatcher, seen) = one_in_flight_recording_threads(Duration::from_millis(300));
     let caller = std::thread::current().id();
     // The first ten go out as one batch; the next ten fill the pending batch.
-    for id in 0..20 {
-        dispatcher
-            .submit_tagged(TestPayload::new(id, 1), id)
-            .await
-            .unwrap();
-    }
+    submit_tagged_by_id(&dispatcher, 0..20).await;
     // The 21st waits for the slot the first batch holds, and is given up on.
     let waited = tokio::time::timeout(
         Duration::from_millis(50),
