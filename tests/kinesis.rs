@@ -53,5 +53,7 @@ fn a_partition_key_from_a_number_field_keeps_its_text() {
 #[test]
 fn record_data_is_at_the_root_of_the_facade() {
     let record = KinesisRecord::bytes(b"raw".to_vec());
-    assert!(matches!(record.data(), aws_batch_utils::kinesis::RecordData::Bytes(b) if b == b"raw"));
+    assert!(
+        matches!(record.data(), aws_batch_utils::kinesis::RecordData::Bytes(b) if b[..] == b"raw"[..])
+    );
 }

@@ -137,14 +137,7 @@ impl<'a, B: Backend> Sender<'a, B> {
                 }
                 _ => None,
             };
-            let batch: Vec<BatchEntry<'_, B>> = todo
-                .iter()
-                .map(|item| BatchEntry {
-                    entry: &item.entry,
-                    payload: &item.payload,
-                    slot: item.slot,
-                })
-                .collect();
+            let batch: Vec<BatchEntry<'_, B>> = todo.iter().map(Item::batch_entry).collect();
             Counters::add(&self.counters.requests_sent, 1);
             if attempt > 1 {
                 Counters::add(&self.counters.retries, todo.len());

@@ -166,10 +166,11 @@ impl Slots {
 /// stream's shards, each taking 1,000 records and 1 MiB a second): the companion a
 /// [`Backend`] returns from [`Backend::domains`]. Domains are numbered by the backend; 0 is
 /// the destination as a whole.
-pub trait Domains<E>: Send + Sync {
-    /// The domain of an entry: the part of the destination whose quota it uses. Asked
-    /// before every attempt, so an entry follows a change (a stream resharded).
-    fn domain(&self, entry: &E) -> u64;
+pub trait Domains<B: Backend + ?Sized>: Send + Sync {
+    /// The domain of an entry (the prepared entry and the payload it was built from): the
+    /// part of the destination whose quota it uses. Asked before every attempt, so an entry
+    /// follows a change (a stream resharded).
+    fn domain(&self, entry: &BatchEntry<'_, B>) -> u64;
 
     /// The entries per second a domain takes, where the service documents it (a Kinesis
     /// shard: 1,000 records a second): a paced dispatcher starts the domain at this rate
@@ -345,7 +346,7 @@ pub trait Backend: Send + Sync + 'static {
     /// The destination's throttling domains, when its quota is divided into parts of their
     /// own (a Kinesis stream's shards): the engine paces each domain to what it accepts.
     /// Default `None`: the whole destination (a queue, a table, a namespace) is one domain.
-    fn domains(&self) -> Option<&dyn Domains<Self::Entry>> {
+    fn domains(&self) -> Option<&dyn Domains<Self>> {
         None
     }
 

@@ -7,7 +7,8 @@
 //! - A key whose entry ended undelivered holds its later entries back until a flush hands
 //!   the failure to the user.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 use tokio::sync::watch;
 
@@ -17,8 +18,12 @@ use crate::pending::Item;
 
 #[derive(Default)]
 pub(crate) struct Ledger {
-    /// Ordering key to the completion signal of the latest batch holding it.
-    tails: HashMap<String, (u64, watch::Receiver<bool>)>,
+    /// An ordering key's hash to the completion signal of the latest batch holding it. Two
+    /// keys of one hash only make a batch wait for one it need not: kept by hash, a key is
+    /// not copied for every entry.
+    tails: HashMap<u64, (u64, watch::Receiver<bool>)>,
+    /// Hashes the ordering keys for `tails`.
+    hasher: RandomState,
     /// Ordering keys whose entry ended undelivered, with the batch it was in and the scope
     /// it was submitted through.
     failed: HashMap<String, Failed>,
@@ -44,13 +49,13 @@ impl Ledger {
     pub(crate) fn register<B: Backend>(&mut self, seq: u64, items: &[Item<B>]) -> Turn {
         let (done, done_rx) = watch::channel(false);
         let mut waits_for = Vec::new();
-        let mut seen = HashSet::new();
         for key in items.iter().filter_map(|item| item.ordering_key.as_ref()) {
-            if !seen.insert(key) {
-                continue;
-            }
-            if let Some((_, earlier)) = self.tails.insert(key.clone(), (seq, done_rx.clone())) {
-                waits_for.push(earlier);
+            let hash = self.hasher.hash_one(key);
+            match self.tails.insert(hash, (seq, done_rx.clone())) {
+                // A key met earlier in this batch.
+                Some((tail, _)) if tail == seq => {}
+                Some((_, earlier)) => waits_for.push(earlier),
+                None => {}
             }
         }
         Turn { waits_for, done }

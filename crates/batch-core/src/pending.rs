@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{Backend, Grouping, Prepared};
+use crate::backend::{Backend, BatchEntry, Grouping, Prepared};
 use crate::spec::{DedupPolicy, Limits, MergeLimit};
 
 /// The most entries a new pending batch reserves room for at once (as many as the last).
@@ -27,6 +27,15 @@ pub(crate) struct Item<B: Backend> {
 }
 
 impl<B: Backend> Item<B> {
+    /// The item as the backend sees it in a request.
+    pub(crate) fn batch_entry(&self) -> BatchEntry<'_, B> {
+        BatchEntry {
+            entry: &self.entry,
+            payload: &self.payload,
+            slot: self.slot,
+        }
+    }
+
     pub(crate) fn new(payload: B::Payload, tag: Option<u64>, prepared: Prepared<B::Entry>) -> Self {
         Self {
             payload,

@@ -380,7 +380,7 @@ impl Backend for InMemoryBackend {
         error.0.clone()
     }
 
-    fn domains(&self) -> Option<&dyn crate::Domains<TestPayload>> {
+    fn domains(&self) -> Option<&dyn crate::Domains<Self>> {
         self.inner.documented_rate.get().map(|_| self as _)
     }
 }

@@ -230,7 +230,7 @@ impl Backend for DynamoBackend {
         hot_keys_only(&error.0).unwrap_or_else(|| classify_sdk_error(&error.0))
     }
 
-    fn domains(&self) -> Option<&dyn Domains<DynamoEntry>> {
+    fn domains(&self) -> Option<&dyn Domains<Self>> {
         Some(self)
     }
 
@@ -249,8 +249,8 @@ impl Backend for DynamoBackend {
 /// The table is one throttling domain whose rate counts write capacity units: a paced
 /// dispatcher starts at the table's capacity when it is known (given, or read), instead of
 /// learning it from throttling.
-impl Domains<DynamoEntry> for DynamoBackend {
-    fn domain(&self, _: &DynamoEntry) -> u64 {
+impl Domains<DynamoBackend> for DynamoBackend {
+    fn domain(&self, _: &BatchEntry<'_, Self>) -> u64 {
         0
     }
 

@@ -11,6 +11,7 @@ use batch_core::{
     MergeLimit, Prepared, ServiceSpec, Slots, SubmitErrorKind, classify_sdk_error,
     outcomes_in_order,
 };
+use bytes::Bytes;
 
 use crate::record::FirehoseRecord;
 
@@ -43,7 +44,7 @@ pub struct FirehoseBackend {
 /// itself when sent), and whether a newline goes after it.
 #[derive(Debug)]
 pub struct FirehoseEntry {
-    json: Option<Vec<u8>>,
+    json: Option<Bytes>,
     newline: bool,
 }
 
@@ -84,11 +85,25 @@ impl FirehoseBackend {
         batch: &[BatchEntry<'_, Self>],
         members: &[usize],
     ) -> Result<Record, BuildError> {
+        if let [only] = members {
+            let (entry, record) = (batch[*only].entry, batch[*only].payload);
+            if !entry.newline {
+                // Shared with the record, not copied.
+                let bytes = match (&entry.json, record.shared_bytes()) {
+                    (Some(json), _) => json,
+                    (None, Some(bytes)) => bytes,
+                    (None, None) => unreachable!("JSON records are written out when prepared"),
+                };
+                return Record::builder()
+                    .data(Blob::from_maybe_shared(bytes.clone()))
+                    .build();
+            }
+        }
         let mut data = Vec::new();
         for &i in members {
             let (entry, record) = (batch[i].entry, batch[i].payload);
             let bytes = match (&entry.json, record.as_bytes()) {
-                (Some(json), _) => json.as_slice(),
+                (Some(json), _) => &json[..],
                 (None, Some(bytes)) => bytes,
                 (None, None) => unreachable!("JSON records are written out when prepared"),
             };
@@ -112,12 +127,11 @@ impl Backend for FirehoseBackend {
     fn prepare(&self, record: &FirehoseRecord) -> Result<Prepared<FirehoseEntry>, SubmitErrorKind> {
         let json = match record.as_json() {
             Some(value) => {
-                Some(
-                    serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
-                        field: "Data".into(),
-                        reason: format!("cannot be written as JSON: {e}"),
-                    })?,
-                )
+                let json = serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
+                    field: "Data".into(),
+                    reason: format!("cannot be written as JSON: {e}"),
+                })?;
+                Some(Bytes::from(json))
             }
             None => None,
         };

@@ -1,5 +1,6 @@
 //! The Firehose record type.
 
+use bytes::Bytes;
 use serde_json::Value;
 
 /// One record for PutRecordBatch: JSON (written compactly) or raw bytes.
@@ -22,7 +23,7 @@ pub struct FirehoseRecord {
 #[derive(Debug, Clone, PartialEq)]
 enum Data {
     Json(Value),
-    Bytes(Vec<u8>),
+    Bytes(Bytes),
 }
 
 impl From<Value> for FirehoseRecord {
@@ -40,11 +41,12 @@ impl FirehoseRecord {
         }
     }
 
-    /// A record with raw bytes, sent as they are.
+    /// A record with raw bytes, sent as they are. A `Vec<u8>` (or a `String`) is kept without
+    /// a copy, and every attempt shares it with its request.
     #[must_use]
     pub fn bytes(data: impl Into<Vec<u8>>) -> Self {
         Self {
-            data: Data::Bytes(data.into()),
+            data: Data::Bytes(Bytes::from(data.into())),
         }
     }
 
@@ -60,6 +62,11 @@ impl FirehoseRecord {
     /// The bytes, for a byte record.
     #[must_use]
     pub fn as_bytes(&self) -> Option<&[u8]> {
+        self.shared_bytes().map(|bytes| &bytes[..])
+    }
+
+    /// The raw bytes as the buffer they are kept in, which a request shares.
+    pub(crate) fn shared_bytes(&self) -> Option<&Bytes> {
         match &self.data {
             Data::Bytes(bytes) => Some(bytes),
             Data::Json(_) => None,

@@ -191,3 +191,42 @@ async fn packing_small_records_cuts_the_billed_bytes() {
     assert_eq!(plain_requests, 10);
     assert!(packed_requests <= 2, "{packed_requests} requests packed");
 }
+
+#[tokio::test(start_paused = true)]
+async fn raw_bytes_go_out_in_every_attempt_without_a_copy() {
+    // Where each request's data lives, per attempt; the first refuses the record.
+    let addresses = test_support::Recorder::<usize>::default();
+    let seen = addresses.clone();
+    let rule = mock!(Client::put_record_batch).then_compute_response(move |request| {
+        let call = seen.record(request.records()[0].data().as_ref().as_ptr() as usize);
+        let answer = if call == 1 {
+            PutRecordBatchResponseEntry::builder()
+                .error_code("ServiceUnavailableException")
+                .error_message("scripted")
+                .build()
+        } else {
+            PutRecordBatchResponseEntry::builder()
+                .record_id("r")
+                .build()
+        };
+        MockResponse::Output(
+            PutRecordBatchOutput::builder()
+                .failed_put_count(i32::from(call == 1))
+                .request_responses(answer)
+                .build()
+                .unwrap(),
+        )
+    });
+    let client = mock_client!(aws_sdk_firehose, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let stream = FirehoseBatchDispatcher::from_client(client, "stream");
+    let record = FirehoseRecord::bytes(vec![b'x'; 4_096]);
+    let buffer = record.as_bytes().unwrap().as_ptr() as usize;
+    stream.submit_payload(record).await.unwrap();
+    assert!(stream.flush_payloads().await.is_empty());
+    assert_eq!(
+        addresses.seen(),
+        vec![buffer; 2],
+        "both attempts send the record's own buffer"
+    );
+}

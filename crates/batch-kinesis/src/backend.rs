@@ -14,6 +14,7 @@ use batch_core::{
     Limits, MergeLimit, Prepared, ServiceSpec, Slots, SubmitErrorKind, classify_sdk_error, codes,
     outcomes_in_order,
 };
+use bytes::Bytes;
 
 use crate::aggregate::{encode, encoded_len};
 use crate::aggregation::{
@@ -50,12 +51,15 @@ pub struct KinesisBackend {
     pub(crate) shards: Arc<ShardMap>,
 }
 
-/// A prepared record: its partition key, its data when written from JSON (raw bytes are
-/// read from the record itself when sent), and its size.
+/// A prepared record: the partition key the dispatcher gave it (a record's own key is read
+/// from the record), its data when written from JSON (raw bytes are read from the record
+/// itself when sent), and its place in the hash key space.
 #[derive(Debug)]
 pub struct KinesisEntry {
-    key: String,
-    json: Option<Vec<u8>>,
+    /// The key the dispatcher's [`PartitionKey`] rule gave a record that named none.
+    given_key: Option<String>,
+    /// The data written from JSON, shared by every attempt.
+    json: Option<Bytes>,
     /// Its explicit hash key, parsed.
     explicit_hash: Option<u128>,
     /// The record's place in the hash key space, which picks its shard: computed when first
@@ -64,13 +68,32 @@ pub struct KinesisEntry {
 }
 
 impl KinesisEntry {
+    /// The partition key: the record's own, or the one the dispatcher gave it.
+    fn key<'a>(&'a self, record: &'a KinesisRecord) -> &'a str {
+        self.given_key
+            .as_deref()
+            .or(record.partition_key.as_deref())
+            .unwrap_or_default()
+    }
+
     /// The record's place in the hash key space: its explicit hash key, or the MD5 of its
     /// partition key as a 128-bit number.
-    fn hash(&self) -> u128 {
+    fn hash(&self, record: &KinesisRecord) -> u128 {
         *self.hash.get_or_init(|| {
             self.explicit_hash
-                .unwrap_or_else(|| hash_key(&self.key, None))
+                .unwrap_or_else(|| hash_key(self.key(record), None))
         })
+    }
+
+    /// The data sent for the record.
+    fn data<'a>(&'a self, record: &'a KinesisRecord) -> &'a Bytes {
+        match (&self.json, &record.data) {
+            (Some(json), _) => json,
+            (None, RecordData::Bytes(bytes)) => bytes,
+            (None, RecordData::Json(_)) => {
+                unreachable!("JSON records are written out when prepared")
+            }
+        }
     }
 }
 
@@ -108,9 +131,9 @@ impl KinesisBackend {
 }
 
 /// A stream's shards, each with its quota: the shard the map predicts for a record.
-impl Domains<KinesisEntry> for KinesisBackend {
-    fn domain(&self, entry: &KinesisEntry) -> u64 {
-        self.shards.domain_of(|| entry.hash())
+impl Domains<KinesisBackend> for KinesisBackend {
+    fn domain(&self, entry: &BatchEntry<'_, Self>) -> u64 {
+        self.shards.domain_of(|| entry.entry.hash(entry.payload))
     }
 
     fn rate(&self, domain: u64) -> Option<f64> {
@@ -138,17 +161,26 @@ impl Backend for KinesisBackend {
         .keeps_order_within_request(false);
 
     fn prepare(&self, record: &KinesisRecord) -> Result<Prepared<KinesisEntry>, SubmitErrorKind> {
-        let key = match &record.partition_key {
-            Some(key) => key.clone(),
-            None => self
-                .partition_key
-                .key_of(&record.data)?
-                .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..))),
+        let given_key = match &record.partition_key {
+            Some(_) => None,
+            None => Some(
+                self.partition_key
+                    .key_of(&record.data)?
+                    .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..))),
+            ),
         };
-        check_partition_key(&key)?;
-        if let Some(hash_key) = &record.explicit_hash_key {
-            check_explicit_hash_key(hash_key)?;
-        }
+        let key = given_key
+            .as_deref()
+            .or(record.partition_key.as_deref())
+            .unwrap_or_default();
+        check_partition_key(key)?;
+        let explicit_hash = match &record.explicit_hash_key {
+            Some(hash_key) => {
+                check_explicit_hash_key(hash_key)?;
+                hash_key.parse::<u128>().ok()
+            }
+            None => None,
+        };
         let (json, data_len) = match &record.data {
             RecordData::Json(value) => {
                 let json = serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
@@ -156,18 +188,14 @@ impl Backend for KinesisBackend {
                     reason: format!("cannot be written as JSON: {e}"),
                 })?;
                 let len = json.len();
-                (Some(json), len)
+                (Some(Bytes::from(json)), len)
             }
             RecordData::Bytes(bytes) => (None, bytes.len()),
         };
         let size = data_len + key.len();
-        let ordering_key = self.ordered.then(|| key.clone());
-        let explicit_hash = record
-            .explicit_hash_key
-            .as_deref()
-            .and_then(|key| key.parse::<u128>().ok());
+        let ordering_key = self.ordered.then(|| key.to_owned());
         let entry = KinesisEntry {
-            key,
+            given_key,
             json,
             explicit_hash,
             hash: std::sync::OnceLock::new(),
@@ -177,8 +205,8 @@ impl Backend for KinesisBackend {
             Some(aggregation) => {
                 // Records of one shard share an aggregate. Before the shard map is known,
                 // only records of one hash key do: they go to one shard, whichever it is.
-                let key = match self.shards.domain_of(|| entry.hash()) {
-                    UNKNOWN_SHARD => format!("h{}", entry.hash()),
+                let key = match self.shards.domain_of(|| entry.hash(record)) {
+                    UNKNOWN_SHARD => format!("h{}", entry.hash(record)),
                     shard => format!("s{shard}"),
                 };
                 let hash_key = record.explicit_hash_key.as_ref().map(String::len);
@@ -207,10 +235,10 @@ impl Backend for KinesisBackend {
                 // Every record of an aggregate must hash to the shard the aggregate goes to.
                 // One the map now puts elsewhere (the stream was resharded since it was
                 // prepared) goes again in a later attempt.
-                let shard = self.shards.domain_of(|| batch[members[0]].entry.hash());
+                let shard = self.domain(&batch[members[0]]);
                 let (here, moved): (Vec<usize>, Vec<usize>) = members
                     .iter()
-                    .partition(|&&i| self.shards.domain_of(|| batch[i].entry.hash()) == shard);
+                    .partition(|&&i| self.domain(&batch[i]) == shard);
                 for i in moved {
                     outcomes[i] = Some(EntryOutcome::Failed(Failure::new(
                         FailureKind::Transient,
@@ -254,7 +282,7 @@ impl Backend for KinesisBackend {
         classify_sdk_error(&error.0)
     }
 
-    fn domains(&self) -> Option<&dyn Domains<KinesisEntry>> {
+    fn domains(&self) -> Option<&dyn Domains<Self>> {
         Some(self)
     }
 
@@ -310,37 +338,32 @@ impl KinesisBackend {
         batch: &[BatchEntry<'_, Self>],
         members: &[usize],
     ) -> Result<PutRecordsRequestEntry, BuildError> {
-        let data = |i: usize| -> &[u8] {
-            let (entry, record) = (batch[i].entry, batch[i].payload);
-            match (&entry.json, &record.data) {
-                (Some(json), _) => json,
-                (None, RecordData::Bytes(bytes)) => bytes,
-                (None, RecordData::Json(_)) => {
-                    unreachable!("JSON records are written out when prepared")
-                }
-            }
-        };
         let first = &batch[members[0]];
+        let key = first.entry.key(first.payload).to_owned();
         let entry = if let [only] = members {
+            let only = &batch[*only];
             PutRecordsRequestEntry::builder()
-                .data(Blob::new(data(*only)))
-                .partition_key(first.entry.key.clone())
-                .set_explicit_hash_key(first.payload.explicit_hash_key.clone())
+                // Shared with the record, not copied.
+                .data(Blob::from_maybe_shared(
+                    only.entry.data(only.payload).clone(),
+                ))
+                .partition_key(key)
+                .set_explicit_hash_key(only.payload.explicit_hash_key.clone())
         } else {
             let aggregate = encode(members.iter().map(|&i| {
                 let item = &batch[i];
                 (
-                    item.entry.key.as_str(),
+                    item.entry.key(item.payload),
                     item.payload.explicit_hash_key.as_deref(),
-                    data(i),
+                    item.entry.data(item.payload).as_ref(),
                 )
             }));
             // The first record's key and hash: the aggregate goes to its shard, where the
             // others were predicted to go.
             PutRecordsRequestEntry::builder()
                 .data(Blob::new(aggregate))
-                .partition_key(first.entry.key.clone())
-                .explicit_hash_key(first.entry.hash().to_string())
+                .partition_key(key)
+                .explicit_hash_key(first.entry.hash(first.payload).to_string())
         };
         entry.build()
     }

@@ -57,5 +57,8 @@ pub use aws_sdk_kinesis as sdk;
 pub use backend::{
     KINESIS_DEFAULT_LIMITS, KINESIS_MAX_LIMITS, KinesisBackend, KinesisEntry, KinesisRequestError,
 };
+/// The shared byte buffer raw record data is kept in ([`RecordData::Bytes`]): a `Vec<u8>`
+/// converts into one without a copy.
+pub use bytes::Bytes;
 pub use dispatcher::KinesisBatchDispatcher;
 pub use record::{KinesisRecord, MAX_PARTITION_KEY_CHARS, PartitionKey, RecordData};

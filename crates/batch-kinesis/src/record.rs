@@ -1,16 +1,20 @@
 //! The Kinesis record type and where partition keys come from.
 
 use batch_core::SubmitErrorKind;
+use bytes::Bytes;
 use serde_json::Value;
 
 /// Record data: JSON (written compactly) or raw bytes.
+///
+/// Raw bytes are kept as [`Bytes`], so every attempt of a record shares its data with the
+/// request instead of copying it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum RecordData {
     /// A JSON value, serialised compactly.
     Json(Value),
     /// Bytes sent as they are.
-    Bytes(Vec<u8>),
+    Bytes(Bytes),
 }
 
 /// One record for PutRecords.
@@ -47,10 +51,11 @@ impl KinesisRecord {
         Self::with_data(RecordData::Json(data))
     }
 
-    /// A record with raw bytes.
+    /// A record with raw bytes. A `Vec<u8>` (or a `String`) is kept without a copy, and every
+    /// attempt shares it with its request.
     #[must_use]
     pub fn bytes(data: impl Into<Vec<u8>>) -> Self {
-        Self::with_data(RecordData::Bytes(data.into()))
+        Self::with_data(RecordData::Bytes(Bytes::from(data.into())))
     }
 
     fn with_data(data: RecordData) -> Self {

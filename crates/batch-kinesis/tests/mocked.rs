@@ -567,3 +567,49 @@ async fn a_list_shards_call_that_panics_leaves_the_records_to_be_paced_per_strea
     assert_eq!(put.num_calls(), 2);
     assert_eq!(kinesis.stats().delivered, 600);
 }
+
+#[tokio::test(start_paused = true)]
+async fn raw_bytes_go_out_in_every_attempt_without_a_copy() {
+    // Where each request's data lives, per attempt; the first refuses the record.
+    let addresses = test_support::Recorder::<usize>::default();
+    let seen = addresses.clone();
+    let rule = mock!(Client::put_records).then_compute_response(move |request| {
+        let data = request.records()[0].data();
+        let call = seen.record(data.as_ref().as_ptr() as usize);
+        let entry = if call == 1 {
+            PutRecordsResultEntry::builder()
+                .error_code(PTE)
+                .error_message("scripted")
+                .build()
+        } else {
+            PutRecordsResultEntry::builder()
+                .shard_id("shardId-000000000000")
+                .sequence_number("1")
+                .build()
+        };
+        MockResponse::Output(
+            PutRecordsOutput::builder()
+                .records(entry)
+                .failed_record_count(i32::from(call == 1))
+                .build()
+                .unwrap(),
+        )
+    });
+    let shards = mock!(Client::list_shards)
+        .then_compute_response(|_| MockResponse::Output(ListShardsOutput::builder().build()));
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
+        .retry_config(SdkRetryConfig::disabled()));
+    let kinesis = KinesisBatchDispatcher::from_client(client, "stream");
+    let record = KinesisRecord::bytes(vec![7_u8; 4_096]).with_partition_key("k");
+    let RecordData::Bytes(data) = record.data() else {
+        panic!("a record of bytes")
+    };
+    let buffer = data.as_ptr() as usize;
+    kinesis.submit_payload(record).await.unwrap();
+    assert!(kinesis.flush_payloads().await.is_empty());
+    assert_eq!(
+        addresses.seen(),
+        vec![buffer; 2],
+        "both attempts send the record's own buffer"
+    );
+}

@@ -411,7 +411,7 @@ async fn kinesis_ordered_soak() {
     })
     .await;
     let number = |record: &KinesisRecord| match record.data() {
-        RecordData::Bytes(bytes) => u64::from_be_bytes(bytes.clone().try_into().unwrap()),
+        RecordData::Bytes(bytes) => u64::from_be_bytes(bytes[..].try_into().unwrap()),
         other => panic!("data changed: {other:?}"),
     };
     Outcome {

@@ -87,7 +87,7 @@ impl Request {
                         slot: item.slot,
                         domain: backend
                             .domains()
-                            .map_or(0, |domains| domains.domain(&item.entry)),
+                            .map_or(0, |domains| domains.domain(&item.batch_entry())),
                         payloads: 1,
                         bytes: item.size,
                         first: i,

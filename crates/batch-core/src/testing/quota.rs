@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use super::{InMemoryBackend, TestPayload, lock};
+use super::{InMemoryBackend, lock};
 
 /// A token bucket of one second of `rate` entries: what a destination's quota takes.
 pub(super) struct Quota {
@@ -68,8 +68,8 @@ impl InMemoryBackend {
     }
 }
 
-impl crate::Domains<TestPayload> for InMemoryBackend {
-    fn domain(&self, _entry: &TestPayload) -> u64 {
+impl crate::Domains<InMemoryBackend> for InMemoryBackend {
+    fn domain(&self, _entry: &crate::BatchEntry<'_, Self>) -> u64 {
         0
     }
 
