@@ -151,6 +151,8 @@ async fn run(mut cli: Cli) -> Result<u8, Error> {
     let read_error = reading.read_all(input::spawn(input.pieces)).await?;
     counts.flushing.store(true, Relaxed);
     reading.flush_and_save().await?;
+    // Before the process exits: a lease ended on the dispatcher's drop might never be.
+    sink.leave_fleet().await;
     let place = reading.place();
     bar.finish_and_clear();
 

@@ -85,6 +85,18 @@ async fn four_copies_with_a_fleet_table_share_a_two_shard_stream_without_refusal
         .expect("four writers' leases seen")
         .unwrap();
     assert_eq!(writers.len(), 4, "{writers:?}");
+    // Each copy ended its lease before it exited: none is left for the others to wait out.
+    let left = test_support::scan_all(&dynamodb, &table)
+        .await
+        .into_iter()
+        .filter(|item| {
+            item.get("fleet")
+                .and_then(|f| f.as_s().ok())
+                .map(String::as_str)
+                == Some("clicks")
+        })
+        .count();
+    assert_eq!(left, 0, "leases left after the copies exited");
 }
 
 /// Runs `copies` copies of the command, each putting `items` items into table `t` of the

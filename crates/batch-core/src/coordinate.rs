@@ -208,6 +208,35 @@ impl Fleet {
             .filter(|_| state.valid_until.is_some_and(|until| now < until))
     }
 
+    /// Ends the lease now, waiting at most a third of a lease for the store. Pacing is this
+    /// writer's own until a later request registers it again.
+    pub(crate) async fn leave(&self) {
+        {
+            let mut state = self.lock();
+            if state.grant.take().is_none() {
+                return;
+            }
+            state.valid_until = None;
+            state.due = None;
+        }
+        let ask = crate::catch::CatchUnwind(Box::pin(self.coordinator.leave()));
+        match tokio::time::timeout(self.lease / 3, ask).await {
+            Ok(Ok(Ok(()))) => tracing::debug!("fleet lease ended"),
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(%error, "fleet lease not ended: it lapses instead");
+            }
+            Ok(Err(panic)) => {
+                tracing::warn!(
+                    panic,
+                    "fleet coordinator panicked: the lease lapses instead"
+                );
+            }
+            Err(_) => {
+                tracing::warn!("fleet coordinator did not answer in time: the lease lapses instead")
+            }
+        }
+    }
+
     /// Asks the store, within a third of the lease, and keeps what it answered.
     async fn renew(&self) {
         let asked = Instant::now();

@@ -203,6 +203,33 @@ impl<B: Backend> Dispatcher<B> {
         }
     }
 
+    /// Ends this writer's lease with its [`Coordinator`](crate::Coordinator) now, so that the
+    /// other writers of its fleet take up its share at once instead of when the lease lapses.
+    /// Waits for the store's answer, at most a third of a lease; a failure is logged and the
+    /// lease then lapses. Does nothing without a coordinator, or before the writer has
+    /// registered.
+    ///
+    /// A dispatcher dropped ends its lease too, but on a task of its own, which a process
+    /// that exits right after never runs: call this after the last flush of a run. A later
+    /// request registers the writer again. Dispatchers that share a pace
+    /// ([`SharedPace`](crate::SharedPace)) share one lease, and this ends it for all of them.
+    ///
+    /// ```no_run
+    /// use batch_core::{Backend, Dispatcher, Unprocessed};
+    ///
+    /// /// The end of one writer's run: what it holds delivered, then its share given up.
+    /// async fn finish<B: Backend>(writer: &Dispatcher<B>) -> Vec<Unprocessed<B::Payload>> {
+    ///     let unprocessed = writer.flush_payloads().await;
+    ///     writer.leave_fleet().await;
+    ///     unprocessed
+    /// }
+    /// ```
+    pub async fn leave_fleet(&self) {
+        if let Some(pacer) = &self.shared.pacer {
+            pacer.leave_fleet().await;
+        }
+    }
+
     /// Counters since the dispatcher was built.
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();

@@ -127,6 +127,13 @@ impl Pacer {
         }
     }
 
+    /// Ends this writer's lease with its fleet, if it has one.
+    pub(crate) async fn leave_fleet(&self) {
+        if let Some(fleet) = &self.fleet {
+            fleet.leave().await;
+        }
+    }
+
     /// The same pacer, dividing the quota with the fleet `fleet` says is live.
     pub(crate) fn with_fleet(mut self, fleet: Option<Arc<Fleet>>) -> Self {
         self.fleet = fleet;

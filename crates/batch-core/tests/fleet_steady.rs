@@ -412,3 +412,35 @@ async fn writers_alone_take_up_the_share_of_one_that_leaves() {
     assert!(before >= 0.9, "{before}");
     assert!(after[1] >= 0.85 && after[2] >= 0.9, "{after:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_that_leaves_its_fleet_is_counted_out_at_once_and_in_again_when_it_sends() {
+    let backend = InMemoryBackend::new();
+    let coordinator = InMemoryCoordinator::new().with_quota(QUOTA);
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            Dispatcher::builder(backend.clone())
+                .coordinator(coordinator.writer())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for (i, writer) in writers.iter().enumerate() {
+        writer
+            .submit_payload(TestPayload::new(i as u64, 100))
+            .await
+            .unwrap();
+        assert!(writer.flush_payloads().await.is_empty());
+    }
+    assert_eq!(coordinator.live(), 2);
+    writers[0].leave_fleet().await;
+    assert_eq!(coordinator.live(), 1, "its lease ended, not left to lapse");
+    // Dropped after leaving, it does not leave again; sending again registers it.
+    writers[0]
+        .submit_payload(TestPayload::new(10, 100))
+        .await
+        .unwrap();
+    assert!(writers[0].flush_payloads().await.is_empty());
+    assert_eq!(coordinator.live(), 2);
+    assert_eq!(backend.delivered_ids().len(), 3);
+}

@@ -105,6 +105,9 @@ pub(crate) trait Sink: Send + Sync {
     fn flush(&self) -> BoxFuture<'_, Vec<Failed>>;
     /// Stops sending: what is in flight comes back from the next flush at once.
     fn abandon(&self);
+    /// Ends the run's lease with its fleet table, if it has one, so that the other copies
+    /// take up its share at once.
+    fn leave_fleet(&self) -> BoxFuture<'_, ()>;
     /// The dispatcher's counters.
     fn stats(&self) -> Stats;
     /// What was delivered, by kind of write, where the service has kinds (DynamoDB: items
@@ -295,6 +298,10 @@ impl<F: LineFormat> Sink for Running<F> {
 
     fn abandon(&self) {
         self.dispatcher.abandon();
+    }
+
+    fn leave_fleet(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.dispatcher.leave_fleet())
     }
 
     fn stats(&self) -> Stats {
