@@ -2,6 +2,7 @@
 //! merge slots and the one-entry-per-ordering-key rule. Plain data: no runtime, no lock.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 use crate::backend::{Backend, BatchEntry, Grouping, Prepared};
 use crate::spec::{DedupPolicy, Limits, MergeLimit};
@@ -96,9 +97,13 @@ pub(crate) struct Pending<B: Backend> {
     next_slot: usize,
     /// Dedup key to index in `items`.
     keys: HashMap<String, usize>,
-    /// Ordering keys in `items` and the slot each is in, kept only for backends that allow
-    /// one request entry per key in a request (entries merged into one go or fail together).
-    ordering_keys: HashMap<String, usize>,
+    /// The hashes of the ordering keys in `items` and the slot each is in, kept only for
+    /// backends that allow one request entry per key in a request (entries merged into one
+    /// go or fail together). Two keys of one hash only start a new request early: kept by
+    /// hash, a key is not copied for every entry.
+    ordering_keys: HashMap<u64, usize>,
+    /// Hashes the ordering keys for `ordering_keys`.
+    hasher: RandomState,
     /// Changes whenever the batch is taken, so a linger timer knows whether its batch left.
     generation: u64,
     policy: DedupPolicy,
@@ -135,6 +140,7 @@ impl<B: Backend> Pending<B> {
             next_slot: 0,
             keys: HashMap::new(),
             ordering_keys: HashMap::new(),
+            hasher: RandomState::new(),
             generation: 0,
             policy,
             limits,
@@ -276,9 +282,12 @@ impl<B: Backend> Pending<B> {
                     && open.bytes + overhead + item.merged_size() <= merge.bytes
             })
             .copied();
-        if !B::SPEC.keeps_order_within_request
-            && let Some(key) = &item.ordering_key
-            && let Some(&slot) = self.ordering_keys.get(key)
+        let ordering_hash = match &item.ordering_key {
+            Some(key) if !B::SPEC.keeps_order_within_request => Some(self.hasher.hash_one(key)),
+            _ => None,
+        };
+        if let Some(hash) = ordering_hash
+            && let Some(&slot) = self.ordering_keys.get(&hash)
             && merges_into.is_none_or(|open| open.slot != slot)
         {
             // The key already has an entry in this request: the next request takes this one.
@@ -323,10 +332,8 @@ impl<B: Backend> Pending<B> {
                 self.keys.insert(key.clone(), self.items.len());
             }
         }
-        if !B::SPEC.keeps_order_within_request
-            && let Some(key) = &item.ordering_key
-        {
-            self.ordering_keys.insert(key.clone(), item.slot);
+        if let Some(hash) = ordering_hash {
+            self.ordering_keys.insert(hash, item.slot);
         }
         self.bytes += bytes;
         self.items.push(item);
@@ -338,7 +345,10 @@ impl<B: Backend> Pending<B> {
             self.ordering_keys = self
                 .items
                 .iter()
-                .filter_map(|item| Some((item.ordering_key.clone()?, item.slot)))
+                .filter_map(|item| {
+                    let key = item.ordering_key.as_ref()?;
+                    Some((self.hasher.hash_one(key), item.slot))
+                })
                 .collect();
         }
     }
