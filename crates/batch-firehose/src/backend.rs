@@ -48,6 +48,17 @@ pub struct FirehoseEntry {
     newline: bool,
 }
 
+impl FirehoseEntry {
+    /// The data sent for the record: its JSON written out, or its raw bytes.
+    fn data<'a>(&'a self, record: &'a FirehoseRecord) -> &'a Bytes {
+        match (&self.json, record.shared_bytes()) {
+            (Some(json), _) => json,
+            (None, Some(bytes)) => bytes,
+            (None, None) => unreachable!("JSON records are written out when prepared"),
+        }
+    }
+}
+
 /// A PutRecordBatch request that failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[error("PutRecordBatch failed")]
@@ -89,25 +100,15 @@ impl FirehoseBackend {
             let (entry, record) = (batch[*only].entry, batch[*only].payload);
             if !entry.newline {
                 // Shared with the record, not copied.
-                let bytes = match (&entry.json, record.shared_bytes()) {
-                    (Some(json), _) => json,
-                    (None, Some(bytes)) => bytes,
-                    (None, None) => unreachable!("JSON records are written out when prepared"),
-                };
                 return Record::builder()
-                    .data(Blob::from_maybe_shared(bytes.clone()))
+                    .data(Blob::from_maybe_shared(entry.data(record).clone()))
                     .build();
             }
         }
         let mut data = Vec::new();
         for &i in members {
             let (entry, record) = (batch[i].entry, batch[i].payload);
-            let bytes = match (&entry.json, record.as_bytes()) {
-                (Some(json), _) => &json[..],
-                (None, Some(bytes)) => bytes,
-                (None, None) => unreachable!("JSON records are written out when prepared"),
-            };
-            data.extend_from_slice(bytes);
+            data.extend_from_slice(entry.data(record));
             if entry.newline {
                 data.push(b'\n');
             }

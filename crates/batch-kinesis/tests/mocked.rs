@@ -83,13 +83,18 @@ where
             }
         }
     });
+    (client_of(&rule), log, rule)
+}
+
+/// A client whose PutRecords answers by `rule`, on a stream of no known shards. The SDK's
+/// own retries are off.
+fn client_of(rule: &Rule) -> Client {
     // The backend reads the shard map in the background; a stream of no known shards keeps
     // every record in one throttling domain.
     let shards = mock!(Client::list_shards)
         .then_compute_response(|_| MockResponse::Output(ListShardsOutput::builder().build()));
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
-        .retry_config(SdkRetryConfig::disabled()));
-    (client, log, rule)
+    mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [rule, &shards], |c| c
+        .retry_config(SdkRetryConfig::disabled()))
 }
 
 fn number(record: &KinesisRecord) -> u64 {
@@ -595,11 +600,7 @@ async fn raw_bytes_go_out_in_every_attempt_without_a_copy() {
                 .unwrap(),
         )
     });
-    let shards = mock!(Client::list_shards)
-        .then_compute_response(|_| MockResponse::Output(ListShardsOutput::builder().build()));
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule, &shards], |c| c
-        .retry_config(SdkRetryConfig::disabled()));
-    let kinesis = KinesisBatchDispatcher::from_client(client, "stream");
+    let kinesis = KinesisBatchDispatcher::from_client(client_of(&rule), "stream");
     let record = KinesisRecord::bytes(vec![7_u8; 4_096]).with_partition_key("k");
     let RecordData::Bytes(data) = record.data() else {
         panic!("a record of bytes")
