@@ -66,6 +66,11 @@ pub enum Grouping {
     /// dedup policy keeps one. Keys of different kinds carry a prefix so they never collide
     /// (`id:7`, `dedup:abc`).
     Dedup(Vec<String>),
+    /// Two pending entries with the same [`ordering_key`](Prepared::ordering_key) are
+    /// duplicates, as for [`Dedup`](Self::Dedup) with that one key (a DynamoDB item's key
+    /// both orders its writes and makes two of them duplicates): the key is kept once. An
+    /// entry without an ordering key has no duplicates.
+    DedupByOrderingKey,
     /// Entries the service can merge into one (CloudWatch datums of one metric, merged into
     /// values and counts; Kinesis records of one shard, aggregated) share a key. Pending
     /// entries with one key count as one request entry, within the backend's

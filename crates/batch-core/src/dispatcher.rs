@@ -65,7 +65,7 @@ impl<B: Backend> Dispatcher<B> {
         &self,
         payload: impl Into<B::Payload>,
     ) -> Result<(), SubmitError<B::Payload>> {
-        self.submit(payload.into(), None).await
+        self.shared.submit(payload.into(), None, None).await
     }
 
     /// Like [`submit_payload`](Self::submit_payload), with a tag of the caller's that comes
@@ -95,15 +95,7 @@ impl<B: Backend> Dispatcher<B> {
         payload: impl Into<B::Payload>,
         tag: u64,
     ) -> Result<(), SubmitError<B::Payload>> {
-        self.submit(payload.into(), Some(tag)).await
-    }
-
-    async fn submit(
-        &self,
-        payload: B::Payload,
-        tag: Option<u64>,
-    ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared.submit(payload, tag, None).await
+        self.shared.submit(payload.into(), Some(tag), None).await
     }
 
     /// Sends everything pending, waits for every request in flight, and returns the payloads

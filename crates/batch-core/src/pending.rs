@@ -7,6 +7,10 @@ use std::hash::{BuildHasher, RandomState};
 use crate::backend::{Backend, BatchEntry, Grouping, Prepared};
 use crate::spec::{DedupPolicy, Limits, MergeLimit};
 
+mod dedup;
+
+use dedup::{ByHash, Duplicates};
+
 /// The most entries a new pending batch reserves room for at once (as many as the last).
 const MAX_RESERVED_ENTRIES: usize = 1_000;
 
@@ -37,11 +41,16 @@ impl<B: Backend> Item<B> {
         }
     }
 
-    pub(crate) fn new(payload: B::Payload, tag: Option<u64>, prepared: Prepared<B::Entry>) -> Self {
+    pub(crate) fn new(
+        payload: B::Payload,
+        tag: Option<u64>,
+        scope: Option<u64>,
+        prepared: Prepared<B::Entry>,
+    ) -> Self {
         Self {
             payload,
             tag,
-            scope: None,
+            scope,
             entry: prepared.entry,
             size: prepared.size,
             ordering_key: prepared.ordering_key,
@@ -53,8 +62,9 @@ impl<B: Backend> Item<B> {
 
     /// The keys two pending items are duplicates by.
     pub(crate) fn dedup_keys(&self) -> &[String] {
-        match &self.grouping {
-            Grouping::Dedup(keys) => keys,
+        match (&self.grouping, &self.ordering_key) {
+            (Grouping::Dedup(keys), _) => keys,
+            (Grouping::DedupByOrderingKey, Some(key)) => std::slice::from_ref(key),
             _ => &[],
         }
     }
@@ -95,14 +105,15 @@ pub(crate) struct Pending<B: Backend> {
     merge_slots: HashMap<String, MergeSlot>,
     /// The slot the next entry that does not merge takes.
     next_slot: usize,
-    /// Dedup key to index in `items`.
-    keys: HashMap<String, usize>,
+    /// The hash of each dedup key to the index in `items` of the item that has it. A key is
+    /// not copied for every entry; two keys of one hash only start a new request early.
+    keys: ByHash,
     /// The hashes of the ordering keys in `items` and the slot each is in, kept only for
     /// backends that allow one request entry per key in a request (entries merged into one
     /// go or fail together). Two keys of one hash only start a new request early: kept by
     /// hash, a key is not copied for every entry.
-    ordering_keys: HashMap<u64, usize>,
-    /// Hashes the ordering keys for `ordering_keys`.
+    ordering_keys: ByHash,
+    /// Hashes the dedup and ordering keys.
     hasher: RandomState,
     /// Changes whenever the batch is taken, so a linger timer knows whether its batch left.
     generation: u64,
@@ -138,8 +149,8 @@ impl<B: Backend> Pending<B> {
             slots: 0,
             merge_slots: HashMap::new(),
             next_slot: 0,
-            keys: HashMap::new(),
-            ordering_keys: HashMap::new(),
+            keys: ByHash::default(),
+            ordering_keys: ByHash::default(),
             hasher: RandomState::new(),
             generation: 0,
             policy,
@@ -194,69 +205,33 @@ impl<B: Backend> Pending<B> {
 
     /// Adds `item` unless the batch has no room for it. Applies dedup.
     pub(crate) fn try_add(&mut self, item: Item<B>) -> Added<B> {
-        let mut duplicates: Vec<usize> = match self.policy {
-            DedupPolicy::Off => Vec::new(),
-            DedupPolicy::KeepFirst | DedupPolicy::KeepLast => item
-                .dedup_keys()
-                .iter()
-                .filter_map(|key| self.keys.get(key).copied())
-                .collect(),
-        };
-        duplicates.sort_unstable();
-        duplicates.dedup();
-        let dropped = duplicates.len();
-        if !duplicates.is_empty() {
-            if self.policy == DedupPolicy::KeepFirst {
-                tracing::warn!(
-                    backend = B::SPEC.name,
-                    keys = ?item.dedup_keys(),
-                    "duplicate of a pending payload dropped (the first one is kept)"
-                );
-                return Added::Done {
-                    duplicates: 1,
-                    first: false,
-                };
-            }
-            tracing::warn!(
-                backend = B::SPEC.name,
-                keys = ?item.dedup_keys(),
-                replaced = dropped,
-                "pending payload replaced by a later one with the same key"
-            );
-            if let [index] = duplicates[..] {
-                let bytes = self.bytes - self.items[index].size + item.size;
-                if bytes <= self.limits.max_request_bytes {
-                    self.bytes = bytes;
-                    let old = std::mem::replace(&mut self.items[index], item);
-                    for key in old.dedup_keys() {
-                        self.keys.remove(key);
-                    }
-                    for key in self.items[index].dedup_keys() {
-                        self.keys.insert(key.clone(), index);
-                    }
-                    self.refresh_ordering_keys();
+        // Kept small, so that the item is not copied again on its way in: duplicates are
+        // settled apart.
+        let mut dropped = 0;
+        if self.policy != DedupPolicy::Off && !item.dedup_keys().is_empty() {
+            match self.settle_duplicates(&item) {
+                Duplicates::None => {}
+                Duplicates::Removed(count) => dropped = count,
+                Duplicates::KeptFirst => {
                     return Added::Done {
-                        duplicates: dropped,
+                        duplicates: 1,
                         first: false,
                     };
                 }
+                Duplicates::ReplaceAt(index) => {
+                    self.replace(index, item);
+                    return Added::Done {
+                        duplicates: 1,
+                        first: false,
+                    };
+                }
+                Duplicates::SameHash => {
+                    return Added::NoRoom {
+                        item,
+                        duplicates: 0,
+                    };
+                }
             }
-            for &index in duplicates.iter().rev() {
-                let removed = self.items.remove(index);
-                self.bytes -= removed.size;
-                self.slots -= 1;
-            }
-            self.keys = self
-                .items
-                .iter()
-                .enumerate()
-                .flat_map(|(index, item)| {
-                    item.dedup_keys()
-                        .iter()
-                        .map(move |key| (key.clone(), index))
-                })
-                .collect();
-            self.refresh_ordering_keys();
         }
         match self.push(item) {
             None => Added::Done {
@@ -329,7 +304,8 @@ impl<B: Backend> Pending<B> {
         self.slots = slots;
         if self.policy != DedupPolicy::Off {
             for key in item.dedup_keys() {
-                self.keys.insert(key.clone(), self.items.len());
+                self.keys
+                    .insert(self.hasher.hash_one(key), self.items.len());
             }
         }
         if let Some(hash) = ordering_hash {

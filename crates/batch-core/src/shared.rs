@@ -171,11 +171,8 @@ impl<B: Backend> Shared<B> {
     ) -> Result<(), SubmitError<B::Payload>> {
         self.backend.ready().await;
         let limits = self.limits();
-        let mut item = match self.prepare(payload, tag, limits) {
-            Ok(mut item) => {
-                item.scope = scope;
-                item
-            }
+        let mut item = match self.prepare(payload, tag, scope, limits) {
+            Ok(item) => item,
             Err(err) => {
                 Counters::add(&self.counters.rejected, 1);
                 return Err(err);
@@ -280,6 +277,7 @@ impl<B: Backend> Shared<B> {
         &self,
         payload: B::Payload,
         tag: Option<u64>,
+        scope: Option<u64>,
         limits: Limits,
     ) -> Result<Item<B>, SubmitError<B::Payload>> {
         let prepared = match self.backend.prepare(&payload) {
@@ -296,7 +294,7 @@ impl<B: Backend> Shared<B> {
             };
             return Err(SubmitError::new(payload, kind));
         }
-        Ok(Item::new(payload, tag, prepared))
+        Ok(Item::new(payload, tag, scope, prepared))
     }
 
     /// Adds `item` to the pending batch unless it has no room; counts dropped duplicates and

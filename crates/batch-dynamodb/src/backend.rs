@@ -328,8 +328,8 @@ fn prepared(
         request: std::sync::Mutex::new(request),
     };
     Ok(Prepared::new(entry, size)
-        .ordered_by(key.clone())
-        .grouped(Grouping::Dedup(vec![key])))
+        .ordered_by(key)
+        .grouped(Grouping::DedupByOrderingKey))
 }
 
 fn put_request(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, BuildError> {

@@ -60,10 +60,9 @@ pub struct KinesisEntry {
     given_key: Option<String>,
     /// The data written from JSON, shared by every attempt.
     json: Option<Bytes>,
-    /// Its explicit hash key, parsed.
-    explicit_hash: Option<u128>,
-    /// The record's place in the hash key space, which picks its shard: computed when first
-    /// needed (the MD5 of the key costs, and a stream without a map never needs it).
+    /// The record's place in the hash key space, which picks its shard: its explicit hash
+    /// key, parsed when prepared, or the MD5 of its partition key, computed when first needed
+    /// (it costs, and a stream without a map never needs it).
     hash: std::sync::OnceLock<u128>,
 }
 
@@ -79,10 +78,7 @@ impl KinesisEntry {
     /// The record's place in the hash key space: its explicit hash key, or the MD5 of its
     /// partition key as a 128-bit number.
     fn hash(&self, record: &KinesisRecord) -> u128 {
-        *self.hash.get_or_init(|| {
-            self.explicit_hash
-                .unwrap_or_else(|| hash_key(self.key(record), None))
-        })
+        *self.hash.get_or_init(|| hash_key(self.key(record), None))
     }
 
     /// The data sent for the record.
@@ -174,13 +170,13 @@ impl Backend for KinesisBackend {
             .or(record.partition_key.as_deref())
             .unwrap_or_default();
         check_partition_key(key)?;
-        let explicit_hash = match &record.explicit_hash_key {
-            Some(hash_key) => {
-                check_explicit_hash_key(hash_key)?;
-                hash_key.parse::<u128>().ok()
+        let hash = std::sync::OnceLock::new();
+        if let Some(hash_key) = &record.explicit_hash_key {
+            check_explicit_hash_key(hash_key)?;
+            if let Ok(explicit) = hash_key.parse::<u128>() {
+                let _ = hash.set(explicit);
             }
-            None => None,
-        };
+        }
         let (json, data_len) = match &record.data {
             RecordData::Json(value) => {
                 let json = serde_json::to_vec(value).map_err(|e| SubmitErrorKind::Invalid {
@@ -197,8 +193,7 @@ impl Backend for KinesisBackend {
         let entry = KinesisEntry {
             given_key,
             json,
-            explicit_hash,
-            hash: std::sync::OnceLock::new(),
+            hash,
         };
         let grouping = match &self.aggregation {
             None => Grouping::None,

@@ -204,3 +204,32 @@ proptest! {
         prop_assert_eq!(seen + duplicates, count);
     }
 }
+
+#[test]
+fn entries_deduplicated_by_their_ordering_key_keep_the_last_of_a_key_and_none_without_one() {
+    let keyed = |id: u64, key: Option<&str>| {
+        let mut item = item(TestPayload::new(id, 10));
+        item.ordering_key = key.map(str::to_owned);
+        item.grouping = Grouping::DedupByOrderingKey;
+        item
+    };
+    let mut pending = Pending::<InMemoryBackend>::new(
+        DedupPolicy::KeepLast,
+        Limits::new(10, 1_000, 1_000),
+        MergeLimit::new(1),
+    );
+    assert!(added(&mut pending, keyed(1, Some("a"))));
+    assert!(added(&mut pending, keyed(2, Some("b"))));
+    assert!(matches!(
+        pending.try_add(keyed(3, Some("a"))),
+        Added::Done { duplicates: 1, .. }
+    ));
+    // No ordering key: no duplicates, however many.
+    assert!(added(&mut pending, keyed(4, None)));
+    assert!(matches!(
+        pending.try_add(keyed(5, None)),
+        Added::Done { duplicates: 0, .. }
+    ));
+    let ids: Vec<u64> = pending.take().iter().map(|item| item.payload.id).collect();
+    assert_eq!(ids, [3, 2, 4, 5]);
+}
