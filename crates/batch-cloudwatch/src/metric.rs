@@ -211,18 +211,29 @@ fn check_chars(
 }
 
 fn check_value(field: &str, value: f64) -> Result<(), SubmitErrorKind> {
-    let magnitude = value.abs();
-    let valid = value.is_finite()
-        && (value == 0.0 || (limits::MIN_MAGNITUDE..=limits::MAX_MAGNITUDE).contains(&magnitude));
-    if valid {
+    if valid_value(value) {
         Ok(())
     } else {
-        Err(out_of_range(
-            field,
-            value,
-            "0, or a finite magnitude from 2^-360 to 2^360",
-        ))
+        Err(value_out_of_range(field, value))
     }
+}
+
+fn value_out_of_range(field: &str, value: f64) -> SubmitErrorKind {
+    out_of_range(
+        field,
+        value,
+        "0, or a finite magnitude from 2^-360 to 2^360",
+    )
+}
+
+/// 0, or a finite magnitude CloudWatch accepts (a NaN or an infinity is outside the range).
+fn valid_value(value: f64) -> bool {
+    value == 0.0 || (limits::MIN_MAGNITUDE..=limits::MAX_MAGNITUDE).contains(&value.abs())
+}
+
+/// Finite and not negative (a NaN is outside the range).
+fn valid_count(count: f64) -> bool {
+    (0.0..=f64::MAX).contains(&count)
 }
 
 /// Checks a metric against CloudWatch's rules; `now` is the time of submission.
@@ -248,13 +259,21 @@ pub(crate) fn check(metric: &Metric, now: SystemTime) -> Result<(), SubmitErrorK
                     ),
                 });
             }
-            for value in values {
-                check_value("Values", *value)?;
+            // Every value is checked without stopping at the first bad one, which lets the
+            // compiler check several at a time; the bad one is only looked for when there is one.
+            if !values
+                .iter()
+                .fold(true, |all, &value| all & valid_value(value))
+                && let Some(&bad) = values.iter().find(|&&value| !valid_value(value))
+            {
+                return Err(value_out_of_range("Values", bad));
             }
-            for count in counts {
-                if !count.is_finite() || *count < 0.0 {
-                    return Err(out_of_range("Counts", count, "finite and not negative"));
-                }
+            if !counts
+                .iter()
+                .fold(true, |all, &count| all & valid_count(count))
+                && let Some(bad) = counts.iter().find(|&&count| !valid_count(count))
+            {
+                return Err(out_of_range("Counts", bad, "finite and not negative"));
             }
         }
         MetricValue::Statistics(set) => {

@@ -99,6 +99,30 @@ async fn one_hundred_fifty_one_values() {
 }
 
 #[tokio::test]
+async fn a_bad_value_or_count_anywhere_in_a_list_is_named() {
+    for bad in [f64::NAN, f64::INFINITY, -1e109, 1e-109] {
+        let mut values = vec![1.0; 100];
+        values[57] = bad;
+        let kind = refused(Metric::values("m", values, vec![]), "Values").await;
+        assert!(kind.to_string().contains(&bad.to_string()), "{kind}");
+    }
+    for bad in [f64::NAN, f64::INFINITY, -0.5] {
+        let mut counts = vec![1.0; 100];
+        counts[99] = bad;
+        let kind = refused(Metric::values("m", vec![1.0; 100], counts), "Counts").await;
+        assert!(kind.to_string().contains(&bad.to_string()), "{kind}");
+    }
+    // Zero and the smallest and largest magnitudes pass, as do zero counts.
+    let cloudwatch = dispatcher();
+    let edges = vec![0.0, -0.0, 2.0_f64.powi(-360), -(2.0_f64.powi(360))];
+    cloudwatch
+        .submit_payload(Metric::values("m", edges, vec![0.0, -0.0, 1.0, 2.0]))
+        .await
+        .unwrap();
+    let _ = cloudwatch.flush_payloads_timeout(Duration::ZERO).await;
+}
+
+#[tokio::test]
 async fn values_and_counts_of_different_lengths() {
     let kind = refused(Metric::values("m", vec![1.0, 2.0], vec![1.0]), "Counts").await;
     assert!(kind.to_string().contains("1 counts for 2 values"), "{kind}");
