@@ -426,9 +426,9 @@ fn notes(md: &mut String) {
          request (DynamoDB: each item's attribute map; CloudWatch: the value lists), and \
          it finishes each request in a task of its own, so a request also costs a wake-up \
          of another thread. On this shared 2-core machine two runs of the same peer \
-         differ by up to 10%, so a ratio near 1.15 can land on either side of it; the \
-         target takes the medians of alternated runs (`batch-bench cpu`, below) where they \
-         were measured.\n\
+         differ by up to 10%, and one pair's ratio by more, so a ratio near 1.15 can land on \
+         either side of it; the target takes the median of the ratios of rounds run back to \
+         back (`batch-bench cpu`, below) where they were measured.\n\
          - **Against boto3 at zero latency** both clients and the endpoint share the machine's \
          cores, so the ratio is one of CPU per record; with a real round trip ({LATENCY_MS} ms) \
          boto3 waits for each request in turn while the dispatcher keeps `max_in_flight` \
