@@ -61,11 +61,13 @@ impl<B: Backend> Dispatcher<B> {
     /// # Cancel safety
     ///
     /// If the future is dropped before it completes, the payload was not accepted.
-    pub async fn submit_payload(
+    // Not an `async fn`: the future is the engine's own, not one more layer around it that
+    // every submit would build and move.
+    pub fn submit_payload(
         &self,
         payload: impl Into<B::Payload>,
-    ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared.submit(payload.into(), None, None).await
+    ) -> impl Future<Output = Result<(), SubmitError<B::Payload>>> + '_ {
+        self.shared.submit(payload.into(), None, None)
     }
 
     /// Like [`submit_payload`](Self::submit_payload), with a tag of the caller's that comes
@@ -90,12 +92,12 @@ impl<B: Backend> Dispatcher<B> {
     /// # Cancel safety
     ///
     /// As for `submit_payload`.
-    pub async fn submit_tagged(
+    pub fn submit_tagged(
         &self,
         payload: impl Into<B::Payload>,
         tag: u64,
-    ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared.submit(payload.into(), Some(tag), None).await
+    ) -> impl Future<Output = Result<(), SubmitError<B::Payload>>> + '_ {
+        self.shared.submit(payload.into(), Some(tag), None)
     }
 
     /// Sends everything pending, waits for every request in flight, and returns the payloads

@@ -52,13 +52,11 @@ impl<B: Backend> Scope<B> {
     /// # Errors
     ///
     /// [`SubmitError`], with the payload, when it can never be sent.
-    pub async fn submit_payload(
+    pub fn submit_payload(
         &self,
         payload: impl Into<B::Payload>,
-    ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared
-            .submit(payload.into(), None, Some(self.id))
-            .await
+    ) -> impl Future<Output = Result<(), SubmitError<B::Payload>>> + '_ {
+        self.shared.submit(payload.into(), None, Some(self.id))
     }
 
     /// As [`Dispatcher::submit_tagged`](crate::Dispatcher::submit_tagged), for this scope.
@@ -66,14 +64,12 @@ impl<B: Backend> Scope<B> {
     /// # Errors
     ///
     /// [`SubmitError`], with the payload, when it can never be sent.
-    pub async fn submit_tagged(
+    pub fn submit_tagged(
         &self,
         payload: impl Into<B::Payload>,
         tag: u64,
-    ) -> Result<(), SubmitError<B::Payload>> {
-        self.shared
-            .submit(payload.into(), Some(tag), Some(self.id))
-            .await
+    ) -> impl Future<Output = Result<(), SubmitError<B::Payload>>> + '_ {
+        self.shared.submit(payload.into(), Some(tag), Some(self.id))
     }
 
     /// Sends the pending batch if it holds this scope's payloads, waits for the requests

@@ -163,6 +163,10 @@ impl<B: Backend> Shared<B> {
     }
 
     /// See [`Dispatcher::submit_payload`](crate::Dispatcher::submit_payload).
+    ///
+    /// Every submit builds and moves this future; only the rare steps that wait for a
+    /// batch to be sealed are boxed futures of their own, allocated once a batch, so that
+    /// an entry is not carried in it.
     pub(crate) async fn submit(
         &self,
         payload: B::Payload,
@@ -171,45 +175,75 @@ impl<B: Backend> Shared<B> {
     ) -> Result<(), SubmitError<B::Payload>> {
         self.backend.ready().await;
         let limits = self.limits();
-        let mut item = match self.prepare(payload, tag, scope, limits) {
-            Ok(item) => item,
-            Err(err) => {
-                Counters::add(&self.counters.rejected, 1);
-                return Err(err);
-            }
-        };
-        Counters::add(&self.counters.submitted, 1);
-        loop {
-            let no_room = {
-                let mut state = self.lock();
-                match self.try_add(&mut state, item) {
-                    // A full batch goes at once if a slot is free, rather than wait for the
-                    // next submit. A batch with merged entries is never full: later entries
-                    // may still merge into it.
-                    None if state.pending.is_full() => None,
-                    None => return Ok(()),
-                    Some(back) if state.pending.is_empty() => {
-                        // `prepare` let through an entry no request can carry.
-                        let kind = SubmitErrorKind::TooLarge {
-                            field: B::SPEC.entry_size_field.into(),
-                            size: back.size,
-                            limit: limits.max_entry_bytes.min(limits.max_request_bytes),
-                        };
-                        Counters::add(&self.counters.rejected, 1);
-                        return Err(SubmitError::new(back.payload, kind));
-                    }
-                    Some(back) => Some((back, state.pending.generation())),
+        // The item stays in this block: a local in scope across an await would be carried
+        // in the future.
+        let wait = {
+            let item = match self.prepare(payload, tag, scope, limits) {
+                Ok(item) => item,
+                Err(err) => {
+                    Counters::add(&self.counters.rejected, 1);
+                    return Err(err);
                 }
             };
-            let Some((back, generation)) = no_room else {
-                self.seal(Slot::Free, Pending::is_full).await;
-                return Ok(());
+            Counters::add(&self.counters.submitted, 1);
+            match self.add(item, limits)? {
+                None => return Ok(()),
+                Some(no_room) => Box::pin(self.after_no_room(no_room, limits)),
+            }
+        };
+        wait.await
+    }
+
+    /// Adds an accepted item to the pending batch, or says why it must wait: the batch is
+    /// full (and goes at once if a slot is free), or it has no room for the item.
+    fn add(
+        &self,
+        item: Item<B>,
+        limits: Limits,
+    ) -> Result<Option<NoRoom<B>>, SubmitError<B::Payload>> {
+        let mut state = self.lock();
+        match self.try_add(&mut state, item) {
+            // A full batch goes at once if a slot is free, rather than wait for the next
+            // submit. A batch with merged entries is never full: later entries may still
+            // merge into it.
+            None if state.pending.is_full() => Ok(Some(NoRoom::Full)),
+            None => Ok(None),
+            Some(back) if state.pending.is_empty() => {
+                // `prepare` let through an entry no request can carry.
+                let kind = SubmitErrorKind::TooLarge {
+                    field: B::SPEC.entry_size_field.into(),
+                    size: back.size,
+                    limit: limits.max_entry_bytes.min(limits.max_request_bytes),
+                };
+                Counters::add(&self.counters.rejected, 1);
+                Err(SubmitError::new(back.payload, kind))
+            }
+            Some(back) => Ok(Some(NoRoom::For(back, state.pending.generation()))),
+        }
+    }
+
+    /// Seals the full batch if a slot is free; or seals the batch that had no room for an
+    /// item once a slot is free, and adds the item to the next, until it is in.
+    async fn after_no_room(
+        &self,
+        mut no_room: NoRoom<B>,
+        limits: Limits,
+    ) -> Result<(), SubmitError<B::Payload>> {
+        loop {
+            let (item, generation) = match no_room {
+                NoRoom::Full => {
+                    self.seal(Slot::Free, Pending::is_full).await;
+                    return Ok(());
+                }
+                NoRoom::For(item, generation) => (item, generation),
             };
-            item = back;
-            // No room: the batch that had none goes, once a request slot is free.
             tracing::trace!(backend = B::SPEC.name, "submit seals a full batch");
             self.seal(Slot::Wait, |pending| pending.generation() == generation)
                 .await;
+            match self.add(item, limits)? {
+                None => return Ok(()),
+                Some(next) => no_room = next,
+            }
         }
     }
 
@@ -316,4 +350,13 @@ impl<B: Backend> Shared<B> {
         }
         left
     }
+}
+
+/// Why [`Shared::add`] did not leave an item in the pending batch for good.
+enum NoRoom<B: Backend> {
+    /// The item is in, and the batch is full.
+    Full,
+    /// The batch has no room for the item: it goes in the next, after the batch of this
+    /// generation is sealed.
+    For(Item<B>, u64),
 }
