@@ -222,7 +222,14 @@ impl Backend for KinesisBackend {
         // One Kinesis record per request entry: a record alone, or the aggregate of the
         // records that share its slot.
         let slots = Slots::of(batch);
-        let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; batch.len()];
+        // Every record alone (nothing aggregated): the records go in the batch's order, and
+        // each answer is its entry's.
+        let alone = slots.len() == batch.len();
+        let mut outcomes: Vec<Option<EntryOutcome>> = if alone {
+            Vec::new()
+        } else {
+            vec![None; batch.len()]
+        };
         let mut sent: Vec<Cow<'_, [usize]>> = Vec::with_capacity(slots.len());
         let mut records = Vec::with_capacity(slots.len());
         for members in slots.iter() {
@@ -262,6 +269,9 @@ impl Backend for KinesisBackend {
         let output = request.send().await.map_err(KinesisRequestError)?;
         self.shards
             .saw(output.records().iter().filter_map(|r| r.shard_id()));
+        if alone {
+            return Ok(record_outcomes(batch.len(), &output));
+        }
         for (outcome, members) in record_outcomes(sent.len(), &output).into_iter().zip(sent) {
             for &i in members.iter() {
                 outcomes[i] = Some(outcome.clone());
