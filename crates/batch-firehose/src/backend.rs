@@ -174,6 +174,13 @@ impl Backend for FirehoseBackend {
                 .error_code()
                 .map(|code| (code, response.error_message().unwrap_or_default()))
         });
+        if slots.len() == batch.len() {
+            // Every record alone: they went in the batch's order, each answer its entry's.
+            return Ok(outcomes_in_order(batch.len(), answers)
+                .into_iter()
+                .map(slowed_down)
+                .collect());
+        }
         let mut outcomes = vec![EntryOutcome::Delivered; batch.len()];
         for (outcome, members) in outcomes_in_order(slots.len(), answers)
             .into_iter()
