@@ -227,13 +227,18 @@ fn value_out_of_range(field: &str, value: f64) -> SubmitErrorKind {
 }
 
 /// 0, or a finite magnitude CloudWatch accepts (a NaN or an infinity is outside the range).
+#[allow(clippy::manual_range_contains)] // `contains` branches; see below
 fn valid_value(value: f64) -> bool {
-    value == 0.0 || (limits::MIN_MAGNITUDE..=limits::MAX_MAGNITUDE).contains(&value.abs())
+    // `&` and `|`, not `&&` and `||`: no branch in a list's check (a third fewer
+    // instructions for a metric's values).
+    let magnitude = value.abs();
+    (value == 0.0) | ((magnitude >= limits::MIN_MAGNITUDE) & (magnitude <= limits::MAX_MAGNITUDE))
 }
 
 /// Finite and not negative (a NaN is outside the range).
+#[allow(clippy::manual_range_contains)] // as in `valid_value`
 fn valid_count(count: f64) -> bool {
-    (0.0..=f64::MAX).contains(&count)
+    (count >= 0.0) & (count <= f64::MAX)
 }
 
 /// Checks a metric against CloudWatch's rules; `now` is the time of submission.
@@ -300,7 +305,11 @@ pub(crate) fn check(metric: &Metric, now: SystemTime) -> Result<(), SubmitErrorK
             }
         }
     }
-    if !StandardUnit::values().contains(&metric.unit.as_str()) {
+    // The SDK makes a unit it does not know `Unknown`, and knows exactly CloudWatch's units
+    // (`StandardUnit::values()`): one comparison instead of a search of that list.
+    #[allow(deprecated)]
+    let unknown_unit = matches!(metric.unit, StandardUnit::Unknown(_));
+    if unknown_unit {
         return Err(SubmitErrorKind::Invalid {
             field: "Unit".into(),
             reason: format!("`{}` is not a CloudWatch unit", metric.unit.as_str()),
